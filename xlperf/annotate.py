@@ -1,0 +1,108 @@
+"""Findings → a marked-up copy of the return for the unit.
+
+The copy is rebuilt with the template writer from what was read, not re-saved from the unit's file:
+openpyxl loses cross-sheet list validations when it re-saves a workbook Excel or LibreOffice saved,
+and a rebuilt copy keeps protection, dropdowns and metadata exactly as the template had them.
+Each problem cell is highlighted and carries a comment; a 校验结果 sheet lists every finding.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .fileio import atomic_write_bytes
+from .findings import Finding
+from .frameworks import load_framework
+from .model import ReturnDocument, pointer
+from .spec import load_spec, split_cell
+from .template import Note, SheetPlan, WorkbookPlan, build_workbook, quote_sheet
+from .validate import FileResult
+
+STRUCTURE_CODES = {"READ_SHEET_MISSING", "READ_SHEET_ADDED", "READ_SHEET_RENAMED", "READ_LABEL_MOVED",
+                   "READ_FRAMEWORK_MISMATCH"}
+SEVERITY_ZH = {"error": "错误", "warning": "警告"}
+
+
+def can_annotate(result: FileResult) -> bool:
+    """Only a return whose every sheet was read can be rebuilt without losing what the unit typed."""
+    return (result.document is not None and not result.unreadable
+            and not any(finding.code in STRUCTURE_CODES for finding in result.findings))
+
+
+def _indicator_rows(doc: ReturnDocument, index: int, first_row: int, project: dict) -> list[dict]:
+    """Indicators at the rows the unit used, so finding cells still point at the right row."""
+    placed: list[dict] = []
+    for number, indicator in enumerate(project.get("indicators") or []):
+        location = doc.sources.get(pointer("projects", index, "indicators", number))
+        row = split_cell(location.cell)[0] if location and location.cell else first_row + len(placed)
+        while len(placed) < row - first_row:
+            placed.append({})
+        placed.append(indicator)
+    return placed
+
+
+def annotation_plan(result: FileResult) -> WorkbookPlan:
+    doc = result.document
+    meta = doc.meta
+    info = meta["workbook"]
+    layout = meta["layout.project"]
+    first_row = layout["indicators"]["first_row"]
+    sheets = []
+    projects = {doc.sources[pointer("projects", i)].sheet: (i, p) for i, p in enumerate(doc.document["projects"])}
+    for project_meta in meta["projects"]:
+        index, project = projects.get(project_meta["sheet"], (None, {}))
+        values = dict(project)
+        if index is not None:
+            values["indicators"] = _indicator_rows(doc, index, first_row, project)
+        sheets.append(SheetPlan(name=project_meta["sheet"], project=values, locked=frozenset(project_meta["locked"])))
+    notes = _notes(result.findings)
+    rows = [[SEVERITY_ZH[f.level.value], _link(f), f.field or "", f.message("zh"), f.hint("zh"), f.code]
+            for f in sorted(result.findings, key=lambda f: not f.is_error)]
+    return WorkbookPlan(
+        year=info["year"], unit_code=info["unit_code"], unit_name=info["unit_name"], sheets=sheets,
+        unit_values={key: doc.document.get(key) for key in ("overall_goal", "measures")},
+        indicator_rows=layout["indicators"]["rows"], notes=notes, findings_sheet=rows,
+    )
+
+
+def _link(finding: Finding) -> tuple[str, str] | str:
+    location = finding.location
+    if location.sheet and location.cell:
+        return f"{quote_sheet(location.sheet)}!{location.cell}", f"{location.sheet}!{location.cell}"
+    return location.sheet or ""
+
+
+def _notes(findings: list[Finding]) -> list[Note]:
+    by_cell: dict[tuple[str, str], list[str]] = {}
+    for finding in findings:
+        if finding.location.sheet and finding.location.cell:
+            text = f"{SEVERITY_ZH[finding.level.value]}：{finding.message('zh')}"
+            if finding.hint("zh"):
+                text += f"\n→ {finding.hint('zh')}"
+            by_cell.setdefault((finding.location.sheet, finding.location.cell), []).append(text)
+    return [Note(sheet, cell, "\n".join(texts)) for (sheet, cell), texts in by_cell.items()]
+
+
+def annotate_results(results: list[FileResult], outdir: str | Path) -> list[Path]:
+    """Write one annotated copy per return that can be rebuilt; returns the paths written."""
+    outdir = Path(outdir)
+    spec = load_spec()
+    written: list[Path] = []
+    used: set[str] = set()
+    inputs = {str(Path(r.path).resolve()) for r in results}
+    for result in results:
+        if not can_annotate(result):
+            continue
+        framework = load_framework(result.document.meta["workbook"]["framework"])
+        stem = Path(result.path).stem
+        name = f"{stem}.xlsx"
+        suffix = 2
+        while name in used:
+            name = f"{stem}({suffix}).xlsx"
+            suffix += 1
+        used.add(name)
+        target = outdir / name
+        if str(target.resolve()) in inputs:
+            continue  # never overwrite an input
+        atomic_write_bytes(target, build_workbook(annotation_plan(result), framework, spec))
+        written.append(target)
+    return written

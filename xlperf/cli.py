@@ -1,0 +1,184 @@
+"""The command line: a thin click layer, one short function per command over the library API.
+
+Exit codes: 0 fine, 1 the inputs have problems (findings), 2 usage error or unreadable input.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+
+import click
+
+from . import __version__
+from .errors import ProjectListError, XlperfError
+from .findings import default_lang
+
+TEXTS = {
+    "templates_done": ("已生成 {units} 个单位模板（共 {projects} 个项目）：{outdir}\n报送清单：{manifest}",
+                       "wrote {units} unit template(s) ({projects} projects) to {outdir}\nmanifest: {manifest}"),
+    "blank_done": ("已生成空白模板（{projects} 个项目表）：{path}", "wrote a blank template ({projects} project sheets): {path}"),
+    "list_problems": ("项目清单有 {count} 个问题，未生成任何文件：", "the project list has {count} problem(s); nothing was written:"),
+    "error": ("错误", "error"),
+    "internal": ("内部错误：{error}（加 --debug 查看详细信息）", "internal error: {error} (run with --debug for the traceback)"),
+    "no_inputs": ("没有找到可校验的工作簿：{inputs}", "no workbook found in: {inputs}"),
+    "annotated": ("已写出 {count} 个标注副本：{outdir}", "wrote {count} annotated copy(ies) to {outdir}"),
+    "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
+}
+
+
+def say(key: str, lang: str, **values) -> str:
+    zh, en = TEXTS[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def common_options(command):
+    """--lang and --debug, declared once for every command."""
+    command = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+                           help="Language of messages (default: from the locale).")(command)
+    command = click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")(command)
+
+    @functools.wraps(command)
+    def wrapper(*args, lang=None, debug=False, **kwargs):
+        lang = lang or default_lang()
+        try:
+            return command(*args, lang=lang, **kwargs)
+        except ProjectListError as error:
+            click.echo(say("list_problems", lang, count=len(error.findings)), err=True)
+            for finding in error.findings:
+                click.echo(f"  {error.source}: {finding.line(lang)}", err=True)
+            sys.exit(2)
+        except XlperfError as error:
+            click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:  # the last line of defence: one line, not a traceback
+            if debug:
+                traceback.print_exc()
+            click.echo(f"xlperf: {say('internal', lang, error=f'{type(error).__name__}: {error}')}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="xlperf")
+def cli():
+    """xlperf: budget performance-target tables (绩效目标表) from spreadsheets.
+
+    template → units fill in Excel/WPS/LibreOffice → validate → merge.
+    """
+
+
+@cli.command()
+@common_options
+def frameworks(lang):
+    """List the built-in indicator frameworks.
+
+    Example: xlperf frameworks
+    """
+    from .frameworks import list_frameworks
+
+    click.echo(say("frameworks_header", lang))
+    for framework in list_frameworks():
+        tree = "；".join(f"{l1}（{'、'.join(l2)}）" for l1, l2 in framework.categories.items())
+        click.echo(f"  {framework.id}  {framework.title}\n      {tree}")
+
+
+@cli.command()
+@click.option("--framework", "framework_name", default="cn-2020", show_default=True,
+              help="Built-in framework id or path to a schema .json file.")
+@common_options
+def schema(framework_name, lang):
+    """Print a framework's JSON Schema.
+
+    Example: xlperf schema --framework cn-2021 > cn-2021.schema.json
+    """
+    from .frameworks import load_framework
+
+    framework = load_framework(framework_name)
+    click.echo(json.dumps(framework.schema, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.argument("projects", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks.")
+@click.option("--year", default=2022, show_default=True, type=click.IntRange(2000, 2100), help="Budget year.")
+@click.option("--framework", "framework_name", default="cn-2020", show_default=True,
+              help="Built-in framework id or path to a schema .json file.")
+@click.option("--password", default=None, help="Protect sheets and structure with this password (default: none).")
+@click.option("--rows", "indicator_rows", type=int, default=None, help="Indicator input rows per project (default 20).")
+@click.option("--blank", type=int, default=None, help="Make one template with N empty project sheets instead.")
+@click.option("--unit-code", default=None, help="Unit code for --blank.")
+@click.option("--unit-name", default=None, help="Unit name for --blank.")
+@common_options
+def template(projects, outdir, year, framework_name, password, indicator_rows, blank, unit_code, unit_name, lang):
+    """Make locked templates from a project list: one workbook per unit, and manifest.json.
+
+    PROJECTS is a CSV or XLSX with the columns 单位编码, 单位名称, 项目编码, 项目名称, 预算数, 财政资金,
+    其他资金 and optionally 资金用途 (or unit_code, unit_name, project_code, project_name, budget_total,
+    fiscal, other, purpose).
+
+    Example: xlperf template samples/projects.csv -o out/templates --year 2022
+    """
+    from .errors import UsageError
+    from .sendout import make_blank_template, make_templates
+
+    if blank is not None:
+        if projects:
+            raise UsageError("give either PROJECTS or --blank, not both")
+        result = make_blank_template(outdir, count=blank, unit_code=unit_code, unit_name=unit_name, year=year,
+                                     framework=framework_name, password=password, indicator_rows=indicator_rows)
+        click.echo(say("blank_done", lang, projects=blank, path=result.files[0]))
+        return
+    if not projects:
+        raise UsageError("missing PROJECTS (a CSV or XLSX project list), or use --blank N")
+    result = make_templates(projects, outdir, year=year, framework=framework_name, password=password,
+                            indicator_rows=indicator_rows)
+    project_count = sum(len(unit["projects"]) for unit in result.manifest["units"])
+    click.echo(say("templates_done", lang, units=len(result.files), projects=project_count, outdir=outdir,
+                   manifest=result.manifest_path))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for programs.")
+@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False), default=None,
+              help="Write a marked-up copy of each return into this folder.")
+@click.option("--framework", "framework_name", default=None,
+              help="Require this framework (default: the one each template names).")
+@click.option("--year", type=int, default=None, help="Require templates of this budget year.")
+@common_options
+def validate(inputs, output_format, annotate_dir, framework_name, year, lang):
+    """Check returned workbooks against the framework and the business rules.
+
+    INPUTS are files or folders (searched recursively). Exit code 0: no errors (warnings allowed);
+    1: some return has errors; 2: an input cannot be read at all, or bad usage.
+
+    Example: xlperf validate samples/returns-with-errors --annotate out/annotated
+    """
+    from .output import exit_code, results_json, results_text
+    from .validate import validate_paths
+
+    results = validate_paths(list(inputs), framework=framework_name, year=year)
+    if not results:
+        click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
+        sys.exit(2)
+    if annotate_dir:
+        from .annotate import annotate_results
+
+        written = annotate_results(results, annotate_dir)
+        if output_format == "text":
+            click.echo(say("annotated", lang, count=len(written), outdir=annotate_dir), err=True)
+    if output_format == "json":
+        click.echo(json.dumps(results_json(results, lang), ensure_ascii=False, indent=2))
+    else:
+        click.echo(results_text(results, lang))
+    sys.exit(exit_code(results))
+
+
+def main() -> None:
+    cli(prog_name="xlperf")

@@ -1,0 +1,47 @@
+"""Atomic output: write beside the target, flush to disk, then rename over it."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Either the previous file or the complete new one is at ``path``, never a partial one."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_file_stem(text: str, limit: int = 80) -> str:
+    """A file name stem from unit text: no path separators, no '..', no reserved or hidden names."""
+    cleaned = "".join("_" if ch in '<>:"/\\|?*' or ord(ch) < 32 else ch for ch in text)
+    cleaned = cleaned.strip(" .")[:limit].strip(" .") or "unnamed"
+    if cleaned.split(".")[0].upper() in _RESERVED:
+        cleaned = f"_{cleaned}"
+    return cleaned

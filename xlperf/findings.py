@@ -1,0 +1,285 @@
+"""Findings as data, and the one catalog of their codes with Chinese and English messages.
+
+A finding never holds a rendered sentence: it holds a code and parameters, and ``render`` turns it
+into the message and hint of the language asked for. Tests build expected text from this catalog.
+"""
+from __future__ import annotations
+
+import locale
+import os
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: a file, and inside it a sheet and cell (or a row of a CSV list)."""
+
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    row: int | None = None
+
+    def inside(self) -> str:
+        """``工信局购置公务用车!C7`` (quoted like Excel when the sheet name needs it), ``row 5``, or ''."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        if self.sheet:
+            return self.sheet
+        if self.row is not None:
+            return f"row {self.row}"
+        return ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    severity: Severity
+    zh: str
+    en: str
+    hint_zh: str = ""
+    hint_en: str = ""
+
+
+E, W = Severity.ERROR, Severity.WARNING
+
+CATALOG: dict[str, Entry] = {
+    # --- the project list given to `xlperf template`
+    "PL_UNREADABLE": Entry(E, "无法读取项目清单：{reason}", "cannot read the project list: {reason}",
+                           "请提供 CSV（UTF-8 或 GBK）或 XLSX 格式的项目清单", "give a CSV (UTF-8 or GBK) or XLSX project list"),
+    "PL_EMPTY": Entry(E, "项目清单中没有项目", "the project list holds no projects",
+                      "第一行为表头，其下每行一个项目", "the first row is the header, then one project per row"),
+    "PL_MISSING_COLUMN": Entry(E, "缺少列：{columns}", "missing column(s): {columns}",
+                               "表头需包含 单位编码、单位名称、项目编码、项目名称、预算数、财政资金、其他资金",
+                               "the header needs unit_code, unit_name, project_code, project_name, budget_total, fiscal, other"),
+    "PL_BLANK": Entry(E, "{field}为空", "{field} is blank", "请填写{field}", "fill in {field}"),
+    "PL_DUPLICATE_CODE": Entry(E, "项目编码 {value} 与第 {other_row} 行重复", "project code {value} duplicates row {other_row}",
+                               "每个项目编码只能出现一次", "each project code may appear only once"),
+    "PL_NOT_NUMBER": Entry(E, "{field}不是数字：{value}", "{field} is not a number: {value}",
+                           "金额以万元为单位填写数字，如 10.96", "write the amount in 万元 as a number, e.g. 10.96"),
+    "PL_NEGATIVE": Entry(E, "{field}为负数：{value}", "{field} is negative: {value}", "金额不能为负", "amounts cannot be negative"),
+    "PL_SUM_MISMATCH": Entry(E, "财政资金 {fiscal} + 其他资金 {other} ≠ 预算数 {total}",
+                             "fiscal {fiscal} + other {other} ≠ budget total {total}",
+                             "预算数应等于财政资金与其他资金之和", "the budget total must equal fiscal + other"),
+    "PL_UNIT_NAME_CONFLICT": Entry(E, "单位编码 {value} 在此处名为“{name}”，在第 {other_row} 行名为“{other_name}”",
+                                   "unit code {value} is named '{name}' here but '{other_name}' in row {other_row}",
+                                   "同一单位编码须使用同一单位名称", "use one name per unit code"),
+
+    # --- reading a returned workbook
+    "READ_UNSUPPORTED_TYPE": Entry(E, "不支持的文件类型 {suffix}", "unsupported file type {suffix}",
+                                   "请报送 .xlsx 文件（也可读取 .xlsm、.xls、.ods）",
+                                   "send the workbook as .xlsx (.xlsm, .xls and .ods are read too)"),
+    "READ_NOT_WORKBOOK": Entry(E, "不是可读取的工作簿：{reason}", "not a readable workbook: {reason}",
+                               "请用 Excel、WPS 或 LibreOffice 打开后另存为 .xlsx 再报送",
+                               "open it in Excel, WPS or LibreOffice, save it as .xlsx and send it again"),
+    "READ_NOT_TEMPLATE": Entry(E, "不是 xlperf 生成的绩效目标表模板（找不到隐藏的模板信息）",
+                               "not an xlperf template (the hidden template metadata is missing)",
+                               "请在下发的模板中填写，不要复制到新建的工作簿",
+                               "fill in the template that was sent out; do not copy it into a new workbook"),
+    "READ_META_BROKEN": Entry(E, "模板信息已损坏，无法定位各项内容", "the template metadata is damaged; fields cannot be located",
+                              "请在新下发的模板中重新填写", "fill in a freshly issued template"),
+    "READ_SHEET_MISSING": Entry(E, "缺少工作表“{value}”", "sheet '{value}' is missing",
+                                "请勿删除工作表；在原模板中重新填写", "do not delete sheets; fill in the original template"),
+    "READ_SHEET_ADDED": Entry(E, "多出工作表“{value}”，模板中没有此表", "extra sheet '{value}' that the template does not have",
+                              "删除多出的工作表，内容请填在对应项目表中", "remove the extra sheet; put its content in the project sheets"),
+    "READ_SHEET_RENAMED": Entry(E, "工作表“{expected}”被改名为“{value}”", "sheet '{expected}' was renamed to '{value}'",
+                                "把表名改回“{expected}”", "rename it back to '{expected}'"),
+    "READ_LABEL_MOVED": Entry(E, "此处应为标签“{expected}”，实为“{value}”：表格结构被改动（如插入或删除了行列），本表内容未读取",
+                              "the label '{expected}' should be here but '{value}' is: the layout was changed (rows or columns inserted or deleted), so this sheet was not read",
+                              "撤销对行列的插入或删除，或在新模板中重新填写",
+                              "undo the inserted or deleted rows/columns, or fill in a fresh template"),
+    "READ_UNIT_CHANGED": Entry(E, "{field}应为“{expected}”，实为“{value}”", "{field} should be '{expected}' but is '{value}'",
+                               "单位信息由财政部门预填，请勿修改", "the unit is prefilled by the finance office; do not change it"),
+    "READ_PREFILLED_CHANGED": Entry(E, "{field}应为“{expected}”，实为“{value}”（预填内容被改动）",
+                                    "{field} should be '{expected}' but is '{value}' (prefilled value changed)",
+                                    "预填内容来自项目清单，请勿修改；如有误请联系财政部门",
+                                    "prefilled values come from the project list; ask the finance office if one is wrong"),
+    "READ_OUTSIDE_FORM": Entry(E, "指标表第 {last_row} 行以下还有内容“{value}”，超出填报区，未读取",
+                               "content '{value}' below the indicator table (last row {last_row}) was not read",
+                               "把指标填在表内的空行中；行数不够请联系财政部门",
+                               "move the indicator into an empty row of the table; ask for a template with more rows"),
+    "READ_YEAR_MISMATCH": Entry(E, "这是 {value} 年度的模板，本次收取的是 {expected} 年度", "this is a {value} template; {expected} returns are expected",
+                                "请使用本年度下发的模板填报", "fill in this year's template"),
+    "READ_FRAMEWORK_MISMATCH": Entry(E, "模板使用指标体系 {value}，本次要求 {expected}", "the template uses framework {value}; {expected} is expected",
+                                     "请使用本次下发的模板填报", "fill in the template that was sent out this time"),
+    "READ_FRAMEWORK_CHANGED": Entry(W, "指标体系 {value} 在模板生成后有改动，按当前版本校验", "framework {value} changed since the template was made; checked against the current version",
+                                    "如有疑问请联系财政部门", "ask the finance office if in doubt"),
+    # --- the framework's JSON Schema
+    "REQUIRED_MISSING": Entry(E, "{field}未填写", "{field} is blank", "请填写{field}", "fill in {field}"),
+    "VALUE_NOT_NUMBER": Entry(E, "{field}应为数字，实为“{value}”", "{field} must be a number, not '{value}'",
+                              "只填写数字，金额以万元为单位，如 10.96", "type a number only; money is in 万元, e.g. 10.96"),
+    "VALUE_OUT_OF_RANGE": Entry(E, "{field} {value} 超出允许范围（{bound}）", "{field} {value} is out of range ({bound})",
+                                "请填写 {bound} 之间的数值", "use a value within {bound}"),
+    "LEVEL1_UNKNOWN": Entry(E, "一级指标“{value}”不在指标体系中（可选：{allowed}）", "level-1 indicator '{value}' is not in the framework ({allowed})",
+                            "从下拉列表选择一级指标", "pick the level-1 indicator from the dropdown"),
+    "LEVEL2_NOT_IN_LEVEL1": Entry(E, "二级指标“{value}”不属于一级指标“{level1}”（可选：{allowed}）",
+                                  "level-2 indicator '{value}' does not belong to '{level1}' (allowed: {allowed})",
+                                  "先选一级指标，再从下拉列表选择二级指标", "pick the level-1 indicator, then a level-2 from its dropdown"),
+    "NO_INDICATORS": Entry(E, "本项目没有填写任何绩效指标", "this project has no indicators",
+                           "在指标表中至少填写每个一级指标下的一条指标", "fill in at least one indicator under each level-1 category"),
+    "SCHEMA_OTHER": Entry(E, "{field}不符合指标体系要求：{detail}", "{field} does not satisfy the framework: {detail}",
+                          "请按填报说明修改", "correct it as the instructions describe"),
+    # --- business rules
+    "BUDGET_SUM_MISMATCH": Entry(E, "财政资金 {fiscal} + 其他资金 {other} ≠ 预算数 {total}",
+                                 "fiscal {fiscal} + other {other} ≠ budget total {total}",
+                                 "预算数应等于财政资金与其他资金之和（精确到分）",
+                                 "the budget total must equal fiscal + other funds, to the cent"),
+    "PLAN_DECREASING": Entry(E, "资金支出计划 {milestone} {value}% 小于 {previous} 的 {previous_value}%：累计比例不能减少",
+                             "spending plan {milestone} {value}% is below {previous} ({previous_value}%): the plan is cumulative",
+                             "按截至各月底的累计支出比例填写，逐期不减少", "give cumulative percentages that never decrease"),
+    "PLAN_NOT_100": Entry(E, "资金支出计划 {milestone} 为 {value}%，最后一期应为 100%",
+                          "spending plan {milestone} is {value}%; the last milestone must be 100%",
+                          "年底累计支出比例应为 100%", "the year-end cumulative percentage must be 100%"),
+    "LEVEL1_MISSING": Entry(E, "缺少一级指标“{level1}”下的指标", "no indicator under level-1 '{level1}'",
+                            "每个一级指标下至少填写一条指标", "give at least one indicator under every level-1 category"),
+    "DUPLICATE_INDICATOR": Entry(W, "三级指标“{value}”在本项目中重复（另见 {other_cell}）",
+                                 "level-3 indicator '{value}' appears twice in this project (see also {other_cell})",
+                                 "合并或改名重复的指标", "merge or rename the duplicated indicator"),
+    "TARGET_INVALID": Entry(E, "指标值“{value}”既不是“比较符+数值+单位”，也不是定性描述",
+                            "target '{value}' is neither 'operator + number + unit' nor a qualitative text",
+                            "写成如 ≥95%、＝16万元、≥20次，或文字描述如“提升生态环境质量”",
+                            "write e.g. ≥95%, ＝16万元, ≥20次, or a text such as 提升生态环境质量"),
+    "TARGET_NOT_NUMBER": Entry(W, "“{level2}”通常应量化，指标值“{value}”是定性描述",
+                               "'{level2}' should be measurable, but the target '{value}' is qualitative",
+                               "尽量写成数值，如 ≥90%", "give a number where possible, e.g. ≥90%"),
+    "COST_NOT_MONEY": Entry(W, "成本类指标“{name}”的指标值“{value}”不是金额", "cost indicator '{name}' has a target '{value}' that is not money",
+                            "成本指标写金额，如 ≤16万元；比率类指标请归入质量或效益指标",
+                            "give cost indicators in money, e.g. ≤16万元; move rates to quality or benefit indicators"),
+    "COST_OVER_BUDGET": Entry(E, "成本指标“{name}”的 {value} 超过项目预算数 {total} 万元",
+                              "cost indicator '{name}' ({value}) exceeds the project budget of {total} 万元",
+                              "成本指标不能超过项目预算，请核对金额和单位（万元/元）",
+                              "a cost cannot exceed the budget: check the amount and its unit (万元/元)"),
+    "CODE_PATTERN": Entry(W, "项目编码“{value}”不符合编码规则（例：{example}）", "project code '{value}' does not match the code pattern (e.g. {example})",
+                          "核对预算系统中的项目编码", "check the project code in the budget system"),
+    "TEXT_TOO_LONG": Entry(W, "{field}有 {length} 个字，超过 {limit} 字", "{field} has {length} characters, more than {limit}",
+                           "请精简表述", "shorten the text"),
+    "DUPLICATE_PROJECT": Entry(E, "项目编码 {value} 在本工作簿中重复（另见 {other_sheet}）", "project code {value} appears twice in this workbook (also {other_sheet})",
+                               "每个项目只填一张表", "one sheet per project"),
+}
+
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "unit_code": ("单位编码", "unit code (单位编码)"),
+    "unit_name": ("单位名称", "unit name (单位名称)"),
+    "project_code": ("项目编码", "project code (项目编码)"),
+    "project_name": ("项目名称", "project name (项目名称)"),
+    "budget_total": ("预算数", "budget total (预算数)"),
+    "fiscal": ("财政资金", "fiscal funds (财政资金)"),
+    "other": ("其他资金", "other funds (其他资金)"),
+    "purpose": ("资金用途", "purpose (资金用途)"),
+    "goals": ("绩效目标", "goals (绩效目标)"),
+    "overall_goal": ("总体绩效目标", "overall goal (总体绩效目标)"),
+    "measures": ("工作保障措施", "measures (工作保障措施)"),
+    "spending_plan": ("资金支出计划", "spending plan (资金支出计划)"),
+    "indicators": ("绩效指标", "indicators (绩效指标)"),
+    "level1": ("一级指标", "level-1 indicator (一级指标)"),
+    "level2": ("二级指标", "level-2 indicator (二级指标)"),
+    "name": ("三级指标", "level-3 indicator (三级指标)"),
+    "description": ("绩效指标描述", "description (绩效指标描述)"),
+    "target": ("指标值", "target value (指标值)"),
+    "basis": ("指标值确定依据", "basis (指标值确定依据)"),
+    "year": ("年度", "year"),
+    "framework": ("指标体系", "framework"),
+}
+
+
+def field_label(field_key: str | None, lang: str) -> str:
+    if not field_key:
+        return ""
+    base = field_key.split("/")[0]
+    if base == "spending_plan" and "/" in field_key:
+        milestone = field_key.split("/", 1)[1]
+        return f"资金支出计划 {milestone}" if lang == "zh" else f"spending plan {milestone}"
+    labels = FIELD_LABELS.get(base)
+    if not labels:
+        return field_key
+    return labels[0] if lang == "zh" else labels[1]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    location: Location
+    field: str | None = None
+    value: object = None
+    params: dict = dataclasses.field(default_factory=dict)
+    severity: Severity | None = None  # None: the catalog's severity
+
+    @property
+    def level(self) -> Severity:
+        return self.severity or CATALOG[self.code].severity
+
+    @property
+    def is_error(self) -> bool:
+        return self.level is Severity.ERROR
+
+    def _format(self, template: str, lang: str) -> str:
+        values = {"value": _show(self.value), "field": field_label(self.field, lang)}
+        values.update({k: (_show(v) if k != "field" else field_label(v, lang)) for k, v in self.params.items()})
+        return template.format(**values)
+
+    def message(self, lang: str = "zh") -> str:
+        entry = CATALOG[self.code]
+        return self._format(entry.zh if lang == "zh" else entry.en, lang)
+
+    def hint(self, lang: str = "zh") -> str:
+        entry = CATALOG[self.code]
+        return self._format(entry.hint_zh if lang == "zh" else entry.hint_en, lang)
+
+    def line(self, lang: str = "zh") -> str:
+        """One line: location, then the message (``工信局购置公务用车!D4 财政资金 … ≠ 预算数 10.96``)."""
+        where = self.location.inside()
+        if lang == "zh" and where.startswith("row "):
+            where = f"第 {self.location.row} 行"
+        return f"{where} {self.message(lang)}".strip()
+
+    def to_dict(self, lang: str = "zh") -> dict:
+        return {
+            "code": self.code,
+            "severity": self.level.value,
+            "file": self.location.file,
+            "sheet": self.location.sheet,
+            "cell": self.location.cell,
+            "row": self.location.row,
+            "field": self.field,
+            "value": _json_value(self.value),
+            "message": self.message(lang),
+            "hint": self.hint(lang),
+        }
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "（空）"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else repr(value)
+    return str(value)
+
+
+def default_lang() -> str:
+    """zh when the user's locale is Chinese, else en."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    try:
+        current = locale.getlocale()[0] or ""
+    except ValueError:
+        current = ""
+    return "zh" if current.lower().startswith("zh") else "en"
+
+
+def count_errors(findings: list[Finding]) -> int:
+    return sum(1 for f in findings if f.is_error)

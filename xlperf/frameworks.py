@@ -1,0 +1,146 @@
+"""Indicator frameworks: a JSON Schema (Draft 2020-12) per framework is the single source of truth.
+
+The category tree (一级 → allowed 二级) is read from the schema itself: ``$defs.indicator`` holds
+``properties.level1.enum`` and one ``allOf`` branch per 一级 of the form
+``{"if": {"properties": {"level1": {"const": L1}}}, "then": {"properties": {"level2": {"enum": [...]}}}}``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from .errors import FrameworkError
+from .resources import templates_root
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A loaded framework: its schema plus what xlperf reads out of it."""
+
+    id: str
+    title: str
+    schema: dict
+    sha256: str
+    categories: dict[str, tuple[str, ...]]
+    expectations: dict[str, str]
+    level2_from: dict[str, dict[str, str]]
+    source: str
+
+    @property
+    def level1_names(self) -> tuple[str, ...]:
+        return tuple(self.categories)
+
+    def level1_of(self, level2: str) -> str | None:
+        for level1, level2_names in self.categories.items():
+            if level2 in level2_names:
+                return level1
+        return None
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        """A compiled validator, built once per framework."""
+        return Draft202012Validator(self.schema, format_checker=None)
+
+
+def builtin_dir() -> Path:
+    return templates_root() / "frameworks"
+
+
+def builtin_ids() -> list[str]:
+    return sorted(p.name for p in builtin_dir().iterdir() if (p / "schema.json").is_file())
+
+
+def list_frameworks() -> list[Framework]:
+    return [load_framework(framework_id) for framework_id in builtin_ids()]
+
+
+def schema_sha256(schema: dict) -> str:
+    """Hash of the schema's canonical JSON, so reformatting the file does not change it."""
+    canonical = json.dumps(schema, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_framework(name_or_path: str | Path) -> Framework:
+    """Load a built-in framework by id (``cn-2020``) or a user's schema file by path."""
+    text = str(name_or_path)
+    builtin = builtin_dir() / text / "schema.json"
+    if "/" not in text and "\\" not in text and not text.endswith(".json"):
+        if not builtin.is_file():
+            known = ", ".join(builtin_ids())
+            raise FrameworkError(f"unknown framework '{text}' (built-in: {known}; or give a path to a schema .json file)")
+        path = builtin
+    else:
+        path = Path(text)
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FrameworkError(f"{path}: framework file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FrameworkError(f"{path}: cannot read the framework file ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise FrameworkError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    return framework_from_schema(schema, str(path))
+
+
+def framework_from_schema(schema: object, source: str) -> Framework:
+    if not isinstance(schema, dict):
+        raise FrameworkError(f"{source}: a framework schema must be a JSON object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise FrameworkError(f"{source}: not a valid JSON Schema at {where}: {exc.message}") from None
+    categories = read_category_tree(schema, source)
+    extension = schema.get("x-xlperf") or {}
+    framework_id = extension.get("id") or (schema.get("properties", {}).get("framework", {}).get("const"))
+    if not isinstance(framework_id, str) or not framework_id:
+        raise FrameworkError(f"{source}: the schema names no framework id (set \"x-xlperf\": {{\"id\": ...}})")
+    expectations = extension.get("expectations") or {}
+    unknown = sorted(set(expectations) - {l2 for l2s in categories.values() for l2 in l2s})
+    if unknown:
+        raise FrameworkError(f"{source}: x-xlperf.expectations names unknown 二级 {unknown}")
+    return Framework(
+        id=framework_id,
+        title=str(schema.get("title") or framework_id),
+        schema=schema,
+        sha256=schema_sha256(schema),
+        categories=categories,
+        expectations=dict(expectations),
+        level2_from=dict(extension.get("level2_from") or {}),
+        source=source,
+    )
+
+
+def read_category_tree(schema: dict, source: str = "schema") -> dict[str, tuple[str, ...]]:
+    """Read 一级 → 二级 from the indicator definition; refuse a schema where it cannot be read."""
+    indicator = schema.get("$defs", {}).get("indicator")
+    if not isinstance(indicator, dict):
+        raise FrameworkError(f"{source}: no category tree: the schema has no $defs/indicator")
+    level1_enum = indicator.get("properties", {}).get("level1", {}).get("enum")
+    if not isinstance(level1_enum, list) or not level1_enum:
+        raise FrameworkError(f"{source}: no category tree: $defs/indicator/properties/level1 has no enum of 一级")
+    tree: dict[str, tuple[str, ...]] = {}
+    for branch in indicator.get("allOf", []):
+        try:
+            level1 = branch["if"]["properties"]["level1"]["const"]
+            level2_names = branch["then"]["properties"]["level2"]["enum"]
+        except (KeyError, TypeError):
+            continue
+        if level1 in tree:
+            raise FrameworkError(f"{source}: 一级 '{level1}' has two branches in $defs/indicator/allOf")
+        if not level2_names or not all(isinstance(x, str) and x for x in level2_names):
+            raise FrameworkError(f"{source}: 一级 '{level1}' lists no 二级")
+        tree[level1] = tuple(level2_names)
+    missing = [name for name in level1_enum if name not in tree]
+    extra = [name for name in tree if name not in level1_enum]
+    if missing or extra:
+        raise FrameworkError(
+            f"{source}: no readable category tree: 一级 without an if/then branch {missing}, branches not in the enum {extra}"
+        )
+    return {name: tree[name] for name in level1_enum}

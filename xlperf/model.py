@@ -1,0 +1,40 @@
+"""The canonical return: a plain dict shaped like the framework's JSON Schema, plus where each value came from.
+
+``document`` is exactly what the schema validates. ``sources`` maps a JSON pointer
+(``/projects/0/fiscal``) to the cell it was read from — also for fields left blank, so a "missing"
+finding can still point at the cell to fill in. ``raw`` keeps the cell value before cleaning.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .findings import Finding, Location
+
+
+def pointer(*parts: object) -> str:
+    """JSON pointer from path parts (RFC 6901 escaping)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+@dataclass
+class ReturnDocument:
+    path: str
+    document: dict
+    sources: dict[str, Location]
+    raw: dict[str, object]
+    meta: dict
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+
+    def location(self, json_path: str) -> Location:
+        """The cell of a JSON pointer, or of its nearest ancestor that has one."""
+        current = json_path
+        while current:
+            if current in self.sources:
+                return self.sources[current]
+            current = current.rsplit("/", 1)[0]
+        return Location(self.path)
+
+    @property
+    def project_sheets(self) -> list[str]:
+        return [self.sources[pointer("projects", index)].sheet for index in range(len(self.document.get("projects", [])))]

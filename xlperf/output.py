@@ -1,0 +1,82 @@
+"""Findings and results as text for people and JSON for programs (pure functions, no I/O)."""
+from __future__ import annotations
+
+from .findings import Finding
+from .validate import FileResult
+
+WORDS = {
+    "error": ("错误", "error"),
+    "warning": ("警告", "warning"),
+    "ok": ("通过", "OK"),
+    "summary": ("共 {files} 个文件：{clean} 个通过，{warned} 个仅有警告，{failed} 个有错误，{unreadable} 个无法读取",
+                "{files} file(s): {clean} passed, {warned} with warnings only, {failed} with errors, {unreadable} unreadable"),
+    "file_counts": ("{errors} 个错误，{warnings} 个警告", "{errors} error(s), {warnings} warning(s)"),
+    "unreadable": ("无法读取", "unreadable"),
+    "none": ("没有找到要校验的文件", "no workbook found to validate"),
+}
+
+
+def word(key: str, lang: str, **values) -> str:
+    zh, en = WORDS[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def finding_lines(finding: Finding, lang: str) -> list[str]:
+    severity = word(finding.level.value, lang)
+    lines = [f"  {severity}  {finding.line(lang)}  [{finding.code}]"]
+    hint = finding.hint(lang)
+    if hint:
+        lines.append(f"        → {hint}")
+    return lines
+
+
+def results_text(results: list[FileResult], lang: str) -> str:
+    """Grouped by file: a heading with counts, then each finding with its fix."""
+    if not results:
+        return word("none", lang)
+    lines: list[str] = []
+    for result in results:
+        if result.unreadable:
+            finding = result.findings[0]
+            lines.append(f"{result.path}: {word('unreadable', lang)} — {finding.message(lang)}；{finding.hint(lang)}"
+                         if lang == "zh" else
+                         f"{result.path}: {word('unreadable', lang)} — {finding.message(lang)}; {finding.hint(lang)}")
+            continue
+        if not result.findings:
+            lines.append(f"{result.path}: {word('ok', lang)}")
+            continue
+        lines.append(f"{result.path}: {word('file_counts', lang, errors=result.errors, warnings=result.warnings)}")
+        for finding in sorted(result.findings, key=lambda f: (not f.is_error,)):
+            lines.extend(finding_lines(finding, lang))
+    clean = sum(1 for r in results if not r.unreadable and not r.findings)
+    warned = sum(1 for r in results if not r.unreadable and r.findings and not r.errors)
+    failed = sum(1 for r in results if not r.unreadable and r.errors)
+    unreadable = sum(1 for r in results if r.unreadable)
+    lines.append("")
+    lines.append(word("summary", lang, files=len(results), clean=clean, warned=warned, failed=failed,
+                      unreadable=unreadable))
+    return "\n".join(lines)
+
+
+def results_json(results: list[FileResult], lang: str) -> dict:
+    return {
+        "files": [
+            {
+                "path": result.path,
+                "state": "unreadable" if result.unreadable else "errors" if result.errors
+                else "warnings" if result.findings else "ok",
+                "errors": result.errors,
+                "warnings": result.warnings,
+                "unit": (result.document.document.get("unit") if result.document else None),
+                "findings": [finding.to_dict(lang) for finding in result.findings],
+            }
+            for result in results
+        ],
+    }
+
+
+def exit_code(results: list[FileResult]) -> int:
+    """0 no errors, 1 any error finding, 2 an input that cannot be read at all."""
+    if any(result.unreadable for result in results):
+        return 2
+    return 1 if any(result.errors for result in results) else 0

@@ -1,0 +1,366 @@
+"""Returned workbook → canonical document. The one place that opens returned workbooks.
+
+Values come from python-calamine (fast, reads .xlsx/.xlsm/.xls/.ods). Fields are found through the
+template's hidden metadata (``_meta``), and the label at every place is checked first: a sheet whose
+structure was changed is reported, never misread. openpyxl is used only when a text field holds a
+number, to show it as the cell displayed it (``95%`` typed into a non-text cell is 0.95 underneath).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from pathlib import Path
+
+from .errors import XlperfError
+from .findings import Finding, Location
+from .model import ReturnDocument, pointer
+from .spec import split_cell
+from .targets import clean_text, format_number, parse_number
+from .template import META_MARKER
+
+READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+INDICATOR_KEYS = ("level1", "level2", "name", "description", "target", "basis")
+_GOAL_NUMBER = re.compile(r"^\s*(?:[（(]?\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）.、．:：]|[•·\-–])\s*")
+
+
+class UnreadableError(XlperfError):
+    """The file cannot be read as a return at all; carries the finding to report."""
+
+    def __init__(self, finding: Finding):
+        self.finding = finding
+        super().__init__(finding.message("en"))
+
+
+def unreadable(path: str, code: str, **params) -> UnreadableError:
+    return UnreadableError(Finding(code, Location(path), params=params))
+
+
+class _Grid:
+    """A sheet's values addressable by A1 cell names."""
+
+    def __init__(self, rows: list[list[object]], start: tuple[int, int]):
+        self.rows = rows
+        self.start_row, self.start_column = start
+
+    def get(self, cell: str) -> object:
+        row, column = split_cell(cell)
+        r, c = row - 1 - self.start_row, column - 1 - self.start_column
+        if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
+            value = self.rows[r][c]
+            return None if value == "" else value
+        return None
+
+    def last_row(self) -> int:
+        return self.start_row + len(self.rows)
+
+
+def _open(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine's errors carry no stable types; all mean "not a workbook we can read"
+        raise unreadable(str(path), "READ_NOT_WORKBOOK", reason=str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__) from None
+
+
+def _grid(workbook, name: str) -> _Grid:
+    sheet = workbook.get_sheet_by_name(name)
+    return _Grid(sheet.to_python(skip_empty_area=False), (0, 0))  # without skipping, rows start at A1
+
+
+def read_meta(workbook, path: str) -> dict:
+    """The template metadata, or an UnreadableError saying this is not an xlperf template."""
+    names = workbook.sheet_names
+    if "_meta" not in names:
+        raise unreadable(path, "READ_NOT_TEMPLATE")
+    rows = workbook.get_sheet_by_name("_meta").to_python()
+    if not rows or not rows[0] or rows[0][0] != META_MARKER:
+        raise unreadable(path, "READ_NOT_TEMPLATE")
+    meta: dict = {"projects": []}
+    try:
+        for row in rows[1:]:
+            if len(row) < 2 or not row[0]:
+                continue
+            value = json.loads(row[1])
+            if row[0] == "project":
+                meta["projects"].append(value)
+            else:
+                meta[row[0]] = value
+        meta["workbook"]["kind"]  # noqa: B018 - must be present
+        meta["layout.project"]["fields"]  # noqa: B018
+    except (ValueError, KeyError, TypeError):
+        raise unreadable(path, "READ_META_BROKEN") from None
+    return meta
+
+
+def _text_of(value: object) -> str | None:
+    """A cell value as the text the unit sees (numbers shown in general format)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return format_number(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return clean_text(str(value))
+
+
+def _money_value(value: object) -> object:
+    """A number when the cell holds one (or text that is one); otherwise the cleaned text, for the schema to flag."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        return _text_of(value)
+    text = clean_text(str(value))
+    if text is None:
+        return None
+    number = parse_number(text)
+    return number if number is not None else text
+
+
+def _percent_value(value: object) -> object:
+    """Spending-plan cells hold fractions (30% is 0.3); the document holds percent numbers (30)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return round(float(value) * 100, 6) if math.isfinite(value) else repr(value)
+    text = _text_of(value)
+    if text is None:
+        return None
+    number = parse_number(text.rstrip("%").strip())
+    return number if number is not None else text
+
+
+def split_goals(text: str | None) -> list[str]:
+    """``1.xxx\\n2.yyy`` → ['xxx', 'yyy']: one goal per line, numbering removed."""
+    if not text:
+        return []
+    goals = []
+    for line in text.split("\n"):
+        goal = _GOAL_NUMBER.sub("", line, count=1).strip()
+        if goal:
+            goals.append(goal)
+    return goals
+
+
+def _displayed(path: Path, sheet: str, cells: list[str]) -> dict[str, str]:
+    """How Excel showed numbers that sit in text fields, using the cells' number formats (xlsx only)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm") or not cells:
+        return {}
+    import openpyxl
+
+    shown: dict[str, str] = {}
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        worksheet = workbook[sheet]
+        for cell in cells:
+            row, column = split_cell(cell)
+            target = worksheet.cell(row=row, column=column)
+            value, number_format = target.value, (target.number_format or "General")
+            if isinstance(value, (int, float)) and "%" in number_format:
+                decimals = len(number_format.split(".")[1].split("%")[0]) if "." in number_format else 0
+                shown[cell] = f"{value * 100:.{decimals}f}%"
+    finally:
+        workbook.close()
+    return shown
+
+
+class _SheetReader:
+    """Reads one sheet's fields into the document, recording sources and raw values."""
+
+    def __init__(self, result: ReturnDocument, grid: _Grid, sheet: str):
+        self.result, self.grid, self.sheet = result, grid, sheet
+        self.numbers_in_text: list[tuple[str, str]] = []  # (json pointer, cell)
+
+    def locate(self, json_path: str, cell: str) -> None:
+        self.result.sources[json_path] = Location(self.result.path, self.sheet, cell)
+
+    def text(self, target: dict, key: str, json_path: str, cell: str) -> None:
+        self.locate(json_path, cell)
+        value = self.grid.get(cell)
+        if value is None:
+            return
+        self.result.raw[json_path] = value
+        text = _text_of(value)
+        if text is not None:
+            target[key] = text
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.numbers_in_text.append((json_path, cell))
+
+    def converted(self, target: dict, key: str, json_path: str, cell: str, convert) -> None:
+        self.locate(json_path, cell)
+        value = self.grid.get(cell)
+        if value is None:
+            return
+        self.result.raw[json_path] = value
+        converted = convert(value)
+        if converted is not None:
+            target[key] = converted
+
+    def check_labels(self, labels: dict[str, str]) -> bool:
+        ok = True
+        for cell, expected in labels.items():
+            seen = _text_of(self.grid.get(cell))
+            if seen != expected:
+                self.result.findings.append(Finding("READ_LABEL_MOVED", Location(self.result.path, self.sheet, cell),
+                                                    value=seen, params={"expected": expected}))
+                ok = False
+        return ok
+
+
+def read_return(path: str | Path) -> ReturnDocument:
+    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all."""
+    path = Path(path)
+    shown_path = str(path)
+    if path.suffix.lower() not in READABLE_SUFFIXES:
+        raise unreadable(shown_path, "READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
+    workbook = _open(path)
+    try:
+        meta = read_meta(workbook, shown_path)
+        return _read(workbook, path, meta)
+    finally:
+        workbook.close()
+
+
+def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
+    shown_path = str(path)
+    info = meta["workbook"]
+    sheets = info["sheets"]
+    document: dict = {"year": info.get("year"), "framework": info.get("framework"), "unit": {}, "projects": []}
+    result = ReturnDocument(shown_path, document, {}, {}, meta)
+    expected = [sheets["instructions"], sheets["unit"], *(p["sheet"] for p in meta["projects"]),
+                sheets["lists"], sheets["meta"]]
+    present = list(workbook.sheet_names)
+    optional = {sheets.get("findings")}
+    missing = [name for name in expected if name not in present]
+    added = [name for name in present if name not in expected and name not in optional]
+    if len(missing) == 1 and len(added) == 1:
+        result.findings.append(Finding("READ_SHEET_RENAMED", Location(shown_path, added[0]), value=added[0],
+                                       params={"expected": missing[0]}))
+    else:
+        for name in missing:
+            result.findings.append(Finding("READ_SHEET_MISSING", Location(shown_path, name), value=name))
+        for name in added:
+            result.findings.append(Finding("READ_SHEET_ADDED", Location(shown_path, name), value=name))
+
+    unit_layout = meta["layout.unit"]
+    if sheets["unit"] in present:
+        reader = _SheetReader(result, _grid(workbook, sheets["unit"]), sheets["unit"])
+        if reader.check_labels(unit_layout["labels"]):
+            fields = unit_layout["fields"]
+            reader.text(document["unit"], "code", "/unit/code", fields["unit_code"])
+            reader.text(document["unit"], "name", "/unit/name", fields["unit_name"])
+            reader.text(document, "overall_goal", "/overall_goal", fields["overall_goal"])
+            reader.text(document, "measures", "/measures", fields["measures"])
+            _fix_displayed(path, reader)
+            for key, field in (("code", "unit_code"), ("name", "unit_name")):
+                if document["unit"].get(key) != info.get(field):
+                    result.findings.append(Finding("READ_UNIT_CHANGED", result.location(f"/unit/{key}"),
+                                                   field=field, value=document["unit"].get(key),
+                                                   params={"expected": info.get(field)}))
+    if not document["unit"]:
+        document["unit"] = {"code": info.get("unit_code"), "name": info.get("unit_name")}
+
+    layout = meta["layout.project"]
+    for project_meta in meta["projects"]:
+        sheet = project_meta["sheet"]
+        if sheet not in present:
+            continue
+        reader = _SheetReader(result, _grid(workbook, sheet), sheet)
+        if not reader.check_labels(layout["labels"]):
+            continue  # values of a moved layout would be misread
+        index = len(document["projects"])
+        project: dict = {}
+        document["projects"].append(project)
+        reader.locate(pointer("projects", index), "A1")
+        _read_project(reader, project, index, layout)
+        _fix_displayed(path, reader)
+        for key, expected in (project_meta.get("prefilled") or {}).items():
+            if project.get(key) != expected and not _same_money(project.get(key), expected):
+                result.findings.append(Finding("READ_PREFILLED_CHANGED", result.location(pointer("projects", index, key)),
+                                               field=key, value=project.get(key), params={"expected": expected}))
+    return result
+
+
+def _same_money(seen: object, expected: object) -> bool:
+    numbers = (int, float)
+    return isinstance(seen, numbers) and isinstance(expected, numbers) and round(seen - expected, 6) == 0
+
+
+def _read_project(reader: _SheetReader, project: dict, index: int, layout: dict) -> None:
+    fields = layout["fields"]
+    base = ("projects", index)
+    for key in ("project_code", "project_name", "purpose"):
+        reader.text(project, key, pointer(*base, key), fields[key])
+    for key in ("budget_total", "fiscal", "other"):
+        reader.converted(project, key, pointer(*base, key), fields[key], _money_value)
+    if "other" not in project:
+        project["other"] = None
+    goals_cell = fields["goals"]
+    holder: dict = {}
+    reader.text(holder, "goals", pointer(*base, "goals"), goals_cell)
+    goals = split_goals(holder.get("goals"))
+    if goals:
+        project["goals"] = goals
+    for number in range(len(goals)):
+        reader.locate(pointer(*base, "goals", number), goals_cell)
+    plan: dict = {}
+    reader.locate(pointer(*base, "spending_plan"), next(c for k, c in fields.items() if k.startswith("spending_plan/")))
+    for key, cell in fields.items():
+        if key.startswith("spending_plan/"):
+            milestone = key.split("/", 1)[1]
+            reader.converted(plan, milestone, pointer(*base, "spending_plan", milestone), cell, _percent_value)
+    project["spending_plan"] = plan
+    table = layout["indicators"]
+    columns = table["columns"]
+    first_row, rows = table["first_row"], table["rows"]
+    indicators: list[dict] = []
+    reader.locate(pointer(*base, "indicators"), f"{columns['level1']}{first_row}")
+    for row in range(first_row, first_row + rows):
+        if all(reader.grid.get(f"{columns[key]}{row}") is None for key in INDICATOR_KEYS):
+            continue
+        number = len(indicators)
+        indicator: dict = {}
+        reader.locate(pointer(*base, "indicators", number), f"{columns['level1']}{row}")
+        for key in INDICATOR_KEYS:
+            reader.text(indicator, key, pointer(*base, "indicators", number, key), f"{columns[key]}{row}")
+        indicators.append(indicator)
+    project["indicators"] = indicators
+    last_table_row = first_row + rows - 1
+    for row in range(last_table_row + 1, reader.grid.last_row() + 1):
+        for key in INDICATOR_KEYS:
+            cell = f"{columns[key]}{row}"
+            if reader.grid.get(cell) is not None:
+                reader.result.findings.append(Finding("READ_OUTSIDE_FORM", Location(reader.result.path, reader.sheet, cell),
+                                                      value=_text_of(reader.grid.get(cell)),
+                                                      params={"last_row": last_table_row}))
+                return
+
+
+def _fix_displayed(path: Path, reader: _SheetReader) -> None:
+    """Replace numbers found in text fields by what the cell displayed (``0.95`` shown as ``95%``)."""
+    if not reader.numbers_in_text:
+        return
+    shown = _displayed(path, reader.sheet, [cell for _, cell in reader.numbers_in_text])
+    for json_path, cell in reader.numbers_in_text:
+        if cell in shown:
+            _set_pointer(reader.result.document, json_path, shown[cell])
+    reader.numbers_in_text.clear()
+
+
+def _set_pointer(document: dict, json_path: str, value: object) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in json_path.strip("/").split("/")]
+    target = document
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    if isinstance(target, dict) and parts[-1] in target:
+        target[parts[-1]] = value

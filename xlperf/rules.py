@@ -1,0 +1,155 @@
+"""Business rules beyond the JSON Schema: each a small function yielding findings.
+
+Every rule reads only the canonical document and its sources; none opens a file. Rules guard
+their own types, because the schema pass reports wrong types separately.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+
+from .findings import Finding
+from .frameworks import Framework
+from .model import ReturnDocument, pointer
+from .spec import Spec
+from .targets import format_number, is_money_unit, money_in_wan, parse_target
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cents(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _projects(doc: ReturnDocument):
+    for index, project in enumerate(doc.document.get("projects", [])):
+        yield index, project
+
+
+def budget_sum(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    for index, project in _projects(doc):
+        total, fiscal, other = project.get("budget_total"), project.get("fiscal"), project.get("other")
+        other = 0.0 if other is None else other
+        if not (_is_number(total) and _is_number(fiscal) and _is_number(other)):
+            continue
+        if _cents(fiscal) + _cents(other) != _cents(total):
+            yield Finding("BUDGET_SUM_MISMATCH", doc.location(pointer("projects", index, "fiscal")), "fiscal", fiscal,
+                          {"fiscal": f"{fiscal:.2f}", "other": f"{other:.2f}", "total": f"{total:.2f}"})
+
+
+def spending_plan(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    milestones = spec.milestones
+    for index, project in _projects(doc):
+        plan = project.get("spending_plan") or {}
+        previous = None
+        for milestone in milestones:
+            value = plan.get(milestone)
+            if not _is_number(value) or not 0 <= value <= 100:
+                previous = None
+                continue
+            if previous is not None and value < previous[1] - 1e-9:
+                yield Finding("PLAN_DECREASING", doc.location(pointer("projects", index, "spending_plan", milestone)),
+                              f"spending_plan/{milestone}", format_number(value),
+                              {"milestone": milestone, "previous": previous[0], "previous_value": format_number(previous[1])})
+            previous = (milestone, value)
+        last = plan.get(milestones[-1])
+        if _is_number(last) and 0 <= last <= 100 and abs(last - 100) > 1e-6:
+            yield Finding("PLAN_NOT_100", doc.location(pointer("projects", index, "spending_plan", milestones[-1])),
+                          f"spending_plan/{milestones[-1]}", format_number(last), {"milestone": milestones[-1]})
+
+
+def level1_coverage(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    for index, project in _projects(doc):
+        indicators = project.get("indicators") or []
+        if not indicators:
+            continue  # the schema's minItems already says "no indicators"
+        present = {indicator.get("level1") for indicator in indicators}
+        for level1 in framework.level1_names:
+            if level1 not in present:
+                yield Finding("LEVEL1_MISSING", doc.location(pointer("projects", index, "indicators")), "level1",
+                              None, {"level1": level1})
+
+
+def duplicate_indicators(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    for index, project in _projects(doc):
+        first_seen: dict[str, int] = {}
+        for number, indicator in enumerate(project.get("indicators") or []):
+            name = indicator.get("name")
+            if not name:
+                continue
+            if name in first_seen:
+                other = doc.location(pointer("projects", index, "indicators", first_seen[name], "name"))
+                yield Finding("DUPLICATE_INDICATOR", doc.location(pointer("projects", index, "indicators", number, "name")),
+                              "name", name, {"other_cell": other.cell or ""})
+            else:
+                first_seen[name] = number
+
+
+def targets(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    """指标值: parseable or qualitative; numbers where the framework expects them; costs in money within budget."""
+    for index, project in _projects(doc):
+        budget = project.get("budget_total")
+        for number, indicator in enumerate(project.get("indicators") or []):
+            raw = indicator.get("target")
+            if not isinstance(raw, str):
+                continue
+            where = doc.location(pointer("projects", index, "indicators", number, "target"))
+            target = parse_target(raw)
+            if target is None:
+                continue
+            if target.kind == "invalid":
+                yield Finding("TARGET_INVALID", where, "target", raw)
+                continue
+            level2 = indicator.get("level2")
+            expects = framework.expectations.get(level2)
+            if expects and target.kind == "qualitative":
+                yield Finding("TARGET_NOT_NUMBER", where, "target", raw, {"level2": level2})
+            elif expects == "money" and not is_money_unit(target.unit):
+                yield Finding("COST_NOT_MONEY", where, "target", raw, {"name": indicator.get("name") or ""})
+            elif expects == "money" and _is_number(budget):
+                amount = money_in_wan(target)
+                if amount is not None and _cents(amount) > _cents(budget):
+                    yield Finding("COST_OVER_BUDGET", where, "target", raw,
+                                  {"name": indicator.get("name") or "", "total": f"{budget:.2f}"})
+
+
+def project_codes(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    pattern = re.compile(spec.rules["project_code_pattern"])
+    first_sheet: dict[str, str] = {}
+    for index, project in _projects(doc):
+        code = project.get("project_code")
+        if not isinstance(code, str):
+            continue
+        where = doc.location(pointer("projects", index, "project_code"))
+        if not pattern.fullmatch(code):
+            yield Finding("CODE_PATTERN", where, "project_code", code, {"example": spec.rules["project_code_example"]})
+        if code in first_sheet:
+            yield Finding("DUPLICATE_PROJECT", where, "project_code", code, {"other_sheet": first_sheet[code]})
+        else:
+            first_sheet[code] = where.sheet or ""
+
+
+def text_lengths(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    def check(value: object, key: str, json_path: str) -> Iterator[Finding]:
+        limit = spec.max_text_length(key)
+        if isinstance(value, str) and len(value) > limit:
+            yield Finding("TEXT_TOO_LONG", doc.location(json_path), key, None, {"length": len(value), "limit": limit})
+
+    document = doc.document
+    for key in ("overall_goal", "measures"):
+        yield from check(document.get(key), key, pointer(key))
+    for index, project in _projects(doc):
+        for key in ("project_name", "purpose"):
+            yield from check(project.get(key), key, pointer("projects", index, key))
+        goals = project.get("goals")
+        if isinstance(goals, list):
+            yield from check("\n".join(str(g) for g in goals), "goals", pointer("projects", index, "goals"))
+        for number, indicator in enumerate(project.get("indicators") or []):
+            for key in ("name", "description", "target", "basis"):
+                yield from check(indicator.get(key), key, pointer("projects", index, "indicators", number, key))
+
+
+RULES = (budget_sum, spending_plan, level1_coverage, duplicate_indicators, targets, project_codes, text_lengths)

@@ -1,0 +1,147 @@
+"""The template spec: layout, labels, milestones and rule thresholds, read from workbook_templates/spec.json.
+
+``sheet_layout`` turns the spec into the concrete field → cell map that the template writer uses and
+stores in each workbook's metadata; the reader then trusts the metadata, never this file.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import SpecError
+from .frameworks import Framework
+from .resources import templates_root
+
+_A1 = re.compile(r"^([A-Z]{1,3})([1-9][0-9]*)$")
+
+
+def column_letter(index: int) -> str:
+    """1 → A, 27 → AA."""
+    letters = ""
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
+
+
+def split_cell(cell: str) -> tuple[int, int]:
+    """'B7' → (row 7, column 2), both 1-based."""
+    match = _A1.match(cell)
+    if not match:
+        raise SpecError(f"not a cell address: {cell!r}")
+    return int(match.group(2)), column_index(match.group(1))
+
+
+def cell_name(row: int, column: int) -> str:
+    return f"{column_letter(column)}{row}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    data: dict
+    source: str
+
+    @property
+    def version(self) -> str:
+        return self.data["template_version"]
+
+    @property
+    def sheets(self) -> dict[str, str]:
+        return self.data["sheets"]
+
+    @property
+    def rules(self) -> dict:
+        return self.data["rules"]
+
+    @property
+    def milestones(self) -> list[str]:
+        return list(self.data["project_sheet"]["spending_plan"]["milestones"])
+
+    @property
+    def indicator_columns(self) -> list[dict]:
+        return self.data["project_sheet"]["indicators"]["columns"]
+
+    def max_text_length(self, field: str) -> int:
+        limits = self.rules["max_text_length"]
+        return int(limits.get(field, limits["default"]))
+
+
+@lru_cache(maxsize=None)
+def _load(path: str) -> Spec:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the template spec ({exc})") from None
+    return Spec(data, path)
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    return _load(str(path or templates_root() / "spec.json"))
+
+
+def check_spec_fits(spec: Spec, framework: Framework) -> None:
+    """The spec's milestones must be exactly the ones the framework's schema requires."""
+    plan = framework.schema.get("$defs", {}).get("project", {}).get("properties", {}).get("spending_plan", {})
+    schema_milestones = plan.get("required")
+    if schema_milestones is not None and list(schema_milestones) != spec.milestones:
+        raise SpecError(
+            f"framework {framework.id} expects milestones {schema_milestones}, the template spec has {spec.milestones}"
+        )
+
+
+def project_layout(spec: Spec, indicator_rows: int | None = None) -> dict:
+    """Field → cell map and label → cell map of one project sheet.
+
+    Returned shape (also stored in the workbook metadata)::
+
+        {"fields": {"project_code": "B3", ..., "spending_plan/3月底": "B7"},
+         "labels": {"A3": "项目编码", ...},
+         "indicators": {"first_row": 11, "rows": 20, "columns": {"level1": "A", ...}},
+         "problem_count": "B9"}
+    """
+    sheet = spec.data["project_sheet"]
+    fields: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for key, field in sheet["fields"].items():
+        fields[key] = field["cell"]
+        labels[field["label_cell"]] = field["label"]
+    plan = sheet["spending_plan"]
+    labels[plan["label_cell"]] = plan["label"]
+    first_column = column_index(plan["first_column"])
+    for offset, milestone in enumerate(plan["milestones"]):
+        column = first_column + offset
+        labels[cell_name(plan["label_row"], column)] = milestone
+        fields[f"spending_plan/{milestone}"] = cell_name(plan["input_row"], column)
+    indicators = sheet["indicators"]
+    header_row = indicators["header_row"]
+    for column in indicators["columns"]:
+        labels[f"{column['column']}{header_row}"] = column["label"]
+    labels[sheet["problem_count"]["label_cell"]] = sheet["problem_count"]["label"]
+    return {
+        "fields": fields,
+        "labels": labels,
+        "indicators": {
+            "first_row": header_row + 1,
+            "rows": int(indicator_rows or indicators["rows"]),
+            "columns": {column["key"]: column["column"] for column in indicators["columns"]},
+        },
+        "problem_count": sheet["problem_count"]["cell"],
+    }
+
+
+def unit_layout(spec: Spec) -> dict:
+    sheet = spec.data["unit_sheet"]
+    fields = {key: field["cell"] for key, field in sheet["fields"].items()}
+    labels = {field["label_cell"]: field["label"] for field in sheet["fields"].values()}
+    labels[sheet["problem_count"]["label_cell"]] = sheet["problem_count"]["label"]
+    return {"fields": fields, "labels": labels, "problem_count": sheet["problem_count"]["cell"]}

@@ -1,0 +1,629 @@
+"""Spec + framework + values → one locked 绩效目标表 workbook (bytes).
+
+The same writer makes blank templates from a project list, and filled copies (annotated returns,
+imported documents): what differs is which values are present and which fields are locked.
+XlsxWriter writes the workbook; it cannot lock the workbook structure, so ``lock_structure``
+adds ``<workbookProtection lockStructure="1"/>`` to ``xl/workbook.xml`` afterwards.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import xlsxwriter
+
+from . import __version__
+from .frameworks import Framework
+from .spec import Spec, column_index, column_letter, project_layout, split_cell, unit_layout
+
+META_MARKER = "xlperf-meta"
+LEVEL1_NAME = "xl_l1"
+LEVEL2_PREFIX = "xl_l2_"
+_FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\']")
+
+INPUT_FILL = "#FFF7D6"
+LABEL_FILL = "#DDEBF7"
+LOCKED_FILL = "#F2F2F2"
+PROBLEM_FILL = "#FFC7CE"
+
+
+@dataclass
+class Note:
+    """A comment to put on a cell of a filled copy (used by annotated returns)."""
+
+    sheet: str
+    cell: str
+    text: str
+
+
+@dataclass
+class SheetPlan:
+    """One project sheet: its name, the values to show and which fields are locked (prefilled)."""
+
+    name: str
+    project: dict
+    locked: frozenset[str]
+
+
+@dataclass
+class WorkbookPlan:
+    year: int
+    unit_code: str
+    unit_name: str
+    sheets: list[SheetPlan]
+    unit_values: dict = field(default_factory=dict)
+    indicator_rows: int | None = None
+    password: str | None = None
+    notes: list[Note] = field(default_factory=list)
+    findings_sheet: list[list[object]] | None = None
+    carried_over: dict[str, str] = field(default_factory=dict)
+
+
+def sheet_names_for(project_names: list[str], reserved: set[str]) -> list[str]:
+    """Readable, unique sheet names of at most 31 characters without ``[]:*?/\\'``."""
+    names: list[str] = []
+    taken = {name.lower() for name in reserved}
+    for index, project_name in enumerate(project_names, start=1):
+        base = _FORBIDDEN_IN_SHEET_NAME.sub("_", project_name or "").strip() or f"项目{index}"
+        candidate = base[:31]
+        suffix = 2
+        while candidate.lower() in taken:
+            tag = f"({suffix})"
+            candidate = base[: 31 - len(tag)] + tag
+            suffix += 1
+        taken.add(candidate.lower())
+        names.append(candidate)
+    return names
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def legacy_password_hash(password: str) -> str:
+    """The 16-bit hash Excel stores for sheet and workbook protection (ECMA-376 part 4, 14.7.1)."""
+    hash_value = 0
+    for char in reversed(password):
+        hash_value = ((hash_value >> 14) & 0x01) | ((hash_value << 1) & 0x7FFF)
+        hash_value ^= ord(char)
+    hash_value = ((hash_value >> 14) & 0x01) | ((hash_value << 1) & 0x7FFF)
+    hash_value ^= len(password)
+    hash_value ^= 0xCE4B
+    return f"{hash_value:04X}"
+
+
+def lock_structure(xlsx: bytes, password: str | None) -> bytes:
+    """Add workbook structure protection (no adding, deleting, renaming or unhiding sheets)."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                attributes = ' lockStructure="1"'
+                if password:
+                    attributes = f' workbookPassword="{legacy_password_hash(password)}"' + attributes
+                text = data.decode("utf-8")
+                text = text.replace("<bookViews>", f"<workbookProtection{attributes}/><bookViews>", 1)
+                data = text.encode("utf-8")
+            target.writestr(info, data)
+    return output.getvalue()
+
+
+class _Formats:
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1, "text_wrap": True}
+        add = workbook.add_format
+        self.title = add({**base, "border": 0, "bold": True, "font_size": 16, "align": "center"})
+        self.plain = add({**base, "border": 0})
+        self.note = add({**base, "border": 0, "align": "right"})
+        self.label = add({**base, "bold": True, "align": "center", "bg_color": LABEL_FILL})
+        self.locked_text = add({**base, "bg_color": LOCKED_FILL, "num_format": "@"})
+        self.locked_money = add({**base, "bg_color": LOCKED_FILL, "num_format": "0.00", "align": "right"})
+        self.input_text = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "@"})
+        self.input_money = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0.00"})
+        self.input_percent = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0%", "align": "center"})
+        self.counter = add({**base, "bold": True, "align": "center", "bg_color": LOCKED_FILL})
+        self.problem = add({"bg_color": PROBLEM_FILL, "font_color": "#9C0006"})
+        self.link = add({"font_color": "blue", "underline": 1, "font_name": "宋体", "font_size": 10})
+        self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
+
+
+INPUT_MESSAGES = {
+    "money": ("金额（万元）", "以万元为单位填写，可含两位小数，例：10.96"),
+    "percent": ("累计支出比例", "填写截至该月底累计支出占预算的比例，例：30%。须在 0%–100% 之间、逐期不减少，12月底为 100%。"),
+    "project_code": ("项目编码", "填写预算系统中的项目编码，例：13028122P00306010001X"),
+    "project_name": ("项目名称", "填写项目全称。"),
+    "purpose": ("资金用途", "简述资金用途，例：保障公车经费及时、顺畅报销。"),
+    "goals": ("绩效目标", "每行一条目标，可编号，例：1.及时排查安全隐患。单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter。"),
+    "overall_goal": ("总体绩效目标", "概述本单位本年度的总体绩效目标。"),
+    "measures": ("工作保障措施", "分条写明保障绩效目标实现的措施，例：（一）加强领导……"),
+    "level1": ("一级指标", "从下拉列表选择一级指标。"),
+    "level2": ("二级指标", "先选一级指标，再从下拉列表选择其下的二级指标。"),
+    "name": ("三级指标", "填写具体指标名称，例：执法行动次数。"),
+    "description": ("绩效指标描述", "说明指标含义或计算方法，例：安全生产执法行动的次数。"),
+    "target": ("指标值", "填写比较符、数值和单位，例：≥95%、＝16万元、≥20次；无法量化时填写定性描述，例：提升生态环境质量。"),
+    "basis": ("指标值确定依据", "例：根据年初工作计划安排。"),
+}
+
+
+def _input_message(key: str) -> dict:
+    title, message = INPUT_MESSAGES[key]
+    return {"input_title": title, "input_message": message}
+
+
+def _money_validation() -> dict:
+    return {"validate": "decimal", "criteria": ">=", "value": 0, "error_title": "金额有误",
+            "error_message": "金额须为不小于 0 的数字，以万元为单位，例：10.96。", **_input_message("money")}
+
+
+def _percent_validation() -> dict:
+    return {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1, "error_title": "比例有误",
+            "error_message": "请输入 0%–100% 之间的百分比，例：30%。", **_input_message("percent")}
+
+
+def _any_validation(key: str) -> dict:
+    return {"validate": "any", **_input_message(key)}
+
+
+def _write_value(sheet, cell: str, value: object, fmt) -> None:
+    """Unit text is always written as a string, so nothing a unit typed can become a formula."""
+    row, column = split_cell(cell)
+    if value is None or value == "":
+        sheet.write_blank(row - 1, column - 1, None, fmt)
+    elif isinstance(value, bool):
+        sheet.write_string(row - 1, column - 1, str(value), fmt)
+    elif isinstance(value, (int, float)):
+        sheet.write_number(row - 1, column - 1, value, fmt)
+    else:
+        sheet.write_string(row - 1, column - 1, str(value), fmt)
+
+
+def _merge_or_write(sheet, merge: str | None, cell: str, value: object, fmt) -> None:
+    if merge:
+        first, last = merge.split(":")
+        (r1, c1), (r2, c2) = split_cell(first), split_cell(last)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            sheet.merge_range(r1 - 1, c1 - 1, r2 - 1, c2 - 1, None, fmt)
+            sheet.write_number(r1 - 1, c1 - 1, value, fmt)
+        else:
+            sheet.merge_range(r1 - 1, c1 - 1, r2 - 1, c2 - 1, "", fmt)
+            if value not in (None, ""):
+                sheet.write_string(r1 - 1, c1 - 1, str(value), fmt)
+    else:
+        _write_value(sheet, cell, value, fmt)
+
+
+def _protect(sheet, password: str | None) -> None:
+    sheet.protect(password or "", {"select_locked_cells": True, "select_unlocked_cells": True, "objects": True})
+
+
+def _print_setup(sheet, last_row: int, repeat_row: int | None) -> None:
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.center_horizontally()
+    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    sheet.print_area(0, 0, last_row - 1, 5)
+    if repeat_row:
+        sheet.repeat_rows(repeat_row - 1)
+
+
+def goals_text(goals: list[str] | None) -> str | None:
+    """Goals are one cell in the template: numbered lines, as in the published table."""
+    if not goals:
+        return None
+    return "\n".join(f"{index}.{goal}" for index, goal in enumerate(goals, start=1))
+
+
+def indicator_row_formula(row: int, columns: dict[str, str], count: int) -> str:
+    """1 for a partly filled row, +1 for a 二级 outside its row's 一级, 0 for a blank or good row."""
+    first, last = columns["level1"], columns["basis"]
+    level1, level2 = f"{columns['level1']}{row}", f"{columns['level2']}{row}"
+    filled = f"COUNTA({first}{row}:{last}{row})"
+    mismatch = (f'IF(AND({level2}<>"",ISERROR(MATCH({level2},INDIRECT("{LEVEL2_PREFIX}"&MATCH({level1},'
+                f'{LEVEL1_NAME},0)),0))),1,0)')
+    return f"=IF({filled}=0,0,IF({filled}<{count},1,0)+{mismatch})"
+
+
+def project_counter_formula(layout: dict, required_inputs: list[str], check_column: str) -> str:
+    """The per-sheet count of open problems, mirrored by ``initial_project_problems``."""
+    fields = layout["fields"]
+    budget, fiscal, other = fields["budget_total"], fields["fiscal"], fields["other"]
+    parts = [f"IF(AND(COUNT({budget},{fiscal})=2,ROUND({fiscal}+N({other})-{budget},2)<>0),1,0)"]
+    parts += [f"COUNTBLANK({fields[key]})" for key in required_inputs]
+    plan_cells = [fields[key] for key in fields if key.startswith("spending_plan/")]
+    for earlier, later in zip(plan_cells, plan_cells[1:]):
+        parts.append(f"IF(AND(ISNUMBER({earlier}),ISNUMBER({later}),{later}<{earlier}),1,0)")
+    parts.append(f"IF(AND(ISNUMBER({plan_cells[-1]}),ROUND({plan_cells[-1]},4)<>1),1,0)")
+    table = layout["indicators"]
+    first_row, last_row = table["first_row"], table["first_row"] + table["rows"] - 1
+    columns = table["columns"]
+    parts.append(f"IF(COUNTA({columns['level1']}{first_row}:{columns['basis']}{last_row})=0,1,0)")
+    parts.append(f"SUM({check_column}{first_row}:{check_column}{last_row})")
+    return "=" + "+".join(parts)
+
+
+def initial_project_problems(project: dict, required_inputs: list[str], framework: Framework,
+                             milestones: list[str]) -> int:
+    """The value ``project_counter_formula`` has for these values, stored as the formula's cached result."""
+    count = 0
+    budget, fiscal = project.get("budget_total"), project.get("fiscal")
+    if isinstance(budget, (int, float)) and isinstance(fiscal, (int, float)):
+        count += round(fiscal + (project.get("other") or 0) - budget, 2) != 0
+    values = {**project, **{f"spending_plan/{m}": (project.get("spending_plan") or {}).get(m) for m in milestones}}
+    values["goals"] = goals_text(project.get("goals"))
+    count += sum(1 for key in required_inputs if values.get(key) in (None, ""))
+    plan = [values[f"spending_plan/{m}"] for m in milestones]
+    numbers = [p / 100 if isinstance(p, (int, float)) else None for p in plan]
+    count += sum(1 for a, b in zip(numbers, numbers[1:]) if a is not None and b is not None and b < a)
+    count += numbers[-1] is not None and round(numbers[-1], 4) != 1
+    indicators = project.get("indicators") or []
+    count += not indicators
+    keys = ("level1", "level2", "name", "description", "target", "basis")
+    for indicator in indicators:
+        filled = sum(1 for key in keys if indicator.get(key) not in (None, ""))
+        if filled and filled < len(keys):
+            count += 1
+        level1, level2 = indicator.get("level1"), indicator.get("level2")
+        if level2 and level2 not in framework.categories.get(level1, ()):
+            count += 1
+    return int(count)
+
+
+def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> bytes:
+    """Write the workbook described by ``plan``; returns the .xlsx bytes (deterministic)."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {
+        "in_memory": True,
+        "strings_to_numbers": False,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+    })
+    workbook.set_properties({
+        "title": f"{plan.unit_name}{plan.year}年度项目支出绩效目标表",
+        "author": "xlperf",
+        "comments": f"xlperf {__version__} template {spec.version}, framework {framework.id}",
+        "created": datetime(plan.year - 1, 1, 1),
+    })
+    formats = _Formats(workbook)
+    sheet_names = spec.sheets
+    layout = project_layout(spec, plan.indicator_rows)
+    unit_sheet_layout = unit_layout(spec)
+    problem_cells: list[tuple[str, str]] = []
+
+    instructions = workbook.add_worksheet(sheet_names["instructions"])
+    unit_sheet = workbook.add_worksheet(sheet_names["unit"])
+    project_sheets = [workbook.add_worksheet(sheet.name) for sheet in plan.sheets]
+    findings_sheet = workbook.add_worksheet(sheet_names["findings"]) if plan.findings_sheet is not None else None
+    lists = workbook.add_worksheet(sheet_names["lists"])
+    meta = workbook.add_worksheet(sheet_names["meta"])
+
+    _write_lists(workbook, lists, framework, sheet_names["lists"])
+    unit_problems = _write_unit_sheet(unit_sheet, plan, spec, unit_sheet_layout, formats)
+    problem_cells.append((sheet_names["unit"], unit_sheet_layout["problem_count"]))
+    total_initial = unit_problems
+    for sheet_plan, sheet in zip(plan.sheets, project_sheets):
+        total_initial += _write_project_sheet(sheet, sheet_plan, plan, framework, spec, layout, formats)
+        problem_cells.append((sheet_plan.name, layout["problem_count"]))
+    _write_instructions(instructions, plan, framework, spec, problem_cells, total_initial, formats)
+    if findings_sheet is not None:
+        _write_findings_sheet(findings_sheet, plan.findings_sheet, formats, plan.password)
+    for note in plan.notes:
+        target = workbook.get_worksheet_by_name(note.sheet)
+        if target is not None:
+            row, column = split_cell(note.cell)
+            target.write_comment(row - 1, column - 1, note.text, {"x_scale": 2.5, "y_scale": 2})
+            target.conditional_format(row - 1, column - 1, row - 1, column - 1,
+                                      {"type": "formula", "criteria": "=TRUE", "format": formats.problem})
+    _write_meta(meta, plan, framework, spec, layout, unit_sheet_layout)
+    lists.hide()
+    meta.very_hidden()
+    instructions.activate()
+    workbook.close()
+    return lock_structure(buffer.getvalue(), plan.password)
+
+
+def _write_lists(workbook, sheet, framework: Framework, sheet_name: str) -> None:
+    sheet.write_string(0, 0, "一级指标")
+    for row, level1 in enumerate(framework.level1_names, start=1):
+        sheet.write_string(row, 0, level1)
+    workbook.define_name(LEVEL1_NAME, f"={quote_sheet(sheet_name)}!$A$2:$A${len(framework.level1_names) + 1}")
+    for index, (level1, level2_names) in enumerate(framework.categories.items(), start=1):
+        sheet.write_string(0, index, level1)
+        for row, level2 in enumerate(level2_names, start=1):
+            sheet.write_string(row, index, level2)
+        column = column_letter(index + 1)
+        workbook.define_name(f"{LEVEL2_PREFIX}{index}",
+                             f"={quote_sheet(sheet_name)}!${column}$2:${column}${len(level2_names) + 1}")
+    _protect(sheet, None)
+
+
+def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, formats: _Formats) -> int:
+    unit_spec = spec.data["unit_sheet"]
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(1, 5, 22)
+    sheet.merge_range(0, 0, 0, 5, f"{plan.unit_name}{plan.year}年度{unit_spec['title']}", formats.title)
+    sheet.set_row(0, 30)
+    values = {"unit_code": plan.unit_code, "unit_name": plan.unit_name, **plan.unit_values}
+    blank_inputs = []
+    for key, field_spec in unit_spec["fields"].items():
+        _write_value(sheet, field_spec["label_cell"], field_spec["label"], formats.label)
+        locked = key in ("unit_code", "unit_name")
+        _merge_or_write(sheet, field_spec.get("merge"), field_spec["cell"], values.get(key),
+                        formats.locked_text if locked else formats.input_text)
+        if not locked:
+            row, column = split_cell(field_spec["cell"])
+            sheet.data_validation(row - 1, column - 1, row - 1, column - 1, _any_validation(key))
+            if values.get(key) in (None, ""):
+                blank_inputs.append(field_spec["cell"])
+        if field_spec.get("height"):
+            sheet.set_row(split_cell(field_spec["cell"])[0] - 1, field_spec["height"])
+    counter = unit_spec["problem_count"]
+    _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
+    formula = "=" + "+".join(f"COUNTBLANK({unit_spec['fields'][k]['cell']})" for k in ("overall_goal", "measures"))
+    row, column = split_cell(counter["cell"])
+    sheet.write_formula(row - 1, column - 1, formula, formats.counter, len(blank_inputs))
+    _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
+                    "为 0 表示本表必填项已填写", formats.plain)
+    _print_setup(sheet, split_cell(counter["cell"])[0], None)
+    sheet.set_portrait()
+    _protect(sheet, plan.password)
+    return len(blank_inputs)
+
+
+def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, framework: Framework, spec: Spec,
+                         layout: dict, formats: _Formats) -> int:
+    project_spec = spec.data["project_sheet"]
+    project = sheet_plan.project
+    locked = sheet_plan.locked
+    for column_spec in project_spec["indicators"]["columns"]:
+        index = column_index(column_spec["column"]) - 1
+        sheet.set_column(index, index, column_spec["width"])
+    check_column = project_spec["indicators"]["check_column"]
+    sheet.set_column(column_index(check_column) - 1, column_index(check_column) - 1, 6, None, {"hidden": True})
+
+    title = f"{project.get('project_name') or ''}{spec.data['title_suffix']}"
+    sheet.merge_range(0, 0, 0, 5, title, formats.title)
+    sheet.set_row(0, 30)
+    _write_value(sheet, project_spec["money_unit_cell"], spec.data["money_unit_note"], formats.note)
+
+    values = {key: project.get(key) for key in project_spec["fields"]}
+    values["unit"] = f"{plan.unit_code}{plan.unit_name}"
+    values["goals"] = goals_text(project.get("goals"))
+    required_inputs: list[str] = []
+    for key, field_spec in project_spec["fields"].items():
+        _write_value(sheet, field_spec["label_cell"], field_spec["label"], formats.label)
+        kind = field_spec.get("kind", "text")
+        is_locked = key == "unit" or key in locked
+        if is_locked:
+            fmt = formats.locked_money if kind == "money" else formats.locked_text
+        else:
+            fmt = formats.input_money if kind == "money" else formats.input_text
+        _merge_or_write(sheet, field_spec.get("merge"), field_spec["cell"], values.get(key), fmt)
+        if not is_locked:
+            row, column = split_cell(field_spec["cell"])
+            validation = _money_validation() if kind == "money" else _any_validation(key)
+            sheet.data_validation(row - 1, column - 1, row - 1, column - 1, validation)
+            if key != "other":
+                required_inputs.append(key)
+        if field_spec.get("height"):
+            sheet.set_row(split_cell(field_spec["cell"])[0] - 1, field_spec["height"])
+        if key in plan.carried_over.get(sheet_plan.name, ()):  # marked visibly as carried over
+            row, column = split_cell(field_spec["label_cell"])
+            sheet.write_comment(row - 1, column - 1, "上年结转：内容来自上年度，请核实后修改。")
+
+    plan_spec = project_spec["spending_plan"]
+    _merge_or_write(sheet, plan_spec["label_merge"], plan_spec["label_cell"], plan_spec["label"], formats.label)
+    spending_plan = project.get("spending_plan") or {}
+    plan_cells = []
+    for key, cell in layout["fields"].items():
+        if not key.startswith("spending_plan/"):
+            continue
+        milestone = key.split("/", 1)[1]
+        row, column = split_cell(cell)
+        sheet.write_string(plan_spec["label_row"] - 1, column - 1, milestone, formats.label)
+        value = spending_plan.get(milestone)
+        _write_value(sheet, cell, value / 100 if isinstance(value, (int, float)) else value, formats.input_percent)
+        plan_cells.append((row, column))
+        required_inputs.append(key)
+    first_plan, last_plan = plan_cells[0], plan_cells[-1]
+    sheet.data_validation(first_plan[0] - 1, first_plan[1] - 1, last_plan[0] - 1, last_plan[1] - 1,
+                          _percent_validation())
+    for column in range(last_plan[1] + 1, 7):  # cells right of the milestones stay a locked, bordered block
+        sheet.merge_range(plan_spec["label_row"] - 1, column - 1, plan_spec["input_row"] - 1, column - 1, "",
+                          formats.locked_text)
+
+    table = layout["indicators"]
+    header_row, first_row = table["first_row"] - 1, table["first_row"]
+    last_row = first_row + table["rows"] - 1
+    columns = table["columns"]
+    for column_spec in project_spec["indicators"]["columns"]:
+        _write_value(sheet, f"{column_spec['column']}{header_row}", column_spec["label"], formats.header)
+    indicators = project.get("indicators") or []
+    for offset in range(table["rows"]):
+        row = first_row + offset
+        indicator = indicators[offset] if offset < len(indicators) else {}
+        for key, column in columns.items():
+            _write_value(sheet, f"{column}{row}", indicator.get(key), formats.input_text)
+        check_row, check_column_index = split_cell(f"{check_column}{row}")
+        sheet.write_formula(check_row - 1, check_column_index - 1,
+                            indicator_row_formula(row, columns, len(columns)), None,
+                            _row_problems(indicator, framework, len(columns)))
+    for key, column in columns.items():
+        c = column_index(column) - 1
+        if key == "level1":
+            validation = {"validate": "list", "source": f"={LEVEL1_NAME}", "error_title": "一级指标",
+                          "error_message": "请从下拉列表中选择一级指标。", **_input_message(key)}
+        elif key == "level2":
+            source = f'=INDIRECT("{LEVEL2_PREFIX}"&MATCH(${columns["level1"]}{first_row},{LEVEL1_NAME},0))'
+            validation = {"validate": "list", "source": source, "error_title": "二级指标",
+                          "error_message": "该二级指标不属于本行的一级指标。请先选择一级指标，再从下拉列表选择二级指标。",
+                          **_input_message(key)}
+        else:
+            validation = _any_validation(key)
+        sheet.data_validation(first_row - 1, c, last_row - 1, c, validation)
+
+    counter = project_spec["problem_count"]
+    _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
+    row, column = split_cell(counter["cell"])
+    initial = initial_project_problems(project, required_inputs, framework, spec.milestones)
+    sheet.write_formula(row - 1, column - 1, project_counter_formula(layout, required_inputs, check_column),
+                        formats.counter, initial)
+    _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
+                    "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
+    _live_checks(sheet, layout, columns, first_row, last_row, formats)
+    _print_setup(sheet, last_row, header_row)
+    _protect(sheet, plan.password)
+    return initial
+
+
+def _row_problems(indicator: dict, framework: Framework, column_count: int) -> int:
+    filled = sum(1 for value in indicator.values() if value not in (None, ""))
+    if not filled:
+        return 0
+    mismatch = bool(indicator.get("level2")) and indicator.get("level2") not in framework.categories.get(
+        indicator.get("level1"), ())
+    return int(filled < column_count) + int(mismatch)
+
+
+def _live_checks(sheet, layout: dict, columns: dict[str, str], first_row: int, last_row: int,
+                 formats: _Formats) -> None:
+    fields = layout["fields"]
+    budget, fiscal, other = (fields[k] for k in ("budget_total", "fiscal", "other"))
+    absolute = {k: "$" + re.sub(r"(\d+)$", r"$\1", v) for k, v in (("b", budget), ("f", fiscal), ("o", other))}
+    mismatch = (f"=AND(COUNT({absolute['b']},{absolute['f']})=2,"
+                f"ROUND({absolute['f']}+N({absolute['o']})-{absolute['b']},2)<>0)")
+    for cell in (budget, fiscal, other):
+        row, column = split_cell(cell)
+        sheet.conditional_format(row - 1, column - 1, row - 1, column - 1,
+                                 {"type": "formula", "criteria": mismatch, "format": formats.problem})
+    plan_cells = [cell for key, cell in fields.items() if key.startswith("spending_plan/")]
+    for earlier, later in zip(plan_cells, plan_cells[1:]):
+        row, column = split_cell(later)
+        sheet.conditional_format(row - 1, column - 1, row - 1, column - 1, {
+            "type": "formula", "format": formats.problem,
+            "criteria": f"=AND(ISNUMBER({earlier}),ISNUMBER({later}),{later}<{earlier})"})
+    row, column = split_cell(plan_cells[-1])
+    sheet.conditional_format(row - 1, column - 1, row - 1, column - 1, {
+        "type": "formula", "format": formats.problem,
+        "criteria": f"=AND(ISNUMBER({plan_cells[-1]}),ROUND({plan_cells[-1]},4)<>1)"})
+    first_col, last_col = columns["level1"], columns["basis"]
+    sheet.conditional_format(first_row - 1, column_index(first_col) - 1, last_row - 1, column_index(last_col) - 1, {
+        "type": "formula", "format": formats.problem,
+        "criteria": f'=AND(COUNTA(${first_col}{first_row}:${last_col}{first_row})>0,{first_col}{first_row}="")'})
+    level1, level2 = f"${columns['level1']}{first_row}", f"${columns['level2']}{first_row}"
+    c = column_index(columns["level2"]) - 1
+    sheet.conditional_format(first_row - 1, c, last_row - 1, c, {
+        "type": "formula", "format": formats.problem,
+        "criteria": (f'=AND({level2}<>"",ISERROR(MATCH({level2},INDIRECT("{LEVEL2_PREFIX}"&'
+                     f'MATCH({level1},{LEVEL1_NAME},0)),0)))')})
+
+
+def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: Spec,
+                        problem_cells: list[tuple[str, str]], total_initial: int, formats: _Formats) -> None:
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 1, 90)
+    sheet.merge_range(0, 0, 0, 1, f"{plan.unit_name}{plan.year}年度项目支出绩效目标填报说明", formats.title)
+    sheet.set_row(0, 30)
+    facts = [
+        ("单位", f"{plan.unit_code} {plan.unit_name}"),
+        ("预算年度", str(plan.year)),
+        ("指标体系", f"{framework.id}：{framework.title}"),
+        ("项目数", str(len(plan.sheets))),
+    ]
+    row = 2
+    for label, value in facts:
+        sheet.write_string(row, 0, label, formats.label)
+        sheet.write_string(row, 1, value, formats.locked_text)
+        row += 1
+    sheet.write_string(row, 0, "全部待修正问题", formats.label)
+    total = "=" + "+".join(f"{quote_sheet(name)}!{cell}" for name, cell in problem_cells)
+    sheet.write_formula(row, 1, total, formats.counter, total_initial)
+    row += 2
+    milestones = "、".join(spec.milestones)
+    level1 = "、".join(framework.level1_names)
+    steps = [
+        "浅黄色单元格为填报区，其余单元格（标签及项目清单预填的内容）已锁定，无需也无法修改。",
+        f"在“{spec.sheets['unit']}”表填写总体绩效目标和工作保障措施。",
+        "每个项目一张工作表：填写资金用途（如未预填）、绩效目标（每行一条）。",
+        f"资金支出计划：填写截至{milestones}的累计支出比例，如 30%；须在 0%–100% 之间、逐期不减少，最后一期为 100%。",
+        f"绩效指标：先在“一级指标”列下拉选择（{level1}），再选择其下的“二级指标”；然后填写三级指标、"
+        "绩效指标描述、指标值和指标值确定依据。每个一级指标下至少填写一条指标；一行要么全部填写，要么全部留空。",
+        "指标值写法：比较符＋数值＋单位，如 ≥95%、＝16万元、≥20次；无法量化的写定性描述，如“提升生态环境质量”。",
+        "红色底纹表示该处有问题。各表“本表待修正问题”及上方“全部待修正问题”随填写自动更新，报送前请确认为 0。",
+        "请勿改动表名、插入或删除行列；报送时保存为 .xlsx 格式（Excel、WPS、LibreOffice 均可）。",
+    ]
+    sheet.write_string(row, 0, "填写步骤", formats.label)
+    for number, step in enumerate(steps, start=1):
+        sheet.write_string(row, 1, f"{number}. {step}", formats.plain)
+        sheet.set_row(row, 15 * (len(step) // 48 + 1))  # spreadsheet programs do not grow wrapped rows on open
+        row += 1
+    row += 1
+    sheet.write_string(row, 0, "工作表", formats.label)
+    for name, _ in problem_cells:
+        sheet.write_url(row, 1, f"internal:{quote_sheet(name)}!A1", formats.link, name)
+        row += 1
+    carried = [name for name, keys in plan.carried_over.items() if keys]
+    if carried:
+        row += 1
+        sheet.write_string(row, 0, "上年结转", formats.label)
+        for name in carried:
+            fields = "、".join(plan.carried_over[name])
+            sheet.write_string(row, 1, f"{name}：{fields} 预填自上年度，请核实", formats.plain)
+            row += 1
+    _print_setup(sheet, row, None)
+    sheet.set_portrait()
+    _protect(sheet, plan.password)
+
+
+def _write_findings_sheet(sheet, rows: list[list[object]], formats: _Formats, password: str | None) -> None:
+    headers = ["严重程度", "位置", "字段", "问题", "修改建议", "代码"]
+    widths = [10, 28, 16, 60, 40, 24]
+    for index, (header, width) in enumerate(zip(headers, widths)):
+        sheet.set_column(index, index, width)
+        sheet.write_string(0, index, header, formats.header)
+    for row_index, row in enumerate(rows, start=1):
+        for column_index_, value in enumerate(row):
+            if column_index_ == 1 and isinstance(value, tuple):
+                target, text = value
+                sheet.write_url(row_index, 1, f"internal:{target}", formats.link, text)
+            else:
+                sheet.write_string(row_index, column_index_, "" if value is None else str(value), formats.plain)
+    sheet.freeze_panes(1, 0)
+    _protect(sheet, password)
+
+
+def _write_meta(sheet, plan: WorkbookPlan, framework: Framework, spec: Spec, layout: dict, unit_sheet: dict) -> None:
+    workbook_meta = {
+        "kind": "template",
+        "template_version": spec.version,
+        "xlperf_version": __version__,
+        "framework": framework.id,
+        "framework_sha256": framework.sha256,
+        "year": plan.year,
+        "unit_code": plan.unit_code,
+        "unit_name": plan.unit_name,
+        "sheets": {"instructions": spec.sheets["instructions"], "unit": spec.sheets["unit"],
+                   "lists": spec.sheets["lists"], "meta": spec.sheets["meta"], "findings": spec.sheets["findings"]},
+    }
+    rows = [("workbook", workbook_meta), ("layout.project", layout), ("layout.unit", unit_sheet)]
+    for index, sheet_plan in enumerate(plan.sheets):
+        rows.append(("project", {
+            "index": index,
+            "sheet": sheet_plan.name,
+            "project_code": sheet_plan.project.get("project_code"),
+            "project_name": sheet_plan.project.get("project_name"),
+            "locked": sorted(sheet_plan.locked),
+            "prefilled": {key: sheet_plan.project.get(key) for key in sorted(sheet_plan.locked)},
+        }))
+    sheet.write_string(0, 0, META_MARKER)
+    sheet.write_string(0, 1, "1")
+    for row, (key, value) in enumerate(rows, start=1):
+        sheet.write_string(row, 0, key)
+        sheet.write_string(row, 1, json.dumps(value, ensure_ascii=False, sort_keys=True))
+    _protect(sheet, None)

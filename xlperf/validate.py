@@ -1,0 +1,192 @@
+"""Schema pass + business rules → findings, for one canonical document or many files.
+
+The validator never opens a file itself: ``validate_file`` asks the reader for the document.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from .errors import FrameworkError
+from .findings import Finding, Location
+from .frameworks import Framework, load_framework
+from .model import ReturnDocument, pointer
+from .reader import READABLE_SUFFIXES, UnreadableError, read_return
+from .rules import RULES
+from .spec import Spec, load_spec
+
+
+@dataclass
+class FileResult:
+    """What became of one input file."""
+
+    path: str
+    document: ReturnDocument | None
+    findings: list[Finding] = field(default_factory=list)
+    unreadable: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for finding in self.findings if finding.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+
+def _field_key(path: list) -> str | None:
+    """The field name a schema path ends in (``['projects', 0, 'fiscal']`` → ``fiscal``)."""
+    keys = [p for p in path if isinstance(p, str)]
+    if not keys:
+        return None
+    if len(keys) >= 2 and keys[-2] == "spending_plan":
+        return f"spending_plan/{keys[-1]}"
+    if keys[-1] in ("code", "name") and keys[0] == "unit" and len(keys) == 2:
+        return f"unit_{keys[-1]}"
+    return keys[-1]
+
+
+def _bound(schema: dict) -> str:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f"{low}–{high}"
+    return f"≥{low}" if low is not None else f"≤{high}"
+
+
+def schema_findings(doc: ReturnDocument, framework: Framework) -> list[Finding]:
+    """Each JSON Schema error mapped to a coded finding at the cell it came from."""
+    findings: list[Finding] = []
+    for error in framework.validator.iter_errors(doc.document):
+        findings.extend(_map_error(doc, framework, error))
+    return findings
+
+
+def _map_error(doc: ReturnDocument, framework: Framework, error: ValidationError) -> list[Finding]:
+    path = list(error.absolute_path)
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        error = best_match(error.context)
+        path = path + list(error.relative_path)  # context errors are relative to the parent
+    keyword = error.validator
+    if keyword == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return [Finding("REQUIRED_MISSING", doc.location(pointer(*path, name)), _field_key(path + [name]))
+                for name in missing]
+    where = doc.location(pointer(*path))
+    key = _field_key(path)
+    shown = doc.raw.get(pointer(*path), error.instance)
+    if keyword == "minLength" or (keyword == "minItems" and key != "indicators"):
+        return [Finding("REQUIRED_MISSING", where, key)]
+    if keyword == "minItems":
+        return [Finding("NO_INDICATORS", where, key)]
+    if keyword == "type":
+        return [Finding("VALUE_NOT_NUMBER" if "number" in str(error.validator_value) else "SCHEMA_OTHER", where, key,
+                        shown, {"detail": error.message})]
+    if keyword in ("minimum", "maximum"):
+        return [Finding("VALUE_OUT_OF_RANGE", where, key, error.instance, {"bound": _bound(error.schema)})]
+    if keyword == "enum" and key == "level2":
+        level1 = error.parent.instance.get("level1") if error.parent is not None else None
+        indicator = _instance_at(doc.document, path[:-1])
+        level1 = indicator.get("level1") if isinstance(indicator, dict) else level1
+        return [Finding("LEVEL2_NOT_IN_LEVEL1", where, key, error.instance,
+                        {"level1": level1, "allowed": "、".join(error.validator_value)})]
+    if keyword == "enum" and key == "level1":
+        return [Finding("LEVEL1_UNKNOWN", where, key, error.instance, {"allowed": "、".join(error.validator_value)})]
+    if keyword == "const" and key == "framework":
+        return [Finding("READ_FRAMEWORK_MISMATCH", where, key, error.instance, {"expected": error.validator_value})]
+    return [Finding("SCHEMA_OTHER", where, key, shown, {"detail": error.message})]
+
+
+def _instance_at(document: object, path: list) -> object:
+    for part in path:
+        try:
+            document = document[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return document
+
+
+def check_document(doc: ReturnDocument, framework: Framework, spec: Spec | None = None) -> list[Finding]:
+    """All findings of one document: reading findings, schema findings, then each business rule."""
+    spec = spec or load_spec()
+    findings = list(doc.findings)
+    findings.extend(schema_findings(doc, framework))
+    for rule in RULES:
+        findings.extend(rule(doc, framework, spec))
+    return findings
+
+
+class FrameworkResolver:
+    """Loads each framework once; pins one when the user asked for it explicitly."""
+
+    def __init__(self, framework: str | Framework | None = None):
+        self.pinned = load_framework(framework) if isinstance(framework, str) else framework
+        self.cache: dict[str, Framework] = {}
+
+    def for_document(self, doc: ReturnDocument) -> tuple[Framework | None, list[Finding]]:
+        info = doc.meta["workbook"]
+        framework_id = info.get("framework")
+        where = Location(doc.path, doc.meta["workbook"]["sheets"].get("instructions"))
+        if self.pinned is not None:
+            if framework_id != self.pinned.id:
+                return None, [Finding("READ_FRAMEWORK_MISMATCH", where, "framework", framework_id,
+                                      {"expected": self.pinned.id})]
+            framework = self.pinned
+        else:
+            if framework_id not in self.cache:
+                try:
+                    self.cache[framework_id] = load_framework(str(framework_id))
+                except FrameworkError:
+                    return None, [Finding("READ_FRAMEWORK_MISMATCH", where, "framework", framework_id,
+                                          {"expected": "cn-2020 / cn-2021"})]
+            framework = self.cache[framework_id]
+        findings = []
+        if info.get("framework_sha256") != framework.sha256:
+            findings.append(Finding("READ_FRAMEWORK_CHANGED", where, "framework", framework.id))
+        return framework, findings
+
+
+def validate_file(path: str | Path, resolver: FrameworkResolver, year: int | None = None,
+                  spec: Spec | None = None) -> FileResult:
+    """Read and check one return; an unreadable file becomes a result, never an exception."""
+    try:
+        doc = read_return(path)
+    except UnreadableError as error:
+        return FileResult(str(path), None, [error.finding], unreadable=True)
+    framework, findings = resolver.for_document(doc)
+    if year is not None and doc.meta["workbook"].get("year") != year:
+        findings.append(Finding("READ_YEAR_MISMATCH", Location(doc.path), "year", doc.meta["workbook"].get("year"),
+                                {"expected": year}))
+    if framework is None:
+        return FileResult(str(path), doc, findings + doc.findings)
+    return FileResult(str(path), doc, findings + check_document(doc, framework, spec))
+
+
+def collect_inputs(paths: list[str | Path]) -> list[Path]:
+    """Files given, and workbooks found recursively in folders given; Excel lock files (``~$``) are left out."""
+    found: list[Path] = []
+    for given in paths:
+        given = Path(given)
+        if given.is_dir():
+            for root, dirs, files in os.walk(given):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.startswith("~$") or not name.lower().endswith(READABLE_SUFFIXES):
+                        continue
+                    found.append(Path(root) / name)
+        elif given.name.startswith("~$"):
+            continue
+        else:
+            found.append(given)
+    return found
+
+
+def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
+                   year: int | None = None) -> list[FileResult]:
+    """Validate every input; one unreadable file never stops the others."""
+    resolver = FrameworkResolver(framework)
+    spec = load_spec()
+    return [validate_file(path, resolver, year, spec) for path in collect_inputs(paths)]
