@@ -103,7 +103,7 @@ def test_validations_and_their_sources(seed_book):
     assert level2.type == "list"
     assert level2.formula1 == 'INDIRECT("xl_l2_"&MATCH($A11,xl_l1,0))'
     plan = validations["B7:E7"]
-    assert (plan.type, plan.operator, plan.formula1, plan.formula2) == ("decimal", "between", "0", "1")
+    assert (plan.type, plan.operator or "between", plan.formula1, plan.formula2) == ("decimal", "between", "0", "1")
     for ref in ("C11:C30", "D11:D30", "E11:E30", "F11:F30", "B8"):
         assert validations[ref].promptTitle and validations[ref].prompt, ref  # an input message on every input
     assert "≥95%" in validations["E11:E30"].prompt
@@ -151,7 +151,8 @@ def test_print_setup(seed_book):
     sheet = seed_book[SEED_SHEETS[0]]
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.page_setup.paperSize == 9
-    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth or 1) == 1 and sheet.page_setup.fitToHeight == 0  # 1 is the default
     assert sheet.print_title_rows == "$10:$10"
 
 

@@ -1,0 +1,164 @@
+"""One test per rule and per schema mapping: the seed passes, a planted mistake fails with its code."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from fill import seed_document
+
+from xlperf.frameworks import load_framework
+from xlperf.model import ReturnDocument
+from xlperf.spec import load_spec
+from xlperf.validate import check_document
+
+CN2020 = load_framework("cn-2020")
+CN2021 = load_framework("cn-2021")
+
+
+@pytest.fixture
+def doc(seed) -> dict:
+    document = seed_document(seed)
+    document["framework"] = "cn-2020"
+    return copy.deepcopy(document)
+
+
+def findings_of(document: dict, framework=CN2020):
+    meta = {"workbook": {"sheets": {}}}
+    return check_document(ReturnDocument("x.xlsx", document, {}, {}, meta), framework, load_spec())
+
+
+def codes(document: dict, framework=CN2020) -> list[str]:
+    return [f.code for f in findings_of(document, framework)]
+
+
+def test_seed_is_a_valid_return_with_known_quirks_as_warnings(doc):
+    findings = findings_of(doc)
+    assert [f for f in findings if f.is_error] == []
+    # 公用经费节约率 ≥95% and 培训合格率 ≥90% are published under 成本指标
+    assert sorted(f.code for f in findings) == ["COST_NOT_MONEY", "COST_NOT_MONEY"]
+
+
+def test_required_fields(doc):
+    del doc["projects"][0]["purpose"]
+    del doc["projects"][1]["indicators"][0]["basis"]
+    doc["measures"] = ""
+    found = findings_of(doc)
+    assert [(f.code, f.field) for f in found if f.is_error] == [
+        ("REQUIRED_MISSING", "measures"), ("REQUIRED_MISSING", "purpose"), ("REQUIRED_MISSING", "basis")]
+
+
+def test_budget_sum_to_the_cent(doc):
+    doc["projects"][0].update(fiscal=10.00, other=0.96)
+    assert "BUDGET_SUM_MISMATCH" not in codes(doc)
+    doc["projects"][0].update(fiscal=10.00, other=0.95)
+    found = [f for f in findings_of(doc) if f.code == "BUDGET_SUM_MISMATCH"]
+    assert found[0].message("zh") == "财政资金 10.00 + 其他资金 0.95 ≠ 预算数 10.96"
+
+
+def test_budget_sum_passes_with_blank_other(doc):
+    doc["projects"][0]["other"] = None
+    assert "BUDGET_SUM_MISMATCH" not in codes(doc)
+
+
+def test_plan_range(doc):
+    doc["projects"][0]["spending_plan"]["3月底"] = 130
+    found = [f for f in findings_of(doc) if f.code == "VALUE_OUT_OF_RANGE"]
+    assert found and found[0].field == "spending_plan/3月底"
+
+
+def test_plan_decreasing(doc):
+    assert "PLAN_DECREASING" not in codes(doc)
+    doc["projects"][0]["spending_plan"].update({"6月底": 20})
+    assert codes(doc).count("PLAN_DECREASING") == 1
+
+
+def test_plan_ends_at_100(doc):
+    assert "PLAN_NOT_100" not in codes(doc)
+    doc["projects"][0]["spending_plan"]["12月底"] = 95
+    assert "PLAN_NOT_100" in codes(doc)
+
+
+def test_every_level1_covered(doc):
+    doc["projects"][0]["indicators"] = [i for i in doc["projects"][0]["indicators"] if i["level1"] != "满意度指标"]
+    found = [f for f in findings_of(doc) if f.code == "LEVEL1_MISSING"]
+    assert [f.params["level1"] for f in found] == ["满意度指标"]
+
+
+def test_no_indicators(doc):
+    doc["projects"][0]["indicators"] = []
+    assert "NO_INDICATORS" in codes(doc)
+
+
+def test_level2_belongs_to_level1(doc):
+    doc["projects"][0]["indicators"][0]["level2"] = "社会效益指标"
+    found = [f for f in findings_of(doc) if f.code == "LEVEL2_NOT_IN_LEVEL1"]
+    assert len(found) == 1 and found[0].params["level1"] == "产出指标"
+
+
+def test_unknown_level1(doc):
+    doc["projects"][0]["indicators"][0]["level1"] = "产出"
+    assert "LEVEL1_UNKNOWN" in codes(doc)
+
+
+def test_cn2021_moves_cost(doc):
+    doc["framework"] = "cn-2021"
+    found = codes(doc, CN2021)
+    assert "LEVEL2_NOT_IN_LEVEL1" in found  # 成本指标 is no longer a 二级 of 产出指标
+    assert "LEVEL1_MISSING" in found  # and 成本指标 is a 一级 of its own
+
+
+def test_duplicate_level3_is_a_warning(doc):
+    doc["projects"][0]["indicators"][1]["name"] = doc["projects"][0]["indicators"][0]["name"]
+    found = [f for f in findings_of(doc) if f.code == "DUPLICATE_INDICATOR"]
+    assert len(found) == 1 and not found[0].is_error
+
+
+def test_target_neither_parseable_nor_qualitative(doc):
+    doc["projects"][0]["indicators"][1]["target"] = "≥≥95"
+    assert "TARGET_INVALID" in codes(doc)
+
+
+def test_qualitative_where_a_number_is_expected(doc):
+    doc["projects"][0]["indicators"][-1]["target"] = "非常满意"
+    found = [f for f in findings_of(doc) if f.code == "TARGET_NOT_NUMBER"]
+    assert len(found) == 1 and not found[0].is_error
+
+
+def test_cost_not_money_and_over_budget(doc):
+    cost = doc["projects"][3]["indicators"][3]
+    assert (cost["level2"], cost["target"]) == ("成本指标", "＝16万元")
+    assert not [c for c in codes(doc) if c.startswith("COST")][2:]
+    cost["target"] = "≤16.01万元"
+    assert "COST_OVER_BUDGET" in codes(doc)
+    cost["target"] = "≤160000元"  # 16 万元 in 元 is fine
+    assert "COST_OVER_BUDGET" not in codes(doc)
+    cost["target"] = "≤160100元"
+    assert "COST_OVER_BUDGET" in codes(doc)
+
+
+def test_project_code_pattern(doc):
+    doc["projects"][0]["project_code"] = "P-1"
+    found = [f for f in findings_of(doc) if f.code == "CODE_PATTERN"]
+    assert len(found) == 1 and not found[0].is_error
+
+
+def test_duplicate_project_code(doc):
+    doc["projects"][1]["project_code"] = doc["projects"][0]["project_code"]
+    assert "DUPLICATE_PROJECT" in codes(doc)
+
+
+def test_text_too_long(doc):
+    doc["projects"][0]["indicators"][0]["description"] = "很" * 301
+    found = [f for f in findings_of(doc) if f.code == "TEXT_TOO_LONG"]
+    assert len(found) == 1 and found[0].params == {"length": 301, "limit": 300}
+
+
+def test_money_that_is_text(doc):
+    doc["projects"][0]["fiscal"] = "十万"
+    found = [f for f in findings_of(doc) if f.code == "VALUE_NOT_NUMBER"]
+    assert len(found) == 1 and found[0].field == "fiscal"
+
+
+def test_negative_money(doc):
+    doc["projects"][0]["other"] = -1.0
+    assert "VALUE_OUT_OF_RANGE" in codes(doc)
