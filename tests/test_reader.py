@@ -82,7 +82,10 @@ def test_text_cells_normalised_and_displayed_as_shown(seed_template, tmp_path):
     doc = read_return(path)
     indicators = doc.document["projects"][0]["indicators"]
     assert indicators[0]["target"] == "95%"
-    assert indicators[1]["target"] == "=16万元"
+    assert indicators[1]["target"] == "＝１６万元"  # kept as typed; the parser folds the width
+    from xlperf.targets import parse_target
+    parsed = parse_target(indicators[1]["target"])
+    assert (parsed.operator, parsed.number, parsed.unit) == ("=", 16, "万元")
     assert indicators[0]["name"] == "审核 金额"
     assert indicators[0]["description"] == "15"
     assert doc.raw["/projects/0/indicators/1/target"] == "＝１６万元"

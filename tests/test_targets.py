@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlperf.targets import (Target, clean_text, format_number, format_target, is_money_unit, money_in_wan,
+from xlperf.targets import (
+    fold_width,Target, clean_text, format_number, format_target, is_money_unit, money_in_wan,
                             parse_number, parse_target)
 
 FULL_WIDTH = str.maketrans("0123456789.=<>%", "０１２３４５６７８９．＝＜＞％")
@@ -22,12 +23,6 @@ FULL_WIDTH = str.maketrans("0123456789.=<>%", "０１２３４５６７８９．
     ("   \t\n ", None),
     ("\u200b\ufeff\u2060", None),
     ("  有效提升 ", "有效提升"),
-    ("１０．９６", "10.96"),
-    ("＝１６万元", "=16万元"),
-    ("＞＝９５％", ">=95%"),
-    ("＜５", "<5"),
-    ("＋３", "+3"), ("－３", "-3"),
-    ("ＡＢＣｘｙｚ", "ABCxyz"),
     ("≥95%", "≥95%"),  # ≥/≤ are kept as typed
     ("≤5天", "≤5天"),
     ("9\u200b5%", "95%"),  # zero-width space
@@ -38,8 +33,6 @@ FULL_WIDTH = str.maketrans("0123456789.=<>%", "０１２３４５６７８９．
     ("有效\u00a0提升", "有效 提升"),  # NBSP
     ("a\u2007b\u202fc", "a b c"),
     ("\u3000提升\u3000质量\u3000", "提升 质量"),  # ideographic space
-    ("１，０００元", "1,000元"),  # thousands separator between digits
-    ("1，234，567", "1,234,567"),
     ("提升质量，改善环境。", "提升质量，改善环境。"),  # Chinese comma in text is kept
     ("达到90%，提升质量", "达到90%，提升质量"),  # comma after % is not between digits
     ("（一）目标：完成", "（一）目标：完成"),  # CJK brackets and colon are kept
@@ -49,6 +42,20 @@ FULL_WIDTH = str.maketrans("0123456789.=<>%", "０１２３４５６７８９．
 ])
 def test_clean_text(raw, expected):
     assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize("typed", ["１０．９６", "＝１６万元", "＞＝９５％", "ＡＢＣｘｙｚ", "１，０００元"])
+def test_clean_text_keeps_full_width_as_typed(typed):
+    assert clean_text(typed) == typed
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("１０．９６", "10.96"), ("＝１６万元", "=16万元"), ("＞＝９５％", ">=95%"), ("＜５", "<5"), ("＋３", "+3"),
+    ("－３", "-3"), ("ＡＢＣｘｙｚ", "ABCxyz"), ("１，０００元", "1,000元"), ("1，234，567", "1,234,567"),
+    ("≥95%", "≥95%"), ("提升质量，改善环境。", "提升质量，改善环境。"), ("达到90%，提升质量", "达到90%，提升质量"),
+])
+def test_fold_width(typed, expected):
+    assert fold_width(typed) == expected
 
 
 def test_clean_text_keeps_inner_newlines():
@@ -178,7 +185,7 @@ def test_parse_target_qualitative(raw):
 @pytest.mark.parametrize("raw", [
     "≥", "95%%", "=", "abc123def456", "%", "≥高", "1.2.3万元", "不低于", "以上", "大于或等于", "高",
     "≥-5%", "=-5%", "≥90%以下", "≤5%以上", "9" * 400 + "元", "95%左右", "1,0000元", "12,5%", "1e5",
-    "≥95%（全年）", "第1名", "一二三四五六七八九十十一", "5" + "个" * 11, "5个3", "≥≥5", "> =5", ".5%",
+    "≥95%（全年）", "第1名", "5" + "个" * 11, "5个3", "≥≥5", "> =5", ".5%",
     "٣٠%",  # Arabic-Indic digits are not our digits
 ])
 def test_parse_target_invalid(raw):

@@ -10,14 +10,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-# Targeted, not NFKC: NFKC would also turn the Chinese punctuation of running text
-# (，。：（）) into ASCII, which changes what the unit typed and what we echo back to them.
-# Only the characters that take part in numbers and comparisons are folded.
-_TRANSLATION: dict[int, str | None] = {
-    **{0xFF10 + i: chr(0x30 + i) for i in range(10)},  # ０-９
-    **{0xFF21 + i: chr(0x41 + i) for i in range(26)},  # Ａ-Ｚ
-    **{0xFF41 + i: chr(0x61 + i) for i in range(26)},  # ａ-ｚ
-    **{ord(f): a for f, a in zip("＝＜＞％．＋－", "=<>%.+-")},
+# Text a unit typed is kept as typed, except for what is invisible or only looks like a space.
+_INVISIBLE: dict[int, str | None] = {
     # ideographic and non-breaking spaces look like spaces, so they are spaces
     **{cp: " " for cp in (0x3000, 0x00A0, 0x2007, 0x202F)},
     # line/paragraph separators are newlines that Word pastes in
@@ -26,26 +20,38 @@ _TRANSLATION: dict[int, str | None] = {
     **{cp: None for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F,
                            *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
 }
+# For numbers and comparisons only, full-width forms are folded to ASCII. Targeted, not NFKC:
+# NFKC would also turn the Chinese punctuation of running text (，。：（）) into ASCII.
+_FULL_WIDTH: dict[int, str] = {
+    **{0xFF10 + i: chr(0x30 + i) for i in range(10)},  # ０-９
+    **{0xFF21 + i: chr(0x41 + i) for i in range(26)},  # Ａ-Ｚ
+    **{0xFF41 + i: chr(0x61 + i) for i in range(26)},  # ａ-ｚ
+    **{ord(f): a for f, a in zip("＝＜＞％．＋－", "=<>%.+-")},
+}
 _DIGIT_COMMA = re.compile(r"(?<=[0-9])，(?=[0-9])")
 
 
 def clean_text(value: str | None) -> str | None:
     """The one cleaning step for text from a cell; ``None`` when nothing visible is left.
 
-    - full-width digits, latin letters and ``＝＜＞％．＋－`` become ASCII (``１０．９６`` → ``10.96``);
-      ``≥``/``≤`` and other CJK punctuation stay as typed;
-    - ``，`` becomes ``,`` only between two digits (a thousands separator), never in running text;
     - zero-width characters and bidi controls are removed; ideographic/non-breaking spaces become spaces;
     - CRLF/CR (and U+2028/U+2029) become LF: goals are multi-line, so inner newlines are kept;
-    - surrounding whitespace is stripped. Idempotent: ``clean_text(clean_text(x)) == clean_text(x)``.
+    - surrounding whitespace is stripped. Everything else stays as typed (full-width ``＝16万元``
+      too: ``fold_width`` is applied only where a number or operator is parsed).
+    Idempotent: ``clean_text(clean_text(x)) == clean_text(x)``.
     """
     if value is None:
         return None
     if not isinstance(value, str):
         value = str(value)
-    text = _DIGIT_COMMA.sub(",", value.translate(_TRANSLATION))
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = value.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").strip()
     return text or None
+
+
+def fold_width(text: str) -> str:
+    """Full-width digits, latin letters and ``＝＜＞％．＋－`` → ASCII (``１０．９６`` → ``10.96``);
+    ``，`` → ``,`` only between two digits (a thousands separator). ``≥``/``≤`` stay as they are."""
+    return _DIGIT_COMMA.sub(",", text.translate(_FULL_WIDTH))
 
 
 _NUMBER = re.compile(
@@ -64,7 +70,7 @@ def parse_number(text: str | None) -> float | None:
     text = clean_text(text)
     if text is None:
         return None
-    text = _WAN_YUAN.sub("", text)
+    text = _WAN_YUAN.sub("", fold_width(text))
     if not _NUMBER.fullmatch(text):
         return None
     number = float(text.replace(",", ""))
@@ -136,6 +142,7 @@ def parse_target(raw: str | None) -> Target | None:
     text = clean_text(raw)
     if text is None:
         return None
+    text = fold_width(text)
     raw = raw if isinstance(raw, str) else str(raw)
     invalid = Target(raw, text, "invalid")
     match = _OPERATOR.match(text)
