@@ -24,6 +24,11 @@ TEXTS = {
     "internal": ("内部错误：{error}（加 --debug 查看详细信息）", "internal error: {error} (run with --debug for the traceback)"),
     "no_inputs": ("没有找到可校验的工作簿：{inputs}", "no workbook found in: {inputs}"),
     "annotated": ("已写出 {count} 个标注副本：{outdir}", "wrote {count} annotated copy(ies) to {outdir}"),
+    "merged": ("汇总完成：{output}（{projects} 个项目，{indicators} 条指标；{states}）",
+               "summary written: {output} ({projects} projects, {indicators} indicators; {states})"),
+    "missing_unit": ("未报送单位：{unit}（{file}）", "not returned: unit {unit} ({file})"),
+    "missing_project": ("未报送项目：{unit} {project}", "not returned: project {project} of {unit}"),
+    "missing_unexpected": ("未下发的报送：{unit} {project}（{file}）", "never sent out: {unit} {project} ({file})"),
     "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
 }
 
@@ -178,6 +183,83 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, lang):
     else:
         click.echo(results_text(results, lang))
     sys.exit(exit_code(results))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The summary workbook (.xlsx).")
+@click.option("--expect", type=click.Path(dir_okay=False), default=None,
+              help="manifest.json written by `xlperf template`: report what has not come back.")
+@click.option("--on-duplicate", type=click.Choice(["error", "latest"]), default="error", show_default=True,
+              help="The same project code in two returns: leave both out, or keep the most recently saved.")
+@click.option("--include-invalid", is_flag=True, help="Keep returns with errors in the figures (flagged).")
+@click.option("--framework", "framework_name", default=None, help="Require this framework.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the consolidated data as JSON.")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write projects/indicators/findings as CSV (UTF-8 with BOM) into this folder.")
+@common_options
+def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name, json_path, csv_dir, lang):
+    """Consolidate returns into one department summary workbook.
+
+    INPUTS are files and folders (searched recursively); summaries made by this command are
+    accepted too, for a higher-level merge. Exit code 0: everything included; 1: something was
+    left out or has not come back (the summary is still written); 2: bad usage.
+
+    Example: xlperf merge samples/returns -o out/summary.xlsx --expect samples/templates/manifest.json
+    """
+    from .consolidation import STATE_LABELS
+    from .exports import write_csvs, write_json
+    from .merge import merge_returns
+    from .summary import write_summary
+
+    with _progress(lang) as progress:
+        consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
+                                      include_invalid=include_invalid, framework=framework_name, lang=lang,
+                                      output=output, progress=progress)
+    if consolidation.inputs.empty:
+        click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
+        sys.exit(2)
+    write_summary(consolidation, output)
+    if json_path:
+        write_json(consolidation, json_path)
+    if csv_dir:
+        write_csvs(consolidation, csv_dir)
+    column = 0 if lang == "zh" else 1
+    for row in consolidation.inputs.itertuples():
+        reason = f" — {row.reason}" if row.reason else ""
+        click.echo(f"{STATE_LABELS[row.state][column]}: {row.file}{reason}")
+    for row in consolidation.missing.itertuples():
+        click.echo(say(f"missing_{row.kind}", lang, unit=f"{row.unit_code} {row.unit_name}",
+                       project=f"{row.project_code} {row.project_name}", file=row.file))
+    counts = {state: consolidation.count(state) for state in STATE_LABELS}
+    click.echo(say("merged", lang, output=output, projects=len(consolidation.projects),
+                   indicators=len(consolidation.indicators),
+                   states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
+                   else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))
+    sys.exit(consolidation.exit_code)
+
+
+class _progress:
+    """A progress bar on stderr when it is a terminal; nothing when piped."""
+
+    def __init__(self, lang: str):
+        self.bar = None
+        self.label = "读取与校验" if lang == "zh" else "reading and checking"
+
+    def __enter__(self):
+        return self.update if sys.stderr.isatty() else None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.bar.__exit__(*exc_info)
+        return False
 
 
 def main() -> None:

@@ -59,8 +59,11 @@ class Consolidation:
 
     @property
     def exit_code(self) -> int:
-        """0 when every return was included (warnings allowed) and nothing is missing; else 1."""
+        """0 when every return was included cleanly (warnings allowed) and nothing is missing; else 1."""
         bad = {EXCLUDED, UNREADABLE}
         if len(self.inputs) and self.inputs["state"].isin(bad).any():
             return 1
+        if len(self.inputs) and (self.inputs["errors"] > 0).any() and \
+                self.inputs["state"].isin({INCLUDED, INCLUDED_WITH_WARNINGS}).any():
+            return 1  # kept by --include-invalid, but not clean
         return 1 if len(self.missing) else 0

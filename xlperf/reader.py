@@ -364,3 +364,62 @@ def _set_pointer(document: dict, json_path: str, value: object) -> None:
         target = target[int(part)] if isinstance(target, list) else target[part]
     if isinstance(target, dict) and parts[-1] in target:
         target[parts[-1]] = value
+
+
+SUMMARY_MARKER = "xlperf-summary"
+
+
+def read_workbook(path: str | Path) -> list[ReturnDocument]:
+    """A return gives one document; a summary workbook gives every return it carries (hierarchical merge)."""
+    path = Path(path)
+    if path.suffix.lower() not in READABLE_SUFFIXES:
+        raise unreadable(str(path), "READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
+    workbook = _open(path)
+    try:
+        if "_data" in workbook.sheet_names:
+            rows = workbook.get_sheet_by_name("_data").to_python()
+            if rows and rows[0] and rows[0][0] == SUMMARY_MARKER:
+                return _carried_documents(path, rows)
+        return [_read(workbook, path, read_meta(workbook, str(path)))]
+    finally:
+        workbook.close()
+
+
+def _carried_documents(path: Path, rows: list[list[object]]) -> list[ReturnDocument]:
+    from .summary import read_summary_documents
+
+    try:
+        carried = read_summary_documents(rows)
+        documents = []
+        for item in carried:
+            sources = {key: Location(file, sheet, cell) for key, (file, sheet, cell) in item["sources"].items()}
+            meta = {"workbook": item["meta"]["workbook"], "origin_file": item["file"], "projects": []}
+            documents.append(ReturnDocument(f"{path}::{item['file']}", item["document"], sources, {}, meta))
+        return documents
+    except (ValueError, KeyError, TypeError):
+        raise unreadable(str(path), "READ_META_BROKEN") from None
+
+
+def saved_time(path: str | Path) -> str | None:
+    """When the workbook was last saved, from its own properties (e-mail and copying change file times)."""
+    import zipfile
+
+    from defusedxml import ElementTree
+
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("docProps/core.xml")
+                if info.file_size > 1_000_000:
+                    raise ValueError("oversized properties")
+                root = ElementTree.fromstring(archive.read(info))
+            for element in root.iter():
+                if element.tag.endswith("}modified") and element.text:
+                    return element.text.strip()
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        pass  # defusedxml's refusals are ValueErrors too: no saved time then, the file time instead
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OSError:
+        return None

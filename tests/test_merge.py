@@ -1,0 +1,142 @@
+"""merge_returns: input states, duplicates, the manifest, the tables."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from conftest import SAMPLES
+
+from xlperf.consolidation import DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, UNREADABLE
+from xlperf.errors import UsageError
+from xlperf.merge import merge_returns
+
+RETURNS = SAMPLES / "returns"
+SEED_RETURN = RETURNS / "471001_遵化市工业和信息化局本级.xlsx"
+MANIFEST = SAMPLES / "templates" / "manifest.json"
+
+
+def states(consolidation) -> dict[str, str]:
+    return {os.path.basename(f): s for f, s in zip(consolidation.inputs["file"], consolidation.inputs["state"])}
+
+
+def test_samples_merge_cleanly():
+    merged = merge_returns([RETURNS], expect=MANIFEST)
+    assert set(states(merged).values()) <= {INCLUDED, INCLUDED_WITH_WARNINGS}
+    assert merged.exit_code == 0
+    assert len(merged.projects) == 9 and merged.missing.empty
+    assert merged.projects["budget_total"].sum() == pytest.approx(10.96 + 11 + 27 + 16 + 24.5 + 38 + 12.6 + 45.8 + 8)
+    seed_rows = merged.projects[merged.projects["unit_code"] == "471001"]
+    assert list(seed_rows["project_code"]) == ["13028122P00306010001X", "13028122P003058100014",
+                                               "13028122P003055100013", "13028122P00305610001Q"]
+    first = seed_rows.iloc[0]
+    assert first["plan_amount/3月底"] == pytest.approx(10.96 * 0.3)
+    assert first["count/产出指标"] == 4 and first["count/效益指标"] == 4 and first["count/满意度指标"] == 1
+    assert first["source_sheet"] == "工信局购置公务用车" and first["source_file"].endswith(SEED_RETURN.name)
+
+
+def test_indicator_rows_keep_provenance_and_parse():
+    merged = merge_returns([SEED_RETURN])
+    row = merged.indicators[(merged.indicators["name"] == "项目所需资金")].iloc[0]
+    assert (row["target"], row["operator"], row["number"], row["unit"], row["kind"]) == ("＝16万元", "=", 16.0, "万元", "quantitative")
+    assert (row["source_sheet"], row["source_cell"]) == ("科技发展工作经费", "E14")
+    qualitative = merged.indicators[merged.indicators["target"] == "提升生态环境质量"]
+    assert set(qualitative["kind"]) == {"qualitative"}
+    assert len(merged.indicators) == 9 + 9 + 9 + 10
+
+
+def test_every_input_gets_one_state(tmp_path):
+    shutil.copy(SEED_RETURN, tmp_path / "a.xlsx")
+    shutil.copy(SEED_RETURN, tmp_path / "b-same-bytes.xlsx")
+    shutil.copy(SAMPLES / "returns-with-errors" / "471003_missing-parts.xlsx", tmp_path / "c.xlsx")
+    (tmp_path / "d.xlsx").write_bytes(b"garbage")
+    (tmp_path / "~$a.xlsx").write_bytes(b"lock")
+    merged = merge_returns([tmp_path])
+    assert states(merged) == {"a.xlsx": INCLUDED_WITH_WARNINGS, "b-same-bytes.xlsx": DUPLICATE, "c.xlsx": EXCLUDED,
+                              "d.xlsx": UNREADABLE}
+    reasons = dict(zip(merged.inputs["file"].map(os.path.basename), merged.inputs["reason"]))
+    assert reasons["b-same-bytes.xlsx"] == f"与 {tmp_path / 'a.xlsx'} 内容完全相同，已跳过"
+    assert reasons["c.xlsx"] == "有 3 个错误，未汇总"
+    assert merged.exit_code == 1
+    assert set(merged.projects["unit_code"]) == {"471001"}  # the excluded unit adds nothing to the figures
+
+
+def test_include_invalid_keeps_and_flags(tmp_path):
+    merged = merge_returns([SAMPLES / "returns-with-errors" / "471003_missing-parts.xlsx"], include_invalid=True)
+    assert list(merged.inputs["state"]) == [INCLUDED_WITH_WARNINGS]
+    assert set(merged.projects["status"]) == {"invalid"}
+    assert merged.exit_code == 1
+
+
+def _resaved(source, target, modified: str):
+    """A copy of a return whose saved time (docProps/core.xml) is ``modified`` (so its bytes differ too)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"<dcterms:modified([^>]*)>[^<]*<", rb"<dcterms:modified\1>" + modified.encode() + b"Z<", data)
+            copy.writestr(info, data)
+    return target
+
+
+def test_same_project_code_twice_is_an_error(tmp_path):
+    older = _resaved(SEED_RETURN, tmp_path / "older.xlsx", "2022-01-05T10:00:00")
+    newer = _resaved(SEED_RETURN, tmp_path / "newer.xlsx", "2022-01-06T10:00:00")
+    merged = merge_returns([older, newer])
+    assert states(merged) == {"older.xlsx": EXCLUDED, "newer.xlsx": EXCLUDED}
+    assert "13028122P00306010001X" in merged.inputs["reason"].iloc[0]
+    assert merged.projects.empty and merged.exit_code == 1
+
+
+def test_on_duplicate_latest_keeps_the_newest(tmp_path):
+    older = _resaved(SEED_RETURN, tmp_path / "b-older.xlsx", "2022-01-05T10:00:00")
+    newer = _resaved(SEED_RETURN, tmp_path / "a-newer.xlsx", "2022-01-06T10:00:00")
+    merged = merge_returns([older, newer], on_duplicate="latest")
+    assert states(merged) == {"b-older.xlsx": DUPLICATE, "a-newer.xlsx": INCLUDED_WITH_WARNINGS}
+    reasons = dict(zip(merged.inputs["file"].map(os.path.basename), merged.inputs["reason"]))
+    assert str(newer) in reasons["b-older.xlsx"] and str(older) in reasons["a-newer.xlsx"]
+    assert len(merged.projects) == 4
+
+
+def test_manifest_reports_missing_and_unexpected(tmp_path):
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    manifest["units"][0]["projects"].append({"project_code": "13028122P00399999999Z", "project_name": "未报项目",
+                                             "sheet": "x"})
+    manifest["units"][0]["projects"] = [p for p in manifest["units"][0]["projects"]
+                                        if p["project_code"] != "13028122P00305610001Q"]
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    merged = merge_returns([SEED_RETURN], expect=path)
+    rows = [[kind, unit, code if isinstance(code, str) else None]
+            for kind, unit, code in merged.missing[["kind", "unit_code", "project_code"]].values.tolist()]
+    assert rows == [["project", "471001", "13028122P00399999999Z"], ["unit", "471002", None],
+                    ["unit", "471003", None], ["unexpected", "471001", "13028122P00305610001Q"]]
+    assert merged.exit_code == 1
+
+
+def test_output_that_is_an_input_is_refused():
+    with pytest.raises(UsageError):
+        merge_returns([RETURNS], output=SEED_RETURN)
+
+
+def test_bad_manifest_is_a_usage_error(tmp_path):
+    (tmp_path / "m.json").write_text("{}")
+    with pytest.raises(UsageError):
+        merge_returns([RETURNS], expect=tmp_path / "m.json")
+
+
+def test_progress_is_reported():
+    calls = []
+    merge_returns([RETURNS], progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_inputs_are_not_modified(tmp_path):
+    copy = shutil.copytree(RETURNS, tmp_path / "r")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.iterdir()}
+    merge_returns([copy])
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.iterdir()} == before
