@@ -82,14 +82,15 @@ def _notes(findings: list[Finding]) -> list[Note]:
     return [Note(sheet, cell, "\n".join(texts)) for (sheet, cell), texts in by_cell.items()]
 
 
-def annotate_results(results: list[FileResult], outdir: str | Path) -> list[Path]:
-    """Write one annotated copy per return that can be rebuilt; returns the paths written."""
+def annotate_results(results: list[FileResult], outdir: str | Path) -> dict[str, Path | None]:
+    """Write one annotated copy per return that can be rebuilt: input path → copy (None: no copy)."""
     outdir = Path(outdir)
     spec = load_spec()
-    written: list[Path] = []
+    written: dict[str, Path | None] = {}
     used: set[str] = set()
     inputs = {str(Path(r.path).resolve()) for r in results}
     for result in results:
+        written[result.path] = None
         if not can_annotate(result):
             continue
         framework = load_framework(result.document.meta["workbook"]["framework"])
@@ -104,5 +105,5 @@ def annotate_results(results: list[FileResult], outdir: str | Path) -> list[Path
         if str(target.resolve()) in inputs:
             continue  # never overwrite an input
         atomic_write_bytes(target, build_workbook(annotation_plan(result), framework, spec))
-        written.append(target)
+        written[result.path] = target
     return written

@@ -29,6 +29,8 @@ TEXTS = {
     "missing_unit": ("未报送单位：{unit}（{file}）", "not returned: unit {unit} ({file})"),
     "missing_project": ("未报送项目：{unit} {project}", "not returned: project {project} of {unit}"),
     "missing_unexpected": ("未下发的报送：{unit} {project}（{file}）", "never sent out: {unit} {project} ({file})"),
+    "not_annotated": ("未生成标注副本：{path}（文件无法读取或结构被改动，请先按上面的提示处理）",
+                      "no annotated copy for {path} (unreadable or its structure was changed; see above)"),
     "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
 }
 
@@ -176,8 +178,10 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, lang):
         from .annotate import annotate_results
 
         written = annotate_results(results, annotate_dir)
-        if output_format == "text":
-            click.echo(say("annotated", lang, count=len(written), outdir=annotate_dir), err=True)
+        click.echo(say("annotated", lang, count=sum(1 for p in written.values() if p), outdir=annotate_dir), err=True)
+        for source, copy in written.items():
+            if copy is None:
+                click.echo(say("not_annotated", lang, path=source), err=True)
     if output_format == "json":
         click.echo(json.dumps(results_json(results, lang), ensure_ascii=False, indent=2))
     else:

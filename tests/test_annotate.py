@@ -1,0 +1,89 @@
+"""Annotated copies: problem cells highlighted with comments, a 校验结果 sheet, still a working template."""
+from __future__ import annotations
+
+import openpyxl
+import pytest
+from conftest import SAMPLES
+from fill import template_meta
+
+import lo
+from xlperf.annotate import annotate_results
+from xlperf.validate import validate_paths
+
+ERRORS = SAMPLES / "returns-with-errors"
+
+
+def _annotate(path, outdir):
+    results = validate_paths([path])
+    written = [copy for copy in annotate_results(results, outdir).values() if copy]
+    return results[0], written
+
+
+@pytest.fixture(scope="module")
+def lo_saved_return(tmp_path_factory):
+    """A return with mistakes as LibreOffice saves it (openpyxl would drop its cross-sheet validations)."""
+    return lo.convert(ERRORS / "471002_indicator-errors.xlsx", "xlsx", tmp_path_factory.mktemp("lo"))
+
+
+def test_annotated_copy_marks_every_located_finding(tmp_path, lo_saved_return):
+    result, written = _annotate(lo_saved_return, tmp_path / "annotated")
+    assert len(written) == 1
+    book = openpyxl.load_workbook(written[0])
+    located = [f for f in result.findings if f.location.sheet and f.location.cell]
+    assert located
+    for finding in located:
+        comment = book[finding.location.sheet][finding.location.cell].comment
+        assert comment is not None and finding.message("zh") in comment.text, finding.code
+    sheet = book["校验结果"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(result.findings)
+    assert {row[5] for row in rows} == {f.code for f in result.findings}
+    link = next(c for c in sheet["B"][1:] if c.hyperlink is not None)
+    assert link.hyperlink.location and "!" in link.hyperlink.location
+    assert sheet.protection.sheet
+
+
+def test_annotated_copy_is_still_a_working_template(tmp_path, lo_saved_return):
+    _, written = _annotate(lo_saved_return, tmp_path / "annotated")
+    book = openpyxl.load_workbook(written[0])
+    assert book.security.lockStructure
+    sheet = book["中小企业公共服务平台运行维护经费"]
+    assert sheet.protection.sheet
+    validations = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
+    assert validations["A11:A30"] == "xl_l1" and validations["B11:B30"].startswith("INDIRECT(")
+    meta = template_meta(book)
+    assert meta["workbook"]["unit_code"] == "471002"
+    # and xlperf reads it back with the same findings as the original
+    again = validate_paths([written[0]])[0]
+    original = validate_paths([lo_saved_return])[0]
+    assert sorted((f.code, f.location.sheet, f.location.cell) for f in again.findings) == \
+        sorted((f.code, f.location.sheet, f.location.cell) for f in original.findings)
+
+
+def test_values_stay_where_the_unit_typed_them(tmp_path):
+    _, written = _annotate(ERRORS / "471003_missing-parts.xlsx", tmp_path)
+    original = openpyxl.load_workbook(ERRORS / "471003_missing-parts.xlsx")
+    copy = openpyxl.load_workbook(written[0])
+    for name in ("无线电频谱监测设备运行维护费", "重大活动无线电安全保障经费"):
+        for row in range(11, 31):
+            for column in "ABCDEF":
+                assert copy[name][f"{column}{row}"].value == original[name][f"{column}{row}"].value
+
+
+def test_formula_looking_text_stays_text_in_the_copy(tmp_path):
+    book = openpyxl.load_workbook(SAMPLES / "returns" / "471002_遵化市中小企业服务中心.xlsx")
+    sheet = book["中小企业公共服务平台运行维护经费"]
+    sheet["D11"].value = '=HYPERLINK("http://example.invalid","x")'
+    sheet["D11"].data_type = "s"  # typed as text in a text cell
+    book.save(tmp_path / "r.xlsx")
+    _, written = _annotate(tmp_path / "r.xlsx", tmp_path / "out")
+    cell = openpyxl.load_workbook(written[0])["中小企业公共服务平台运行维护经费"]["D11"]
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://example.invalid","x")'
+
+
+def test_structure_changed_returns_get_no_copy(tmp_path):
+    book = openpyxl.load_workbook(SAMPLES / "returns" / "471003_遵化市无线电监测站.xlsx")
+    book["重大活动无线电安全保障经费"].insert_rows(3)
+    book.save(tmp_path / "moved.xlsx")
+    _, written = _annotate(tmp_path / "moved.xlsx", tmp_path / "out")
+    assert written == []

@@ -1,0 +1,177 @@
+"""The command line: exact output and exit codes (click's CliRunner)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLES
+
+from xlperf.cli import cli
+from xlperf.findings import CATALOG, Finding, Location
+from xlperf.frameworks import load_framework
+
+ERRORS = SAMPLES / "returns-with-errors"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_frameworks_lists_both():
+    result = run("frameworks", "--lang", "en")
+    assert result.exit_code == 0
+    assert "cn-2020" in result.output and "cn-2021" in result.output
+    assert "成本指标（经济成本指标、社会成本指标、生态环境成本指标）" in result.output
+
+
+def test_schema_prints_the_schema():
+    result = run("schema", "--framework", "cn-2021")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == load_framework("cn-2021").schema
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "not valid JSON"),
+    ('{"type": 12}', "not a valid JSON Schema"),
+    ('{"type": "object"}', "no category tree"),
+])
+def test_bad_framework_file_is_refused(tmp_path, content, message):
+    path = tmp_path / "fw.json"
+    path.write_text(content)
+    result = run("schema", "--framework", path, "--lang", "en")
+    assert result.exit_code == 2
+    assert result.output.startswith("xlperf: error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unknown_framework():
+    result = run("schema", "--framework", "cn-1999", "--lang", "en")
+    assert result.exit_code == 2
+    assert "unknown framework 'cn-1999' (built-in: cn-2020, cn-2021" in result.output
+
+
+def test_template_from_samples(tmp_path):
+    result = run("template", SAMPLES / "projects.csv", "-o", tmp_path, "--lang", "zh")
+    assert result.exit_code == 0
+    assert result.output == (f"已生成 3 个单位模板（共 9 个项目）：{tmp_path}\n报送清单：{tmp_path / 'manifest.json'}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "471001_遵化市工业和信息化局本级.xlsx", "471002_遵化市中小企业服务中心.xlsx", "471003_遵化市无线电监测站.xlsx",
+        "manifest.json"]
+
+
+def test_custom_framework_file(tmp_path):
+    shutil.copy(load_framework("cn-2021").source, tmp_path / "mine.json")
+    result = run("template", SAMPLES / "projects.csv", "-o", tmp_path / "out", "--framework", tmp_path / "mine.json")
+    assert result.exit_code == 0
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["framework"] == "cn-2021"
+
+
+BAD_LISTS = {
+    "missing column": ("单位编码,单位名称,项目编码,项目名称,预算数,财政资金\n1,a,P1,x,1,1\n",
+                       ["  {p}: 第 1 行 缺少列：其他资金/other"]),
+    "blank, duplicate, money": ("unit_code,unit_name,project_code,project_name,budget_total,fiscal,other\n"
+                                "1,a,P1,x,10,10,\n1,a,,y,5,5,\n1,a,P1,z,abc,-1,\n1,a,P4,w,10,9,0.5\n",
+                                ["  {p}: 第 3 行 项目编码为空",
+                                 "  {p}: 第 4 行 项目编码 P1 与第 2 行重复",
+                                 "  {p}: 第 4 行 预算数不是数字：abc",
+                                 "  {p}: 第 4 行 财政资金为负数：-1.00",
+                                 "  {p}: 第 5 行 财政资金 9.00 + 其他资金 0.50 ≠ 预算数 10.00"]),
+    "empty": ("", ["  {p}: 项目清单中没有项目"]),
+}
+
+
+@pytest.mark.parametrize("name", BAD_LISTS)
+def test_bad_project_lists_write_nothing(tmp_path, name):
+    content, lines = BAD_LISTS[name]
+    path = tmp_path / "list.csv"
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["template", str(path), "-o", str(out), "--lang", "zh"])
+    assert result.exit_code == 2
+    expected = [f"项目清单有 {len(lines)} 个问题，未生成任何文件："] + [line.format(p=path) for line in lines]
+    assert result.output.splitlines() == expected
+    assert not out.exists()
+
+
+def test_gbk_project_list(tmp_path):
+    text = (SAMPLES / "projects.csv").read_text(encoding="utf-8").replace("“", "").replace("”", "")
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gbk"))
+    result = run("template", tmp_path / "gbk.csv", "-o", tmp_path / "out")
+    assert result.exit_code == 0
+
+
+def test_xlsx_project_list_with_english_headers(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"])
+    book.active.append([471001, "单位", "13028122P00306010001X", "项目", 10.96, 10.96, None])
+    book.save(tmp_path / "list.xlsx")
+    result = run("template", tmp_path / "list.xlsx", "-o", tmp_path / "out", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "471001_单位.xlsx").is_file()
+
+
+def test_blank_template_cli(tmp_path):
+    result = run("template", "--blank", 2, "--unit-code", "9", "--unit-name", "新单位", "-o", tmp_path, "--lang", "en")
+    assert result.exit_code == 0
+    assert result.output == f"wrote a blank template (2 project sheets): {tmp_path / '9_新单位.xlsx'}\n"
+    result = run("template", "--blank", 2, "-o", tmp_path, "--lang", "en")
+    assert result.exit_code == 2 and "--blank needs --unit-code and --unit-name" in result.output
+
+
+def test_validate_clean_samples():
+    result = run("validate", SAMPLES / "returns", "--lang", "zh")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == "共 3 个文件：2 个通过，1 个仅有警告，0 个有错误，0 个无法读取"
+
+
+def test_validate_errors_exact_lines():
+    result = run("validate", ERRORS / "471001_budget-and-plan-errors.xlsx", "--lang", "zh")
+    assert result.exit_code == 1
+    mismatch = Finding("BUDGET_SUM_MISMATCH", Location(None, "工信局购置公务用车", "D4"), "fiscal", 10.0,
+                       {"fiscal": "10.00", "other": "0.50", "total": "10.96"})
+    assert f"  错误  {mismatch.line('zh')}  [BUDGET_SUM_MISMATCH]" in result.output.splitlines()
+    assert "  错误  工信局购置公务用车!D4 财政资金 10.00 + 其他资金 0.50 ≠ 预算数 10.96  [BUDGET_SUM_MISMATCH]" \
+        in result.output.splitlines()
+    assert f"        → {CATALOG['BUDGET_SUM_MISMATCH'].hint_zh}" in result.output.splitlines()
+
+
+def test_validate_json_and_english():
+    result = run("validate", ERRORS, "--format", "json", "--lang", "en")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert [f["state"] for f in report["files"]] == ["errors", "errors", "errors"]
+    codes = {f["code"] for file in report["files"] for f in file["findings"]}
+    assert {"BUDGET_SUM_MISMATCH", "PLAN_DECREASING", "PLAN_NOT_100", "LEVEL2_NOT_IN_LEVEL1", "TARGET_INVALID",
+            "COST_OVER_BUDGET", "TARGET_NOT_NUMBER", "DUPLICATE_INDICATOR", "COST_NOT_MONEY", "REQUIRED_MISSING",
+            "LEVEL1_MISSING"} <= codes
+    finding = next(f for file in report["files"] for f in file["findings"] if f["code"] == "PLAN_NOT_100")
+    assert finding == {"code": "PLAN_NOT_100", "severity": "error", "file": str(ERRORS / "471001_budget-and-plan-errors.xlsx"),
+                       "sheet": "工信局安全生产执法监督管理经费", "cell": "E7", "row": None, "field": "spending_plan/12月底",
+                       "value": "95", "message": "spending plan 12月底 is 95%; the last milestone must be 100%",
+                       "hint": "the year-end cumulative percentage must be 100%"}
+
+
+def test_validate_unreadable_is_exit_2_and_others_still_reported(tmp_path):
+    shutil.copy(SAMPLES / "returns" / "471002_遵化市中小企业服务中心.xlsx", tmp_path / "good.xlsx")
+    (tmp_path / "bad.xlsx").write_bytes(b"")
+    result = run("validate", tmp_path, "--lang", "en")
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'bad.xlsx'}: unreadable — not a readable workbook: ")
+    assert lines[0].endswith("; open it in Excel, WPS or LibreOffice, save it as .xlsx and send it again")
+    assert lines[1] == f"{tmp_path / 'good.xlsx'}: OK"
+
+
+def test_validate_nothing_found(tmp_path):
+    result = run("validate", tmp_path, "--lang", "en")
+    assert result.exit_code == 2
+    assert result.output == f"xlperf: error: no workbook found in: {tmp_path}\n"
+
+
+def test_every_catalog_entry_renders_in_both_languages():
+    for code, entry in CATALOG.items():
+        assert entry.zh and entry.en and entry.hint_zh and entry.hint_en, code
