@@ -161,8 +161,8 @@ def test_validate_unreadable_is_exit_2_and_others_still_reported(tmp_path):
     result = run("validate", tmp_path, "--lang", "en")
     assert result.exit_code == 2
     lines = result.output.splitlines()
-    assert lines[0].startswith(f"{tmp_path / 'bad.xlsx'}: unreadable — not a readable workbook: ")
-    assert lines[0].endswith("; open it in Excel, WPS or LibreOffice, save it as .xlsx and send it again")
+    assert lines[0] == (f"{tmp_path / 'bad.xlsx'}: unreadable — the file is empty (0 bytes); the transfer may have "
+                        "failed; ask the unit to send it again")
     assert lines[1] == f"{tmp_path / 'good.xlsx'}: OK"
 
 

@@ -169,7 +169,7 @@ def test_unreadable_does_not_stop_others(tmp_path, seed_template):
     states = {Path(r.path).name: r.unreadable for r in results}
     assert states == {"broken.xlsx": True, seed_template.name: False}
     broken = next(r for r in results if r.unreadable)
-    assert [f.code for f in broken.findings] == ["READ_NOT_WORKBOOK"]
+    assert [f.code for f in broken.findings] == ["READ_TEXT_FILE"]
 
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)

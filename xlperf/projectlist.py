@@ -132,7 +132,7 @@ def read_project_list(path: str | Path) -> list[ProjectEntry]:
                 row_findings.append(Finding("PL_NEGATIVE", where, key, amount))
             else:
                 money[key] = amount
-        if "budget_total" in money and "fiscal" in money:
+        if "budget_total" in money and "fiscal" in money and all(abs(v or 0) < 1e12 for v in money.values()):
             other = money.get("other") or 0.0
             if _cents(money["budget_total"]) != _cents(money["fiscal"]) + _cents(other):
                 row_findings.append(Finding("PL_SUM_MISMATCH", where, "budget_total", money["budget_total"],

@@ -16,7 +16,8 @@ from pathlib import Path
 from .errors import XlperfError
 from .findings import Finding, Location
 from .model import ReturnDocument, pointer
-from .spec import split_cell
+from .safety import Limits, Refused, preflight
+from .spec import load_spec, split_cell
 from .targets import clean_text, format_number, parse_number
 from .template import META_MARKER
 
@@ -217,18 +218,22 @@ class _SheetReader:
         return ok
 
 
-def read_return(path: str | Path) -> ReturnDocument:
-    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all."""
-    path = Path(path)
-    shown_path = str(path)
+def _preflight(path: Path, limits: Limits | None) -> list[Finding]:
+    """The safety checks every input passes before a parser sees it (see safety.py)."""
     if path.suffix.lower() not in READABLE_SUFFIXES:
-        raise unreadable(shown_path, "READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
-    workbook = _open(path)
+        raise unreadable(str(path), "READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
     try:
-        meta = read_meta(workbook, shown_path)
-        return _read(workbook, path, meta)
-    finally:
-        workbook.close()
+        return preflight(path, limits or load_spec().limits)
+    except Refused as refusal:
+        raise unreadable(str(path), refusal.code, **refusal.params) from None
+
+
+def read_return(path: str | Path, limits: Limits | None = None) -> ReturnDocument:
+    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all."""
+    documents = read_workbook(path, limits)
+    if len(documents) != 1 or documents[0].meta.get("origin_file"):
+        raise unreadable(str(path), "READ_NOT_TEMPLATE")
+    return documents[0]
 
 
 def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
@@ -369,18 +374,19 @@ def _set_pointer(document: dict, json_path: str, value: object) -> None:
 SUMMARY_MARKER = "xlperf-summary"
 
 
-def read_workbook(path: str | Path) -> list[ReturnDocument]:
+def read_workbook(path: str | Path, limits: Limits | None = None) -> list[ReturnDocument]:
     """A return gives one document; a summary workbook gives every return it carries (hierarchical merge)."""
     path = Path(path)
-    if path.suffix.lower() not in READABLE_SUFFIXES:
-        raise unreadable(str(path), "READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
+    warnings = _preflight(path, limits)
     workbook = _open(path)
     try:
         if "_data" in workbook.sheet_names:
             rows = workbook.get_sheet_by_name("_data").to_python()
             if rows and rows[0] and rows[0][0] == SUMMARY_MARKER:
                 return _carried_documents(path, rows)
-        return [_read(workbook, path, read_meta(workbook, str(path)))]
+        document = _read(workbook, path, read_meta(workbook, str(path)))
+        document.findings[:0] = warnings
+        return [document]
     finally:
         workbook.close()
 

@@ -5,6 +5,7 @@ their own types, because the schema pass reports wrong types separately.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,8 +17,12 @@ from .spec import Spec
 from .targets import format_number, is_money_unit, money_in_wan, parse_target
 
 
+MONEY_CEILING = 1e12  # beyond this the schema already reports the value; arithmetic on it means nothing
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and abs(value) < MONEY_CEILING
 
 
 def _cents(value: float) -> Decimal:
@@ -111,7 +116,7 @@ def targets(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[F
                 yield Finding("COST_NOT_MONEY", where, "target", raw, {"name": indicator.get("name") or ""})
             elif expects == "money" and _is_number(budget):
                 amount = money_in_wan(target)
-                if amount is not None and _cents(amount) > _cents(budget):
+                if amount is not None and _is_number(amount) and _cents(amount) > _cents(budget):
                     yield Finding("COST_OVER_BUDGET", where, "target", raw,
                                   {"name": indicator.get("name") or "", "total": f"{budget:.2f}"})
 

@@ -71,6 +71,12 @@ class Spec:
     def indicator_columns(self) -> list[dict]:
         return self.data["project_sheet"]["indicators"]["columns"]
 
+    @property
+    def limits(self) -> "Limits":
+        from .safety import Limits
+
+        return Limits.from_mapping(self.data.get("limits", {}))
+
     def max_text_length(self, field: str) -> int:
         limits = self.rules["max_text_length"]
         return int(limits.get(field, limits["default"]))

@@ -173,6 +173,9 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
         if given.is_dir():
             for root, dirs, files in os.walk(given):
                 dirs.sort()
+                for name in [d for d in dirs if d.lower().endswith(READABLE_SUFFIXES)]:
+                    dirs.remove(name)  # a folder named like a workbook is reported, not searched
+                    found.append(Path(root) / name)
                 for name in sorted(files):
                     if name.startswith("~$") or not name.lower().endswith(READABLE_SUFFIXES):
                         continue
