@@ -31,6 +31,13 @@ TEXTS = {
     "missing_unexpected": ("未下发的报送：{unit} {project}（{file}）", "never sent out: {unit} {project} ({file})"),
     "not_annotated": ("未生成标注副本：{path}（文件无法读取或结构被改动，请先按上面的提示处理）",
                       "no annotated copy for {path} (unreadable or its structure was changed; see above)"),
+    "prefilled": ("上年结转：{matched}/{total} 个项目已预填上年度的资金用途、绩效目标和指标（其中 {by_name} 个按项目名称匹配），绿色底纹标出，单位需核实",
+                  "carried over: {matched} of {total} projects prefilled with last year's purpose, goals and indicators ({by_name} matched by name), shaded green for the units to check"),
+    "dropped_unmapped": ("未结转：项目 {project} 的指标“{name}”（{category}）在本年度指标体系中没有对应的二级指标",
+                         "not carried: indicator '{name}' ({category}) of project {project} has no 二级 in this year's framework"),
+    "dropped_no_room": ("未结转：项目 {project} 的指标“{name}”（{category}）超出模板行数（可用 --rows 增加）",
+                        "not carried: indicator '{name}' ({category}) of project {project} does not fit (raise --rows)"),
+    "prefill_unreadable": ("上年资料无法读取，已跳过：{line}", "last year's file skipped, unreadable: {line}"),
     "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
 }
 
@@ -120,8 +127,11 @@ def schema(framework_name, lang):
 @click.option("--blank", type=int, default=None, help="Make one template with N empty project sheets instead.")
 @click.option("--unit-code", default=None, help="Unit code for --blank.")
 @click.option("--unit-name", default=None, help="Unit name for --blank.")
+@click.option("--prefill", multiple=True, type=click.Path(),
+              help="Last year's summary workbook (or returns/folders): carry purpose, goals and indicators over.")
 @common_options
-def template(projects, outdir, year, framework_name, password, indicator_rows, blank, unit_code, unit_name, lang):
+def template(projects, outdir, year, framework_name, password, indicator_rows, blank, unit_code, unit_name, prefill,
+             lang):
     """Make locked templates from a project list: one workbook per unit, and manifest.json.
 
     PROJECTS is a CSV or XLSX with the columns 单位编码, 单位名称, 项目编码, 项目名称, 预算数, 财政资金,
@@ -143,10 +153,19 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
     if not projects:
         raise UsageError("missing PROJECTS (a CSV or XLSX project list), or use --blank N")
     result = make_templates(projects, outdir, year=year, framework=framework_name, password=password,
-                            indicator_rows=indicator_rows)
+                            indicator_rows=indicator_rows, prefill=list(prefill) or None)
     project_count = sum(len(unit["projects"]) for unit in result.manifest["units"])
     click.echo(say("templates_done", lang, units=len(result.files), projects=project_count, outdir=outdir,
                    manifest=result.manifest_path))
+    if result.prefill is not None:
+        report = result.prefill
+        by_name = sum(1 for how in report.matched.values() if how == "name")
+        click.echo(say("prefilled", lang, matched=len(report.matched), by_name=by_name, total=project_count))
+        for dropped in report.dropped:
+            click.echo(say(f"dropped_{dropped.reason}", lang, project=dropped.project_code, name=dropped.indicator,
+                           category=dropped.category))
+        for line in report.unreadable:
+            click.echo(say("prefill_unreadable", lang, line=line), err=True)
 
 
 @cli.command()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .errors import ProjectListError
 from .findings import Finding, Location
+from .safety import Refused, preflight
+from .spec import load_spec
 from .targets import clean_text, parse_number
 
 # field key → accepted headers (Chinese, English); matched case-insensitively after cleaning
@@ -48,6 +50,8 @@ def _rows(path: Path) -> list[list[object]]:
     """All rows of the first sheet (XLSX/XLS/ODS) or of the CSV (UTF-8, UTF-8 with BOM, or GBK)."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         from python_calamine import CalamineWorkbook
+
+        preflight(path, load_spec().limits)  # the same safety checks as returned workbooks
 
         with CalamineWorkbook.from_path(str(path)) as workbook:
             return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -86,6 +90,8 @@ def read_project_list(path: str | Path) -> list[ProjectEntry]:
     source = str(path)
     try:
         rows = _rows(path)
+    except Refused as refusal:
+        raise ProjectListError(source, [Finding(refusal.code, Location(source), params=refusal.params)]) from None
     except Exception as exc:  # calamine, csv and OS errors all mean the same thing here
         reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc).splitlines()[0][:200]
         raise ProjectListError(source, [Finding("PL_UNREADABLE", Location(source), params={"reason": reason})]) from None

@@ -9,6 +9,7 @@ from . import __version__
 from .errors import UsageError
 from .fileio import atomic_write_bytes, atomic_write_text, safe_file_stem
 from .frameworks import Framework, load_framework
+from .prefill import PrefillReport, last_year_projects, prefill_plans
 from .projectlist import ProjectEntry, read_project_list
 from .spec import Spec, check_spec_fits, load_spec
 from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
@@ -22,6 +23,7 @@ class TemplateResult:
     files: list[Path]
     manifest_path: Path
     manifest: dict
+    prefill: PrefillReport | None = None
 
 
 def unit_plans(entries: list[ProjectEntry], year: int, spec: Spec, indicator_rows: int | None,
@@ -53,14 +55,23 @@ def workbook_file_name(plan: WorkbookPlan) -> str:
 
 def make_templates(project_list: str | Path, outdir: str | Path, *, year: int = 2022,
                    framework: str | Framework = "cn-2020", password: str | None = None,
-                   indicator_rows: int | None = None, spec: Spec | None = None) -> TemplateResult:
-    """Check the project list, then write one template per unit and ``manifest.json`` into ``outdir``."""
+                   indicator_rows: int | None = None, spec: Spec | None = None,
+                   prefill: list[str | Path] | None = None) -> TemplateResult:
+    """Check the project list, then write one template per unit and ``manifest.json`` into ``outdir``.
+
+    ``prefill``: last year's summary or returns; matching projects carry their purpose, goals and
+    indicators over as editable inputs (see prefill.py)."""
     framework = framework if isinstance(framework, Framework) else load_framework(framework)
     spec = spec or load_spec()
     check_spec_fits(spec, framework)
     _check_rows(indicator_rows)
     entries = read_project_list(project_list)  # raises with every problem before anything is written
     plans = unit_plans(entries, year, spec, indicator_rows, password)
+    report = None
+    if prefill:
+        pairs, from_framework, report = last_year_projects(prefill)
+        rows = indicator_rows or spec.data["project_sheet"]["indicators"]["rows"]
+        plans = prefill_plans(plans, pairs, from_framework, framework, rows, report)
     outdir = Path(outdir)
     files = []
     for plan in plans:
@@ -70,7 +81,7 @@ def make_templates(project_list: str | Path, outdir: str | Path, *, year: int = 
     manifest = build_manifest(plans, files, framework, spec, year, source=Path(project_list).name)
     manifest_path = outdir / MANIFEST_NAME
     atomic_write_text(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-    return TemplateResult(files, manifest_path, manifest)
+    return TemplateResult(files, manifest_path, manifest, report)
 
 
 def make_blank_template(outdir: str | Path, *, count: int, unit_code: str, unit_name: str, year: int = 2022,

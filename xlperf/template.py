@@ -29,6 +29,9 @@ INPUT_FILL = "#FFF7D6"
 LABEL_FILL = "#DDEBF7"
 LOCKED_FILL = "#F2F2F2"
 PROBLEM_FILL = "#FFC7CE"
+CARRIED_FILL = "#E2EFDA"  # inputs prefilled from last year: still editable, visibly different
+CARRIED_NOTE = "上年结转：内容来自上年度，请核实后修改。"
+CARRIED_LABELS = {"purpose": "资金用途", "goals": "绩效目标", "indicators": "绩效指标"}
 
 
 @dataclass
@@ -47,6 +50,7 @@ class SheetPlan:
     name: str
     project: dict
     locked: frozenset[str]
+    carried: frozenset[str] = frozenset()  # fields prefilled from last year: purpose, goals, indicators
 
 
 @dataclass
@@ -60,7 +64,6 @@ class WorkbookPlan:
     password: str | None = None
     notes: list[Note] = field(default_factory=list)
     findings_sheet: list[list[object]] | None = None
-    carried_over: dict[str, str] = field(default_factory=dict)
 
 
 def sheet_names_for(project_names: list[str], reserved: set[str]) -> list[str]:
@@ -126,6 +129,7 @@ class _Formats:
         self.locked_money = add({**base, "bg_color": LOCKED_FILL, "num_format": "0.00", "align": "right"})
         self.input_text = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "@"})
         self.input_money = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0.00"})
+        self.input_carried = add({**base, "locked": False, "bg_color": CARRIED_FILL, "num_format": "@"})
         self.input_percent = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0%", "align": "center"})
         self.counter = add({**base, "bold": True, "align": "center", "bg_color": LOCKED_FILL})
         self.problem = add({"bg_color": PROBLEM_FILL, "font_color": "#9C0006"})
@@ -402,6 +406,8 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
         is_locked = key == "unit" or key in locked
         if is_locked:
             fmt = formats.locked_money if kind == "money" else formats.locked_text
+        elif key in sheet_plan.carried:
+            fmt = formats.input_carried
         else:
             fmt = formats.input_money if kind == "money" else formats.input_text
         _merge_or_write(sheet, field_spec.get("merge"), field_spec["cell"], values.get(key), fmt)
@@ -413,9 +419,9 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
                 required_inputs.append(key)
         if field_spec.get("height"):
             sheet.set_row(split_cell(field_spec["cell"])[0] - 1, field_spec["height"])
-        if key in plan.carried_over.get(sheet_plan.name, ()):  # marked visibly as carried over
+        if key in sheet_plan.carried:
             row, column = split_cell(field_spec["label_cell"])
-            sheet.write_comment(row - 1, column - 1, "上年结转：内容来自上年度，请核实后修改。")
+            sheet.write_comment(row - 1, column - 1, CARRIED_NOTE)
 
     plan_spec = project_spec["spending_plan"]
     _merge_or_write(sheet, plan_spec["label_merge"], plan_spec["label_cell"], plan_spec["label"], formats.label)
@@ -444,12 +450,15 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     columns = table["columns"]
     for column_spec in project_spec["indicators"]["columns"]:
         _write_value(sheet, f"{column_spec['column']}{header_row}", column_spec["label"], formats.header)
+    if "indicators" in sheet_plan.carried:
+        sheet.write_comment(header_row - 1, 0, CARRIED_NOTE)
     indicators = project.get("indicators") or []
     for offset in range(table["rows"]):
         row = first_row + offset
         indicator = indicators[offset] if offset < len(indicators) else {}
         for key, column in columns.items():
-            _write_value(sheet, f"{column}{row}", indicator.get(key), formats.input_text)
+            carried = indicator and "indicators" in sheet_plan.carried
+            _write_value(sheet, f"{column}{row}", indicator.get(key), formats.input_carried if carried else formats.input_text)
         check_row, check_column_index = split_cell(f"{check_column}{row}")
         sheet.write_formula(check_row - 1, check_column_index - 1,
                             indicator_row_formula(row, columns, len(columns)), None,
@@ -568,13 +577,13 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
     for name, _ in problem_cells:
         sheet.write_url(row, 1, f"internal:{quote_sheet(name)}!A1", formats.link, name)
         row += 1
-    carried = [name for name, keys in plan.carried_over.items() if keys]
+    carried = [sheet_plan for sheet_plan in plan.sheets if sheet_plan.carried]
     if carried:
         row += 1
         sheet.write_string(row, 0, "上年结转", formats.label)
-        for name in carried:
-            fields = "、".join(plan.carried_over[name])
-            sheet.write_string(row, 1, f"{name}：{fields} 预填自上年度，请核实", formats.plain)
+        for sheet_plan in carried:
+            fields = "、".join(CARRIED_LABELS[key] for key in CARRIED_LABELS if key in sheet_plan.carried)
+            sheet.write_string(row, 1, f"{sheet_plan.name}：{fields}预填自上年度（绿色底纹），请逐项核实修改", formats.plain)
             row += 1
     _print_setup(sheet, row, None)
     sheet.set_portrait()
@@ -620,6 +629,7 @@ def _write_meta(sheet, plan: WorkbookPlan, framework: Framework, spec: Spec, lay
             "project_name": sheet_plan.project.get("project_name"),
             "locked": sorted(sheet_plan.locked),
             "prefilled": {key: sheet_plan.project.get(key) for key in sorted(sheet_plan.locked)},
+            "carried": sorted(sheet_plan.carried),
         }))
     sheet.write_string(0, 0, META_MARKER)
     sheet.write_string(0, 1, "1")

@@ -59,10 +59,12 @@ def _bound(schema: dict) -> str:
 
 def schema_findings(doc: ReturnDocument, framework: Framework) -> list[Finding]:
     """Each JSON Schema error mapped to a coded finding at the cell it came from."""
-    findings: list[Finding] = []
+    findings: dict[tuple, Finding] = {}
     for error in framework.validator.iter_errors(doc.document):
-        findings.extend(_map_error(doc, framework, error))
-    return findings
+        for finding in _map_error(doc, framework, error):
+            # jsonschema reports `required` once per missing property, each naming them all
+            findings.setdefault((finding.code, finding.location, finding.field), finding)
+    return list(findings.values())
 
 
 def _map_error(doc: ReturnDocument, framework: Framework, error: ValidationError) -> list[Finding]:

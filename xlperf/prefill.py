@@ -1,0 +1,113 @@
+"""Next year starts from this year: carry purpose, goals and indicators into the new templates.
+
+A project is matched by its code, or failing that by its exact name within the same unit. Money, the
+spending plan and whatever the new project list provides always come from the new list. Indicators
+whose 二级 no longer exists in this year's framework are mapped through the framework's declared
+``x-xlperf.level2_from`` mapping, or left out and reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import UsageError
+from .frameworks import Framework
+from .reader import UnreadableError, read_workbook
+from .template import WorkbookPlan
+from .validate import collect_inputs
+
+
+@dataclass
+class Dropped:
+    unit_code: str
+    project_code: str
+    indicator: str
+    category: str
+    reason: str  # "unmapped" (no 二级 in this framework and no mapping) or "no_room" (more than the rows)
+
+
+@dataclass
+class PrefillReport:
+    matched: dict[str, str] = field(default_factory=dict)  # new project code → "code" or "name"
+    dropped: list[Dropped] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+
+def last_year_projects(paths: list[str | Path]) -> tuple[list[tuple[dict, dict]], str | None, PrefillReport]:
+    """(unit, project) pairs from last year's summary or returns, and the framework they used."""
+    report = PrefillReport()
+    pairs: list[tuple[dict, dict]] = []
+    framework_id = None
+    for path in collect_inputs(paths):
+        try:
+            documents = read_workbook(path)
+        except UnreadableError as error:
+            report.unreadable.append(f"{path}: {error.finding.message('zh')}")
+            continue
+        report.sources.append(str(path))
+        for doc in documents:
+            framework_id = framework_id or doc.document.get("framework")
+            unit = doc.document.get("unit") or {}
+            pairs.extend((unit, project) for project in doc.document.get("projects", []))
+    if not pairs:
+        raise UsageError(f"--prefill: no readable return or summary in {', '.join(map(str, paths))}")
+    return pairs, framework_id, report
+
+
+def map_indicator(indicator: dict, framework: Framework, from_framework: str | None) -> dict | None:
+    """The indicator under this year's categories, or None when its 二级 cannot be placed."""
+    level1, level2 = indicator.get("level1"), indicator.get("level2")
+    if level2 in framework.categories.get(level1, ()):
+        return dict(indicator)
+    mapping = framework.level2_from.get(from_framework or "", {})
+    target = mapping.get(f"{level1}/{level2}")
+    if target:
+        new_level1, new_level2 = target.split("/", 1)
+        if new_level2 in framework.categories.get(new_level1, ()):
+            return {**indicator, "level1": new_level1, "level2": new_level2}
+    return None
+
+
+def prefill_plans(plans: list[WorkbookPlan], pairs: list[tuple[dict, dict]], from_framework: str | None,
+                  framework: Framework, indicator_rows: int, report: PrefillReport) -> list[WorkbookPlan]:
+    """New plans whose matching sheets carry last year's purpose, goals and indicators as inputs."""
+    by_code = {project.get("project_code"): project for _, project in pairs if project.get("project_code")}
+    by_name = {(str(unit.get("code")), project.get("project_name")): project for unit, project in pairs}
+    result = []
+    for plan in plans:
+        sheets = []
+        for sheet in plan.sheets:
+            code = sheet.project.get("project_code")
+            old = by_code.get(code)
+            how = "code"
+            if old is None:
+                old, how = by_name.get((plan.unit_code, sheet.project.get("project_name"))), "name"
+            if old is None:
+                sheets.append(sheet)
+                continue
+            report.matched[code] = how
+            project = dict(sheet.project)
+            carried = set()
+            if old.get("purpose") and "purpose" not in sheet.locked:
+                project["purpose"] = old["purpose"]
+                carried.add("purpose")
+            if old.get("goals"):
+                project["goals"] = list(old["goals"])
+                carried.add("goals")
+            indicators = []
+            for indicator in old.get("indicators") or []:
+                mapped = map_indicator(indicator, framework, from_framework)
+                category = f"{indicator.get('level1')}/{indicator.get('level2')}"
+                if mapped is None:
+                    report.dropped.append(Dropped(plan.unit_code, code, indicator.get("name") or "", category, "unmapped"))
+                elif len(indicators) >= indicator_rows:
+                    report.dropped.append(Dropped(plan.unit_code, code, indicator.get("name") or "", category, "no_room"))
+                else:
+                    indicators.append(mapped)
+            if indicators:
+                project["indicators"] = indicators
+                carried.add("indicators")
+            sheets.append(replace(sheet, project=project, carried=frozenset(carried)))
+        result.append(replace(plan, sheets=sheets))
+    return result
