@@ -162,3 +162,26 @@ def test_money_that_is_text(doc):
 def test_negative_money(doc):
     doc["projects"][0]["other"] = -1.0
     assert "VALUE_OUT_OF_RANGE" in codes(doc)
+
+
+def test_library_indicator_with_another_unit(doc):
+    assert "LIBRARY_UNIT_MISMATCH" not in codes(doc)
+    doc["projects"][1]["indicators"][1]["target"] = "≥20%"  # 执法行动次数 is counted in 次
+    found = [f for f in findings_of(doc) if f.code == "LIBRARY_UNIT_MISMATCH"]
+    assert len(found) == 1 and found[0].params == {"name": "执法行动次数", "unit": "次"} and not found[0].is_error
+
+
+def test_own_library_file_extends_the_framework(doc, tmp_path):
+    import json
+
+    from xlperf.errors import FrameworkError
+    from xlperf.frameworks import with_library
+
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"indicators": [{"level2": "数量指标", "name": "审核金额", "unit": "笔"}]}), encoding="utf-8")
+    extended = with_library(CN2020, path)
+    assert len(extended.library) == len(CN2020.library) + 1
+    assert "LIBRARY_UNIT_MISMATCH" in codes(doc, extended)  # the seed's 审核金额 is 10.96万元
+    path.write_text(json.dumps({"indicators": [{"level2": "不存在", "name": "x"}]}), encoding="utf-8")
+    with pytest.raises(FrameworkError, match="needs a name and a 二级"):
+        with_library(CN2020, path)

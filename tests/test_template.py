@@ -107,7 +107,12 @@ def test_validations_and_their_sources(seed_book):
     for ref in ("C11:C30", "D11:D30", "E11:E30", "F11:F30", "B8"):
         assert validations[ref].promptTitle and validations[ref].prompt, ref  # an input message on every input
     assert "≥95%" in validations["E11:E30"].prompt
-    assert all(v.showErrorMessage for v in validations.values() if v.type != "none" and v.type is not None)
+    restricting = {ref: v for ref, v in validations.items() if v.type not in ("none", None) and ref != "C11:C30"}
+    assert all(v.showErrorMessage for v in restricting.values())
+    # 三级: suggestions from the indicator library, free text still accepted
+    library = validations["C11:C30"]
+    assert library.type == "list" and not library.showErrorMessage
+    assert library.formula1 == 'INDIRECT("xl_lib_"&MATCH($B11,xl_l2_all,0))'
     # no inline list anywhere: Excel drops inline lists over 255 characters
     for sheet in seed_book.worksheets:
         for validation in sheet.data_validations.dataValidation:
@@ -132,6 +137,11 @@ def test_cascading_lists_resolve_for_every_level1(seed_book):
     assert values("xl_l1") == list(framework.level1_names)
     for index, level1 in enumerate(framework.level1_names, start=1):  # MATCH gives this index for this 一级
         assert values(f"xl_l2_{index}") == list(framework.categories[level1])
+    assert values("xl_l2_all") == list(framework.level2_names)
+    for index, level2 in enumerate(framework.level2_names, start=1):
+        suggested = [v for v in values(f"xl_lib_{index}") if v]
+        assert suggested == [entry["name"] for entry in framework.library_for(level2)]
+    assert "执法行动次数" in values(f"xl_lib_{framework.level2_names.index('数量指标') + 1}")
 
 
 def test_metadata(seed_book, seed):

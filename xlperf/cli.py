@@ -129,9 +129,11 @@ def schema(framework_name, lang):
 @click.option("--unit-name", default=None, help="Unit name for --blank.")
 @click.option("--prefill", multiple=True, type=click.Path(),
               help="Last year's summary workbook (or returns/folders): carry purpose, goals and indicators over.")
+@click.option("--library", type=click.Path(dir_okay=False), default=None,
+              help="An extra indicator library (JSON) whose 三级 names are offered in the dropdowns.")
 @common_options
 def template(projects, outdir, year, framework_name, password, indicator_rows, blank, unit_code, unit_name, prefill,
-             lang):
+             library, lang):
     """Make locked templates from a project list: one workbook per unit, and manifest.json.
 
     PROJECTS is a CSV or XLSX with the columns 单位编码, 单位名称, 项目编码, 项目名称, 预算数, 财政资金,
@@ -141,7 +143,12 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
     Example: xlperf template samples/projects.csv -o out/templates --year 2022
     """
     from .errors import UsageError
+    from .frameworks import load_framework, with_library
     from .sendout import make_blank_template, make_templates
+
+    framework_name = load_framework(framework_name)
+    if library:
+        framework_name = with_library(framework_name, library)
 
     if blank is not None:
         if projects:
@@ -177,8 +184,10 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
 @click.option("--framework", "framework_name", default=None,
               help="Require this framework (default: the one each template names).")
 @click.option("--year", type=int, default=None, help="Require templates of this budget year.")
+@click.option("--library", type=click.Path(dir_okay=False), default=None,
+              help="An extra indicator library (JSON) on top of the framework's own.")
 @common_options
-def validate(inputs, output_format, annotate_dir, framework_name, year, lang):
+def validate(inputs, output_format, annotate_dir, framework_name, year, library, lang):
     """Check returned workbooks against the framework and the business rules.
 
     INPUTS are files or folders (searched recursively). Exit code 0: no errors (warnings allowed);
@@ -189,7 +198,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, lang):
     from .output import exit_code, results_json, results_text
     from .validate import validate_paths
 
-    results = validate_paths(list(inputs), framework=framework_name, year=year)
+    results = validate_paths(list(inputs), framework=framework_name, year=year, library=library)
     if not results:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)

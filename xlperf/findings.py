@@ -196,6 +196,10 @@ CATALOG: dict[str, Entry] = {
                           "核对预算系统中的项目编码", "check the project code in the budget system"),
     "TEXT_TOO_LONG": Entry(W, "{field}有 {length} 个字，超过 {limit} 字", "{field} has {length} characters, more than {limit}",
                            "请精简表述", "shorten the text"),
+    "LIBRARY_UNIT_MISMATCH": Entry(W, "常用指标“{name}”通常以“{unit}”计量，这里的指标值是“{value}”",
+                                   "the library indicator '{name}' is usually measured in '{unit}', but the target is '{value}'",
+                                   "核对指标值的单位，如确需不同单位可忽略此提示",
+                                   "check the unit of the target; ignore this if the different unit is intended"),
     "DUPLICATE_PROJECT": Entry(E, "项目编码 {value} 在本工作簿中重复（另见 {other_sheet}）", "project code {value} appears twice in this workbook (also {other_sheet})",
                                "每个项目只填一张表", "one sheet per project"),
 }

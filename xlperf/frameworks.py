@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -31,6 +31,14 @@ class Framework:
     expectations: dict[str, str]
     level2_from: dict[str, dict[str, str]]
     source: str
+    library: tuple[dict, ...] = field(default=(), compare=False)
+
+    @property
+    def level2_names(self) -> tuple[str, ...]:
+        return tuple(level2 for names in self.categories.values() for level2 in names)
+
+    def library_for(self, level2: str) -> list[dict]:
+        return [entry for entry in self.library if entry["level2"] == level2]
 
     @property
     def level1_names(self) -> tuple[str, ...]:
@@ -85,7 +93,32 @@ def load_framework(name_or_path: str | Path) -> Framework:
         raise FrameworkError(f"{path}: cannot read the framework file ({exc})") from None
     except json.JSONDecodeError as exc:
         raise FrameworkError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    return framework_from_schema(schema, str(path))
+    framework = framework_from_schema(schema, str(path))
+    library_path = path.parent / "library.json" if path.name == "schema.json" else path.with_suffix(".library.json")
+    return with_library(framework, library_path) if library_path.is_file() else framework
+
+
+def with_library(framework: Framework, path: str | Path) -> Framework:
+    """The framework with the indicator library in ``path`` added (a finance office's own file)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FrameworkError(f"{path}: indicator library not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FrameworkError(f"{path}: cannot read the indicator library ({exc})") from None
+    entries = data.get("indicators") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise FrameworkError(f"{path}: an indicator library is an object with an \"indicators\" list")
+    known = set(framework.level2_names)
+    library = list(framework.library)
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not entry.get("name") or entry.get("level2") not in known:
+            raise FrameworkError(f"{path}: indicator {number} needs a name and a 二级 of {framework.id} "
+                                 f"(got {entry.get('level2') if isinstance(entry, dict) else entry!r})")
+        library = [e for e in library if (e["level2"], e["name"]) != (entry["level2"], entry["name"])]
+        library.append({key: entry.get(key) for key in ("level2", "name", "description", "unit", "target")})
+    return replace(framework, library=tuple(library))
 
 
 def framework_from_schema(schema: object, source: str) -> Framework:

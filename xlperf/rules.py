@@ -157,4 +157,21 @@ def text_lengths(doc: ReturnDocument, framework: Framework, spec: Spec) -> Itera
                 yield from check(indicator.get(key), key, pointer("projects", index, "indicators", number, key))
 
 
-RULES = (budget_sum, spending_plan, level1_coverage, duplicate_indicators, targets, project_codes, text_lengths)
+def library_units(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    """A 三级 from the indicator library used with a value in another unit (库中为 %，填了 次)."""
+    units = {(entry["level2"], entry["name"]): entry.get("unit") for entry in framework.library}
+    for index, project in _projects(doc):
+        for number, indicator in enumerate(project.get("indicators") or []):
+            expected = units.get((indicator.get("level2"), indicator.get("name")))
+            raw = indicator.get("target")
+            if not expected or not isinstance(raw, str):
+                continue
+            target = parse_target(raw)
+            if target is not None and target.kind == "quantitative" and target.unit != expected:
+                yield Finding("LIBRARY_UNIT_MISMATCH",
+                              doc.location(pointer("projects", index, "indicators", number, "target")), "target", raw,
+                              {"name": indicator.get("name"), "unit": expected})
+
+
+RULES = (budget_sum, spending_plan, level1_coverage, duplicate_indicators, targets, project_codes, text_lengths,
+         library_units)

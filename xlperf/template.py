@@ -23,6 +23,8 @@ from .spec import Spec, column_index, column_letter, project_layout, split_cell,
 META_MARKER = "xlperf-meta"
 LEVEL1_NAME = "xl_l1"
 LEVEL2_PREFIX = "xl_l2_"
+LEVEL2_ALL_NAME = "xl_l2_all"
+LIBRARY_PREFIX = "xl_lib_"
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\']")
 
 INPUT_FILL = "#FFF7D6"
@@ -148,7 +150,7 @@ INPUT_MESSAGES = {
     "measures": ("工作保障措施", "分条写明保障绩效目标实现的措施，例：（一）加强领导……"),
     "level1": ("一级指标", "从下拉列表选择一级指标。"),
     "level2": ("二级指标", "先选一级指标，再从下拉列表选择其下的二级指标。"),
-    "name": ("三级指标", "填写具体指标名称，例：执法行动次数。"),
+    "name": ("三级指标", "可从下拉列表选用常用指标（随二级指标变化），也可直接填写，例：执法行动次数。"),
     "description": ("绩效指标描述", "说明指标含义或计算方法，例：安全生产执法行动的次数。"),
     "target": ("指标值", "填写比较符、数值和单位，例：≥95%、＝16万元、≥20次；无法量化时填写定性描述，例：提升生态环境质量。"),
     "basis": ("指标值确定依据", "例：根据年初工作计划安排。"),
@@ -344,6 +346,23 @@ def _write_lists(workbook, sheet, framework: Framework, sheet_name: str) -> None
         column = column_letter(index + 1)
         workbook.define_name(f"{LEVEL2_PREFIX}{index}",
                              f"={quote_sheet(sheet_name)}!${column}$2:${column}${len(level2_names) + 1}")
+    # the indicator library: one column of suggested 三级 names per 二级, found by the 二级's position
+    all_column = len(framework.categories) + 1
+    sheet.write_string(0, all_column, "二级指标")
+    level2_names = framework.level2_names
+    for row, level2 in enumerate(level2_names, start=1):
+        sheet.write_string(row, all_column, level2)
+    letter = column_letter(all_column + 1)
+    workbook.define_name(LEVEL2_ALL_NAME, f"={quote_sheet(sheet_name)}!${letter}$2:${letter}${len(level2_names) + 1}")
+    for index, level2 in enumerate(level2_names, start=1):
+        column = all_column + index
+        sheet.write_string(0, column, f"{level2}（常用三级指标）")
+        names = [entry["name"] for entry in framework.library_for(level2)]
+        for row, name in enumerate(names, start=1):
+            sheet.write_string(row, column, name)
+        letter = column_letter(column + 1)
+        workbook.define_name(f"{LIBRARY_PREFIX}{index}",
+                             f"={quote_sheet(sheet_name)}!${letter}$2:${letter}${max(len(names), 1) + 1}")
     _protect(sheet, None)
 
 
@@ -473,6 +492,9 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
             validation = {"validate": "list", "source": source, "error_title": "二级指标",
                           "error_message": "该二级指标不属于本行的一级指标。请先选择一级指标，再从下拉列表选择二级指标。",
                           **_input_message(key)}
+        elif key == "name":  # suggestions from the library; free text still accepted (no error alert)
+            source = f'=INDIRECT("{LIBRARY_PREFIX}"&MATCH(${columns["level2"]}{first_row},{LEVEL2_ALL_NAME},0))'
+            validation = {"validate": "list", "source": source, "show_error": False, **_input_message(key)}
         else:
             validation = _any_validation(key)
         sheet.data_validation(first_row - 1, c, last_row - 1, c, validation)

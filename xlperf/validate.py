@@ -13,7 +13,7 @@ from jsonschema.exceptions import best_match
 
 from .errors import FrameworkError
 from .findings import Finding, Location
-from .frameworks import Framework, load_framework
+from .frameworks import Framework, load_framework, with_library
 from .model import ReturnDocument, pointer
 from .reader import READABLE_SUFFIXES, UnreadableError, read_return
 from .rules import RULES
@@ -124,9 +124,13 @@ def check_document(doc: ReturnDocument, framework: Framework, spec: Spec | None 
 class FrameworkResolver:
     """Loads each framework once; pins one when the user asked for it explicitly."""
 
-    def __init__(self, framework: str | Framework | None = None):
-        self.pinned = load_framework(framework) if isinstance(framework, str) else framework
+    def __init__(self, framework: str | Framework | None = None, library: str | Path | None = None):
+        self.library = library
+        self.pinned = self._extended(load_framework(framework) if isinstance(framework, str) else framework)
         self.cache: dict[str, Framework] = {}
+
+    def _extended(self, framework: Framework | None) -> Framework | None:
+        return with_library(framework, self.library) if framework is not None and self.library else framework
 
     def for_document(self, doc: ReturnDocument) -> tuple[Framework | None, list[Finding]]:
         info = doc.meta["workbook"]
@@ -140,7 +144,7 @@ class FrameworkResolver:
         else:
             if framework_id not in self.cache:
                 try:
-                    self.cache[framework_id] = load_framework(str(framework_id))
+                    self.cache[framework_id] = self._extended(load_framework(str(framework_id)))
                 except FrameworkError:
                     return None, [Finding("READ_FRAMEWORK_MISMATCH", where, "framework", framework_id,
                                           {"expected": "cn-2020 / cn-2021"})]
@@ -190,8 +194,8 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
 
 
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
-                   year: int | None = None) -> list[FileResult]:
+                   year: int | None = None, library: str | Path | None = None) -> list[FileResult]:
     """Validate every input; one unreadable file never stops the others."""
-    resolver = FrameworkResolver(framework)
+    resolver = FrameworkResolver(framework, library)
     spec = load_spec()
     return [validate_file(path, resolver, year, spec) for path in collect_inputs(paths)]
