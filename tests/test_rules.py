@@ -178,9 +178,10 @@ def test_own_library_file_extends_the_framework(doc, tmp_path):
     from xlperf.frameworks import with_library
 
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"indicators": [{"level2": "数量指标", "name": "审核金额", "unit": "笔"}]}), encoding="utf-8")
+    own = [{"level2": "数量指标", "name": "审核金额", "unit": "笔"}, {"level2": "数量指标", "name": "新指标", "unit": "个"}]
+    path.write_text(json.dumps({"indicators": own}), encoding="utf-8")
     extended = with_library(CN2020, path)
-    assert len(extended.library) == len(CN2020.library) + 1
+    assert len(extended.library) == len(CN2020.library) + 1  # 审核金额 replaced, 新指标 added
     assert "LIBRARY_UNIT_MISMATCH" in codes(doc, extended)  # the seed's 审核金额 is 10.96万元
     path.write_text(json.dumps({"indicators": [{"level2": "不存在", "name": "x"}]}), encoding="utf-8")
     with pytest.raises(FrameworkError, match="needs a name and a 二级"):
