@@ -38,6 +38,14 @@ TEXTS = {
     "dropped_no_room": ("未结转：项目 {project} 的指标“{name}”（{category}）超出模板行数（可用 --rows 增加）",
                         "not carried: indicator '{name}' ({category}) of project {project} does not fit (raise --rows)"),
     "prefill_unreadable": ("上年资料无法读取，已跳过：{line}", "last year's file skipped, unreadable: {line}"),
+    "imported": ("已导入 {projects} 个项目、{indicators} 条指标，写出 {files} 个工作簿：{outdir}",
+                 "imported {projects} projects and {indicators} indicators into {files} workbook(s): {outdir}"),
+    "unplaced_missing_column": ("未能放置：{where} 缺少“{text}”列，相应单元格留空", "not placed: {where} has no '{text}' column; left blank"),
+    "unplaced_row_shape": ("未能放置：{where} 的一行与表头列数不符：{text}", "not placed: a row of {where} does not match the header: {text}"),
+    "unplaced_no_project": ("未能放置：{where} 的指标表前没有项目信息", "not placed: the indicator table in {where} follows no project"),
+    "unplaced_no_unit": ("未能放置：{where} 中找不到单位编码和名称（可用 --unit-code/--unit-name 指定）",
+                         "not placed: no unit code and name in {where} (give --unit-code/--unit-name)"),
+    "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
     "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
 }
 
@@ -270,6 +278,30 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
                    states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
                    else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))
     sys.exit(consolidation.exit_code)
+
+
+@cli.command(name="import")
+@click.argument("documents", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks.")
+@click.option("--year", type=int, default=None, help="Budget year (default: found in the document).")
+@click.option("--framework", "framework_name", default="cn-2020", show_default=True,
+              help="Built-in framework id or path to a schema .json file.")
+@click.option("--unit-code", default=None, help="Unit code when the document does not show it.")
+@click.option("--unit-name", default=None, help="Unit name when the document does not show it.")
+@common_options
+def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang):
+    """Turn 绩效目标表 tables in old Word documents (.docx) into filled workbooks in our template format.
+
+    Example: xlperf import 2021年部门预算绩效文本.docx -o out/imported
+    """
+    from .importer import import_documents
+
+    result = import_documents(list(documents), outdir, year=year, framework=framework_name, unit_code=unit_code,
+                              unit_name=unit_name)
+    click.echo(say("imported", lang, projects=result.projects, indicators=result.indicators,
+                   files=len(result.files), outdir=outdir))
+    for item in result.unplaced:
+        click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
 
 
 class _progress:

@@ -1,0 +1,116 @@
+"""Importing old Word documents: seed-shaped tables with real documents' quirks → workbooks that validate."""
+from __future__ import annotations
+
+import docx
+import pytest
+from click.testing import CliRunner
+
+from xlperf.cli import cli
+from xlperf.importer import import_documents, label_key
+from xlperf.reader import read_return
+from xlperf.validate import validate_paths
+
+COLUMNS = ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
+KEYS = ["level1", "level2", "name", "description", "target", "basis"]
+
+
+def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_level1=False, drop_basis=False):
+    """A document shaped like the published one: a project block table, then an indicator table."""
+    department = seed["department"]
+    document = docx.Document()
+    document.add_paragraph(department["unit_name"].replace("本级", ""))
+    document.add_paragraph(f"{seed['year']}年部门预算绩效文本")
+    document.add_paragraph("一、总体绩效目标")
+    document.add_paragraph(department["overall_goal"])
+    document.add_paragraph("三、工作保障措施")
+    for measure in department["measures"]:
+        document.add_paragraph(measure)
+    document.add_paragraph("第二部分")
+    fiscal_label = "其中：财政    资金" if spaced_labels else "其中：财政资金"
+    for number, project in enumerate(seed["projects"], start=1):
+        document.add_paragraph(f"{number}.{project['project_name']}绩效目标表")
+        money = (lambda x: f"{x:.2f}".translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))) if full_width \
+            else (lambda x: f"{x:.2f}")
+        block = document.add_table(rows=7, cols=7)
+        block.cell(0, 0).merge(block.cell(0, 5)).text = f"{department['unit_code']}{department['unit_name']}"
+        block.cell(0, 6).text = "单位：万元"
+        block.cell(1, 0).text = "项目 编码" if spaced_labels else "项目编码"
+        block.cell(1, 1).merge(block.cell(1, 2)).text = project["project_code"]
+        block.cell(1, 3).text = "项目名称"
+        block.cell(1, 4).merge(block.cell(1, 6)).text = project["project_name"]
+        block.cell(2, 0).merge(block.cell(3, 0)).text = "预算规模及资金用途"
+        for column, text in enumerate(["预算数", money(project["budget_total"]), fiscal_label,
+                                       money(project["fiscal"]), "其他资金", ""], start=1):
+            block.cell(2, column).text = text
+        block.cell(3, 1).merge(block.cell(3, 6)).text = project["purpose"]
+        block.cell(4, 0).merge(block.cell(5, 0)).text = "资金支出计划（%）"
+        for column, milestone in enumerate(["3月底", "6月底", "10月底", "12月底"], start=1):
+            block.cell(4, column).text = milestone
+            block.cell(5, column).text = f"{project['spending_plan'][milestone]}%"
+        block.cell(6, 0).text = "绩效目标"
+        block.cell(6, 1).merge(block.cell(6, 6)).text = "\n".join(
+            f"{n}.{goal}" for n, goal in enumerate(project["goals"], start=1))
+        columns = COLUMNS[:-1] if drop_basis else COLUMNS
+        table = document.add_table(rows=1 + len(project["indicators"]), cols=len(columns))
+        for column, label in enumerate(columns):
+            table.cell(0, column).text = label
+        start = None
+        for row, indicator in enumerate(project["indicators"], start=1):
+            for column, key in enumerate(KEYS[: len(columns)]):
+                table.cell(row, column).text = indicator[key]
+            first_of_group = row == 1 or project["indicators"][row - 2]["level1"] != indicator["level1"]
+            if first_of_group:
+                start = row
+            elif blank_level1:
+                table.cell(row, 0).text = ""
+            else:
+                table.cell(start, 0).merge(table.cell(row, 0)).text = indicator["level1"]
+    document.save(path)
+    return path
+
+
+def test_label_key():
+    assert label_key("其中：财政    资金") == "其中:财政资金"
+    assert label_key("资金支出计划（%）") == "资金支出计划(%)"
+    assert label_key("\u3000项目\u00a0编码 ") == "项目编码"
+
+
+@pytest.mark.parametrize("quirks", [{}, {"spaced_labels": True, "full_width": True}, {"blank_level1": True}])
+def test_seed_shaped_documents_round_trip(seed, tmp_path, quirks):
+    path = build_seed_docx(tmp_path / "seed.docx", seed, **quirks)
+    result = import_documents([path], tmp_path / "out")
+    assert result.unplaced == [] and result.projects == 4 and result.indicators == 37
+    document = read_return(result.files[0]).document
+    assert document["unit"] == {"code": "471001", "name": "遵化市工业和信息化局本级"}
+    assert document["year"] == 2022
+    assert document["overall_goal"] == seed["department"]["overall_goal"]
+    for got, published in zip(document["projects"], seed["projects"]):
+        for key in ("project_code", "project_name", "budget_total", "fiscal", "purpose", "goals", "indicators"):
+            assert got[key] == published[key], key
+        assert got["spending_plan"] == {k: float(v) for k, v in published["spending_plan"].items()}
+    results = validate_paths(result.files)
+    assert not any(f.code.startswith("READ_") for f in results[0].findings)
+    assert results[0].errors == 0
+
+
+def test_missing_column_is_reported(seed, tmp_path):
+    path = build_seed_docx(tmp_path / "seed.docx", seed, drop_basis=True)
+    result = import_documents([path], tmp_path / "out")
+    assert {(u.text, u.reason) for u in result.unplaced} == {("指标值确定依据", "missing_column")}
+    findings = validate_paths(result.files)[0].findings
+    assert {f.code for f in findings if f.is_error} == {"REQUIRED_MISSING"}  # 依据 is blank in every row
+    assert not any(f.code.startswith("READ_") for f in findings)
+
+
+def test_import_cli(seed, tmp_path):
+    path = build_seed_docx(tmp_path / "seed.docx", seed)
+    result = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "out"), "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (f"已导入 4 个项目、37 条指标，写出 1 个工作簿：{tmp_path / 'out'}")
+
+
+def test_not_a_docx(tmp_path):
+    (tmp_path / "x.docx").write_bytes(b"nope")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "x.docx"), "-o", str(tmp_path / "out"), "--lang", "en"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"xlperf: error: {tmp_path / 'x.docx'}: not a readable .docx (PackageNotFoundError)"

@@ -1,0 +1,260 @@
+"""Old Word documents → filled workbooks: read 绩效目标表 tables from .docx files shaped like the seed.
+
+Real documents vary: spaces inside labels (``其中：财政    资金``), full-width characters, the
+indicator table split from the project block, 一级 cells merged vertically or simply left blank,
+missing columns. Labels are matched after removing all spaces; everything that cannot be placed is
+reported, never guessed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import XlperfError
+from .fileio import atomic_write_bytes
+from .frameworks import Framework, load_framework
+from .reader import split_goals
+from .sendout import workbook_file_name
+from .spec import Spec, check_spec_fits, load_spec
+from .targets import clean_text, fold_width, parse_number
+from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
+
+INDICATOR_HEADERS = {"一级指标": "level1", "二级指标": "level2", "三级指标": "name", "绩效指标描述": "description",
+                     "指标值": "target", "指标值确定依据": "basis"}
+LOCKED_FROM_DOCUMENT = frozenset({"project_code", "project_name", "budget_total", "fiscal", "other"})
+_UNIT_LINE = re.compile(r"^([0-9]{3,12})\s*(\S.*?)\s*(?:单位[:：]\s*万元)?$")
+_YEAR = re.compile(r"(20[0-9]{2})\s*年")
+_PART_HEADINGS = {"总体绩效目标": "overall_goal", "工作保障措施": "measures"}
+
+
+class DocxError(XlperfError):
+    """A .docx that cannot be opened at all."""
+
+
+@dataclass
+class Unplaced:
+    file: str
+    where: str
+    text: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    files: list[Path] = field(default_factory=list)
+    projects: int = 0
+    indicators: int = 0
+    unplaced: list[Unplaced] = field(default_factory=list)
+
+
+def label_key(text: str | None) -> str:
+    """A label as matched: cleaned, width-folded, every space removed (``其中：财政    资金`` → ``其中:财政资金``)."""
+    return re.sub(r"\s+", "", fold_width(clean_text(text) or "")).replace("：", ":").replace("（", "(").replace("）", ")")
+
+
+def _rows(table) -> list[list]:
+    """Each row's distinct cells in order (a horizontally merged cell appears once)."""
+    rows = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            cells.append(cell)
+        rows.append(cells)
+    return rows
+
+
+def _text(cell) -> str:
+    return clean_text("\n".join(p.text for p in cell.paragraphs)) or ""
+
+
+def _money(text: str) -> float | None:
+    return parse_number(text) if text else None
+
+
+def _after(cells: list, index: int) -> str:
+    return _text(cells[index + 1]) if index + 1 < len(cells) else ""
+
+
+@dataclass
+class _Project:
+    values: dict
+    where: str
+    indicators: list[dict] = field(default_factory=list)
+
+
+def _read_project_block(rows: list[list], file: str, table_number: int, result: ImportResult) -> tuple[_Project | None, str | None]:
+    """The project block of a table: codes, money, purpose, spending plan, goals; and the unit line."""
+    values: dict = {}
+    unit_line = None
+    plan_labels: list[str] | None = None
+    after_budget = False
+    for row_number, cells in enumerate(rows):
+        keys = [label_key(_text(c)) for c in cells]
+        if after_budget and len(cells) == 2 and keys[0] in ("", "预算规模及资金用途", "资金用途"):
+            values["purpose"] = _text(cells[1])  # the row under 预算数 (its first cell merged or blank)
+            after_budget = False
+            continue
+        after_budget = "预算数" in keys
+        if plan_labels is not None and len(cells) > 1:
+            percent = [_text(c) for c in cells[1:]]
+            values["spending_plan"] = {m: parse_number(p.rstrip("%％").strip()) for m, p in zip(plan_labels, percent)
+                                       if parse_number(p.rstrip("%％").strip()) is not None}
+            plan_labels = None
+            continue
+        for index, key in enumerate(keys):
+            if key == "项目编码":
+                values["project_code"] = _after(cells, index)
+            elif key == "项目名称":
+                values["project_name"] = _after(cells, index)
+            elif key == "预算数":
+                values["budget_total"] = _money(_after(cells, index))
+            elif key.endswith("财政资金"):
+                values["fiscal"] = _money(_after(cells, index))
+            elif key == "其他资金":
+                values["other"] = _money(_after(cells, index))
+            elif key == "绩效目标":
+                values["goals"] = split_goals(_after(cells, index))
+            elif key.startswith("资金支出计划"):
+                plan_labels = [_text(c) for c in cells[index + 1:]]
+            elif key == "资金用途" and "预算数" not in keys:
+                values["purpose"] = _after(cells, index)
+        if len(cells) <= 3 and "单位:万元" in keys[-1] and len(keys) > 1:
+            unit_line = _text(cells[0])
+        elif len(cells) == 1 and not values and _UNIT_LINE.match(_text(cells[0]) or "x"):
+            unit_line = _text(cells[0])
+    if "project_code" not in values and "project_name" not in values:
+        return None, unit_line
+    return _Project(values, f"{file} 表{table_number}"), unit_line
+
+
+def _read_indicators(rows: list[list], start: int, project: _Project, file: str, table_number: int,
+                     result: ImportResult) -> None:
+    header = [label_key(_text(c)) for c in rows[start]]
+    columns = {INDICATOR_HEADERS[key]: index for index, key in enumerate(header) if key in INDICATOR_HEADERS}
+    for missing in [k for k, v in INDICATOR_HEADERS.items() if v not in columns]:
+        result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
+    previous_level1 = None
+    for row_number, cells in enumerate(rows[start + 1:], start=start + 2):
+        texts = [_text(c) for c in cells]
+        if not any(texts):
+            continue
+        indicator = {key: texts[index] for key, index in columns.items() if index < len(texts) and texts[index]}
+        if "level1" not in indicator and previous_level1 and len(texts) >= len(header):
+            indicator["level1"] = previous_level1  # 一级 cells left blank under a merged-looking first cell
+        previous_level1 = indicator.get("level1", previous_level1)
+        if len(texts) != len(header) and "level1" not in indicator:
+            result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", " | ".join(texts), "row_shape"))
+            continue
+        project.indicators.append(indicator)
+
+
+def _part_one(document) -> dict:
+    """总体绩效目标 and 工作保障措施 from part 1, when the document has them."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for paragraph in document.paragraphs:
+        text = clean_text(paragraph.text) or ""
+        bare = re.sub(r"^[一二三四五六七八九十]+、", "", label_key(text))
+        if bare in _PART_HEADINGS:
+            current = _PART_HEADINGS[bare]
+            found[current] = []
+            continue
+        if current and (re.match(r"^[一二三四五六七八九十]+、", text) or text.startswith("第二部分")
+                        or paragraph.style.name.lower().startswith("heading 1")):
+            current = None
+        if current and text:
+            found[current].append(text)
+    return {key: "\n".join(lines) for key, lines in found.items() if lines}
+
+
+def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Project], int | None]:
+    """(unit values, projects, year) found in one document."""
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
+
+    file = str(path)
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, ValueError, KeyError, OSError, zipfile.BadZipFile, XMLSyntaxError) as exc:
+        raise DocxError(f"{path}: not a readable .docx ({type(exc).__name__})") from None
+    year_match = next((_YEAR.search(p.text) for p in document.paragraphs[:40] if _YEAR.search(p.text)), None)
+    unit_values = _part_one(document)
+    projects: list[_Project] = []
+    unit_line = None
+    previous_paragraph_unit = _unit_paragraphs(document)
+    for table_number, table in enumerate(document.tables, start=1):
+        rows = _rows(table)
+        header_row = next((i for i, cells in enumerate(rows)
+                           if {"一级指标", "指标值"} <= {label_key(_text(c)) for c in cells}), None)
+        block_rows = rows if header_row is None else rows[:header_row]
+        project, line = _read_project_block(block_rows, file, table_number, result)
+        unit_line = line or unit_line
+        if project is not None:
+            projects.append(project)
+        if header_row is not None:
+            if not projects:
+                result.unplaced.append(Unplaced(file, f"表{table_number}", "一级指标", "no_project"))
+                continue
+            _read_indicators(rows, header_row, projects[-1], file, table_number, result)
+    unit_line = unit_line or previous_paragraph_unit
+    match = _UNIT_LINE.match(unit_line or "")
+    if match:
+        unit_values["unit_code"], unit_values["unit_name"] = match.group(1), match.group(2).strip()
+    return unit_values, projects, int(year_match.group(1)) if year_match else None
+
+
+def _unit_paragraphs(document) -> str | None:
+    for paragraph in document.paragraphs:
+        text = clean_text(paragraph.text) or ""
+        if "单位：万元" in text or "单位:万元" in fold_width(text):
+            return text
+    return None
+
+
+def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int | None = None,
+                     framework: str | Framework = "cn-2020", unit_code: str | None = None,
+                     unit_name: str | None = None, spec: Spec | None = None) -> ImportResult:
+    """Write one filled workbook per unit found in the documents; report what could not be placed."""
+    framework = framework if isinstance(framework, Framework) else load_framework(framework)
+    spec = spec or load_spec()
+    check_spec_fits(spec, framework)
+    rows_available = spec.data["project_sheet"]["indicators"]["rows"]
+    result = ImportResult()
+    units: dict[str, dict] = {}
+    for path in paths:
+        unit_values, projects, found_year = read_docx(path, result)
+        code = unit_code or unit_values.get("unit_code")
+        name = unit_name or unit_values.get("unit_name")
+        if not code or not name:
+            result.unplaced.append(Unplaced(str(path), "", "单位编码/单位名称", "no_unit"))
+            code, name = code or "000000", name or Path(path).stem
+        unit = units.setdefault(code, {"name": name, "projects": [], "values": {}, "year": year or found_year})
+        unit["values"].update({k: v for k, v in unit_values.items() if k in ("overall_goal", "measures")})
+        unit["projects"].extend(projects)
+    for code, unit in units.items():
+        names = sheet_names_for([p.values.get("project_name") or "" for p in unit["projects"]], set(spec.sheets.values()))
+        sheets = []
+        for name, project in zip(names, unit["projects"]):
+            indicators = project.indicators
+            if len(indicators) > rows_available:
+                for extra in indicators[rows_available:]:
+                    result.unplaced.append(Unplaced(project.where, name, extra.get("name", ""), "no_room"))
+                indicators = indicators[:rows_available]
+            values = {**project.values, "indicators": indicators}
+            sheets.append(SheetPlan(name=name, project=values,
+                                    locked=frozenset(k for k in LOCKED_FROM_DOCUMENT if values.get(k) is not None)))
+            result.projects += 1
+            result.indicators += len(indicators)
+        plan = WorkbookPlan(year=unit["year"] or 2022, unit_code=code, unit_name=unit["name"], sheets=sheets,
+                            unit_values=unit["values"])
+        target = Path(outdir) / workbook_file_name(plan)
+        atomic_write_bytes(target, build_workbook(plan, framework, spec))
+        result.files.append(target)
+    return result
