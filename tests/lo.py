@@ -193,14 +193,15 @@ def convert_csv(path: str | Path, outdir: str | Path, *, timeout: float = TIMEOU
 
 
 def type_into(path: str | Path, entries: list[tuple[str, str, str]], save_as: str | Path | None, *,
-              watch: list[tuple[str, str]] = (), timeout: float = TIMEOUT) -> dict:
+              watch: list[tuple[str, str]] = (), type_locked: bool = False, timeout: float = TIMEOUT) -> dict:
     """Open ``path`` in a headless LibreOffice, type each ``(sheet, cell, text)`` like a person, save as ``save_as``.
 
     Returns the driver's JSON (see ``lo_uno_driver.py``): for each entry ``accepted`` (False when protection or
     a Stop validation refused it, with ``reason`` "protected"/"validation"), the cell ``before``/``after``
     (type, value, string, formula, number format) and the ``watch`` cells after it; ``watch_before``,
     ``watch_after`` and ``watch_after_hard_recalc`` for the watched cells; ``cells_after`` for every typed cell;
-    sheet protection/visibility and the named ranges LibreOffice sees.
+    sheet protection/visibility and the named ranges LibreOffice sees. Locked cells are not typed into unless
+    ``type_locked`` (then at most one locked entry per call: a second protection message crashes soffice 7.4).
     """
     require_soffice()
     python = uno_python()
@@ -215,6 +216,7 @@ def type_into(path: str | Path, entries: list[tuple[str, str, str]], save_as: st
             "profile": str(profile),
             "entries": [list(entry) for entry in entries],
             "watch": [list(cell) for cell in watch],
+            "type_locked": type_locked,
             "timeout": max(5.0, timeout - 10),
             "result_path": str(profile / "result.json"),
         }

@@ -10,6 +10,7 @@ only argument and writes one JSON result to ``request["result_path"]``::
      "entries": [["sheet", "B7", "30%"], ...],
      "watch": [["sheet", "B9"], ...],   # cells read before, after each entry, after all entries, after a hard recalc
      "timeout": 110,                    # seconds; a watchdog kills soffice and exits after this
+     "type_locked": false,              # true: type into locked cells too (at most ONE per session, see below)
      "result_path": ".../result.json"}
 
 How an entry is typed: the sheet is activated, ``.uno:GoToCell`` (ToPoint) moves the cursor and
@@ -29,7 +30,8 @@ Protection: a cell that is locked on a protected sheet (``sheet.isProtected()`` 
 ``CellProtection.IsLocked``, exactly what Calc's own check ``IsBlockEditable`` looks at) is reported as refused
 with reason "protected" and is NOT typed into. EnterString on such a cell does leave it unchanged, but it raises
 the "Protected cells can not be modified" message box: soffice --headless cancels the first one silently, and
-LibreOffice 7.4 crashes (URP bridge disposed) on the second one in the same session.
+LibreOffice 7.4 crashes (URP bridge disposed) on the second one in the same session. With ``type_locked`` the
+locked cell is typed into anyway, to see LibreOffice itself refuse it: use that for one locked entry per session.
 
 Dialogs: soffice runs with ``--headless``, where LibreOffice cancels message boxes instead of showing them, and the
 validation check above never opens one. Nothing here waits for a person; a watchdog thread still kills soffice and
@@ -166,7 +168,7 @@ def read_cells(document, cells: list) -> dict:
             for name, address in cells}
 
 
-def invalid_cells(sheet, address: str) -> bool:
+def marked_invalid(sheet, address: str) -> bool:
     """Calc's own validity check for one cell: Mark Invalid Data draws an ellipse round each invalid cell."""
     cell = sheet.getCellRangeByName(address)
     position, size = cell.Position, cell.Size
@@ -192,7 +194,7 @@ def validation_of(sheet, address: str) -> dict:
             "formula2": validation.getFormula2(), "operator": validation.getOperator().value}
 
 
-def type_entry(office: Office, document, controller, entry: list) -> dict:
+def type_entry(office: Office, document, controller, entry: list, type_locked: bool = False) -> dict:
     name, address, text = entry
     sheet = document.Sheets.getByName(name)
     controller.setActiveSheet(sheet)
@@ -211,8 +213,8 @@ def type_entry(office: Office, document, controller, entry: list) -> dict:
         raise RuntimeError(f"GoToCell did not reach {name}!{address}")
     validation = validation_of(sheet, address)
     result = {"sheet": name, "cell": address, "text": text, "locked": locked, "before": before,
-              "validation": validation, "valid": None, "reason": None, "typed": not locked}
-    if locked:
+              "validation": validation, "valid": None, "reason": None, "typed": type_locked or not locked}
+    if locked and not type_locked:
         # Not typed: LibreOffice would refuse it with "Protected cells can not be modified", and in headless mode
         # the SECOND such message box in a session crashes soffice 7.4 (the first is cancelled harmlessly).
         result.update(accepted=False, reason="protected", after=cell_state(document, sheet, address))
@@ -221,7 +223,7 @@ def type_entry(office: Office, document, controller, entry: list) -> dict:
     after = cell_state(document, sheet, address)
     changed = not same_content(before, after)
     if changed and validation["type"] != "ANY" and validation["show_error"]:
-        result["valid"] = not invalid_cells(sheet, address)
+        result["valid"] = not marked_invalid(sheet, address)
         if not result["valid"] and validation["alert"] == "STOP":
             result["refused_content"] = after
             while len(undo.getAllUndoActionTitles()) > undo_depth:  # the input and the detective marks
@@ -231,12 +233,14 @@ def type_entry(office: Office, document, controller, entry: list) -> dict:
                 raise RuntimeError(f"undoing the refused input did not restore {name}!{address}: {after}")
             changed = False
             result["reason"] = "validation"
-    if changed:
+    if result["reason"] == "validation":
+        result["accepted"] = False
+    elif changed:
         result["accepted"] = True
-    else:
+    else:  # nothing changed: accepted only if the cell already held what was typed
         result["accepted"] = after["string"] == text or after["formula"] == text
-        if not result["accepted"] and result["reason"] is None:
-            result["reason"] = "unchanged"
+        if not result["accepted"]:
+            result["reason"] = "protected" if locked else "unchanged"
     result["after"] = after
     return result
 
@@ -271,7 +275,7 @@ def run(request: dict) -> dict:
                 "entries": [],
             }
             for entry in request["entries"]:
-                typed = type_entry(office, document, controller, entry)
+                typed = type_entry(office, document, controller, entry, bool(request.get("type_locked")))
                 typed["watch"] = read_cells(document, watch)
                 result["entries"].append(typed)
             result["watch_after"] = read_cells(document, watch)

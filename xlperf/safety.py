@@ -21,7 +21,8 @@ from .findings import Finding, Location
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,4})([0-9]{1,8})\"")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[ >/]")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[ >/]")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
 
@@ -57,6 +58,14 @@ def _limit(name: str, value: int, limit: int) -> None:
         raise Refused("READ_LIMIT", limit_name=name, limit=limit, seen=value)
 
 
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
 def _column_number(letters: bytes) -> int:
     number = 0
     for char in letters:
@@ -82,16 +91,23 @@ def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
 def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
               cells: list[int], is_sheet: bool) -> None:
     """Stream one XML part: no DTD anywhere; for worksheets, count cells and bound their references."""
+    rows = [0]
+    row_digits, column_letters = len(str(limits.max_rows)), len(_column_letters(limits.max_columns))
+    long_refs = re.compile(rb"\br=\"([A-Z]{%d,7}[0-9]{1,9}|[A-Z]{1,7}[0-9]{%d,9})\"" % (column_letters, row_digits))
 
     def check(block: bytes) -> None:
         if _DTD.search(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
         if is_sheet:
-            for match in _CELL_REF.finditer(block):
-                cells[0] += 1
-                _limit("max_cells", cells[0], limits.max_cells)
-                _limit("max_rows", int(match.group(2)), limits.max_rows)
-                _limit("max_columns", _column_number(match.group(1)), limits.max_columns)
+            # Counting in C: every cell and row tag counts; only references long enough to break a
+            # limit (as many digits as max_rows, as many letters as max_columns) are looked at in Python.
+            cells[0] += len(_CELL_TAG.findall(block))
+            rows[0] += len(_ROW_TAG.findall(block))
+            _limit("max_cells", cells[0], limits.max_cells)
+            _limit("max_rows", rows[0], limits.max_rows)
+            for letters, digits in long_refs.findall(block):
+                _limit("max_rows", int(digits), limits.max_rows)
+                _limit("max_columns", _column_number(letters), limits.max_columns)
 
     carry = b""
     for chunk in _stream(archive, info, limits, budget):
