@@ -5,6 +5,8 @@ import copy
 
 import pytest
 from fill import seed_document
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xlperf.frameworks import load_framework
 from xlperf.model import ReturnDocument
@@ -186,3 +188,26 @@ def test_own_library_file_extends_the_framework(doc, tmp_path):
     path.write_text(json.dumps({"indicators": [{"level2": "不存在", "name": "x"}]}), encoding="utf-8")
     with pytest.raises(FrameworkError, match="needs a name and a 二级"):
         with_library(CN2020, path)
+
+
+MUTATIONS = st.lists(st.tuples(
+    st.sampled_from(["budget_total", "fiscal", "other", "purpose", "goals", "spending_plan", "indicators", "level1",
+                     "level2", "target", "project_code"]),
+    st.one_of(st.none(), st.text(max_size=8), st.floats(allow_nan=False), st.integers(-5, 200), st.just([]),
+              st.sampled_from(["产出指标", "成本指标", "社会效益指标", "数量指标"]))), max_size=4)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mutations=MUTATIONS, framework=st.sampled_from([CN2020, CN2021]))
+def test_fast_and_explaining_validators_agree(seed, mutations, framework):
+    document = copy.deepcopy(seed_document(seed))
+    document["framework"] = framework.id
+    project = document["projects"][0]
+    for key, value in mutations:
+        if key in ("level1", "level2", "target"):
+            if isinstance(project["indicators"], list) and project["indicators"]:
+                project["indicators"][0][key] = value
+        else:
+            project[key] = value
+    explained = list(framework.validator.iter_errors(document))
+    assert framework.fast_validator.is_valid(document) == (not explained)

@@ -52,8 +52,16 @@ class Framework:
 
     @cached_property
     def validator(self) -> Draft202012Validator:
-        """A compiled validator, built once per framework."""
+        """The reference validator: explains each error (keyword, path) for the findings."""
         return Draft202012Validator(self.schema, format_checker=None)
+
+    @cached_property
+    def fast_validator(self):
+        """A compiled (Rust) validator, built once per framework: answers "valid?" ~200x faster, so
+        the explaining validator only runs on documents that have errors."""
+        import jsonschema_rs
+
+        return jsonschema_rs.validator_for(self.schema)
 
 
 def builtin_dir() -> Path:

@@ -59,6 +59,8 @@ def _bound(schema: dict) -> str:
 
 def schema_findings(doc: ReturnDocument, framework: Framework) -> list[Finding]:
     """Each JSON Schema error mapped to a coded finding at the cell it came from."""
+    if framework.fast_validator.is_valid(doc.document):
+        return []
     findings: dict[tuple, Finding] = {}
     for error in framework.validator.iter_errors(doc.document):
         for finding in _map_error(doc, framework, error):
