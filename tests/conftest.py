@@ -15,6 +15,14 @@ SAMPLES = ROOT / "samples"
 SEED_PATH = TESTS / "data" / "seed_department.json"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Commands that cache by default (merge) keep their cache in the test's temporary folder."""
+    import os
+
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def seed() -> dict:
     return json.loads(SEED_PATH.read_text(encoding="utf-8"))

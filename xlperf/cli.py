@@ -238,8 +238,16 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
               help="Also write the consolidated data as JSON.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False), default=None,
               help="Also write projects/indicators/findings as CSV (UTF-8 with BOM) into this folder.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to keep what each return gave, so re-runs re-read only new or changed files "
+                   "(default: ~/.cache/xlperf/returns).")
+@click.option("--no-cache", is_flag=True, help="Read every input again.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
+@click.option("--library", type=click.Path(dir_okay=False), default=None,
+              help="An extra indicator library (JSON) on top of the framework's own.")
 @common_options
-def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name, json_path, csv_dir, lang):
+def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name, json_path, csv_dir, cache_dir,
+          no_cache, jobs, library, lang):
     """Consolidate returns into one department summary workbook.
 
     INPUTS are files and folders (searched recursively); summaries made by this command are
@@ -248,6 +256,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
 
     Example: xlperf merge samples/returns -o out/summary.xlsx --expect samples/templates/manifest.json
     """
+    from .cache import default_cache_dir
     from .consolidation import STATE_LABELS
     from .exports import write_csvs, write_json
     from .merge import merge_returns
@@ -256,7 +265,8 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     with _progress(lang) as progress:
         consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
-                                      output=output, progress=progress)
+                                      output=output, progress=progress, jobs=jobs, library=library,
+                                      cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
     if consolidation.inputs.empty:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)

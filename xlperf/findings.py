@@ -77,6 +77,8 @@ CATALOG: dict[str, Entry] = {
     "READ_NOT_WORKBOOK": Entry(E, "不是可读取的工作簿：{reason}", "not a readable workbook: {reason}",
                                "请用 Excel、WPS 或 LibreOffice 打开后另存为 .xlsx 再报送",
                                "open it in Excel, WPS or LibreOffice, save it as .xlsx and send it again"),
+    "READ_CRASHED": Entry(E, "读取此文件时解析程序异常退出，文件可能被恶意构造或严重损坏", "the parser crashed on this file; it may be malicious or badly damaged",
+                          "请单位用 Excel、WPS 或 LibreOffice 重新保存为 .xlsx 后发送", "ask the unit to save it again as .xlsx and resend"),
     "READ_MISSING": Entry(E, "文件不存在", "the file does not exist", "检查文件名和路径", "check the file name and path"),
     "READ_NO_PERMISSION": Entry(E, "没有读取此文件的权限", "no permission to read the file",
                                 "请调整文件权限后重试", "make the file readable and run again"),

@@ -4,7 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +17,12 @@ import pandas as pd
 from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
                             INPUT_COLUMNS, MISSING_COLUMNS, UNREADABLE, Consolidation)
 from .errors import UsageError
+from .cache import ResultCache, document_from_json, document_to_json, finding_from_json, finding_to_json
 from .findings import Finding, Location
-from .frameworks import Framework
+from .frameworks import Framework, list_frameworks
 from .model import ReturnDocument, pointer
 from .reader import UnreadableError, read_workbook, saved_time
+from .safety import Refused, check_path
 from .spec import load_spec
 from .targets import parse_target
 from .validate import FrameworkResolver, check_document, collect_inputs
@@ -65,11 +71,19 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+PARALLEL_MIN_FILES = 40  # below this, starting worker processes costs more than it saves
+
+
 def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, on_duplicate: str = "error",
                   include_invalid: bool = False, framework: str | Framework | None = None, lang: str = "zh",
-                  output: str | Path | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> Consolidation:
-    """Read and validate every input, decide its state, and tabulate the included returns."""
+                  output: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
+                  cache_dir: str | Path | None = None, jobs: int | None = None,
+                  library: str | Path | None = None) -> Consolidation:
+    """Read and validate every input, decide its state, and tabulate the included returns.
+
+    ``cache_dir``: keep what each file gave (keyed by its content) so a re-run re-reads only new or
+    changed files; ``None`` disables the cache. ``jobs``: worker processes (default: the CPU count).
+    """
     if on_duplicate not in ("error", "latest"):
         raise UsageError("--on-duplicate must be 'error' or 'latest'")
     files = collect_inputs(paths)
@@ -78,49 +92,154 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         if any(Path(p).resolve() == target for p in files):
             raise UsageError(f"the output {output} is one of the inputs; choose another output path")
     manifest = _load_manifest(expect) if expect else None
-    resolver = FrameworkResolver(framework)
+    resolver = FrameworkResolver(framework, library)
     spec = load_spec()
+    framework_ref = None if framework is None else framework.source if isinstance(framework, Framework) else framework
+    cache = ResultCache(cache_dir, {"spec": spec.data, "framework": framework_ref, "library": _file_digest(library)}) \
+        if cache_dir else None
+    current = _framework_hashes(resolver)
     inputs: list[_Input] = []
     seen_content: dict[str, _Input] = {}
-    for number, path in enumerate(files, start=1):
-        item = _read_input(path, seen_content, resolver, spec, lang)
+    pending: list[_Input] = []
+    for path in files:
+        item = _identify(path, seen_content, spec, lang)
         inputs.append(item)
+        if item.state == INCLUDED:  # identified, not yet read
+            entry = cache.get(item.sha256, current) if cache else None
+            if entry is None:
+                pending.append(item)
+            else:
+                _apply(item, entry, resolver, lang)
+    done = len(inputs) - len(pending)
+    for item, entry in _examine_all(pending, jobs, framework_ref, library):
+        _apply(item, entry, resolver, lang)
+        if cache:
+            cache.put(item.sha256, entry)
+        done += 1
         if progress:
-            progress(number, len(files))
+            progress(done, len(inputs))
     _settle_states(inputs, include_invalid, lang)
     _resolve_code_clashes(inputs, on_duplicate, lang)
     return _tabulate(inputs, manifest, expect, spec, lang, files)
 
 
-def _read_input(path: Path, seen_content: dict[str, _Input], resolver: FrameworkResolver, spec,
-                lang: str) -> _Input:
+def _file_digest(path: str | Path | None) -> str | None:
     try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except OSError:
+        return None
+
+
+def _framework_hashes(resolver: FrameworkResolver) -> dict[str, str]:
+    """Each framework a cached entry may name, with its hash as it is now."""
+    hashes = {framework.id: framework.sha256 for framework in list_frameworks()}
+    if resolver.pinned is not None:
+        hashes[resolver.pinned.id] = resolver.pinned.sha256
+    return hashes
+
+
+def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str) -> "_Input":
+    """Path checks and the content hash; exact copies of an earlier input are duplicates."""
+    try:
+        check_path(path, spec.limits)
         sha = _sha256(path)
+    except Refused as refusal:
+        return _unreadable(path, "", Finding(refusal.code, Location(str(path)), params=refusal.params), lang)
     except OSError as exc:
         finding = Finding("READ_NOT_WORKBOOK", Location(str(path)), params={"reason": exc.strerror or str(exc)})
-        return _Input(path, "", state=UNREADABLE, reason=finding.message(lang), findings=[finding])
+        return _unreadable(path, "", finding, lang)
     if sha in seen_content:
-        return _Input(path, sha, state=DUPLICATE,
-                      reason=reason_text("same_file", lang, other=seen_content[sha].shown))
+        return _Input(path, sha, state=DUPLICATE, reason=reason_text("same_file", lang, other=seen_content[sha].shown))
     item = _Input(path, sha)
     seen_content[sha] = item
-    try:
-        item.docs = read_workbook(path)
-    except UnreadableError as error:
-        item.state, item.findings = UNREADABLE, [error.finding]
-        item.reason = f"{error.finding.message(lang)}；{error.finding.hint(lang)}" if lang == "zh" else \
-            f"{error.finding.message(lang)}; {error.finding.hint(lang)}"
-        return item
-    item.saved = saved_time(path)
-    for doc in item.docs:
-        found, framework_findings = resolver.for_document(doc)
-        item.findings.extend(framework_findings)
-        if found is None:
-            item.findings.extend(doc.findings)
-        else:
-            item.findings.extend(check_document(doc, found, spec))
-            item.frameworks.append(found)
     return item
+
+
+def _unreadable(path: Path, sha: str, finding: Finding, lang: str) -> "_Input":
+    separator = "；" if lang == "zh" else "; "
+    return _Input(path, sha, state=UNREADABLE, reason=f"{finding.message(lang)}{separator}{finding.hint(lang)}",
+                  findings=[finding])
+
+
+_WORKER_RESOLVERS: dict[tuple, FrameworkResolver] = {}
+
+
+def examine(path_text: str, framework_ref: str | None = None, library: str | None = None) -> dict:
+    """Read and check one input into a JSON-able entry. Runs in worker processes; never raises for
+    a bad file (an unreadable one is an entry too)."""
+    key = (framework_ref, library)
+    if key not in _WORKER_RESOLVERS:
+        _WORKER_RESOLVERS[key] = FrameworkResolver(framework_ref, library)
+    resolver = _WORKER_RESOLVERS[key]
+    path = Path(path_text)
+    try:
+        documents = read_workbook(path)
+    except UnreadableError as error:
+        return {"unreadable": True, "docs": [], "findings": [finding_to_json(error.finding, path_text)],
+                "saved": None, "frameworks": {}}
+    spec = load_spec()
+    findings: list[Finding] = []
+    frameworks: dict[str, str] = {}
+    for doc in documents:
+        found, framework_findings = resolver.for_document(doc)
+        findings.extend(framework_findings)
+        if found is None:
+            findings.extend(doc.findings)
+        else:
+            findings.extend(check_document(doc, found, spec))
+            frameworks[found.id] = found.sha256
+    return {"unreadable": False, "docs": [document_to_json(doc, path_text) for doc in documents],
+            "findings": [finding_to_json(f, path_text) for f in findings], "saved": saved_time(path),
+            "frameworks": frameworks}
+
+
+def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library):
+    """(item, entry) for each item, in order; in worker processes when there are enough files."""
+    library = str(library) if library else None
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(items) < PARALLEL_MIN_FILES:
+        for item in items:
+            yield item, examine(str(item.path), framework_ref, library)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads and open files
+    finished: set[int] = set()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            entries = pool.map(examine, [str(i.path) for i in items], [framework_ref] * len(items),
+                               [library] * len(items), chunksize=8)
+            for index, entry in enumerate(entries):
+                finished.add(index)
+                yield items[index], entry
+    except BrokenProcessPool:
+        # a worker died (a parser crashed on some file): find it by reading the rest one by one, isolated
+        for index, item in enumerate(items):
+            if index not in finished:
+                yield item, _examine_isolated(item, framework_ref, library, context)
+
+
+def _examine_isolated(item: "_Input", framework_ref, library, context) -> dict:
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(examine, str(item.path), framework_ref, library).result()
+    except BrokenProcessPool:
+        finding = Finding("READ_CRASHED", Location(str(item.path)))
+        return {"unreadable": True, "docs": [], "findings": [finding_to_json(finding, str(item.path))],
+                "saved": None, "frameworks": {}}
+
+
+def _apply(item: "_Input", entry: dict, resolver: FrameworkResolver, lang: str) -> None:
+    path = str(item.path)
+    item.findings = [finding_from_json(f, path) for f in entry["findings"]]
+    if entry["unreadable"]:
+        unreadable = _unreadable(item.path, item.sha256, item.findings[0], lang)
+        item.state, item.reason = unreadable.state, unreadable.reason
+        return
+    item.docs = [document_from_json(d, path) for d in entry["docs"]]
+    item.saved = entry["saved"]
+    for doc in item.docs:
+        found, _ = resolver.for_document(doc)
+        if found is not None:
+            item.frameworks.append(found)
 
 
 def _settle_states(inputs: list[_Input], include_invalid: bool, lang: str) -> None:

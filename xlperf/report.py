@@ -26,8 +26,9 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -51,9 +52,9 @@ TABLE_STYLE = "表格文字"
 
 # The project block's columns (twips): a label column, then cells whose edges line up row to row.
 LABEL_WIDTH = 1247
-CODE_ROW = (2600, 1100)                      # project code, 项目名称; the name takes the rest
-AMOUNT_ROW = (1000, 1600, 1100, 1150, 1100)  # 预算数, amount, 其中：财政资金, amount, 其他资金; amount takes the rest
-INDICATOR_WIDTHS = (1000, 1250, 1500, 2262, 1100, 1200)
+CODE_ROW = (3150, 1100)                     # project code (21 characters), 项目名称; the name takes the rest
+AMOUNT_ROW = (950, 1350, 1250, 1350, 1100)  # 预算数, amount, 其中：财政资金, amount, 其他资金; amount takes the rest
+INDICATOR_WIDTHS = (1100, 1300, 1400, 2262, 1000, 1250)
 
 LABELS = {
     "cover": "{year}年部门预算绩效文本",
@@ -271,7 +272,19 @@ def _setup_styles(document) -> None:
             paragraph.alignment = align
             paragraph.first_line_indent = Pt(0)
 
-    table_text = styles.add_style(TABLE_STYLE, 1)  # WD_STYLE_TYPE.PARAGRAPH
+    # Word and LibreOffice fill the contents with the built-in "toc N" styles; without these they would
+    # inherit Normal's first-line indent.
+    for level in (1, 2, 3):
+        toc = styles.add_style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH)
+        toc.base_style, toc.next_paragraph_style = normal, normal
+        toc.font.size = Pt(12)
+        toc.paragraph_format.line_spacing = Pt(24)
+        toc.paragraph_format.first_line_indent = Pt(0)
+        toc.paragraph_format.left_indent = Pt(12 * (level - 1))
+        toc.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        toc.paragraph_format.tab_stops.add_tab_stop(Twips(TEXT_WIDTH), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+
+    table_text = styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     table_text.base_style = normal
     _set_fonts(table_text.element.get_or_add_rPr(), TABLE_FONT)
     table_text.font.size = TABLE_SIZE
@@ -352,9 +365,9 @@ def _new_table(document, widths: list[int]) -> Table:
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
     margins = OxmlElement("w:tblCellMar")
-    for edge in ("left", "right"):
+    for edge, size in (("top", "28"), ("left", "85"), ("bottom", "28"), ("right", "85")):
         margin = OxmlElement(f"w:{edge}")
-        margin.set(qn("w:w"), "85")
+        margin.set(qn("w:w"), size)
         margin.set(qn("w:type"), "dxa")
         margins.append(margin)
     look = OxmlElement("w:tblLook")
@@ -676,25 +689,58 @@ _LIBRARIES = """<?xml version="1.0" encoding="UTF-8"?>
  <library:library library:name="Standard" library:link="false"/>
 </library:libraries>
 """
-# Marks the profile as set up, so the first start does not replace user/basic with the presets.
+# Marks the profile as set up, so the first start does not replace user/basic with the presets; and, where the
+# Chinese fonts the document names are not installed (Linux servers), prints them with the closest Noto CJK face
+# instead of whatever the fallback finds (serif for 仿宋/宋体/楷体, sans for 黑体). See _font_pairs.
+_FONT_PAIRS = ((BODY_FONT, "Noto Serif CJK SC"), (TABLE_FONT, "Noto Serif CJK SC"),
+               (SUBHEADING_FONT, "Noto Serif CJK SC"), (HEADING_FONT, "Noto Sans CJK SC"))
 _REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
 xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Setup/Office"><prop oor:name="ooSetupInstCompleted" oor:op="fuse">\
 <value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Font/Substitution"><prop oor:name="Replacement" oor:op="fuse">\
+<value>true</value></prop></item>
+{pairs}
 </oor:items>
 """
+_FONT_PAIR = """<item oor:path="/org.openoffice.Office.Common/Font/Substitution/FontPairs">\
+<node oor:name="_{number}" oor:op="replace">\
+<prop oor:name="Always" oor:op="fuse"><value>true</value></prop>\
+<prop oor:name="OnScreenOnly" oor:op="fuse"><value>false</value></prop>\
+<prop oor:name="ReplaceFont" oor:op="fuse"><value>{font}</value></prop>\
+<prop oor:name="SubstituteFont" oor:op="fuse"><value>{substitute}</value></prop></node></item>"""
 
 
 def soffice_path() -> str | None:
     return shutil.which("soffice")
 
 
+def _font_pairs() -> list[tuple[str, str]]:
+    """The replacements that apply here: the font is missing and the substitute is installed (per fontconfig).
+
+    LibreOffice's "replace only when missing" mode never fires, because fontconfig always offers some
+    fallback; so the check is made here and the pairs are written as "always". No fontconfig, no pairs.
+    """
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        listing = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    families = {name.strip() for line in listing.splitlines() for name in line.split(",")}
+    return [(font, substitute) for font, substitute in _FONT_PAIRS
+            if font not in families and substitute in families]
+
+
 def _make_profile(root: Path) -> Path:
     profile = root / "profile"
     basic = profile / "user" / "basic"
     (basic / "Standard").mkdir(parents=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
+    pairs = "\n".join(_FONT_PAIR.format(number=number, font=font, substitute=substitute)
+                      for number, (font, substitute) in enumerate(_font_pairs()))
+    (profile / "user" / "registrymodifications.xcu").write_text(_REGISTRY.format(pairs=pairs), encoding="utf-8")
     (basic / "script.xlc").write_text(_LIBRARIES, encoding="utf-8")
     (basic / "dialog.xlc").write_text(_LIBRARIES, encoding="utf-8")
     (basic / "Standard" / "script.xlb").write_text(

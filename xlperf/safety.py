@@ -160,9 +160,9 @@ def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
         raise Refused("READ_DAMAGED") from None
 
 
-def inspect(path: Path, limits: Limits) -> list[Finding]:
-    """Check one input before parsing. Returns warnings (macros, links, embedded objects);
-    raises ``Refused`` when the input must not be parsed at all."""
+def check_path(path: Path, limits: Limits) -> None:
+    """The checks that need no reading: exists, readable, a regular non-empty file of sane size, and
+    not a link to somewhere outside its folder (no file outside the inputs is ever read)."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -173,7 +173,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
         if not path.exists():
             raise Refused("READ_BROKEN_LINK")
         if not path.resolve().is_relative_to(path.parent.resolve()):
-            raise Refused("READ_SYMLINK")  # never read a file outside the folders given
+            raise Refused("READ_SYMLINK")
     if path.is_dir():
         raise Refused("READ_IS_FOLDER")
     if not path.is_file():
@@ -182,6 +182,12 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
     if size == 0:
         raise Refused("READ_EMPTY_FILE")
     _limit("max_file_bytes", size, limits.max_file_bytes)
+
+
+def inspect(path: Path, limits: Limits) -> list[Finding]:
+    """Check one input before parsing. Returns warnings (macros, links, embedded objects);
+    raises ``Refused`` when the input must not be parsed at all."""
+    check_path(path, limits)
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
