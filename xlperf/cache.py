@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .findings import Finding, Location, Severity
+from .findings import Finding, Location, Severity, json_safe
 from .model import ReturnDocument
 
 ENTRY_VERSION = 1
@@ -40,19 +40,11 @@ def _back(value: str | None, path: str) -> str | None:
     return path if value == HERE else value
 
 
-def _json_value(value: object) -> object:
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else repr(value)
-    return str(value)
-
-
 def finding_to_json(finding: Finding, path: str) -> dict:
     location = finding.location
     return {"code": finding.code, "file": _file(location.file, path), "sheet": location.sheet, "cell": location.cell,
-            "row": location.row, "field": finding.field, "value": _json_value(finding.value),
-            "params": {k: _json_value(v) for k, v in finding.params.items()},
+            "row": location.row, "field": finding.field, "value": json_safe(finding.value),
+            "params": {k: json_safe(v) for k, v in finding.params.items()},
             "severity": finding.severity.value if finding.severity else None}
 
 

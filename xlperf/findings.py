@@ -290,7 +290,7 @@ class Finding:
             "cell": self.location.cell,
             "row": self.location.row,
             "field": self.field,
-            "value": _json_value(self.value),
+            "value": json_safe(self.value),
             "message": self.message(lang),
             "hint": self.hint(lang),
         }
@@ -304,7 +304,8 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _json_value(value: object) -> object:
+def json_safe(value: object) -> object:
+    """A value JSON can hold: non-finite floats and other objects as their text."""
     if value is None or isinstance(value, (str, int, bool)):
         return value
     if isinstance(value, float):

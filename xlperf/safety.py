@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .findings import Finding, Location
+from .spec import column_index, column_letter
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -58,21 +59,6 @@ def _limit(name: str, value: int, limit: int) -> None:
         raise Refused("READ_LIMIT", limit_name=name, limit=limit, seen=value)
 
 
-def _column_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, remainder = divmod(number - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for char in letters:
-        number = number * 26 + char - 64
-    return number
-
-
 def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
     """Yield the decompressed part in chunks, counting the real size against the limits."""
     size = 0
@@ -92,7 +78,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
               cells: list[int], is_sheet: bool) -> None:
     """Stream one XML part: no DTD anywhere; for worksheets, count cells and bound their references."""
     rows = [0]
-    row_digits, column_letters = len(str(limits.max_rows)), len(_column_letters(limits.max_columns))
+    row_digits, column_letters = len(str(limits.max_rows)), len(column_letter(limits.max_columns))
     long_refs = re.compile(rb"\br=\"([A-Z]{%d,7}[0-9]{1,9}|[A-Z]{1,7}[0-9]{%d,9})\"" % (column_letters, row_digits))
 
     def check(block: bytes) -> None:
@@ -107,7 +93,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
             _limit("max_rows", rows[0], limits.max_rows)
             for letters, digits in long_refs.findall(block):
                 _limit("max_rows", int(digits), limits.max_rows)
-                _limit("max_columns", _column_number(letters), limits.max_columns)
+                _limit("max_columns", column_index(letters.decode("ascii")), limits.max_columns)
 
     carry = b""
     for chunk in _stream(archive, info, limits, budget):

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
@@ -39,6 +40,8 @@ DATA_ROW_KEY = "document"
 CHUNK_SIZE = 30_000  # characters per _data cell; Excel holds at most 32,767 (counted in UTF-16 units)
 TOTAL_FILL = "#FFF2CC"
 ALERT_COLOR = "#9C0006"
+HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
+LINE_HEIGHT = 13.5  # points per line of 宋体 10
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
 STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
@@ -66,11 +69,16 @@ def _labels(mapping: dict) -> Callable[[object], object]:
 
 
 def _is_blank(value: object) -> bool:
-    if value is None or isinstance(value, str):
-        return value is None
+    """None, NaN, pd.NA and infinities are written as empty cells."""
+    if value is None:
+        return True
+    if isinstance(value, (str, dict, list, tuple)):
+        return False
+    if isinstance(value, numbers.Real):
+        return not math.isfinite(value)
     try:
-        return not math.isfinite(value) if isinstance(value, numbers.Real) else bool(value != value)
-    except TypeError:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
         return False
 
 
@@ -142,38 +150,69 @@ def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "") -> Non
         sheet.repeat_rows(*repeat)
 
 
-def _write_table(sheet, columns: list[Column], records: list[dict], formats: _Formats, top: int = 0) -> None:
-    """A header row at ``top`` and one row per record; each column as wide as its content (within limits)."""
-    for index, column in enumerate(columns):
+def _shown(column: Column, value: object) -> object:
+    if column.show and not _is_blank(value):
+        value = column.show(value)
+    if column.kind == "percent" and _is_number(value):
+        value = value / 100  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
+    return value
+
+
+def _width(column: Column, values: list[object]) -> int:
+    """Wide enough for the values (up to ``column.widest``); long headers wrap instead of widening."""
+    widest = min(_display_width(column.header), HEADER_WIDTH)
+    for value in values:
+        if column.kind == "money" and _is_number(value):
+            widest = max(widest, len(f"{value:,.2f}"))
+        elif column.kind == "percent":
+            widest = max(widest, 5)
+        elif not _is_blank(value):
+            widest = max(widest, _display_width(str(value)))
+    return min(widest, column.widest) + 2
+
+
+def _lines(text: object, width: float) -> int:
+    """How many lines wrapped text takes in a column ``width`` characters wide (CJK characters count 2)."""
+    if not isinstance(text, str):
+        return 1
+    usable = max(width - 2, 1)
+    return sum(max(1, math.ceil(_display_width(part) / usable)) for part in text.split("\n"))
+
+
+def _fit_row(sheet, row: int, lines: int) -> None:
+    """Spreadsheet programs do not grow rows of wrapped text on open (LibreOffice, WPS): size them here."""
+    if lines > 1:
+        sheet.set_row(row, LINE_HEIGHT * lines + 2)
+
+
+def _write_table(sheet, columns: list[Column], records: list[dict], formats: _Formats, top: int = 0) -> list[int]:
+    """A header row at ``top`` and one row per record; returns the column widths."""
+    shown = [[_shown(column, record.get(column.key)) for column in columns] for record in records]
+    widths = [_width(column, [values[index] for values in shown]) for index, column in enumerate(columns)]
+    for index, (column, width) in enumerate(zip(columns, widths)):
+        sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.header, formats.header)
-        widest = _display_width(column.header) if column.kind == "text" else 8
-        for row, record in enumerate(records, start=top + 1):
-            value = record.get(column.key)
-            fmt = formats.alert if value in column.alert else formats.kinds[column.kind]
-            if column.show and not _is_blank(value):
-                value = column.show(value)
-            if column.kind == "percent" and _is_number(value):
-                value = value / 100  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
+    _fit_row(sheet, top, max(_lines(column.header, width) for column, width in zip(columns, widths)))
+    for row, (record, values) in enumerate(zip(records, shown), start=top + 1):
+        for index, (column, value) in enumerate(zip(columns, values)):
+            fmt = formats.alert if record.get(column.key) in column.alert else formats.kinds[column.kind]
             _write(sheet, row, index, value, fmt)
-            if column.kind == "money" and _is_number(value):
-                widest = max(widest, len(f"{value:,.2f}"))
-            elif not _is_blank(value):
-                widest = max(widest, _display_width(str(value)))
-        sheet.set_column(index, index, min(widest, column.widest) + 2)
+        _fit_row(sheet, row, max(_lines(value, width) for value, width in zip(values, widths)))
+    return widths
 
 
 def _project_columns(consolidation: Consolidation) -> list[Column]:
     milestones = consolidation.milestones
-    return [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=24),
-            Column("project_code", "项目编码"), Column("project_name", "项目名称", widest=30),
+    return [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=16),
+            Column("project_code", "项目编码", widest=22), Column("project_name", "项目名称", widest=20),
             Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money"),
             Column("other", "其他资金", "money"),
             *(Column(f"plan_pct/{m}", f"{m}支出比例", "percent") for m in milestones),
             *(Column(f"plan_amount/{m}", f"{m}计划支出", "money") for m in milestones),
             *(Column(f"count/{name}", f"{name}数", "count") for name in consolidation.level1_names),
             Column("indicator_count", "指标数", "count"),
-            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=12),
-            Column("source_file", "来源文件", widest=30), Column("source_sheet", "来源工作表", widest=20)]
+            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
+            Column("source_file", "来源文件", widest=24), Column("source_sheet", "来源工作表", widest=14)]
 
 
 def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> dict[str, tuple[str, float]]:
@@ -209,15 +248,15 @@ def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> d
 
 
 def _write_indicators(sheet, consolidation: Consolidation, formats: _Formats) -> None:
-    columns = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=20),
-               Column("project_code", "项目编码"), Column("project_name", "项目名称", widest=24),
-               Column("level1", "一级指标"), Column("level2", "二级指标"), Column("name", "三级指标", widest=20),
-               Column("description", "绩效指标描述", widest=30), Column("target", "指标值", widest=16),
-               Column("operator", "比较符", widest=6), Column("number", "数值", "number"),
-               Column("unit", "单位", widest=8),
-               Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"})),
-               Column("basis", "指标值确定依据", widest=24), Column("source_file", "来源文件", widest=24),
-               Column("source_sheet", "来源工作表", widest=16), Column("source_cell", "来源单元格", widest=8)]
+    columns = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=16),
+               Column("project_code", "项目编码", widest=22), Column("project_name", "项目名称", widest=20),
+               Column("level1", "一级指标", widest=10), Column("level2", "二级指标", widest=12),
+               Column("name", "三级指标", widest=16), Column("description", "绩效指标描述", widest=26),
+               Column("target", "指标值", widest=12), Column("operator", "比较符", widest=4),
+               Column("number", "数值", "number", widest=8), Column("unit", "单位", widest=6),
+               Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), widest=6),
+               Column("basis", "指标值确定依据", widest=18), Column("source_file", "来源文件", widest=20),
+               Column("source_sheet", "来源工作表", widest=14), Column("source_cell", "来源单元格", widest=6)]
     records = _records(consolidation.indicators)
     _write_table(sheet, columns, records, formats)
     sheet.freeze_panes(1, 0)
@@ -283,16 +322,20 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1))
 
+    if not level1_names:
+        return
     chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
     last_level1 = 1 + len(level1_names)
     categories = [STATISTICS, 1, 2, 1, last_level1]
-    series_rows = range(2, total_row) if 0 < len(rows) <= MAX_UNIT_SERIES else [total_row]
-    for row in series_rows:
-        chart.add_series({"name": [STATISTICS, row, 1], "categories": categories,
-                          "values": [STATISTICS, row, 2, row, last_level1], "gap": 80})
+    if 0 < len(rows) <= MAX_UNIT_SERIES:  # stacked by unit: each column's height is the department total
+        for row in range(2, total_row):
+            chart.add_series({"name": [STATISTICS, row, 1], "categories": categories,
+                              "values": [STATISTICS, row, 2, row, last_level1], "gap": 80})
+    else:
+        chart.add_series({"name": "部门合计", "categories": categories,
+                          "values": [STATISTICS, total_row, 2, total_row, last_level1], "gap": 80})
     _style_chart(chart, "各一级指标数量（条）", "指标数")
-    if level1_names:
-        sheet.insert_chart(total_row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
+    sheet.insert_chart(total_row + 2, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
 def _style_chart(chart, title: str, y_title: str) -> None:
@@ -352,12 +395,13 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
 
 
 def _write_findings(sheet, consolidation: Consolidation, formats: _Formats) -> None:
-    columns = [Column("file", "文件", widest=30), Column("unit_code", "单位编码"),
-               Column("severity", "严重程度", show=_labels(SEVERITY_LABELS), alert=frozenset({"error"})),
-               Column("code", "代码", widest=24), Column("sheet", "工作表", widest=20), Column("cell", "单元格"),
-               Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=16),
-               Column("value", "填报值", widest=20), Column("message", "问题", widest=40),
-               Column("hint", "修改建议", widest=36)]
+    columns = [Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
+               Column("severity", "严重程度", show=_labels(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
+               Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16),
+               Column("cell", "单元格", widest=6),
+               Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
+               Column("value", "填报值", widest=16), Column("message", "问题", widest=36),
+               Column("hint", "修改建议", widest=30)]
     records = _records(consolidation.findings)
     _write_table(sheet, columns, records, formats)
     sheet.freeze_panes(1, 0)
