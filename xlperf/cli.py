@@ -290,6 +290,35 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     sys.exit(consolidation.exit_code)
 
 
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The report (.docx); with --format pdf the .pdf is written beside it.")
+@click.option("--title", default=None, help="Department name on the cover and in part 1 (default: the first unit's).")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="Budget year in the title (default: the returns').")
+@click.option("--unit", "unit_code", default=None, help="Report only this unit code.")
+@click.option("--reviewer", default=None, help="The reviewing office on the cover, e.g. 遵化市财政局.")
+@click.option("--include-invalid", is_flag=True, help="Keep returns with errors instead of refusing them.")
+@click.option("--format", "output_format", type=click.Choice(["docx", "pdf"]), default="docx", show_default=True,
+              help="pdf: also convert with LibreOffice.")
+@common_options
+def report(inputs, output, title, year, unit_code, reviewer, include_invalid, output_format, lang):
+    """Write the department's 部门预算绩效文本 (.docx, optionally .pdf) from returns or a summary.
+
+    Example: xlperf report samples/returns -o out/report.docx --unit 471001 --format pdf
+    """
+    from .report import ReturnsRefused, write_report
+
+    try:
+        result = write_report(list(inputs), output, title=title, year=year, unit=unit_code, reviewer=reviewer,
+                              include_invalid=include_invalid, pdf=output_format == "pdf", lang=lang)
+    except ReturnsRefused as error:  # a problem in the inputs: exit 1, as for validate and merge
+        click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
+        sys.exit(1)
+    click.echo(result.message())
+    sys.exit(result.exit_code)
+
+
 @cli.command(name="import")
 @click.argument("documents", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks.")

@@ -319,11 +319,11 @@ def _read_project(reader: _SheetReader, project: dict, index: int, layout: dict)
     for number in range(len(goals)):
         reader.locate(pointer(*base, "goals", number), goals_cell)
     plan: dict = {}
-    reader.locate(pointer(*base, "spending_plan"), next(c for k, c in fields.items() if k.startswith("spending_plan/")))
-    for key, cell in fields.items():
-        if key.startswith("spending_plan/"):
-            milestone = key.split("/", 1)[1]
-            reader.converted(plan, milestone, pointer(*base, "spending_plan", milestone), cell, _percent_value)
+    milestones = layout.get("milestones") or [k.split("/", 1)[1] for k in fields if k.startswith("spending_plan/")]
+    reader.locate(pointer(*base, "spending_plan"), fields[f"spending_plan/{milestones[0]}"])
+    for milestone in milestones:
+        reader.converted(plan, milestone, pointer(*base, "spending_plan", milestone), fields[f"spending_plan/{milestone}"],
+                         _percent_value)
     project["spending_plan"] = plan
     table = layout["indicators"]
     columns = table["columns"]

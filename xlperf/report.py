@@ -13,6 +13,7 @@ characters XML 1.0 cannot hold are dropped. The same inputs give the same bytes:
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import shutil
@@ -38,7 +39,8 @@ from docx.table import Table, _Cell
 from .errors import XlperfError
 from .targets import format_number, parse_target
 
-__all__ = ["build_report", "write_report", "convert_to_pdf", "ReportResult", "ReportError", "LibreOfficeMissing"]
+__all__ = ["build_report", "write_report", "convert_to_pdf", "ReportResult", "ReportError", "ReturnsRefused",
+           "LibreOfficeMissing"]
 
 # A4 portrait, 2.54 cm top/bottom and 3.17 cm left/right margins (Word's Chinese default), in twips.
 PAGE_WIDTH, PAGE_HEIGHT = 11906, 16838
@@ -55,6 +57,7 @@ LABEL_WIDTH = 1247
 CODE_ROW = (3150, 1100)                     # project code (21 characters), 项目名称; the name takes the rest
 AMOUNT_ROW = (950, 1350, 1250, 1350, 1100)  # 预算数, amount, 其中：财政资金, amount, 其他资金; amount takes the rest
 INDICATOR_WIDTHS = (1100, 1300, 1400, 2262, 1000, 1250)
+_STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 
 LABELS = {
     "cover": "{year}年部门预算绩效文本",
@@ -83,21 +86,24 @@ LABELS = {
 }
 
 TEXTS = {
-    "refused": ("以下报送表未能纳入报告，未生成报告：\n{files}\n请先改正错误（或加 --include-invalid 保留有错误的报送表）。",
+    "refused": ("以下报送表未能纳入报告，未生成报告：\n{files}\n"
+                "请先改正错误（或加 --include-invalid 保留有错误的报送表）。",
                 "these returns cannot go into the report, so nothing was written:\n{files}\nFix them first "
                 "(or add --include-invalid to keep returns that have errors)."),
     "refused_item": ("  {file}：{reason}", "  {file}: {reason}"),
     "no_inputs": ("没有找到可汇总的报送表：{inputs}", "no returns found in: {inputs}"),
     "no_unit": ("没有单位编码为 {unit} 的报送表（已有：{known}）", "no return for unit code {unit} (found: {known})"),
     "nothing": ("没有可写入报告的报送表", "no returns to put in the report"),
-    "no_soffice": ("未找到 LibreOffice（soffice），无法生成 PDF；请安装 LibreOffice，或改为生成 .docx 后用 Word/WPS 另存为 PDF。",
+    "no_soffice": ("未找到 LibreOffice（soffice），无法生成 PDF；"
+                   "请安装 LibreOffice，或改为生成 .docx 后用 Word/WPS 另存为 PDF。",
                    "LibreOffice (soffice) is not installed, so no PDF can be made; install LibreOffice, or write the "
                    ".docx and save it as PDF from Word/WPS."),
     "pdf_failed": ("LibreOffice 未能把 {path} 转换为 PDF（退出码 {code}）：{detail}",
                    "LibreOffice could not convert {path} to PDF (exit {code}): {detail}"),
-    "pdf_timeout": ("LibreOffice 转换 PDF 超过 {seconds} 秒，已停止", "LibreOffice took longer than {seconds} s; stopped"),
-    "written": ("已写出报告：{output}（{units} 个单位，{projects} 个项目）", "report written: {output} ({units} unit(s), "
-                                                                     "{projects} project(s))"),
+    "pdf_timeout": ("LibreOffice 转换 PDF 超过 {seconds} 秒，已停止",
+                    "LibreOffice took longer than {seconds} s; stopped"),
+    "written": ("已写出报告：{output}（{units} 个单位，{projects} 个项目）",
+                "report written: {output} ({units} unit(s), {projects} project(s))"),
     "written_pdf": ("已写出 PDF：{pdf}", "PDF written: {pdf}"),
     "toc_stale": ("PDF 中的目录未能自动更新；请在 Word/WPS 中打开 .docx，右键目录选“更新域”。",
                   "the table of contents in the PDF could not be updated; open the .docx in Word/WPS and update it."),
@@ -111,6 +117,14 @@ def _text(key: str, lang: str, **values) -> str:
 
 class ReportError(XlperfError):
     """The report cannot be made: refused returns, an unknown unit, a failed PDF conversion."""
+
+
+class ReturnsRefused(ReportError):
+    """Returns that cannot go into the report (errors, unreadable, clashing codes); ``files`` = [(file, reason)]."""
+
+    def __init__(self, message: str, files: list[tuple[str, str]]):
+        super().__init__(message)
+        self.files = files
 
 
 class LibreOfficeMissing(ReportError):
@@ -128,6 +142,7 @@ class ReportResult:
     consolidation: object  # the Consolidation the report was made from (input states for the CLI)
     notes: list[str] = field(default_factory=list)
     lang: str = "zh"
+    exit_code: int = 0  # 1 when a reported return has errors (kept by include_invalid), as for merge
 
     def message(self) -> str:
         lines = [_text("written", self.lang, output=self.output, units=len(self.units), projects=self.projects)]
@@ -169,7 +184,7 @@ def _sentence(text: str) -> str:
 
 def _money(value: object, *, blank_zero: bool = False) -> str:
     """万元 with two decimals (10.96, 11.00); blank for None (and for 0 when ``blank_zero``)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         if blank_zero and value == 0:
             return ""
         return f"{float(value):.2f}"
@@ -177,7 +192,7 @@ def _money(value: object, *, blank_zero: bool = False) -> str:
 
 
 def _percent(value: object) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return f"{format_number(float(value))}%"
     return _line(value)
 
@@ -285,6 +300,7 @@ def _setup_styles(document) -> None:
         toc.paragraph_format.tab_stops.add_tab_stop(Twips(TEXT_WIDTH), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
 
     table_text = styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    table_text.style_id = "TableText"  # an ASCII id; the name stays Chinese
     table_text.base_style = normal
     _set_fonts(table_text.element.get_or_add_rPr(), TABLE_FONT)
     table_text.font.size = TABLE_SIZE
@@ -412,8 +428,26 @@ def _add_rows(document, rows: list[list[_Box]], *, header_rows: int = 0, keep_to
                 if keep_together:
                     paragraph.paragraph_format.keep_with_next = True
                 if text:
-                    paragraph.add_run(text).bold = box.bold or None
+                    run = paragraph.add_run(text)
+                    if box.bold:
+                        run.bold = True
     return table
+
+
+def _edges(widths) -> list[int]:
+    return [sum(widths[:i]) for i in range(1, len(widths) + 1)]
+
+
+def _even_widths(total: int, count: int, *, snap_to: list[int], tolerance: int = 120) -> list[int]:
+    """``count`` about equal widths summing to ``total``; an inner edge near one of ``snap_to`` moves onto it,
+    so the table grid gets no sliver columns."""
+    edges = []
+    for number in range(1, count):
+        edge = round(total * number / count)
+        nearest = min(snap_to, key=lambda other: abs(other - edge), default=edge)
+        edges.append(nearest if abs(nearest - edge) <= tolerance else edge)
+    edges = [0, *edges, total]
+    return [right - left for left, right in zip(edges, edges[1:])]
 
 
 def _project_block(document, project: dict, milestones: list[str]) -> Table:
@@ -423,8 +457,8 @@ def _project_block(document, project: dict, milestones: list[str]) -> Table:
     other_width = right - sum(AMOUNT_ROW)
     plan = project.get("spending_plan") or {}
     labels = list(milestones) + [key for key in plan if key not in milestones]
-    share, spare = divmod(right, max(len(labels), 1))
-    plan_widths = [share + (spare if i == len(labels) - 1 else 0) for i in range(len(labels))]
+    plan_widths = _even_widths(right, len(labels), snap_to=[
+        *_edges(CODE_ROW), *_edges(AMOUNT_ROW)])
     goals = [f"{n}.{goal}" for n, goal in enumerate((_line(g) for g in project.get("goals") or []), start=1) if goal]
     rows = [
         [_box(LABEL_WIDTH, LABELS["project_code"]), _box(CODE_ROW[0], _line(project.get("project_code"))),
@@ -637,10 +671,12 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
     properties.comments = properties.subject = properties.keywords = properties.category = ""
     properties.created = properties.modified = _fixed_time(consolidation)
     properties.revision = 1
-    package = document.part.package
-    for rel_id, rel in list(package.rels.items()):
-        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:  # python-docx's template preview, not this document
-            del package.rels[rel_id]
+    # python-docx's template ships a preview image of another document and a Word 2010 copy of the styles
+    # that still has the template's fonts and colours; neither belongs in this document
+    for rels in (document.part.package.rels, document.part.rels):
+        for rel_id, rel in list(rels.items()):
+            if rel.reltype in (RELATIONSHIP_TYPE.THUMBNAIL, _STYLES_WITH_EFFECTS):
+                del rels[rel_id]
     buffer = io.BytesIO()
     document.save(buffer)
     return _normalised_zip(buffer.getvalue())
@@ -842,16 +878,19 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
         concerns = refused["unit_code"].map(lambda codes: codes is None or str(unit) in str(codes).split("、"))
         refused = refused[concerns]
     if len(refused):
-        files = "\n".join(_text("refused_item", lang, file=row.file, reason=row.reason)
-                          for row in refused.itertuples())
-        raise ReportError(_text("refused", lang, files=files))
+        files = [(row.file, row.reason) for row in refused.itertuples()]
+        listing = "\n".join(_text("refused_item", lang, file=file, reason=reason) for file, reason in files)
+        raise ReturnsRefused(_text("refused", lang, files=listing), files)
     data = build_report(consolidation, title=title, year=year, unit=unit, reviewer=reviewer)
     atomic_write_bytes(docx_path, data)
     documents = _documents(consolidation, unit)
-    result = ReportResult(output=docx_path, pdf=None,
-                          units=[(_line(d["unit"].get("code")), _line(d["unit"].get("name"))) for d in documents],
+    units = [(_line((d.get("unit") or {}).get("code")), _line((d.get("unit") or {}).get("name"))) for d in documents]
+    reported = inputs[inputs["unit_code"].map(
+        lambda codes: any(code in str(codes).split("、") for code, _ in units))]
+    result = ReportResult(output=docx_path, pdf=None, units=units,
                           projects=sum(len(d.get("projects") or []) for d in documents),
-                          consolidation=consolidation, lang=lang)
+                          consolidation=consolidation, lang=lang,
+                          exit_code=1 if (reported["errors"] > 0).any() else 0)
     if pdf_path is not None:
         if not convert_to_pdf(docx_path, pdf_path, timeout=timeout, lang=lang):
             result.notes.append(_text("toc_stale", lang))

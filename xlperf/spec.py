@@ -136,6 +136,7 @@ def project_layout(spec: Spec, indicator_rows: int | None = None) -> dict:
     return {
         "fields": fields,
         "labels": labels,
+        "milestones": list(plan["milestones"]),  # in order; the metadata stores dicts with sorted keys
         "indicators": {
             "first_row": header_row + 1,
             "rows": int(indicator_rows or indicators["rows"]),

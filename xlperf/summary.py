@@ -41,6 +41,7 @@ CHUNK_SIZE = 30_000  # characters per _data cell; Excel holds at most 32,767 (co
 TOTAL_FILL = "#FFF2CC"
 ALERT_COLOR = "#9C0006"
 HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
+STAT_WIDTH = 10
 LINE_HEIGHT = 13.5  # points per line of 宋体 10
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
@@ -62,6 +63,11 @@ class Column:
     show: Callable[[object], object] | None = None  # stored code → what the cell shows
     alert: frozenset = frozenset()  # stored values shown in bold red (errors, left-out files)
     widest: int = 40
+    wrap: bool = True  # False: long text is cut at the column edge instead of making the row taller
+
+    @property
+    def style(self) -> str:
+        return self.kind if self.wrap else "clipped"
 
 
 def _labels(mapping: dict) -> Callable[[object], object]:
@@ -105,7 +111,8 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
 
 
 def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    """Width in Excel character units: CJK characters, and ambiguous ones such as “ ” ≥, take two in 宋体."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WFA" else 1 for char in text)
 
 
 def _total(values) -> float:
@@ -128,10 +135,11 @@ class _Formats:
         self.header = add(bold=True, bg_color=LABEL_FILL, align="center", text_wrap=True)
         self.label = add(bold=True, bg_color=LABEL_FILL)
         self.fact = add(align="left", text_wrap=True)
+        self.fact_money = add(align="left", num_format="#,##0.00")
         self.plain = add(border=0)
         self.kinds = {"text": add(text_wrap=True), "money": add(num_format="#,##0.00"),
                       "percent": add(num_format="0%", align="center"), "count": add(num_format="0", align="center"),
-                      "number": add(), "share": add(num_format="0.0%", align="center")}
+                      "number": add(), "share": add(num_format="0.0%", align="center"), "clipped": add()}
         self.totals = {"text": add(**total, align="center"), "money": add(**total, num_format="#,##0.00"),
                        "percent": add(**total, num_format="0%", align="center"),
                        "count": add(**total, num_format="0", align="center"),
@@ -139,7 +147,9 @@ class _Formats:
         self.alert = add(text_wrap=True, bold=True, font_color=ALERT_COLOR)
 
 
-def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "") -> None:
+def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "",
+                 area: tuple[int, int] | None = None) -> None:
+    """A4 landscape, one page wide, the header rows on every page; ``area`` = (last row, last column) printed."""
     sheet.set_paper(9)  # A4
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
@@ -148,6 +158,8 @@ def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "") -> Non
     sheet.set_footer("&C&\"宋体\"&9第 &P 页，共 &N 页")
     if repeat:
         sheet.repeat_rows(*repeat)
+    if area:
+        sheet.print_area(0, 0, *area)
 
 
 def _shown(column: Column, value: object) -> object:
@@ -195,10 +207,21 @@ def _write_table(sheet, columns: list[Column], records: list[dict], formats: _Fo
     _fit_row(sheet, top, max(_lines(column.header, width) for column, width in zip(columns, widths)))
     for row, (record, values) in enumerate(zip(records, shown), start=top + 1):
         for index, (column, value) in enumerate(zip(columns, values)):
-            fmt = formats.alert if record.get(column.key) in column.alert else formats.kinds[column.kind]
+            fmt = formats.alert if record.get(column.key) in column.alert else formats.kinds[column.style]
             _write(sheet, row, index, value, fmt)
-        _fit_row(sheet, row, max(_lines(value, width) for value, width in zip(values, widths)))
+        _fit_row(sheet, row, max([1] + [_lines(value, width) for column, value, width in zip(columns, values, widths)
+                                        if column.wrap]))
     return widths
+
+
+def _table_sheet(sheet, columns: list[Column], records: list[dict], formats: _Formats,
+                 printed: str | None = None) -> None:
+    """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper."""
+    _write_table(sheet, columns, records, formats)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, len(records), len(columns) - 1)
+    keys = [column.key for column in columns]
+    _print_setup(sheet, (0, 0), area=(max(len(records), 1), keys.index(printed)) if printed else None)
 
 
 def _project_columns(consolidation: Consolidation) -> list[Column]:
@@ -211,8 +234,9 @@ def _project_columns(consolidation: Consolidation) -> list[Column]:
             *(Column(f"plan_amount/{m}", f"{m}计划支出", "money") for m in milestones),
             *(Column(f"count/{name}", f"{name}数", "count") for name in consolidation.level1_names),
             Column("indicator_count", "指标数", "count"),
-            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
-            Column("source_file", "来源文件", widest=24), Column("source_sheet", "来源工作表", widest=14)]
+            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=16),
+            Column("source_file", "来源文件", widest=24, wrap=False),
+            Column("source_sheet", "来源工作表", widest=14, wrap=False)]
 
 
 def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> dict[str, tuple[str, float]]:
@@ -243,39 +267,36 @@ def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> d
             sheet.write_blank(total_row, index, None, formats.totals["text"])
     sheet.freeze_panes(1, 4)
     sheet.autofilter(0, 0, count, len(columns) - 1)
-    _print_setup(sheet, (0, 0), "金额单位：万元")
+    # the source columns are for tracing on screen; leaving them off paper keeps the print legible
+    _print_setup(sheet, (0, 0), "金额单位：万元", area=(total_row, position["status"]))
     return totals
 
 
 def _write_indicators(sheet, consolidation: Consolidation, formats: _Formats) -> None:
     columns = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=16),
                Column("project_code", "项目编码", widest=22), Column("project_name", "项目名称", widest=20),
-               Column("level1", "一级指标", widest=10), Column("level2", "二级指标", widest=12),
+               Column("level1", "一级指标", widest=10), Column("level2", "二级指标", widest=18),
                Column("name", "三级指标", widest=16), Column("description", "绩效指标描述", widest=26),
                Column("target", "指标值", widest=12), Column("operator", "比较符", widest=4),
                Column("number", "数值", "number", widest=8), Column("unit", "单位", widest=6),
                Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), widest=6),
-               Column("basis", "指标值确定依据", widest=18), Column("source_file", "来源文件", widest=20),
-               Column("source_sheet", "来源工作表", widest=14), Column("source_cell", "来源单元格", widest=6)]
-    records = _records(consolidation.indicators)
-    _write_table(sheet, columns, records, formats)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(records), len(columns) - 1)
-    _print_setup(sheet, (0, 0))
+               Column("basis", "指标值确定依据", widest=18), Column("source_file", "来源文件", widest=20, wrap=False),
+               Column("source_sheet", "来源工作表", widest=14, wrap=False), Column("source_cell", "来源单元格", widest=6)]
+    _table_sheet(sheet, columns, _records(consolidation.indicators), formats, printed="basis")
 
 
-def _units(consolidation: Consolidation) -> list[tuple[str, str]]:
-    """(unit code, unit name) of every unit with projects or indicators, by code."""
+def _text(value: object) -> str:
+    return "" if _is_blank(value) else str(value)
+
+
+def _by_unit(consolidation: Consolidation, records: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """(unit code, unit name, the unit's ``records``) for every unit with projects or indicators, by code."""
     names: dict[str, str] = {}
     for frame in (consolidation.projects, consolidation.indicators):
         for record in _records(frame[["unit_code", "unit_name"]]):
-            code = "" if _is_blank(record["unit_code"]) else str(record["unit_code"])
-            names.setdefault(code, "" if _is_blank(record["unit_name"]) else str(record["unit_name"]))
-    return sorted(names.items())
-
-
-def _unit_key(value: object) -> str:
-    return "" if _is_blank(value) else str(value)
+            names.setdefault(_text(record["unit_code"]), _text(record["unit_name"]))
+    return [(code, name, [r for r in records if _text(r.get("unit_code")) == code])
+            for code, name in sorted(names.items())]
 
 
 def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _Formats) -> None:
@@ -296,16 +317,16 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
             level2_names.append("其他")
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
-    _merge(sheet, 0, 2, 0, first_level2 - 1, "按一级指标", formats.header)
+    _merge(sheet, 0, 2, 0, first_level2 - 1, "一级指标", formats.header)
     start = first_level2
     for l1, level2_names in groups:
         if level2_names:
-            _merge(sheet, 0, start, 0, start + len(level2_names) - 1, f"{l1}（按二级指标）", formats.header)
+            _merge(sheet, 0, start, 0, start + len(level2_names) - 1, l1, formats.header)
             start += len(level2_names)
     for index, (header, _) in enumerate(columns, start=2):
         sheet.write_string(1, index, header, formats.header)
-    units = _units(consolidation)
-    rows = [(code, name, [r for r in records if _unit_key(r.get("unit_code")) == code]) for code, name in units]
+    _fit_row(sheet, 1, max(_lines(header, STAT_WIDTH) for header, _ in columns))
+    rows = _by_unit(consolidation, records)
     for row, (code, name, unit_records) in enumerate(rows, start=2):
         _write(sheet, row, 0, code, formats.kinds["text"])
         _write(sheet, row, 1, name, formats.kinds["text"])
@@ -315,10 +336,9 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
     for index, (_, matches) in enumerate(columns, start=2):
         _write(sheet, total_row, index, sum(1 for r in records if matches(r)), formats.totals["count"])
-    sheet.set_column(0, 0, max([10] + [_display_width(code) + 2 for code, _ in units]))
-    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name in units])))
-    sheet.set_column(2, 1 + len(columns), 9)
-    sheet.set_row(1, 28)
+    sheet.set_column(0, 0, max([10] + [_display_width(code) + 2 for code, _, _ in rows]))
+    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name, _ in rows])))
+    sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1))
 
@@ -350,9 +370,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     milestones = consolidation.milestones
     records = _records(consolidation.projects)
-    groups = [("部门合计", "", records)] + [
-        (name, code, [r for r in records if _unit_key(r.get("unit_code")) == code])
-        for code, name in _units(consolidation)]
+    groups = [("", "部门合计", records)] + _by_unit(consolidation, records)
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
     _merge(sheet, 0, 2, 1, 2, "预算数（万元）", formats.header)
@@ -363,7 +381,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
     for offset, milestone in enumerate(milestones):
         sheet.write_string(1, first_amount + offset, milestone, formats.header)
         sheet.write_string(1, first_share + offset, milestone, formats.header)
-    for row, (name, code, group) in enumerate(groups, start=2):
+    for row, (code, name, group) in enumerate(groups, start=2):
         department = row == 2
         kinds = formats.totals if department else formats.kinds
         if department:
@@ -378,7 +396,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
             _write(sheet, row, first_amount + offset, amount, kinds["money"])
             _write(sheet, row, first_share + offset, amount / budget if budget else None, kinds["share"])
     sheet.set_column(0, 0, 10)
-    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for name, _, _ in groups])))
+    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name, _ in groups])))
     sheet.set_column(2, 2 + 2 * len(milestones), 12)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), "金额单位：万元")
@@ -402,11 +420,7 @@ def _write_findings(sheet, consolidation: Consolidation, formats: _Formats) -> N
                Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
                Column("value", "填报值", widest=16), Column("message", "问题", widest=36),
                Column("hint", "修改建议", widest=30)]
-    records = _records(consolidation.findings)
-    _write_table(sheet, columns, records, formats)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(records), len(columns) - 1)
-    _print_setup(sheet, (0, 0))
+    _table_sheet(sheet, columns, _records(consolidation.findings), formats)
 
 
 def _write_missing(sheet, consolidation: Consolidation, formats: _Formats) -> None:
@@ -419,10 +433,7 @@ def _write_missing(sheet, consolidation: Consolidation, formats: _Formats) -> No
     columns = [Column("kind", "类别", show=_labels(MISSING_LABELS)), Column("unit_code", "单位编码"),
                Column("unit_name", "单位名称", widest=24), Column("project_code", "项目编码"),
                Column("project_name", "项目名称", widest=30), Column("file", "文件", widest=40)]
-    _write_table(sheet, columns, records, formats)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(records), len(columns) - 1)
-    _print_setup(sheet, (0, 0))
+    _table_sheet(sheet, columns, records, formats)
 
 
 def _write_about(sheet, consolidation: Consolidation, totals: dict[str, tuple[str, float]],
@@ -457,14 +468,13 @@ def _write_about(sheet, consolidation: Consolidation, totals: dict[str, tuple[st
         sheet.merge_range(row, 1, row, last, None, formats.fact)
         if isinstance(value, tuple):  # a total: a live reference to 项目汇总, with its value cached
             reference, cached = value
-            sheet.write_formula(row, 1, f"={reference}", formats.kinds["money"], cached)
+            sheet.write_formula(row, 1, f"={reference}", formats.fact_money, cached)
         else:
             _write(sheet, row, 1, value, formats.fact)
         row += 1
     sheet.write_string(row + 1, 0, "报送文件", formats.label)
-    records = _records(consolidation.inputs)
-    _write_table(sheet, columns, records, formats, top=row + 2)
-    sheet.set_column(0, 0, max(22, min(40, max([0] + [_display_width(str(r["file"])) for r in records])) + 2))
+    widths = _write_table(sheet, columns, _records(consolidation.inputs), formats, top=row + 2)
+    sheet.set_column(0, 0, max(widths[0], 22))  # wide enough for the fact labels too
     _print_setup(sheet, (0, 0))
 
 
