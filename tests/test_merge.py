@@ -140,3 +140,52 @@ def test_inputs_are_not_modified(tmp_path):
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.iterdir()}
     merge_returns([copy])
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in copy.iterdir()} == before
+
+
+def test_summary_is_an_input_to_a_higher_level_merge(tmp_path):
+    from xlperf.summary import write_summary
+
+    department = tmp_path / "department.xlsx"
+    write_summary(merge_returns([RETURNS]), department)
+    other = tmp_path / "other"
+    other.mkdir()
+    higher = merge_returns([department])
+    direct = merge_returns([RETURNS])
+    assert list(higher.inputs["state"]) == [INCLUDED_WITH_WARNINGS]
+    assert list(higher.projects["project_code"]) == list(direct.projects["project_code"])
+    assert list(higher.indicators["target"]) == list(direct.indicators["target"])
+    # provenance: still the unit's own file, sheet and cell
+    row = higher.indicators[higher.indicators["name"] == "项目所需资金"].iloc[0]
+    assert row["source_file"].endswith(SEED_RETURN.name)
+    assert (row["source_sheet"], row["source_cell"]) == ("科技发展工作经费", "E14")
+    # and the bureau-level summary can carry it on again
+    bureau = tmp_path / "bureau.xlsx"
+    write_summary(higher, bureau)
+    assert list(merge_returns([bureau]).projects["project_code"]) == list(direct.projects["project_code"])
+
+
+def test_formula_looking_text_stays_text_end_to_end(tmp_path):
+    import csv as csv_module
+
+    import openpyxl
+
+    from xlperf.exports import write_csvs
+    from xlperf.summary import write_summary
+
+    nasty = ['=HYPERLINK("http://example.invalid","x")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1)", "\t=1"]
+    book = openpyxl.load_workbook(RETURNS / "471002_遵化市中小企业服务中心.xlsx")
+    sheet = book["中小企业公共服务平台运行维护经费"]
+    for row, text in enumerate(nasty, start=11):
+        sheet[f"D{row}"].value = text
+        sheet[f"D{row}"].data_type = "s"
+    book.save(tmp_path / "r.xlsx")
+    merged = merge_returns([tmp_path / "r.xlsx"])
+    nasty[-1] = "=1"  # surrounding whitespace is cleaned off on reading; what is left must still be inert
+    write_summary(merged, tmp_path / "s.xlsx")
+    detail = openpyxl.load_workbook(tmp_path / "s.xlsx")["绩效指标明细"]
+    cells = [c for row in detail.iter_rows() for c in row if c.value in nasty]
+    assert len(cells) == len(nasty) and all(c.data_type == "s" for c in cells)
+    written = write_csvs(merged, tmp_path / "csv")
+    with open(next(p for p in written if p.name == "indicators.csv"), encoding="utf-8-sig") as handle:
+        descriptions = [row["description"] for row in csv_module.DictReader(handle)]
+    assert [d for d in descriptions if d.startswith("'")] == ["'" + text for text in nasty]
