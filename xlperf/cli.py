@@ -46,6 +46,8 @@ TEXTS = {
     "unplaced_no_unit": ("未能放置：{where} 中找不到单位编码和名称（可用 --unit-code/--unit-name 指定）",
                          "not placed: no unit code and name in {where} (give --unit-code/--unit-name)"),
     "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
+    "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
+                    "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),
     "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
 }
 
@@ -276,9 +278,17 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     if csv_dir:
         write_csvs(consolidation, csv_dir)
     column = 0 if lang == "zh" else 1
+    errors = consolidation.findings[consolidation.findings["severity"] == "error"]
     for row in consolidation.inputs.itertuples():
         reason = f" — {row.reason}" if row.reason else ""
         click.echo(f"{STATE_LABELS[row.state][column]}: {row.file}{reason}")
+        if row.state == "excluded":
+            own = errors[errors["file"] == row.file]
+            for finding in own.head(MAX_ERRORS_SHOWN).itertuples():
+                where = f"{finding.sheet}!{finding.cell} " if finding.sheet and finding.cell else ""
+                click.echo(f"    {where}{finding.message}")
+            if len(own) > MAX_ERRORS_SHOWN:
+                click.echo("    " + say("more_errors", lang, count=len(own) - MAX_ERRORS_SHOWN, file=row.file))
     for row in consolidation.missing.itertuples():
         click.echo(say(f"missing_{row.kind}", lang, unit=f"{row.unit_code} {row.unit_name}",
                        project=f"{row.project_code} {row.project_name}", file=row.file))
@@ -341,6 +351,9 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
                    files=len(result.files), outdir=outdir))
     for item in result.unplaced:
         click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
+
+
+MAX_ERRORS_SHOWN = 5
 
 
 class _progress:
