@@ -175,3 +175,37 @@ def test_validate_nothing_found(tmp_path):
 def test_every_catalog_entry_renders_in_both_languages():
     for code, entry in CATALOG.items():
         assert entry.zh and entry.en and entry.hint_zh and entry.hint_en, code
+
+
+def test_merge_clean_samples_exact_output(tmp_path):
+    out = tmp_path / "summary.xlsx"
+    result = run("merge", SAMPLES / "returns", "-o", out, "--expect", SAMPLES / "templates" / "manifest.json",
+                 "--json", tmp_path / "s.json", "--csv", tmp_path / "csv", "--lang", "zh")
+    assert result.exit_code == 0
+    returns = SAMPLES / "returns"
+    assert result.output.splitlines() == [
+        f"已汇总（有警告）: {returns / '471001_遵化市工业和信息化局本级.xlsx'}",
+        f"已汇总: {returns / '471002_遵化市中小企业服务中心.xlsx'}",
+        f"已汇总: {returns / '471003_遵化市无线电监测站.xlsx'}",
+        f"汇总完成：{out}（9 个项目，71 条指标；已汇总 2，已汇总（有警告） 1）",
+    ]
+    assert out.is_file() and (tmp_path / "s.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == [
+        "findings.csv", "indicators.csv", "inputs.csv", "missing.csv", "projects.csv"]
+
+
+def test_merge_with_problems_is_exit_1_and_still_writes(tmp_path):
+    out = tmp_path / "summary.xlsx"
+    result = run("merge", SAMPLES / "returns", ERRORS / "471003_missing-parts.xlsx", "-o", out, "--lang", "en")
+    assert result.exit_code == 1 and out.is_file()
+    lines = result.output.splitlines()
+    assert lines[3] == f"excluded: {ERRORS / '471003_missing-parts.xlsx'} — 3 error(s); left out"
+    assert lines[4] == "    单位整体!B6 measures (工作保障措施) is blank"
+
+
+def test_merge_usage_errors(tmp_path):
+    result = run("merge", SAMPLES / "returns", "-o", SAMPLES / "returns" / "471002_遵化市中小企业服务中心.xlsx",
+                 "--lang", "en")
+    assert result.exit_code == 2 and "is one of the inputs" in result.output
+    result = run("merge", tmp_path, "-o", tmp_path / "s.xlsx", "--lang", "en")
+    assert result.exit_code == 2 and result.output == f"xlperf: error: no workbook found in: {tmp_path}\n"
