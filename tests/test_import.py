@@ -114,3 +114,25 @@ def test_not_a_docx(tmp_path):
     result = CliRunner().invoke(cli, ["import", str(tmp_path / "x.docx"), "-o", str(tmp_path / "out"), "--lang", "en"])
     assert result.exit_code == 2
     assert result.output.strip() == f"xlperf: error: {tmp_path / 'x.docx'}: not a readable .docx (PackageNotFoundError)"
+
+
+def test_report_docx_imports_back_to_the_same_returns(tmp_path):
+    from conftest import SAMPLES
+
+    from xlperf.report import write_report
+
+    write_report([SAMPLES / "returns"], tmp_path / "report.docx")
+    result = import_documents([tmp_path / "report.docx"], tmp_path / "imported", year=2022)
+    assert result.unplaced == []
+    originals = {read_return(p).document["unit"]["code"]: read_return(p).document
+                 for p in sorted((SAMPLES / "returns").glob("*.xlsx"))}
+    imported = {read_return(p).document["unit"]["code"]: read_return(p).document for p in result.files}
+    assert sorted(imported) == sorted(originals)
+    for code, original in originals.items():
+        got = imported[code]
+        assert got["unit"] == original["unit"]
+        for new, old in zip(got["projects"], original["projects"], strict=True):
+            for key in ("project_code", "project_name", "budget_total", "fiscal", "purpose", "goals",
+                        "spending_plan", "indicators"):
+                assert new[key] == old[key], (code, key)
+    assert all(not any(f.code.startswith("READ_") for f in r.findings) for r in validate_paths(result.files))

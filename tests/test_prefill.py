@@ -82,3 +82,19 @@ def test_cli_reports_what_was_left_out(tmp_path):
     lines = result.output.splitlines()
     assert lines[2] == "上年结转：9/9 个项目已预填上年度的资金用途、绩效目标和指标（其中 0 个按项目名称匹配），绿色底纹标出，单位需核实"
     assert "未结转：项目 13028122P00306010001X 的指标“群众满意度”（满意度指标/服务对象满意度指标）超出模板行数（可用 --rows 增加）" in lines
+
+
+def test_prefill_from_last_years_summary(tmp_path):
+    from xlperf.merge import merge_returns
+    from xlperf.summary import write_summary
+
+    write_summary(merge_returns([RETURNS]), tmp_path / "summary-2022.xlsx")
+    result = make_templates(SAMPLES / "projects.csv", tmp_path / "2023", year=2023, framework="cn-2021",
+                            prefill=[tmp_path / "summary-2022.xlsx"])
+    assert len(result.prefill.matched) == 9 and result.prefill.dropped == []
+    new = read_return(result.files[0]).document
+    old = _last_year("471001")
+    for new_project, old_project in zip(new["projects"], old["projects"]):
+        moved = [{**i, "level1": "成本指标", "level2": "经济成本指标"} if i["level2"] == "成本指标" else i
+                 for i in old_project["indicators"]]
+        assert new_project["indicators"] == moved  # 成本指标 mapped into cn-2021's own 一级

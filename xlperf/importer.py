@@ -84,6 +84,7 @@ class _Project:
     values: dict
     where: str
     indicators: list[dict] = field(default_factory=list)
+    unit: tuple[str, str] | None = None
 
 
 def _read_project_block(rows: list[list], file: str, table_number: int, result: ImportResult) -> tuple[_Project | None, str | None]:
@@ -187,35 +188,46 @@ def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Proje
     year_match = next((_YEAR.search(p.text) for p in document.paragraphs[:40] if _YEAR.search(p.text)), None)
     unit_values = _part_one(document)
     projects: list[_Project] = []
-    unit_line = None
-    previous_paragraph_unit = _unit_paragraphs(document)
-    for table_number, table in enumerate(document.tables, start=1):
+    current_unit: tuple[str, str] | None = None
+    for table_number, block in enumerate(_tables_with_units(document), start=1):
+        table, paragraph_unit = block
+        current_unit = _unit_of(paragraph_unit) or current_unit
         rows = _rows(table)
         header_row = next((i for i, cells in enumerate(rows)
                            if {"一级指标", "指标值"} <= {label_key(_text(c)) for c in cells}), None)
         block_rows = rows if header_row is None else rows[:header_row]
         project, line = _read_project_block(block_rows, file, table_number, result)
-        unit_line = line or unit_line
+        current_unit = _unit_of(line) or current_unit
         if project is not None:
+            project.unit = current_unit
             projects.append(project)
         if header_row is not None:
             if not projects:
                 result.unplaced.append(Unplaced(file, f"表{table_number}", "一级指标", "no_project"))
                 continue
             _read_indicators(rows, header_row, projects[-1], file, table_number, result)
-    unit_line = unit_line or previous_paragraph_unit
-    match = _UNIT_LINE.match(unit_line or "")
-    if match:
-        unit_values["unit_code"], unit_values["unit_name"] = match.group(1), match.group(2).strip()
     return unit_values, projects, int(year_match.group(1)) if year_match else None
 
 
-def _unit_paragraphs(document) -> str | None:
-    for paragraph in document.paragraphs:
-        text = clean_text(paragraph.text) or ""
-        if "单位：万元" in text or "单位:万元" in fold_width(text):
-            return text
-    return None
+def _unit_of(line: str | None) -> tuple[str, str] | None:
+    match = _UNIT_LINE.match(line or "")
+    return (match.group(1), match.group(2).strip()) if match else None
+
+
+def _tables_with_units(document):
+    """Each table in body order, with the last 单位：万元 line seen in a paragraph before it."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    unit_line = None
+    for child in document.element.body.iterchildren():
+        if child.tag.endswith("}p"):
+            text = clean_text(Paragraph(child, document).text) or ""
+            if "单位:万元" in label_key(text):
+                unit_line = text.replace("单位：万元", "").replace("单位:万元", "").strip()
+        elif child.tag.endswith("}tbl"):
+            yield Table(child, document), unit_line
+            unit_line = None
 
 
 def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int | None = None,
@@ -230,14 +242,16 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
     units: dict[str, dict] = {}
     for path in paths:
         unit_values, projects, found_year = read_docx(path, result)
-        code = unit_code or unit_values.get("unit_code")
-        name = unit_name or unit_values.get("unit_name")
-        if not code or not name:
-            result.unplaced.append(Unplaced(str(path), "", "单位编码/单位名称", "no_unit"))
-            code, name = code or "000000", name or Path(path).stem
-        unit = units.setdefault(code, {"name": name, "projects": [], "values": {}, "year": year or found_year})
-        unit["values"].update({k: v for k, v in unit_values.items() if k in ("overall_goal", "measures")})
-        unit["projects"].extend(projects)
+        for number, project in enumerate(projects):
+            code, name = project.unit or (None, None)
+            code, name = unit_code or code, unit_name or name
+            if not code or not name:
+                result.unplaced.append(Unplaced(project.where, "", "单位编码/单位名称", "no_unit"))
+                code, name = code or "000000", name or Path(path).stem
+            unit = units.setdefault(code, {"name": name, "projects": [], "values": {}, "year": year or found_year})
+            if number == 0:  # part 1 speaks for the department: its first unit
+                unit["values"].update({k: v for k, v in unit_values.items() if k in ("overall_goal", "measures")})
+            unit["projects"].append(project)
     for code, unit in units.items():
         names = sheet_names_for([p.values.get("project_name") or "" for p in unit["projects"]], set(spec.sheets.values()))
         sheets = []
