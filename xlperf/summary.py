@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections import Counter
 import numbers
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -111,8 +111,11 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
 
 
 def _display_width(text: str) -> int:
-    """Width in Excel character units: CJK characters, and ambiguous ones such as “ ” ≥, take two in 宋体."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WFA" else 1 for char in text)
+    """Width in Excel character units: CJK characters, and ambiguous ones such as “ ” ≥, take two in 宋体.
+
+    GBK spends two bytes on exactly those characters and one on ASCII, so its length is the width,
+    counted in C rather than character by character (this runs for every cell of large summaries)."""
+    return len(text.encode("gbk", errors="replace"))
 
 
 def _total(values) -> float:
@@ -293,10 +296,12 @@ def _by_unit(consolidation: Consolidation, records: list[dict]) -> list[tuple[st
     """(unit code, unit name, the unit's ``records``) for every unit with projects or indicators, by code."""
     names: dict[str, str] = {}
     for frame in (consolidation.projects, consolidation.indicators):
-        for record in _records(frame[["unit_code", "unit_name"]]):
+        for record in _records(frame[["unit_code", "unit_name"]].drop_duplicates()):
             names.setdefault(_text(record["unit_code"]), _text(record["unit_name"]))
-    return [(code, name, [r for r in records if _text(r.get("unit_code")) == code])
-            for code, name in sorted(names.items())]
+    grouped: dict[str, list[dict]] = {code: [] for code in names}
+    for record in records:
+        grouped.setdefault(_text(record.get("unit_code")), []).append(record)
+    return [(code, name, grouped[code]) for code, name in sorted(names.items())]
 
 
 def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _Formats) -> None:
@@ -304,16 +309,18 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     level1_names = consolidation.level1_names
     groups = [(l1, list(consolidation.level2_tree.get(l1, []))) for l1 in level1_names]
     records = _records(consolidation.indicators)
-    columns: list[tuple[str, Callable[[dict], bool]]] = [
-        (l1, lambda r, l1=l1: r.get("level1") == l1) for l1 in level1_names]
-    columns.append(("合计", lambda r: True))
+    # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
+    columns: list[tuple[str, Callable[[Counter], int]]] = [
+        (l1, lambda c, l1=l1: sum(n for (a, _), n in c.items() if a == l1)) for l1 in level1_names]
+    columns.append(("合计", lambda c: sum(c.values())))
     first_level2 = 2 + len(columns)
+    pairs = Counter((r.get("level1"), r.get("level2")) for r in records)
     for l1, level2_names in groups:
-        columns += [(l2, lambda r, l1=l1, l2=l2: r.get("level1") == l1 and r.get("level2") == l2)
-                    for l2 in level2_names]
-        if any(r.get("level1") == l1 and r.get("level2") not in level2_names for r in records):
-            columns.append(("其他", lambda r, l1=l1, l2s=tuple(level2_names):
-                            r.get("level1") == l1 and r.get("level2") not in l2s))
+        columns += [(l2, lambda c, l1=l1, l2=l2: c[(l1, l2)]) for l2 in level2_names]
+        known = frozenset(level2_names)
+        if any(a == l1 and b not in known for a, b in pairs):
+            columns.append(("其他", lambda c, l1=l1, known=known:
+                            sum(n for (a, b), n in c.items() if a == l1 and b not in known)))
             level2_names.append("其他")
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
@@ -330,12 +337,13 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     for row, (code, name, unit_records) in enumerate(rows, start=2):
         _write(sheet, row, 0, code, formats.kinds["text"])
         _write(sheet, row, 1, name, formats.kinds["text"])
-        for index, (_, matches) in enumerate(columns, start=2):
-            _write(sheet, row, index, sum(1 for r in unit_records if matches(r)), formats.kinds["count"])
+        unit_pairs = Counter((r.get("level1"), r.get("level2")) for r in unit_records)
+        for index, (_, count) in enumerate(columns, start=2):
+            _write(sheet, row, index, count(unit_pairs), formats.kinds["count"])
     total_row = 2 + len(rows)
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
-    for index, (_, matches) in enumerate(columns, start=2):
-        _write(sheet, total_row, index, sum(1 for r in records if matches(r)), formats.totals["count"])
+    for index, (_, count) in enumerate(columns, start=2):
+        _write(sheet, total_row, index, count(pairs), formats.totals["count"])
     sheet.set_column(0, 0, max([10] + [_display_width(code) + 2 for code, _, _ in rows]))
     sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name, _ in rows])))
     sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
