@@ -80,6 +80,8 @@ def _is_blank(value: object) -> bool:
         return True
     if isinstance(value, (str, dict, list, tuple)):
         return False
+    if type(value) is float:
+        return value != value or value in (math.inf, -math.inf)
     if isinstance(value, numbers.Real):
         return not math.isfinite(value)
     try:
@@ -94,7 +96,10 @@ def _is_number(value: object) -> bool:
 
 def _write(sheet, row: int, column: int, value: object, fmt) -> None:
     """The one way values reach a cell: numbers as numbers, everything else as inert text."""
-    if _is_blank(value):
+    kind = type(value)
+    if kind is str:  # the common case first: most cells are unit text
+        sheet.write_string(row, column, value, fmt)
+    elif _is_blank(value):
         sheet.write_blank(row, column, None, fmt)
     elif _is_number(value):
         sheet.write_number(row, column, float(value), fmt)
@@ -208,12 +213,16 @@ def _write_table(sheet, columns: list[Column], records: list[dict], formats: _Fo
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.header, formats.header)
     _fit_row(sheet, top, max(_lines(column.header, width) for column, width in zip(columns, widths)))
+    plain = [formats.kinds[column.style] for column in columns]
+    wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
     for row, (record, values) in enumerate(zip(records, shown), start=top + 1):
         for index, (column, value) in enumerate(zip(columns, values)):
-            fmt = formats.alert if record.get(column.key) in column.alert else formats.kinds[column.style]
+            fmt = formats.alert if column.alert and record.get(column.key) in column.alert else plain[index]
             _write(sheet, row, index, value, fmt)
-        _fit_row(sheet, row, max([1] + [_lines(value, width) for column, value, width in zip(columns, values, widths)
-                                        if column.wrap]))
+        # only text that may need a second line is measured (cheap length test first)
+        lines = max([1] + [_lines(values[index], usable + 2) for index, usable in wrapped
+                           if type(values[index]) is str and (len(values[index]) * 2 > usable or "\n" in values[index])])
+        _fit_row(sheet, row, lines)
     return widths
 
 
