@@ -8,6 +8,7 @@ import pandas as pd
 from conftest import SAMPLES
 
 from xlperf import merge as merge_module
+from xlperf import workers
 from xlperf.merge import merge_returns
 
 
@@ -31,6 +32,17 @@ def _counting(monkeypatch):
 
     monkeypatch.setattr(merge_module, "examine", counted)
     return calls
+
+
+def test_validate_in_worker_processes_gives_the_same_results(monkeypatch):
+    from xlperf.validate import validate_paths
+
+    paths = [SAMPLES / "returns", SAMPLES / "returns-with-errors"]
+    sequential = validate_paths(paths, jobs=1)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_ITEMS", 2)
+    parallel = validate_paths(paths, jobs=2)
+    assert [(r.path, r.findings) for r in sequential] == [(r.path, r.findings) for r in parallel]
+    assert [r.document.document for r in sequential] == [r.document.document for r in parallel]
 
 
 def test_second_run_reads_only_changed_and_new_files(tmp_path, monkeypatch):
@@ -85,7 +97,7 @@ def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
 
 
 def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
-    monkeypatch.setattr(merge_module, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_ITEMS", 2)
     paths = [SAMPLES / "returns", SAMPLES / "returns-with-errors"]
     sequential = merge_returns(paths, jobs=1)
     parallel = merge_returns(paths, jobs=2)

@@ -4,11 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +22,7 @@ from .safety import Refused, check_path
 from .spec import load_spec
 from .targets import parse_target
 from .validate import FrameworkResolver, check_document, collect_inputs
+from .workers import map_in_workers
 
 REASONS = {
     "errors": ("有 {errors} 个错误，未汇总", "{errors} error(s); left out"),
@@ -69,9 +66,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-PARALLEL_MIN_FILES = 40  # below this, starting worker processes costs more than it saves
 
 
 def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, on_duplicate: str = "error",
@@ -196,35 +190,19 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library):
     """(item, entry) for each item, in order; in worker processes when there are enough files."""
     library = str(library) if library else None
-    jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(items) < PARALLEL_MIN_FILES:
-        for item in items:
-            yield item, examine(str(item.path), framework_ref, library)
-        return
-    context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads and open files
-    finished: set[int] = set()
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            entries = pool.map(examine, [str(i.path) for i in items], [framework_ref] * len(items),
-                               [library] * len(items), chunksize=8)
-            for index, entry in enumerate(entries):
-                finished.add(index)
-                yield items[index], entry
-    except BrokenProcessPool:
-        # a worker died (a parser crashed on some file): find it by reading the rest one by one, isolated
-        for index, item in enumerate(items):
-            if index not in finished:
-                yield item, _examine_isolated(item, framework_ref, library, context)
+    tasks = [(str(item.path), framework_ref, library) for item in items]
+    entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry)
+    yield from zip(items, entries)
 
 
-def _examine_isolated(item: "_Input", framework_ref, library, context) -> dict:
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            return pool.submit(examine, str(item.path), framework_ref, library).result()
-    except BrokenProcessPool:
-        finding = Finding("READ_CRASHED", Location(str(item.path)))
-        return {"unreadable": True, "docs": [], "findings": [finding_to_json(finding, str(item.path))],
-                "saved": None, "frameworks": {}}
+def _examine_task(task: tuple) -> dict:
+    return examine(*task)
+
+
+def _crashed_entry(task: tuple) -> dict:
+    finding = Finding("READ_CRASHED", Location(task[0]))
+    return {"unreadable": True, "docs": [], "findings": [finding_to_json(finding, task[0])], "saved": None,
+            "frameworks": {}}
 
 
 def _apply(item: "_Input", entry: dict, resolver: FrameworkResolver, lang: str) -> None:

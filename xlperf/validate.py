@@ -18,6 +18,7 @@ from .model import ReturnDocument, pointer
 from .reader import READABLE_SUFFIXES, UnreadableError, read_return
 from .rules import RULES
 from .spec import Spec, load_spec
+from .workers import map_in_workers
 
 
 @dataclass
@@ -196,8 +197,24 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
 
 
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
-                   year: int | None = None, library: str | Path | None = None) -> list[FileResult]:
-    """Validate every input; one unreadable file never stops the others."""
-    resolver = FrameworkResolver(framework, library)
-    spec = load_spec()
-    return [validate_file(path, resolver, year, spec) for path in collect_inputs(paths)]
+                   year: int | None = None, library: str | Path | None = None,
+                   jobs: int | None = None) -> list[FileResult]:
+    """Validate every input; one unreadable file never stops the others. Many inputs are read in
+    worker processes (``jobs``, default the CPU count)."""
+    framework_ref = framework.source if isinstance(framework, Framework) else framework
+    tasks = [(str(path), framework_ref, year, str(library) if library else None) for path in collect_inputs(paths)]
+    return list(map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed))
+
+
+_RESOLVERS: dict[tuple, FrameworkResolver] = {}
+
+
+def _validate_task(task: tuple) -> FileResult:
+    path, framework_ref, year, library = task
+    if (framework_ref, library) not in _RESOLVERS:
+        _RESOLVERS[(framework_ref, library)] = FrameworkResolver(framework_ref, library)
+    return validate_file(path, _RESOLVERS[(framework_ref, library)], year, load_spec())
+
+
+def _crashed(task: tuple) -> FileResult:
+    return FileResult(task[0], None, [Finding("READ_CRASHED", Location(task[0]))], unreadable=True)
