@@ -73,7 +73,7 @@ def carried(unit_code: str, text: str = "") -> dict:
     unit = {"code": unit_code, "name": UNITS.get(unit_code)}
     return {"document": {"year": 2022, "framework": "cn-2020", "unit": unit, "overall_goal": text, "projects": []},
             "meta": {"workbook": {"kind": "template", "unit_code": unit_code}},
-            "sources": {"/unit/code": [FILES.get(unit_code, "x.xlsx"), "单位整体", "B3"]},
+            "sources": {"sheets": ["单位整体"], "cells": {"/unit/code": [0, "B3"]}},
             "file": FILES.get(unit_code, "x.xlsx")}
 
 

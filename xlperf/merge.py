@@ -182,6 +182,8 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
         else:
             findings.extend(check_document(doc, found, spec))
             frameworks[found.id] = found.sha256
+    for doc in documents:  # a merge needs the workbook facts, not the layout: keep entries small
+        doc.meta = {key: value for key, value in doc.meta.items() if key in ("workbook", "origin_file")}
     return {"unreadable": False, "docs": [document_to_json(doc, path_text) for doc in documents],
             "findings": [finding_to_json(f, path_text) for f in findings], "saved": saved_time(path),
             "frameworks": frameworks}
@@ -378,9 +380,14 @@ def _finding_row(item: _Input, finding: Finding, lang: str) -> dict:
 
 
 def _carried(doc: ReturnDocument) -> dict:
-    """A document as the summary carries it, with each value's original file/sheet/cell."""
+    """A document as the summary carries it, with each value's original sheet and cell.
+
+    Every value of a return comes from its one file, so the file is stated once and each source is
+    [index into "sheets", cell]: a third of the size of repeating file and sheet name for every value."""
+    sheets: dict[str, int] = {}
+    cells = {key: [sheets.setdefault(loc.sheet, len(sheets)), loc.cell] for key, loc in doc.sources.items()}
     return {"document": doc.document, "meta": {"workbook": doc.meta["workbook"]},
-            "sources": {key: [loc.file, loc.sheet, loc.cell] for key, loc in doc.sources.items()},
+            "sources": {"sheets": list(sheets), "cells": cells},
             "file": doc.meta.get("origin_file", doc.path)}
 
 

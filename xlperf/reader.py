@@ -398,7 +398,8 @@ def _carried_documents(path: Path, rows: list[list[object]]) -> list[ReturnDocum
         carried = read_summary_documents(rows)
         documents = []
         for item in carried:
-            sources = {key: Location(file, sheet, cell) for key, (file, sheet, cell) in item["sources"].items()}
+            file, sheets = item["file"], item["sources"]["sheets"]
+            sources = {key: Location(file, sheets[index], cell) for key, (index, cell) in item["sources"]["cells"].items()}
             meta = {"workbook": item["meta"]["workbook"], "origin_file": item["file"], "projects": []}
             documents.append(ReturnDocument(f"{path}::{item['file']}", item["document"], sources, {}, meta))
         return documents

@@ -2,30 +2,61 @@
 
 Returns come by e-mail and USB stick. python-calamine aborts the whole process on some inputs (a
 cell at XFD1048576 makes it allocate the full grid), so the limits are checked here on the raw zip:
-the true uncompressed size of every part (streamed, never trusting the zip header), sheet count,
-cell count and the highest row and column any cell claims, and no DTD (so no entity expansion and
-no external entity) in any XML part. Legacy .xls (binary BIFF) cannot be inspected this way and is
-refused with a message saying how to save the file correctly.
+the true uncompressed size of every part (streamed to its real end and compared with what the zip
+header claims), sheet count, cell count, the highest row and column any cell claims and the grid
+from A1 to them that calamine fills, and no DTD (so no entity expansion and no external entity) in
+any XML part. A sheet is found the way calamine finds it, through the workbook's relationships, so
+it is checked wherever it sits in the zip and whatever its name. Cells are read the way calamine's
+XML parser reads them; a cell whose reference is missing or not written the way Excel writes it is
+refused as damaged rather than guessed at. Legacy .xls (binary BIFF) cannot be inspected this way and
+is refused with a message saying how to save the file correctly.
 """
 from __future__ import annotations
 
+import copy
+import html
 import io
 import os
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import unquote
 
 from .findings import Finding, Location
-from .spec import column_index, column_letter
+from .spec import column_index
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[ >/]")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[ >/]")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
+_MAX_TAIL = 1 << 20  # a window's text after its last '<' longer than this is text, not a tag still open
+
+# The worksheet XML as python-calamine's parser (quick-xml) reads it. An element is named by everything up
+# to a blank and its local name follows the first colon ("<x:c", "<:c", "<a=:c", "<a/:c" are all cells; an
+# end tag "</x:c>" is not). Attribute values may be single- or double-quoted and may hold '<' and '>';
+# quick-xml takes a="1"r="2" without a blank. A cell's position comes from its `r` attribute, read
+# case-insensitively and with leading zeros; a cell without `r` is placed after the previous one. So every
+# cell must carry exactly one `r` spelled as Excel spells it (upper-case letters, no leading zero), and the
+# highest row and column of those bound the grid.
+_PREFIX = rb"(?:(?:[^ \t\r\n<>:/!?][^ \t\r\n<>:]*)?:)?"
+_VALUE = rb"""(?:"[^"]*"|'[^']*')"""
+_NOT_R = rb"""\s+(?!r\s*=)[^\s<>/="']+\s*=\s*""" + _VALUE
+_CELL_TAG = re.compile(rb"<" + _PREFIX + rb"c[\s/>]")
+_ROW_TAG = re.compile(rb"<" + _PREFIX + rb"row[\s/>]")
+_CELL_WITH_R = re.compile(rb"<" + _PREFIX + rb"c(?:" + _NOT_R + rb")*\s+r\s*=\s*(" + _VALUE + rb")(?:" + _NOT_R
+                          + rb")*\s*/?>")
+_CANONICAL_REFS = re.compile(rb"""(?:(?:"[A-Z]{1,3}[1-9][0-9]{0,6}"|'[A-Z]{1,3}[1-9][0-9]{0,6}')\n)*""")
+_REF_COLUMNS = re.compile(rb"""["']([A-Z]+)""")
+_REF_ROWS = re.compile(rb"""([0-9]+)["']""")
+_RELATIONSHIP = re.compile(rb"<" + _PREFIX + rb"""Relationship(?=[\s/>])(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+_ATTRIBUTE = re.compile(rb"""\s([^\s<>/="']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# relationship types python-calamine refuses to read as a sheet ("Unrecognized sheet type")
+_NOT_SHEET_TYPES = (b"/styles", b"/theme", b"/sharedStrings", b"/calcChain")
+_BINARY_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".wdp",
+                    ".jfif", ".ico", ".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".zip")
 
 
 @dataclass(frozen=True)
@@ -60,50 +91,100 @@ def _limit(name: str, value: int, limit: int) -> None:
 
 
 def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
-    """Yield the decompressed part in chunks, counting the real size against the limits."""
+    """Yield the decompressed part in chunks, counting the real size against the limits. zipfile stops
+    at the size the header claims; the data is read to its real end instead, and must match the claim."""
     size = 0
-    with archive.open(info) as handle:
+    unclaimed = copy.copy(info)
+    unclaimed.file_size = 1 << 62
+    with archive.open(unclaimed) as handle:
         while True:
             chunk = handle.read(_CHUNK)
             if not chunk:
-                return
+                break
             size += len(chunk)
             budget[0] += len(chunk)
             _limit("max_part_bytes", size, limits.max_part_bytes)
             _limit("max_uncompressed_bytes", budget[0], limits.max_uncompressed_bytes)
             yield chunk
+    if size != info.file_size:
+        raise Refused("READ_DAMAGED")
+
+
+def _windows(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
+    """The part as consecutive pieces that end just before a '<', so no tag is ever cut in two (a
+    tag longer than _MAX_TAIL may be, and the checks below then refuse rather than miss it)."""
+    carry = b""
+    for chunk in _stream(archive, info, limits, budget):
+        window = carry + chunk
+        cut = window.rfind(b"<")
+        if cut < 0 or len(window) - cut > _MAX_TAIL:
+            cut = len(window)
+        if cut:
+            yield window[:cut]
+        carry = window[cut:]
+    if carry:
+        yield carry
 
 
 def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
               cells: list[int], is_sheet: bool) -> None:
     """Stream one XML part: no DTD anywhere; for worksheets, count cells and bound their references."""
-    rows = [0]
-    row_digits, column_letters = len(str(limits.max_rows)), len(column_letter(limits.max_columns))
-    long_refs = re.compile(rb"\br=\"([A-Z]{%d,7}[0-9]{1,9}|[A-Z]{1,7}[0-9]{%d,9})\"" % (column_letters, row_digits))
-
-    def check(block: bytes) -> None:
+    rows = last_row = last_column = 0
+    for block in _windows(archive, info, limits, budget):
         if _DTD.search(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
-        if is_sheet:
-            # Counting in C: every cell and row tag counts; only references long enough to break a
-            # limit (as many digits as max_rows, as many letters as max_columns) are looked at in Python.
-            cells[0] += len(_CELL_TAG.findall(block))
-            rows[0] += len(_ROW_TAG.findall(block))
-            _limit("max_cells", cells[0], limits.max_cells)
-            _limit("max_rows", rows[0], limits.max_rows)
-            for letters, digits in long_refs.findall(block):
-                _limit("max_rows", int(digits), limits.max_rows)
-                _limit("max_columns", column_index(letters.decode("ascii")), limits.max_columns)
+        if not is_sheet:
+            continue
+        # Counting in C; only each distinct column and row number is looked at in Python.
+        tags = len(_CELL_TAG.findall(block))
+        refs = _CELL_WITH_R.findall(block)
+        cells[0] += tags
+        rows += len(_ROW_TAG.findall(block))
+        _limit("max_cells", cells[0], limits.max_cells)
+        _limit("max_rows", rows, limits.max_rows)
+        if len(refs) != tags:  # a cell without `r` (or with two): calamine would place it by counting
+            raise Refused("READ_DAMAGED")
+        if not refs:
+            continue
+        joined = b"\n".join(refs) + b"\n"
+        if not _CANONICAL_REFS.fullmatch(joined):  # lower case, leading zeros, no row: never written by Excel
+            raise Refused("READ_DAMAGED")
+        last_row = max(last_row, max(int(number) for number in set(_REF_ROWS.findall(joined))))
+        last_column = max(last_column, max(column_index(letters.decode("ascii"))
+                                           for letters in set(_REF_COLUMNS.findall(joined))))
+        _limit("max_rows", last_row, limits.max_rows)
+        _limit("max_columns", last_column, limits.max_columns)
+        # calamine fills the grid from A1 to the last cell: two far cells make a huge grid
+        _limit("max_cells", last_row * last_column, limits.max_cells)
 
-    carry = b""
-    for chunk in _stream(archive, info, limits, budget):
-        window = carry + chunk
-        cut = window.rfind(b"<")  # scan complete tags only; the last, maybe cut, tag waits for the next chunk
-        if cut <= 0 or len(window) - cut > 65536:
-            cut = len(window)
-        check(window[:cut])
-        carry = window[cut:]
-    check(carry)
+
+def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits,
+                   budget: list[int]) -> tuple[set[str], set[str]]:
+    """File names (last path component) the workbook's relationships point at: every target, and the
+    targets calamine may read as a sheet. A worksheet may live anywhere in the zip, under any name."""
+    every: set[str] = set()
+    sheets: set[str] = set()
+    for info in infos:
+        if info.filename != "xl/_rels/workbook.xml.rels":
+            continue
+        data = b"".join(_stream(archive, info, limits, budget))  # whole: a value may hold '<'
+        if _DTD.search(data):
+            raise Refused("READ_UNSAFE_XML", part=info.filename)
+        for tag in _RELATIONSHIP.findall(data):
+            attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(tag)}
+            target = attributes.get(b"Target")
+            if target is None:
+                continue
+            text = target.decode("utf-8", "replace")
+            names = {_basename(text), _basename(unquote(html.unescape(text)))}
+            every.update(names)
+            if not attributes.get(b"Type", b"").endswith(_NOT_SHEET_TYPES):
+                sheets.update(names)
+    return every, sheets
+
+
+def _basename(name: str) -> str:
+    return re.split(r"[/\\]", name)[-1]
 
 
 def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> None:
@@ -190,7 +271,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
     try:
         with zipfile.ZipFile(path) as archive:
             return _inspect_zip(archive, limits, is_ods=suffix == ".ods")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error):  # zlib.error: a corrupt deflate stream
         raise Refused("READ_DAMAGED") from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as exc:
         raise Refused("READ_NOT_WORKBOOK", reason=str(exc)[:120] or type(exc).__name__) from None
@@ -209,16 +290,20 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool) -> list
         kind = "a Word document" if "word/document.xml" in names else \
             "a PowerPoint file" if "ppt/presentation.xml" in names else "a zip file that is not a workbook"
         raise Refused("READ_WRONG_KIND", kind=kind)
-    sheets = [n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-    _limit("max_sheets", len(sheets), limits.max_sheets)
-    budget, cells = [0], [0]
     for info in infos:
         if info.flag_bits & 0x1:
             raise Refused("READ_ENCRYPTED")
-        if is_ods and info.filename == "content.xml":
+    budget, cells = [0], [0]
+    targets, sheet_targets = (set(), set()) if is_ods else _sheet_targets(archive, infos, limits, budget)
+    sheets = {n for n in names if (n.startswith("xl/worksheets/") and n.endswith(".xml"))
+              or _basename(n) in sheet_targets}
+    _limit("max_sheets", len(sheets), limits.max_sheets)
+    for info in infos:
+        name = info.filename
+        if is_ods and name == "content.xml":
             _scan_ods(archive, info, limits, budget)
-        elif info.filename.endswith((".xml", ".rels", ".vml")):
-            _scan_xml(archive, info, limits, budget, cells, is_sheet=info.filename in sheets)
+        elif name in sheets or _basename(name) in targets or not name.lower().endswith(_BINARY_SUFFIXES):
+            _scan_xml(archive, info, limits, budget, cells, is_sheet=name in sheets)
         else:
             for _ in _stream(archive, info, limits, budget):  # binary parts count against the size limits
                 pass

@@ -11,12 +11,12 @@ value computed here as the cached result, so viewers that do not recalculate sti
 """
 from __future__ import annotations
 
-import io
 import json
 import math
-from collections import Counter
 import numbers
 import re
+import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from . import __version__
 from .consolidation import STATE_LABELS, Consolidation
-from .fileio import atomic_write_bytes
+from .fileio import atomic_path
 from .findings import field_label
 from .reader import SUMMARY_MARKER
 from .template import LABEL_FILL, quote_sheet
@@ -541,10 +541,18 @@ def read_summary_documents(rows: list[list[object]]) -> list[dict]:
 
 def build_summary(consolidation: Consolidation) -> bytes:
     """The summary workbook as .xlsx bytes; the same consolidation always gives the same bytes."""
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                            "strings_to_numbers": False, "strings_to_urls": False,
-                                            "constant_memory": False})
+    with tempfile.TemporaryDirectory(prefix="xlperf-summary-") as folder:
+        path = Path(folder) / "summary.xlsx"
+        _build(consolidation, path)
+        return path.read_bytes()
+
+
+def _build(consolidation: Consolidation, target: Path) -> None:
+    # Sheet XML goes to temporary files rather than memory, so a summary of 1,000 returns does not
+    # hold its whole text twice; cells are still kept until close() (constant_memory is slower here).
+    workbook = xlsxwriter.Workbook(str(target), {"in_memory": False, "strings_to_formulas": False,
+                                                 "strings_to_numbers": False, "strings_to_urls": False,
+                                                 "constant_memory": False})
     year = consolidation.year
     workbook.set_properties({"title": f"{year or ''}年度部门项目支出绩效目标汇总", "author": "xlperf",
                              "comments": f"xlperf {__version__}, framework {consolidation.framework}",
@@ -562,9 +570,9 @@ def build_summary(consolidation: Consolidation) -> bytes:
     _write_data(sheets[DATA], consolidation.documents)
     sheets[ABOUT].activate()
     workbook.close()
-    return buffer.getvalue()
 
 
 def write_summary(consolidation: Consolidation, path: str | Path) -> None:
     """Write the department summary workbook to ``path`` atomically (see ``build_summary``)."""
-    atomic_write_bytes(path, build_summary(consolidation))
+    with atomic_path(path) as temporary:
+        _build(consolidation, temporary)
