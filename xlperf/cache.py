@@ -66,20 +66,21 @@ def document_from_json(data: dict, path: str) -> ReturnDocument:
 
 
 class ResultCache:
-    """One JSON file per entry under ``folder/<salt>/<sha[:2]>/<sha>.json``; writes are atomic."""
+    """One JSON file per entry under ``folder/<salt>/<key[:2]>/<key>.json`` (key: content sha256 and
+    file extension); writes are atomic."""
 
     def __init__(self, folder: str | Path, spec_data: dict):
         self.folder = Path(folder) / salt(spec_data)
         self.hits = self.misses = 0
 
-    def _path(self, sha256: str) -> Path:
-        return self.folder / sha256[:2] / f"{sha256}.json"
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, sha256: str, frameworks: dict[str, str]) -> dict | None:
+    def get(self, key: str, frameworks: dict[str, str]) -> dict | None:
         """The entry, if present, intact, and made with the frameworks as they are now (id → sha256)."""
         try:
-            entry = json.loads(self._path(sha256).read_text(encoding="utf-8"))
-            if entry.get("sha256") != sha256 or entry.get("version") != ENTRY_VERSION:
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+            if entry.get("key") != key or entry.get("version") != ENTRY_VERSION:
                 raise ValueError("stale entry")
             for framework_id, framework_sha in entry.get("frameworks", {}).items():
                 if frameworks.get(framework_id) != framework_sha:
@@ -90,12 +91,12 @@ class ResultCache:
         self.hits += 1
         return entry
 
-    def put(self, sha256: str, entry: dict) -> None:
-        target = self._path(sha256)
+    def put(self, key: str, entry: dict) -> None:
+        target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_suffix(f".{os.getpid()}.part")
-            temporary.write_text(json.dumps({**entry, "sha256": sha256, "version": ENTRY_VERSION},
+            temporary.write_text(json.dumps({**entry, "key": key, "version": ENTRY_VERSION},
                                             ensure_ascii=False), encoding="utf-8")
             os.replace(temporary, target)
         except OSError:

@@ -152,7 +152,8 @@ CATALOG: dict[str, Entry] = {
     # --- the framework's JSON Schema
     "REQUIRED_MISSING": Entry(E, "{field}未填写", "{field} is blank", "请填写{field}", "fill in {field}"),
     "VALUE_NOT_NUMBER": Entry(E, "{field}应为数字，实为“{value}”", "{field} must be a number, not '{value}'",
-                              "只填写数字，金额以万元为单位，如 10.96", "type a number only; money is in 万元, e.g. 10.96"),
+                              "只填写数字：金额以万元为单位，如 10.96；支出比例填百分比，如 30%",
+                              "type a number only: money in 万元, e.g. 10.96; spending-plan shares as percentages, e.g. 30%"),
     "VALUE_OUT_OF_RANGE": Entry(E, "{field} {value} 超出允许范围（{bound}）", "{field} {value} is out of range ({bound})",
                                 "请填写 {bound} 之间的数值", "use a value within {bound}"),
     "LEVEL1_UNKNOWN": Entry(E, "一级指标“{value}”不在指标体系中（可选：{allowed}）", "level-1 indicator '{value}' is not in the framework ({allowed})",

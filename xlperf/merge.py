@@ -99,7 +99,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         item = _identify(path, seen_content, spec, lang)
         inputs.append(item)
         if item.state == INCLUDED:  # identified, not yet read
-            entry = cache.get(item.sha256, current) if cache else None
+            entry = cache.get(_cache_key(item), current) if cache else None
             if entry is None:
                 pending.append(item)
             else:
@@ -108,13 +108,18 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     for item, entry in _examine_all(pending, jobs, framework_ref, library):
         _apply(item, entry, resolver, lang)
         if cache:
-            cache.put(item.sha256, entry)
+            cache.put(_cache_key(item), entry)
         done += 1
         if progress:
             progress(done, len(inputs))
     _settle_states(inputs, include_invalid, lang)
     _resolve_code_clashes(inputs, on_duplicate, lang)
     return _tabulate(inputs, manifest, expect, spec, lang, files)
+
+
+def _cache_key(item: "_Input") -> str:
+    """The content, and the extension: the same bytes named .xls and .xlsx get different verdicts."""
+    return f"{item.sha256}{item.path.suffix.lower()}"
 
 
 def _file_digest(path: str | Path | None) -> str | None:
@@ -139,6 +144,8 @@ def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str) ->
         sha = _sha256(path)
     except Refused as refusal:
         return _unreadable(path, "", Finding(refusal.code, Location(str(path)), params=refusal.params), lang)
+    except PermissionError:
+        return _unreadable(path, "", Finding("READ_NO_PERMISSION", Location(str(path))), lang)
     except OSError as exc:
         finding = Finding("READ_NOT_WORKBOOK", Location(str(path)), params={"reason": exc.strerror or str(exc)})
         return _unreadable(path, "", finding, lang)

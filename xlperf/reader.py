@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import XlperfError
 from .findings import Finding, Location
 from .model import ReturnDocument, pointer
-from .safety import Limits, Refused, preflight
+from .safety import Limits, Refused, check_path, preflight
 from .spec import load_spec, split_cell
 from .targets import clean_text, format_number, parse_number
 from .template import META_MARKER
@@ -66,9 +66,23 @@ def _open(path: Path):
         raise unreadable(str(path), "READ_NOT_WORKBOOK", reason=str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__) from None
 
 
+class _Damaged(Exception):
+    """calamine could open the file but not read a sheet of it."""
+
+
+def _rows(workbook, name: str, **options) -> list[list[object]]:
+    """A sheet's values; calamine's errors (an unclosed cell, a shared string out of range, bad UTF-8,
+    a missing part) all mean the file is damaged, and are wrapped here, once."""
+    from python_calamine import CalamineError
+
+    try:
+        return workbook.get_sheet_by_name(name).to_python(**options)
+    except (CalamineError, ValueError, UnicodeError, KeyError, IndexError, OverflowError) as exc:
+        raise _Damaged(str(exc)[:160]) from None
+
+
 def _grid(workbook, name: str) -> _Grid:
-    sheet = workbook.get_sheet_by_name(name)
-    return _Grid(sheet.to_python(skip_empty_area=False), (0, 0))  # without skipping, rows start at A1
+    return _Grid(_rows(workbook, name, skip_empty_area=False), (0, 0))  # without skipping, rows start at A1
 
 
 def read_meta(workbook, path: str) -> dict:
@@ -76,7 +90,7 @@ def read_meta(workbook, path: str) -> dict:
     names = workbook.sheet_names
     if "_meta" not in names:
         raise unreadable(path, "READ_NOT_TEMPLATE")
-    rows = workbook.get_sheet_by_name("_meta").to_python()
+    rows = _rows(workbook, "_meta")
     if not rows or not rows[0] or rows[0][0] != META_MARKER:
         raise unreadable(path, "READ_NOT_TEMPLATE")
     meta: dict = {"projects": []}
@@ -220,10 +234,12 @@ class _SheetReader:
 
 def _preflight(path: Path, limits: Limits | None) -> list[Finding]:
     """The safety checks every input passes before a parser sees it (see safety.py)."""
-    if path.suffix.lower() not in READABLE_SUFFIXES:
-        raise unreadable(str(path), "READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
+    limits = limits or load_spec().limits
     try:
-        return preflight(path, limits or load_spec().limits)
+        check_path(path, limits)  # a folder or a link is said as such, whatever its name
+        if path.suffix.lower() not in READABLE_SUFFIXES:
+            raise Refused("READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
+        return preflight(path, limits)
     except Refused as refusal:
         raise unreadable(str(path), refusal.code, **refusal.params) from None
 
@@ -381,12 +397,14 @@ def read_workbook(path: str | Path, limits: Limits | None = None) -> list[Return
     workbook = _open(path)
     try:
         if "_data" in workbook.sheet_names:
-            rows = workbook.get_sheet_by_name("_data").to_python()
+            rows = _rows(workbook, "_data")
             if rows and rows[0] and rows[0][0] == SUMMARY_MARKER:
                 return _carried_documents(path, rows)
         document = _read(workbook, path, read_meta(workbook, str(path)))
         document.findings[:0] = warnings
         return [document]
+    except _Damaged:
+        raise unreadable(str(path), "READ_DAMAGED") from None
     finally:
         workbook.close()
 

@@ -182,8 +182,8 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
         if given.is_dir():
             for root, dirs, files in os.walk(given):
                 dirs.sort()
-                for name in [d for d in dirs if d.lower().endswith(READABLE_SUFFIXES)]:
-                    dirs.remove(name)  # a folder named like a workbook is reported, not searched
+                for name in [d for d in dirs if d.lower().endswith(READABLE_SUFFIXES) or os.path.islink(os.path.join(root, d))]:
+                    dirs.remove(name)  # a folder named like a workbook, or a link to one, is reported, not searched
                     found.append(Path(root) / name)
                 for name in sorted(files):
                     if name.startswith("~$") or not name.lower().endswith(READABLE_SUFFIXES):
@@ -191,8 +191,8 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
                     found.append(Path(root) / name)
         elif given.name.startswith("~$"):
             continue
-        else:
-            found.append(given)
+        else:  # a link named on the command line is what the user asked for: read its target
+            found.append(given.resolve() if given.is_symlink() and given.exists() else given)
     return found
 
 
