@@ -88,7 +88,7 @@ def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     stale = json.loads(entries[1].read_text())
     stale["frameworks"] = {"cn-2020": "0" * 64}  # made with another version of the framework
     entries[1].write_text(json.dumps(stale))
-    entries[2].write_text(json.dumps({**json.loads(entries[2].read_text()), "sha256": "f" * 64}))
+    entries[2].write_text(json.dumps({**json.loads(entries[2].read_text()), "key": "f" * 64}))
     calls = _counting(monkeypatch)
     again = merge_returns([inputs], cache_dir=cache)
     assert len(calls) == 3

@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLES
 from docx.oxml.ns import qn
 
-from xlperf import report
+from xlperf import office, report
 from xlperf.report import LABELS, LibreOfficeMissing, ReportError, ReturnsRefused, build_report, write_report
 
 RETURNS = SAMPLES / "returns"
@@ -300,7 +300,7 @@ def test_pdf_through_libreoffice(tmp_path, seed):
 
 
 def test_pdf_asked_for_without_libreoffice(tmp_path, monkeypatch):
-    monkeypatch.setattr(report.shutil, "which", lambda name: None)
+    monkeypatch.setattr(office.shutil, "which", lambda name: None)
     output = tmp_path / "report.docx"
     with pytest.raises(LibreOfficeMissing, match="LibreOffice"):
         write_report([RETURNS], output, pdf=True)
@@ -310,8 +310,8 @@ def test_pdf_asked_for_without_libreoffice(tmp_path, monkeypatch):
 def test_pdf_without_the_contents_macro_still_converts(tmp_path, monkeypatch):
     """If LibreOffice cannot run the macro that updates the contents, the plain conversion is used and said so."""
     assert shutil.which("soffice"), "LibreOffice (soffice) is required: apt-get install libreoffice-writer"
-    broken = report._MACRO.replace("getByIndex(i).update()", "getByIndex(i + 99).update()")
-    monkeypatch.setattr(report, "_MACRO", broken)
+    broken = office._MACRO.replace("getByIndex(i).update()", "getByIndex(i + 99).update()")
+    monkeypatch.setattr(office, "_MACRO", broken)
     result = write_report([RETURNS], tmp_path / "seed.pdf", unit=SEED_UNIT, pdf=True)
     assert (result.output, result.pdf) == (tmp_path / "seed.docx", tmp_path / "seed.pdf")
     assert result.notes == [report.TEXTS["toc_stale"][0]] and result.notes[0] in result.message()

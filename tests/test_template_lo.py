@@ -21,7 +21,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 from defusedxml import ElementTree
-from openpyxl.workbook.protection import WorkbookProtection
 
 import lo
 from xlperf.frameworks import load_framework

@@ -10,10 +10,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SpecError
 from .frameworks import Framework
 from .resources import templates_root
+
+if TYPE_CHECKING:
+    from .safety import Limits
 
 _A1 = re.compile(r"^([A-Z]{1,3})([1-9][0-9]*)$")
 
