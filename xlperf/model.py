@@ -13,8 +13,12 @@ from .findings import Finding, Location
 
 
 def pointer(*parts: object) -> str:
-    """JSON pointer from path parts (RFC 6901 escaping)."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+    """JSON pointer from path parts (RFC 6901 escaping); called for every cell read, so the common
+    case (no part holds ``/`` or ``~``) is one join."""
+    text = "/".join(map(str, parts))
+    if "~" in text or text.count("/") != len(parts) - 1:
+        return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+    return "/" + text
 
 
 @dataclass

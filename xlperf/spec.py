@@ -38,6 +38,7 @@ def column_index(letters: str) -> int:
     return index
 
 
+@lru_cache(maxsize=8192)
 def split_cell(cell: str) -> tuple[int, int]:
     """'B7' → (row 7, column 2), both 1-based."""
     match = _A1.match(cell)
