@@ -205,28 +205,41 @@ def _fit_row(sheet, row: int, lines: int) -> None:
         sheet.set_row(row, LINE_HEIGHT * lines + 2)
 
 
-def _write_table(sheet, columns: list[Column], records: list[dict], formats: _Formats, top: int = 0) -> list[int]:
-    """A header row at ``top`` and one row per record; returns the column widths."""
-    shown = [[_shown(column, record.get(column.key)) for column in columns] for record in records]
-    widths = [_width(column, [values[index] for values in shown]) for index, column in enumerate(columns)]
+def _column(records, key: str) -> list:
+    """One column's values, from a DataFrame (without building a dict per row) or from records."""
+    if isinstance(records, pd.DataFrame):
+        return records[key].tolist() if key in records else [None] * len(records)
+    return [record.get(key) for record in records]
+
+
+def _write_table(sheet, columns: list[Column], records, formats: _Formats, top: int = 0) -> list[int]:
+    """A header row at ``top`` and one row per record (a DataFrame or a list of dicts); returns the widths."""
+    raw = [_column(records, column.key) for column in columns]
+    shown = [[_shown(column, value) for value in values] for column, values in zip(columns, raw)]
+    widths = [_width(column, values) for column, values in zip(columns, shown)]
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.header, formats.header)
     _fit_row(sheet, top, max(_lines(column.header, width) for column, width in zip(columns, widths)))
     plain = [formats.kinds[column.style] for column in columns]
     wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
-    for row, (record, values) in enumerate(zip(records, shown), start=top + 1):
-        for index, (column, value) in enumerate(zip(columns, values)):
-            fmt = formats.alert if column.alert and record.get(column.key) in column.alert else plain[index]
-            _write(sheet, row, index, value, fmt)
+    count = len(raw[0]) if raw else 0
+    for offset in range(count):
+        row = top + 1 + offset
+        for index, column in enumerate(columns):
+            fmt = formats.alert if column.alert and raw[index][offset] in column.alert else plain[index]
+            _write(sheet, row, index, shown[index][offset], fmt)
         # only text that may need a second line is measured (cheap length test first)
-        lines = max([1] + [_lines(values[index], usable + 2) for index, usable in wrapped
-                           if type(values[index]) is str and (len(values[index]) * 2 > usable or "\n" in values[index])])
+        lines = 1
+        for index, usable in wrapped:
+            value = shown[index][offset]
+            if type(value) is str and (len(value) * 2 > usable or "\n" in value):
+                lines = max(lines, _lines(value, usable + 2))
         _fit_row(sheet, row, lines)
     return widths
 
 
-def _table_sheet(sheet, columns: list[Column], records: list[dict], formats: _Formats,
+def _table_sheet(sheet, columns: list[Column], records, formats: _Formats,
                  printed: str | None = None) -> None:
     """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper."""
     _write_table(sheet, columns, records, formats)
@@ -294,7 +307,7 @@ def _write_indicators(sheet, consolidation: Consolidation, formats: _Formats) ->
                Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), widest=6),
                Column("basis", "指标值确定依据", widest=18), Column("source_file", "来源文件", widest=20, wrap=False),
                Column("source_sheet", "来源工作表", widest=14, wrap=False), Column("source_cell", "来源单元格", widest=6)]
-    _table_sheet(sheet, columns, _records(consolidation.indicators), formats, printed="basis")
+    _table_sheet(sheet, columns, consolidation.indicators, formats, printed="basis")
 
 
 def _text(value: object) -> str:
@@ -317,7 +330,9 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
     level1_names = consolidation.level1_names
     groups = [(l1, list(consolidation.level2_tree.get(l1, []))) for l1 in level1_names]
-    records = _records(consolidation.indicators)
+    indicators = consolidation.indicators
+    records = [{"unit_code": code, "level1": level1, "level2": level2}  # only what is counted: small rows
+               for code, level1, level2 in zip(*(_column(indicators, key) for key in ("unit_code", "level1", "level2")))]
     # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
     columns: list[tuple[str, Callable[[Counter], int]]] = [
         (l1, lambda c, l1=l1: sum(n for (a, _), n in c.items() if a == l1)) for l1 in level1_names]
@@ -437,7 +452,7 @@ def _write_findings(sheet, consolidation: Consolidation, formats: _Formats) -> N
                Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
                Column("value", "填报值", widest=16), Column("message", "问题", widest=36),
                Column("hint", "修改建议", widest=30)]
-    _table_sheet(sheet, columns, _records(consolidation.findings), formats)
+    _table_sheet(sheet, columns, consolidation.findings, formats)
 
 
 def _write_missing(sheet, consolidation: Consolidation, formats: _Formats) -> None:
