@@ -38,7 +38,3 @@ class ReturnDocument:
                 return self.sources[current]
             current = current.rsplit("/", 1)[0]
         return Location(self.path)
-
-    @property
-    def project_sheets(self) -> list[str]:
-        return [self.sources[pointer("projects", index)].sheet for index in range(len(self.document.get("projects", [])))]

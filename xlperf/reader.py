@@ -41,20 +41,19 @@ def unreadable(path: str, code: str, **params) -> UnreadableError:
 class _Grid:
     """A sheet's values addressable by A1 cell names."""
 
-    def __init__(self, rows: list[list[object]], start: tuple[int, int]):
-        self.rows = rows
-        self.start_row, self.start_column = start
+    def __init__(self, rows: list[list[object]]):
+        self.rows = rows  # from A1: calamine is asked not to skip the empty area
 
     def get(self, cell: str) -> object:
         row, column = split_cell(cell)
-        r, c = row - 1 - self.start_row, column - 1 - self.start_column
+        r, c = row - 1, column - 1
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
             value = self.rows[r][c]
             return None if value == "" else value
         return None
 
     def last_row(self) -> int:
-        return self.start_row + len(self.rows)
+        return len(self.rows)
 
 
 def _open(path: Path):
@@ -82,7 +81,7 @@ def _rows(workbook, name: str, **options) -> list[list[object]]:
 
 
 def _grid(workbook, name: str) -> _Grid:
-    return _Grid(_rows(workbook, name, skip_empty_area=False), (0, 0))  # without skipping, rows start at A1
+    return _Grid(_rows(workbook, name, skip_empty_area=False))
 
 
 def read_meta(workbook, path: str) -> dict:
