@@ -144,6 +144,7 @@ def test_validate_json_and_english():
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert [f["state"] for f in report["files"]] == ["errors", "errors", "errors"]
+    assert [f["unit"]["code"] for f in report["files"]] == ["471001", "471002", "471003"]
     codes = {f["code"] for file in report["files"] for f in file["findings"]}
     assert {"BUDGET_SUM_MISMATCH", "PLAN_DECREASING", "PLAN_NOT_100", "LEVEL2_NOT_IN_LEVEL1", "TARGET_INVALID",
             "COST_OVER_BUDGET", "TARGET_NOT_NUMBER", "DUPLICATE_INDICATOR", "COST_NOT_MONEY", "REQUIRED_MISSING",

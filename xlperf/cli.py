@@ -208,7 +208,8 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     from .output import exit_code, results_json, results_text
     from .validate import validate_paths
 
-    results = validate_paths(list(inputs), framework=framework_name, year=year, library=library)
+    results = validate_paths(list(inputs), framework=framework_name, year=year, library=library,
+                             documents=bool(annotate_dir))
     if not results:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)

@@ -198,11 +198,13 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
 
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
                    year: int | None = None, library: str | Path | None = None,
-                   jobs: int | None = None) -> list[FileResult]:
+                   jobs: int | None = None, documents: bool = True) -> list[FileResult]:
     """Validate every input; one unreadable file never stops the others. Many inputs are read in
-    worker processes (``jobs``, default the CPU count)."""
+    worker processes (``jobs``, default the CPU count). ``documents=False`` keeps only each return's
+    unit with its findings (what a report needs), not the whole document and its source cells."""
     framework_ref = framework.source if isinstance(framework, Framework) else framework
-    tasks = [(str(path), framework_ref, year, str(library) if library else None) for path in collect_inputs(paths)]
+    tasks = [(str(path), framework_ref, year, str(library) if library else None, documents)
+             for path in collect_inputs(paths)]
     return list(map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed))
 
 
@@ -210,10 +212,14 @@ _RESOLVERS: dict[tuple, FrameworkResolver] = {}
 
 
 def _validate_task(task: tuple) -> FileResult:
-    path, framework_ref, year, library = task
+    path, framework_ref, year, library, documents = task
     if (framework_ref, library) not in _RESOLVERS:
         _RESOLVERS[(framework_ref, library)] = FrameworkResolver(framework_ref, library)
-    return validate_file(path, _RESOLVERS[(framework_ref, library)], year, load_spec())
+    result = validate_file(path, _RESOLVERS[(framework_ref, library)], year, load_spec())
+    if not documents and result.document is not None:  # less to send back from a worker, less to hold
+        unit = {"unit": result.document.document.get("unit")}
+        result.document = ReturnDocument(result.document.path, unit, {}, {}, {"workbook": result.document.meta["workbook"]})
+    return result
 
 
 def _crashed(task: tuple) -> FileResult:
