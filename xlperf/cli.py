@@ -196,8 +196,9 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
 @click.option("--year", type=int, default=None, help="Require templates of this budget year.")
 @click.option("--library", type=click.Path(dir_okay=False), default=None,
               help="An extra indicator library (JSON) on top of the framework's own.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
 @common_options
-def validate(inputs, output_format, annotate_dir, framework_name, year, library, lang):
+def validate(inputs, output_format, annotate_dir, framework_name, year, library, jobs, lang):
     """Check returned workbooks against the framework and the business rules.
 
     INPUTS are files or folders (searched recursively). Exit code 0: no errors (warnings allowed);
@@ -208,8 +209,10 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     from .output import exit_code, results_json, results_text
     from .validate import validate_paths
 
+    from .workers import default_jobs
+
     results = validate_paths(list(inputs), framework=framework_name, year=year, library=library,
-                             documents=bool(annotate_dir))
+                             documents=bool(annotate_dir), jobs=jobs or default_jobs())
     if not results:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)
@@ -261,6 +264,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     """
     from .cache import default_cache_dir
     from .consolidation import STATE_LABELS
+    from .workers import default_jobs
     from .exports import write_csvs, write_json
     from .merge import merge_returns
     from .summary import write_summary
@@ -268,7 +272,8 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     with _progress(lang) as progress:
         consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
-                                      output=output, progress=progress, jobs=jobs, library=library,
+                                      output=output, progress=progress, jobs=jobs or default_jobs(),
+                                      library=library,
                                       cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
     if consolidation.inputs.empty:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)

@@ -76,7 +76,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     """Read and validate every input, decide its state, and tabulate the included returns.
 
     ``cache_dir``: keep what each file gave (keyed by its content) so a re-run re-reads only new or
-    changed files; ``None`` disables the cache. ``jobs``: worker processes (default: the CPU count).
+    changed files; ``None`` disables the cache. ``jobs``: worker processes (default: none, read here).
     """
     if on_duplicate not in ("error", "latest"):
         raise UsageError("--on-duplicate must be 'error' or 'latest'")

@@ -199,8 +199,8 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
                    year: int | None = None, library: str | Path | None = None,
                    jobs: int | None = None, documents: bool = True) -> list[FileResult]:
-    """Validate every input; one unreadable file never stops the others. Many inputs are read in
-    worker processes (``jobs``, default the CPU count). ``documents=False`` keeps only each return's
+    """Validate every input; one unreadable file never stops the others. With ``jobs`` > 1, many
+    inputs are read in that many worker processes (call it under ``if __name__ == "__main__":``). ``documents=False`` keeps only each return's
     unit with its findings (what a report needs), not the whole document and its source cells."""
     framework_ref = framework.source if isinstance(framework, Framework) else framework
     tasks = [(str(path), framework_ref, year, str(library) if library else None, documents)

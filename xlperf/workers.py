@@ -21,10 +21,17 @@ PARALLEL_MIN_ITEMS = 40  # below this, starting worker processes costs more than
 CHUNK = 8
 
 
+def default_jobs() -> int:
+    """What the command line uses: one worker per core."""
+    return os.cpu_count() or 1
+
+
 def map_in_workers(function: Callable[[Item], Result], items: list[Item], jobs: int | None,
                    on_crash: Callable[[Item], Result]) -> Iterator[Result]:
-    """``function(item)`` for each item, in order."""
-    jobs = jobs or os.cpu_count() or 1
+    """``function(item)`` for each item, in order. ``jobs=None`` runs in this process: worker processes
+    re-import the caller's main module, which a library user's unguarded script cannot survive, so
+    only the command line (which knows its main module) asks for them."""
+    jobs = jobs or 1
     if jobs <= 1 or len(items) < PARALLEL_MIN_ITEMS:
         for item in items:
             yield function(item)
