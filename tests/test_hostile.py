@@ -38,7 +38,6 @@ from xlperf.spec import load_spec
 from xlperf.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent
-HAVE_MERGE = (ROOT / "xlperf" / "summary.py").exists()
 # Address space for each command. A normal run needs ~250 MB here (python, pandas, calamine); the
 # bombs must stay within it as well. BLAS threads are pinned to one so the bound does not scale with
 # the machine's core count (OpenBLAS reserves a buffer per thread).
@@ -241,12 +240,11 @@ def baseline(world):
     validate = run_xlperf("validate", folder, label="baseline validate")
     assert validate.returncode == 0, validate.stdout + validate.stderr
     result = {"folder": folder, "block": file_block(validate, good, folder), "validate": validate}
-    if HAVE_MERGE:
-        out = world.root / "baseline-out"
-        merge = run_xlperf("merge", folder, "-o", out / "summary.xlsx", "--json", out / "summary.json",
-                           "--csv", out / "csv", label="baseline merge")
-        assert merge.returncode == 0, merge.stdout + merge.stderr
-        result["merge"] = good_return_data(out / "summary.json", folder)
+    out = world.root / "baseline-out"
+    merge = run_xlperf("merge", folder, "-o", out / "summary.xlsx", "--json", out / "summary.json",
+                       "--csv", out / "csv", label="baseline merge")
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    result["merge"] = good_return_data(out / "summary.json", folder)
     return result
 
 
@@ -351,8 +349,7 @@ def test_hostile_input(case, world, baseline):
         assert_no_canary(world, [run.stdout, run.stderr], [])
     assert run.lines[-1] == word("summary", "en", files=2, **case.summary)
 
-    if HAVE_MERGE:
-        check_merge(case, world, folder, bad, baseline)
+    check_merge(case, world, folder, bad, baseline)
 
     assert file_hashes(folder, outside) == before, "an input file was modified"
 
@@ -502,11 +499,9 @@ def test_calamine_aborts_on_it_without_the_preflight(tricks_folder, name):
     process = subprocess.run([PRLIMIT, f"--as={MEMORY_LIMIT}", *command] if PRLIMIT else command,
                              preexec_fn=None if PRLIMIT else _limit_memory, capture_output=True, text=True,
                              timeout=TIMEOUT, env={**os.environ, "RUST_BACKTRACE": "0"})
-    if process.returncode != -signal.SIGABRT and "memory allocation" not in process.stderr:
-        from importlib.metadata import version
-
-        pytest.skip(f"python-calamine {version('python-calamine')} no longer aborts on this file (exit "
-                    f"{process.returncode}, {'survived' if 'survived' in process.stdout else process.stderr[-200:]})")
+    # if a newer python-calamine survives, this fails on purpose: look again at what the preflight guards
+    assert process.returncode == -signal.SIGABRT or "memory allocation" in process.stderr, \
+        f"calamine survived: exit {process.returncode}, {process.stdout[-200:]} {process.stderr[-200:]}"
 
 
 @pytest.mark.parametrize("name", TRICKS + ["lying_zip_header"])
@@ -650,7 +645,6 @@ def test_permission_denied_on_open(tmp_path, monkeypatch):
     assert unreadable_line(denied, "READ_NO_PERMISSION").fullmatch(line)
 
 
-@pytest.mark.skipif(not HAVE_MERGE, reason="xlperf/summary.py not there yet")
 def test_permission_denied_in_merge(tmp_path, monkeypatch):
     from xlperf.merge import merge_returns
 
@@ -669,7 +663,6 @@ def test_permission_denied_in_merge(tmp_path, monkeypatch):
     assert list(rows["code"]) == ["READ_NO_PERMISSION"]
 
 
-@pytest.mark.skipif(not HAVE_MERGE, reason="xlperf/summary.py not there yet")
 def test_merge_cache_does_not_mix_up_names(tmp_path):
     cache = tmp_path / "cache"
     first, second = tmp_path / "one", tmp_path / "two"
@@ -710,11 +703,11 @@ def test_damaged_sheet_is_one_unreadable_file(tmp_path, damage):
     naming = lines_naming(run, bad)
     assert len(naming) == 1 and unreadable_line(bad, "READ_DAMAGED").fullmatch(naming[0]), run.stdout
     assert f"{tmp_path / hostile.GOOD.name}: {word('ok', 'en')}" in run.lines
-    if HAVE_MERGE:  # merge reads the same way (serially below 40 files): the same escape ends the whole merge
-        merged = run_xlperf("merge", tmp_path, "-o", tmp_path.parent / f"{damage}.xlsx", "--no-cache")
-        assert_clean_stderr(merged)
-        assert merged.returncode == 1
-        assert [line for line in merged.lines if line.startswith(f"unreadable: {bad}")]
+    # merge reads the same way (serially below 40 files): the same escape ends the whole merge
+    merged = run_xlperf("merge", tmp_path, "-o", tmp_path.parent / f"{damage}.xlsx", "--no-cache")
+    assert_clean_stderr(merged)
+    assert merged.returncode == 1
+    assert [line for line in merged.lines if line.startswith(f"unreadable: {bad}")]
 
 
 # --- links named on the command line, and links to folders -----------------------------------------------
