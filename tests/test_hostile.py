@@ -627,7 +627,9 @@ def test_permission_denied_on_the_path(tmp_path, monkeypatch):
     assert not results[hostile.GOOD.name].unreadable and not results[hostile.GOOD.name].findings
 
 
-def test_permission_denied_on_open(tmp_path, monkeypatch):
+@pytest.fixture
+def unopenable(tmp_path, monkeypatch) -> Path:
+    """A folder with the good return and ``denied.xlsx``, which open() refuses (root ignores chmod)."""
     shutil.copy(hostile.GOOD, tmp_path)
     denied = tmp_path / "denied.xlsx"
     shutil.copy(hostile.BASE, denied)
@@ -638,6 +640,11 @@ def test_permission_denied_on_open(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
     monkeypatch.setattr(builtins, "open", guarded_open)
+    return denied
+
+
+def test_permission_denied_on_open(tmp_path, unopenable):
+    denied = unopenable
     results = {Path(r.path).name: r for r in validate_paths([tmp_path])}
     assert [f.code for f in results["denied.xlsx"].findings] == ["READ_NO_PERMISSION"]
     assert not results[hostile.GOOD.name].findings
@@ -645,19 +652,10 @@ def test_permission_denied_on_open(tmp_path, monkeypatch):
     assert unreadable_line(denied, "READ_NO_PERMISSION").fullmatch(line)
 
 
-def test_permission_denied_in_merge(tmp_path, monkeypatch):
+def test_permission_denied_in_merge(tmp_path, unopenable):
     from xlperf.merge import merge_returns
 
-    shutil.copy(hostile.GOOD, tmp_path)
-    denied = tmp_path / "denied.xlsx"
-    shutil.copy(hostile.BASE, denied)
-    real_open = builtins.open
-
-    def guarded_open(file, *args, **kwargs):
-        if isinstance(file, (str, os.PathLike)) and Path(file) == denied:
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
-    monkeypatch.setattr(builtins, "open", guarded_open)
+    denied = unopenable
     merged = merge_returns([tmp_path], lang="en", cache_dir=None)
     rows = merged.findings[merged.findings["file"] == str(denied)]
     assert list(rows["code"]) == ["READ_NO_PERMISSION"]
@@ -818,3 +816,21 @@ def test_fuzz_validate_paths_always_returns_results(fuzz_folder, data):
 
 def test_fuzz_no_parser_error_escaped():
     assert ESCAPED == [], f"{len(ESCAPED)} of 40 fuzzed returns raised out of validate_paths: {ESCAPED[:5]}"
+
+
+def test_unknown_zip_compression_is_refused_before_parsing(tmp_path):
+    """A member stored with a method no spreadsheet program writes is refused by name, not left to
+    whatever zipfile or calamine would do with it."""
+    bad = tmp_path / "odd.xlsx"
+    data = bytearray(hostile.BASE.read_bytes())
+    with zipfile.ZipFile(hostile.BASE) as archive:
+        first = archive.infolist()[0]
+    # compression method lives at offset 8 of the local header and offset 10 of the central entry
+    data[first.header_offset + 8:first.header_offset + 10] = (99).to_bytes(2, "little")
+    central = data.find(b"PK\x01\x02")
+    data[central + 10:central + 12] = (99).to_bytes(2, "little")
+    bad.write_bytes(bytes(data))
+    with pytest.raises(safety.Refused) as refused:
+        safety.inspect(bad, LIMITS)
+    assert refused.value.code == "READ_NOT_WORKBOOK"
+    assert refused.value.params == {"reason": "zip compression method 99"}

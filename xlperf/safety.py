@@ -30,6 +30,7 @@ from .spec import column_index
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+SPREADSHEET_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all Excel, WPS and LibreOffice write
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
 _MAX_TAIL = 1 << 20  # a window's text after its last '<' longer than this is text, not a tag still open
@@ -273,7 +274,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
             return _inspect_zip(archive, limits, is_ods=suffix == ".ods")
     except (zipfile.BadZipFile, zlib.error):  # zlib.error: a corrupt deflate stream
         raise Refused("READ_DAMAGED") from None
-    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as exc:
+    except (zipfile.LargeZipFile, RuntimeError, EOFError) as exc:
         raise Refused("READ_NOT_WORKBOOK", reason=str(exc)[:120] or type(exc).__name__) from None
     except OSError:  # a truncated or corrupt member surfaces as a zlib or CRC error
         raise Refused("READ_DAMAGED") from None
@@ -293,6 +294,8 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool) -> list
     for info in infos:
         if info.flag_bits & 0x1:
             raise Refused("READ_ENCRYPTED")
+        if info.compress_type not in SPREADSHEET_COMPRESSION:  # refused here, before zipfile trips on it
+            raise Refused("READ_NOT_WORKBOOK", reason=f"zip compression method {info.compress_type}")
     budget, cells = [0], [0]
     targets, sheet_targets = (set(), set()) if is_ods else _sheet_targets(archive, infos, limits, budget)
     sheets = {n for n in names if (n.startswith("xl/worksheets/") and n.endswith(".xml"))
