@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import shutil
 
+import openpyxl
 import pandas as pd
 from conftest import SAMPLES
 
 from xlperf import merge as merge_module
 from xlperf import workers
 from xlperf.merge import merge_returns
+from xlperf.summary import write_summary
 
 
 def _frames(consolidation):
@@ -76,24 +78,55 @@ def test_moved_file_is_still_a_hit_with_its_new_path(tmp_path, monkeypatch):
     merged = merge_returns([moved], cache_dir=tmp_path / "cache")
     assert calls == []
     assert all(str(moved) in f for f in merged.projects["source_file"])
+    # the rows made for the summary name the new path too (they were made again, not reused)
+    write_summary(merged, tmp_path / "summary.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "summary.xlsx", read_only=True)
+    shown = [row[14] for row in book["绩效指标明细"].iter_rows(min_row=2, values_only=True)]
+    book.close()
+    assert len(shown) == merged.indicator_count and all(f.startswith(str(moved)) for f in shown)
+    documents = [document["file"] for document in merged.documents]
+    assert len(documents) == 3 and all(f.startswith(str(moved)) for f in documents)
+
+
+def _entry(path):
+    head, _, blob = path.read_bytes().partition(b"\n")
+    return json.loads(head), blob
+
+
+def _rewrite(path, head, blob):
+    path.write_bytes(json.dumps(head).encode() + b"\n" + blob)
 
 
 def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "in")
+    inputs_too = shutil.copytree(SAMPLES / "returns-with-errors", tmp_path / "in2")
     cache = tmp_path / "cache"
-    reference = merge_returns([inputs], cache_dir=cache)
-    entries = sorted(cache.rglob("*.json"))
-    assert len(entries) == 3
-    entries[0].write_text("{not json")
-    stale = json.loads(entries[1].read_text())
-    stale["frameworks"] = {"cn-2020": "0" * 64}  # made with another version of the framework
-    entries[1].write_text(json.dumps(stale))
-    entries[2].write_text(json.dumps({**json.loads(entries[2].read_text()), "key": "f" * 64}))
+    reference = merge_returns([inputs, inputs_too], cache_dir=cache)
+    reference_summary = tmp_path / "reference.xlsx"
+    write_summary(reference, reference_summary)
+    entries = sorted(cache.rglob("*.entry"))
+    readable = [path for path in entries if _entry(path)[1]]  # entries with rows
+    included = [path for path in readable if _entry(path)[0]["rendered_for"].startswith(str(inputs))]
+    readable = [path for path in readable if path != included[0]] + included[:1]  # the last one is included
+    assert len(readable) >= 5
+    readable[0].write_text("{not json")
+    head, blob = _entry(readable[1])
+    _rewrite(readable[1], {**head, "frameworks": {"cn-2020": "0" * 64}}, blob)  # made with another framework
+    head, blob = _entry(readable[2])
+    _rewrite(readable[2], {**head, "key": "f" * 64}, blob)
+    head, blob = _entry(readable[3])
+    _rewrite(readable[3], head, bytes([blob[0] ^ 1]) + blob[1:])  # one bit of the rows flipped
+    head, blob = _entry(readable[-1])
+    _rewrite(readable[-1], head, blob[:-1] + bytes([blob[-1] ^ 1]))  # one bit of the tables, read only when asked
     calls = _counting(monkeypatch)
-    again = merge_returns([inputs], cache_dir=cache)
-    assert len(calls) == 3
+    again = merge_returns([inputs, inputs_too], cache_dir=cache)
+    assert len(calls) == 4
     _same(reference, again)
-    assert all(json.loads(p.read_text())["frameworks"] for p in entries)  # rewritten
+    assert len(calls) == 5  # the damaged tables were not used: that file was read again
+    again_summary = tmp_path / "again.xlsx"
+    write_summary(again, again_summary)
+    assert again_summary.read_bytes() == reference_summary.read_bytes()
+    assert all(_entry(path)[0]["frameworks"] for path in readable[:4])  # rewritten
 
 
 def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):

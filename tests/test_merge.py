@@ -189,3 +189,29 @@ def test_formula_looking_text_stays_text_end_to_end(tmp_path):
     with open(next(p for p in written if p.name == "indicators.csv"), encoding="utf-8-sig") as handle:
         descriptions = [row["description"] for row in csv_module.DictReader(handle)]
     assert [d for d in descriptions if d.startswith("'")] == ["'" + text for text in nasty]
+
+
+@pytest.mark.parametrize("inputs", [["returns"], ["returns-with-errors"]])
+def test_rows_made_during_the_merge_are_the_rows_made_from_the_tables(tmp_path, inputs):
+    """The merge makes the big sheets' rows in its workers (``Prepared``); a summary written from the same
+    tables without them must hold exactly the same worksheet XML."""
+    import zipfile
+
+    from xlperf.consolidation import Consolidation
+    from xlperf.summary import write_summary
+
+    merged = merge_returns([SAMPLES / name for name in inputs], include_invalid=True, expect=MANIFEST)
+    assert merged.prepared is not None
+    plain = Consolidation(
+        year=merged.year, framework=merged.framework, milestones=merged.milestones,
+        level1_names=merged.level1_names, level2_tree=merged.level2_tree, projects=merged.projects,
+        findings=merged.findings, inputs=merged.inputs, missing=merged.missing, indicators=merged.indicators,
+        documents=merged.documents, made_from=merged.made_from, data_as_of=merged.data_as_of,
+        expect=merged.expect, lang=merged.lang)
+    write_summary(merged, tmp_path / "prepared.xlsx")
+    write_summary(plain, tmp_path / "plain.xlsx")
+    with zipfile.ZipFile(tmp_path / "prepared.xlsx") as prepared, zipfile.ZipFile(tmp_path / "plain.xlsx") as made:
+        assert prepared.namelist() == made.namelist()
+        for name in prepared.namelist():
+            assert prepared.read(name) == made.read(name), name
+    assert merged.indicator_count == len(merged.indicators) > 20

@@ -199,3 +199,13 @@ def blank_template_path(tmp_path_factory):
     from xlperf.sendout import make_blank_template
 
     return make_blank_template(tmp_path_factory.mktemp("blank"), count=1, unit_code="1", unit_name="u").files[0]
+
+
+@pytest.mark.parametrize("columns", [("A", "B", "C", "D", "E", "F"), ("F", "A", "AB", "C", "B", "H"),
+                                     ("A", "B1", "C", "D", "E", "F")])  # digits in a column: cells of other rows
+def test_indicator_table_rows_read_as_single_cells(columns):
+    from xlperf.reader import _Grid, _table_cells
+
+    grid = _Grid([[f"r{r}c{c}" if (r + c) % 3 else "" for c in range(1 + r % 7)] for r in range(40)])
+    for table_row in _table_cells(columns, 11, 20):
+        assert table_row.values(grid) == [grid.get(cell) for cell in table_row.cells]

@@ -26,7 +26,8 @@ from xlperf.consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED
                                   Consolidation)
 from xlperf.exports import consolidation_data, neutralise_csv_text, write_csvs, write_json
 from xlperf.reader import read_workbook
-from xlperf.summary import (ABOUT, ALL_RETURNED, CHUNK_SIZE, DATA, FINDINGS, INDICATORS, MISSING, NO_MANIFEST,
+from xlperf.summary import (ABOUT, ALL_RETURNED, CHUNK_SIZE, DATA, FINDINGS, INDICATOR_TABLE, INDICATORS, MISSING,
+                            NO_MANIFEST,
                             PROJECTS, SPENDING, STATISTICS, STATUS_LABELS, build_summary, read_summary_documents,
                             write_summary)
 
@@ -560,3 +561,15 @@ def test_libreoffice_recalculates_the_same_totals(libreoffice_csv):
     facts = {row[0]: row[1] for row in about if row}
     assert float(facts["预算数合计（万元）"]) == pytest.approx(370.09)
     assert float(facts["财政资金合计（万元）"]) == pytest.approx(300.09)
+
+
+def test_libreoffice_reads_every_indicator_row_in_its_place(libreoffice_csv):
+    """The rows after the header carry no row or cell references (see ``sheetxml``): LibreOffice must still
+    put every value in its own row and column."""
+    rows = list(csv.reader(io.StringIO(libreoffice_csv[INDICATORS].read_text(encoding="utf-8"))))
+    frame = make_consolidation().indicators
+    assert rows[0] == [column.header for column in INDICATOR_TABLE]
+    assert len(rows) == len(frame) + 1
+    for key in ("unit_code", "name", "target", "source_cell"):
+        position = [column.key for column in INDICATOR_TABLE].index(key)
+        assert [row[position] for row in rows[1:]] == [str(value) for value in frame[key]], key

@@ -302,3 +302,13 @@ def test_format_target_reparses_any_quantitative_text(text):
 def test_money_in_wan_matches_decimal_arithmetic(number, unit):
     factor = {"万元": Decimal(1), "元": Decimal("0.0001"), "千元": Decimal("0.1"), "亿元": Decimal(10000)}[unit]
     assert money_in_wan(parse_target(f"{format(number, 'f')}{unit}")) == float(number * factor)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(["a", "中", " ", "\r", "\n", "\t", "\u3000", "\u00a0", "\u200b", "\u202e", "\u2028",
+                                "\ufeff", "５", "%"]), max_size=12))
+def test_clean_text_translates_only_when_there_is_something_to_translate(text):
+    from xlperf.targets import _INVISIBLE
+
+    expected = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").strip() or None
+    assert clean_text(text) == expected

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .findings import Finding, Location, Severity, json_safe
-from .model import ReturnDocument
+from .sheetxml import Segment
 
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2  # 2: entries carry the summary's rows (segments) instead of documents
 HERE = "\u0000input"  # stands for the input's own path inside an entry
 
 
@@ -32,60 +33,83 @@ def salt(spec_data: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _file(value: str | None, path: str) -> str | None:
+def here(value: str | None, path: str) -> str | None:
+    """``path`` as an entry stores it."""
     return HERE if value == path else value
 
 
-def _back(value: str | None, path: str) -> str | None:
+def resolve_here(value: str | None, path: str) -> str | None:
+    """A stored path, back as ``path`` where the entry meant the input itself."""
     return path if value == HERE else value
 
 
 def finding_to_json(finding: Finding, path: str) -> dict:
     location = finding.location
-    return {"code": finding.code, "file": _file(location.file, path), "sheet": location.sheet, "cell": location.cell,
+    return {"code": finding.code, "file": here(location.file, path), "sheet": location.sheet, "cell": location.cell,
             "row": location.row, "field": finding.field, "value": json_safe(finding.value),
             "params": {k: json_safe(v) for k, v in finding.params.items()},
             "severity": finding.severity.value if finding.severity else None}
 
 
 def finding_from_json(data: dict, path: str) -> Finding:
-    return Finding(data["code"], Location(_back(data["file"], path), data["sheet"], data["cell"], data["row"]),
+    return Finding(data["code"], Location(resolve_here(data["file"], path), data["sheet"], data["cell"], data["row"]),
                    data["field"], data["value"], data["params"], Severity(data["severity"]) if data["severity"] else None)
 
 
-def document_to_json(doc: ReturnDocument, path: str) -> dict:
-    return {"path": _file(doc.path, path), "document": doc.document, "meta": doc.meta,
-            "sources": {key: [_file(loc.file, path), loc.sheet, loc.cell] for key, loc in doc.sources.items()},
-            "findings": [finding_to_json(f, path) for f in doc.findings]}
+@dataclass(frozen=True)
+class StoredTables:
+    """An entry's tables, left in its cache file until asked for (a re-run of a large merge never needs them)."""
 
+    path: Path
+    offset: int
+    length: int
+    sha256: str
 
-def document_from_json(data: dict, path: str) -> ReturnDocument:
-    sources = {key: Location(_back(file, path), sheet, cell) for key, (file, sheet, cell) in data["sources"].items()}
-    findings = [finding_from_json(f, path) for f in data["findings"]]
-    return ReturnDocument(_back(data["path"], path) or path, data["document"], sources, {}, data["meta"], findings)
+    def read(self) -> bytes:
+        """The tables as JSON bytes; ``ValueError`` if the file no longer holds what the entry stated."""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(self.length)
+        if len(data) != self.length or hashlib.sha256(data).hexdigest() != self.sha256:
+            raise ValueError(f"{self.path}: cache entry changed")
+        return data
 
 
 class ResultCache:
-    """One JSON file per entry under ``folder/<salt>/<key[:2]>/<key>.json`` (key: content sha256 and
-    file extension); writes are atomic."""
+    """One file per entry under ``folder/<salt>/<key[:2]>/<key>.entry`` (key: content sha256 and file
+    extension): a line of JSON, then the entry's segments of deflated rows, then its tables as JSON, each
+    checked against the SHA-256 the JSON states (the tables when they are read). Writes are atomic."""
 
-    def __init__(self, folder: str | Path, spec_data: dict):
-        self.folder = Path(folder) / salt(spec_data)
+    def __init__(self, folder: str | Path, salt_data: dict):
+        self.folder = Path(folder) / salt(salt_data)
         self.hits = self.misses = 0
 
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
+        return self.folder / key[:2] / f"{key}.entry"
 
     def get(self, key: str, frameworks: dict[str, str]) -> dict | None:
-        """The entry, if present, intact, and made with the frameworks as they are now (id → sha256)."""
+        """The entry, if present, intact, and made with the frameworks as they are now (id → sha256).
+        Its ``tables`` are a ``StoredTables``."""
+        path = self._path(key)
         try:
-            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if entry.get("key") != key or entry.get("version") != ENTRY_VERSION:
-                raise ValueError("stale entry")
-            for framework_id, framework_sha in entry.get("frameworks", {}).items():
-                if frameworks.get(framework_id) != framework_sha:
-                    raise ValueError("framework changed")
-        except (OSError, ValueError, TypeError, AttributeError):
+            with open(path, "rb") as handle:
+                head = handle.readline()
+                entry = json.loads(head.decode("utf-8"))
+                if entry.get("key") != key or entry.get("version") != ENTRY_VERSION:
+                    raise ValueError("stale entry")
+                for framework_id, framework_sha in entry.get("frameworks", {}).items():
+                    if frameworks.get(framework_id) != framework_sha:
+                        raise ValueError("framework changed")
+                stated = entry.get("segments", {})
+                blob = handle.read(sum(length for _, _, length in stated.values()))
+                if hashlib.sha256(blob).hexdigest() != entry.get("segments_sha256"):
+                    raise ValueError("damaged segments")
+                entry["segments"] = _segments_from(stated, blob)
+                entry["tables"] = StoredTables(path, len(head) + len(blob), entry["tables_length"],
+                                               entry["tables_sha256"])
+                if handle.seek(0, os.SEEK_END) != entry["tables"].offset + entry["tables_length"]:
+                    raise ValueError("entry cut short")
+        except (OSError, ValueError, TypeError, AttributeError, KeyError):
             self.misses += 1
             return None
         self.hits += 1
@@ -93,11 +117,25 @@ class ResultCache:
 
     def put(self, key: str, entry: dict) -> None:
         target = self._path(key)
+        segments, tables = entry.get("segments", {}), entry.get("tables", b"")
+        blob = b"".join(segment.data for segment in segments.values())
+        head = {**entry, "key": key, "version": ENTRY_VERSION, "segments_sha256": hashlib.sha256(blob).hexdigest(),
+                "tables": None, "tables_length": len(tables), "tables_sha256": hashlib.sha256(tables).hexdigest(),
+                "segments": {name: [segment.crc, segment.size, len(segment.data)] for name, segment in segments.items()}}
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_suffix(f".{os.getpid()}.part")
-            temporary.write_text(json.dumps({**entry, "key": key, "version": ENTRY_VERSION},
-                                            ensure_ascii=False), encoding="utf-8")
+            temporary.write_bytes(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n" + blob + tables)
             os.replace(temporary, target)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def _segments_from(stated: dict, blob: bytes) -> dict[str, Segment]:
+    segments, at = {}, 0
+    for name, (crc, size, length) in stated.items():
+        segments[name] = Segment(blob[at:at + length], crc, size)
+        at += length
+    if at != len(blob):
+        raise ValueError("segments do not fill the entry")
+    return segments

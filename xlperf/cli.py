@@ -265,7 +265,6 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     from .cache import default_cache_dir
     from .consolidation import STATE_LABELS
     from .workers import default_jobs
-    from .exports import write_csvs, write_json
     from .merge import merge_returns
     from .summary import write_summary
 
@@ -275,32 +274,38 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
                                       output=output, progress=progress, jobs=jobs or default_jobs(),
                                       library=library,
                                       cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
-    if consolidation.inputs.empty:
+    if not consolidation.records("inputs"):
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)
     write_summary(consolidation, output)
-    if json_path:
-        write_json(consolidation, json_path)
-    if csv_dir:
-        write_csvs(consolidation, csv_dir)
+    if json_path or csv_dir:
+        from .exports import write_csvs, write_json  # pandas: only when asked for
+
+        if json_path:
+            write_json(consolidation, json_path)
+        if csv_dir:
+            write_csvs(consolidation, csv_dir)
     column = 0 if lang == "zh" else 1
-    errors = consolidation.findings[consolidation.findings["severity"] == "error"]
-    for row in consolidation.inputs.itertuples():
-        reason = f" — {row.reason}" if row.reason else ""
-        click.echo(f"{STATE_LABELS[row.state][column]}: {row.file}{reason}")
-        if row.state == "excluded":
-            own = errors[errors["file"] == row.file]
-            for finding in own.head(MAX_ERRORS_SHOWN).itertuples():
-                where = f"{finding.sheet}!{finding.cell} " if finding.sheet and finding.cell else ""
-                click.echo(f"    {where}{finding.message}")
+    errors: dict[str, list[dict]] = {}
+    for finding in consolidation.records("findings"):
+        if finding["severity"] == "error":
+            errors.setdefault(finding["file"], []).append(finding)
+    for row in consolidation.records("inputs"):
+        reason = f" — {row['reason']}" if row["reason"] else ""
+        click.echo(f"{STATE_LABELS[row['state']][column]}: {row['file']}{reason}")
+        if row["state"] == "excluded":
+            own = errors.get(row["file"], [])
+            for finding in own[:MAX_ERRORS_SHOWN]:
+                where = f"{finding['sheet']}!{finding['cell']} " if finding["sheet"] and finding["cell"] else ""
+                click.echo(f"    {where}{finding['message']}")
             if len(own) > MAX_ERRORS_SHOWN:
-                click.echo("    " + say("more_errors", lang, count=len(own) - MAX_ERRORS_SHOWN, file=row.file))
-    for row in consolidation.missing.itertuples():
-        click.echo(say(f"missing_{row.kind}", lang, unit=f"{row.unit_code} {row.unit_name}",
-                       project=f"{row.project_code} {row.project_name}", file=row.file))
+                click.echo("    " + say("more_errors", lang, count=len(own) - MAX_ERRORS_SHOWN, file=row["file"]))
+    for row in consolidation.records("missing"):
+        click.echo(say(f"missing_{row['kind']}", lang, unit=f"{row['unit_code']} {row['unit_name']}",
+                       project=f"{row['project_code']} {row['project_name']}", file=row["file"]))
     counts = {state: consolidation.count(state) for state in STATE_LABELS}
-    click.echo(say("merged", lang, output=output, projects=len(consolidation.projects),
-                   indicators=len(consolidation.indicators),
+    click.echo(say("merged", lang, output=output, projects=len(consolidation.records("projects")),
+                   indicators=consolidation.indicator_count,
                    states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
                    else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))
     sys.exit(consolidation.exit_code)

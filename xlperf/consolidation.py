@@ -1,10 +1,10 @@
-"""The result of a merge: plain DataFrames plus per-input states. Shared by merge.py (which builds
+"""The result of a merge: its tables plus per-input states. Shared by merge.py (which builds
 it) and summary.py / exports.py (which only write it)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import pandas as pd
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 # Each input ends in exactly one of these states.
 INCLUDED = "included"
@@ -35,35 +35,115 @@ MISSING_COLUMNS = ["kind", "unit_code", "unit_name", "project_code", "project_na
 
 
 @dataclass
-class Consolidation:
-    """What ``merge_returns`` returns; every table is a DataFrame with the columns above."""
+class Prepared:
+    """What a merge made ahead of the summary, so that rows need not be kept or made again: the
+    绩效指标明细 rows and the carried documents as deflated worksheet XML (``sheetxml.Segment``), the
+    indicator count and (unit code, 一级, 二级) tally, the unit names, and loaders for the full tables."""
 
-    year: int | None
-    framework: str | None
-    milestones: list[str]
-    level1_names: list[str]
-    level2_tree: dict[str, list[str]]
-    projects: pd.DataFrame
-    indicators: pd.DataFrame
-    findings: pd.DataFrame
-    inputs: pd.DataFrame
-    missing: pd.DataFrame
-    documents: list[dict] = field(default_factory=list)  # canonical data carried (hidden) in the summary
-    made_from: str = ""  # what the summary was made from, for 汇总说明
-    data_as_of: str | None = None  # newest save time among the inputs (deterministic, unlike "now")
-    expect: str | None = None
-    lang: str = "zh"
+    indicator_segments: list
+    data_segments: list
+    indicator_count: int
+    document_count: int
+    data_columns: int  # the most cells in one _data row
+    pairs: Counter
+    unit_names: dict[str, str]
+    load_indicators: Callable[[], list[list]]  # rows in INDICATOR_COLUMNS order
+    load_documents: Callable[[], list[dict]]
+
+
+TABLES = ("projects", "indicators", "findings", "inputs", "missing")
+
+
+class Consolidation:
+    """What ``merge_returns`` returns. Each table is there as records (``records(name)``: a list of dicts)
+    and as a pandas DataFrame (``projects``, ``indicators``, ``findings``, ``inputs``, ``missing``), made
+    when first asked for: the command line never needs pandas, whose import alone costs half a second.
+
+    Tables may be given as DataFrames or as lists of dicts (with ``columns``). ``indicators`` and
+    ``documents`` (the canonical data carried, hidden, in the summary) may be left out when ``prepared`` is
+    given: they are then loaded once, when first asked for, from where the merge put them."""
+
+    def __init__(self, *, year: int | None, framework: str | None, milestones: list[str], level1_names: list[str],
+                 level2_tree: dict[str, list[str]], projects, findings, inputs, missing, indicators=None,
+                 documents: list[dict] | None = None, made_from: str = "", data_as_of: str | None = None,
+                 expect: str | None = None, lang: str = "zh", prepared: Prepared | None = None,
+                 columns: dict[str, list[str]] | None = None):
+        self.year, self.framework, self.milestones = year, framework, milestones
+        self.level1_names, self.level2_tree = level1_names, level2_tree
+        self._given = {"projects": projects, "indicators": indicators, "findings": findings, "inputs": inputs,
+                       "missing": missing}
+        self._columns = {"indicators": INDICATOR_COLUMNS, "findings": FINDING_COLUMNS, "inputs": INPUT_COLUMNS,
+                         "missing": MISSING_COLUMNS, **(columns or {})}
+        self._records: dict[str, list[dict]] = {}
+        self._frames: dict = {}
+        self._documents, self.prepared = documents, prepared
+        self.made_from = made_from  # what the summary was made from, for 汇总说明
+        self.data_as_of = data_as_of  # newest save time among the inputs (deterministic, unlike "now")
+        self.expect, self.lang = expect, lang
+
+    def records(self, name: str) -> list[dict]:
+        """One table as a list of dicts (NaN where a DataFrame held a missing number)."""
+        if name not in self._records:
+            given = self._given[name]
+            if given is None and name == "indicators" and self.prepared is not None:
+                given = [dict(zip(INDICATOR_COLUMNS, row)) for row in self.prepared.load_indicators()]
+            elif given is None:
+                given = []
+            self._records[name] = given if isinstance(given, list) else given.to_dict("records") if len(given) else []
+        return self._records[name]
+
+    def _frame(self, name: str):
+        if name not in self._frames:
+            import pandas as pd
+
+            given = self._given[name]
+            if isinstance(given, pd.DataFrame):
+                frame = given
+            elif given is None and name == "indicators" and self.prepared is not None:
+                frame = pd.DataFrame(self.prepared.load_indicators(), columns=INDICATOR_COLUMNS)
+            else:
+                frame = pd.DataFrame(given or [], columns=self._columns.get(name))
+            self._frames[name] = _compact(frame) if name == "indicators" and given is None else frame
+        return self._frames[name]
+
+    projects = property(lambda self: self._frame("projects"))
+    indicators = property(lambda self: self._frame("indicators"))
+    findings = property(lambda self: self._frame("findings"))
+    inputs = property(lambda self: self._frame("inputs"))
+    missing = property(lambda self: self._frame("missing"))
+
+    @property
+    def documents(self) -> list[dict]:
+        if self._documents is None:
+            self._documents = self.prepared.load_documents() if self.prepared else []
+        return self._documents
+
+    @property
+    def indicator_count(self) -> int:
+        return self.prepared.indicator_count if self.prepared and self._given["indicators"] is None \
+            else len(self.records("indicators"))
 
     def count(self, state: str) -> int:
-        return int((self.inputs["state"] == state).sum()) if len(self.inputs) else 0
+        return sum(1 for row in self.records("inputs") if row["state"] == state)
 
     @property
     def exit_code(self) -> int:
         """0 when every return was included cleanly (warnings allowed) and nothing is missing; else 1."""
-        bad = {EXCLUDED, UNREADABLE}
-        if len(self.inputs) and self.inputs["state"].isin(bad).any():
+        inputs = self.records("inputs")
+        if any(row["state"] in (EXCLUDED, UNREADABLE) for row in inputs):
             return 1
-        if len(self.inputs) and (self.inputs["errors"] > 0).any() and \
-                self.inputs["state"].isin({INCLUDED, INCLUDED_WITH_WARNINGS}).any():
+        if any(row["errors"] > 0 for row in inputs) and \
+                any(row["state"] in (INCLUDED, INCLUDED_WITH_WARNINGS) for row in inputs):
             return 1  # kept by --include-invalid, but not clean
-        return 1 if len(self.missing) else 0
+        return 1 if self.records("missing") else 0
+
+
+REPEATED_COLUMNS = ("unit_code", "unit_name", "project_code", "project_name", "level1", "level2", "basis",
+                    "operator", "unit", "kind", "source_file", "source_sheet")
+
+
+def _compact(indicators):
+    """Columns that repeat on every row of a unit or project as categories: a fifth of the memory."""
+    for column in REPEATED_COLUMNS:
+        indicators[column] = indicators[column].astype("category")
+    return indicators

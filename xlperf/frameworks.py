@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-
-import jsonschema
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING
 
 from .errors import FrameworkError
 from .resources import templates_root
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,15 @@ class Framework:
         return None
 
     @cached_property
+    def library_units(self) -> dict[tuple[str, str], str | None]:
+        """(二级, 三级 name) → the unit the indicator library gives it."""
+        return {(entry["level2"], entry["name"]): entry.get("unit") for entry in self.library}
+
+    @cached_property
     def validator(self) -> Draft202012Validator:
         """The reference validator: explains each error (keyword, path) for the findings."""
+        from jsonschema import Draft202012Validator
+
         return Draft202012Validator(self.schema, format_checker=None)
 
     @cached_property
@@ -132,9 +140,12 @@ def with_library(framework: Framework, path: str | Path) -> Framework:
 def framework_from_schema(schema: object, source: str) -> Framework:
     if not isinstance(schema, dict):
         raise FrameworkError(f"{source}: a framework schema must be a JSON object")
+    # imported here: a process that only hands files to worker processes never needs jsonschema
+    from jsonschema import Draft202012Validator, SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
+    except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise FrameworkError(f"{source}: not a valid JSON Schema at {where}: {exc.message}") from None
     categories = read_category_tree(schema, source)

@@ -4,21 +4,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import tempfile
+import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 
-from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
-                            INPUT_COLUMNS, MISSING_COLUMNS, UNREADABLE, Consolidation)
+from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS, UNREADABLE,
+                            Consolidation, Prepared)
 from .errors import UsageError
-from .cache import ResultCache, document_from_json, document_to_json, finding_from_json, finding_to_json
+from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json, here as _file, resolve_here as _back
 from .findings import Finding, Location
 from .frameworks import Framework, list_frameworks
 from .model import ReturnDocument, pointer
 from .reader import UnreadableError, read_workbook, saved_time
 from .safety import Refused, check_path
+from .sheetxml import Segment
+from .summary import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout
 from .spec import load_spec
 from .targets import parse_target
 from .validate import FrameworkResolver, check_document, collect_inputs
@@ -42,14 +47,24 @@ def reason_text(key: str, lang: str, **values) -> str:
 
 @dataclass
 class _Input:
+    """One input through the merge. What it gave is kept small: its rows for the big sheets are already
+    deflated (``segments``) and the rest is in the spool until the summary or an export asks for it."""
+
     path: Path
     sha256: str
     saved: str | None = None
     state: str = INCLUDED
     reason: str = ""
-    docs: list[ReturnDocument] = field(default_factory=list)
+    docs: list[dict] = field(default_factory=list)  # per document: unit_code, unit_name, projects [[code, name]]
     findings: list[Finding] = field(default_factory=list)
-    frameworks: list[Framework] = field(default_factory=list)
+    framework_ids: list[str] = field(default_factory=list)
+    projects: list[list] = field(default_factory=list)  # per project its facts for 项目汇总 (``_fact_keys``)
+    tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
+    indicator_count: int = 0
+    segments: dict[str, Segment] = field(default_factory=dict)  # "indicators", "data": rows made for the summary
+    data_columns: int = 0
+    tables: tuple[int, int] | StoredTables | None = None  # its indicator rows and carried documents: where in
+    # the spool, or in the cache
 
     @property
     def errors(self) -> int:
@@ -89,9 +104,10 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     resolver = FrameworkResolver(framework, library)
     spec = load_spec()
     framework_ref = None if framework is None else framework.source if isinstance(framework, Framework) else framework
-    cache = ResultCache(cache_dir, {"spec": spec.data, "framework": framework_ref, "library": _file_digest(library)}) \
-        if cache_dir else None
+    cache = ResultCache(cache_dir, {"spec": spec.data, "framework": framework_ref, "library": _file_digest(library),
+                                    "rows": rows_layout()}) if cache_dir else None
     current = _framework_hashes(resolver)
+    spool = _Spool(lambda path: examine(path, framework_ref, library))
     inputs: list[_Input] = []
     seen_content: dict[str, _Input] = {}
     pending: list[_Input] = []
@@ -100,21 +116,23 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         inputs.append(item)
         if item.state == INCLUDED:  # identified, not yet read
             entry = cache.get(_cache_key(item), current) if cache else None
-            if entry is None:
+            try:
+                if entry is None:
+                    raise ValueError("not cached")
+                _apply(item, entry, spool, lang)
+            except (OSError, ValueError):  # not cached, or its stored tables are damaged
                 pending.append(item)
-            else:
-                _apply(item, entry, resolver, lang)
     done = len(inputs) - len(pending)
     for item, entry in _examine_all(pending, jobs, framework_ref, library):
-        _apply(item, entry, resolver, lang)
         if cache:
             cache.put(_cache_key(item), entry)
+        _apply(item, entry, spool, lang)
         done += 1
         if progress:
             progress(done, len(inputs))
     _settle_states(inputs, include_invalid, lang)
     _resolve_code_clashes(inputs, on_duplicate, lang)
-    return _tabulate(inputs, manifest, expect, spec, lang, files)
+    return _tabulate(inputs, manifest, expect, spec, lang, files, resolver, spool)
 
 
 def _cache_key(item: "_Input") -> str:
@@ -166,8 +184,11 @@ _WORKER_RESOLVERS: dict[tuple, FrameworkResolver] = {}
 
 
 def examine(path_text: str, framework_ref: str | None = None, library: str | None = None) -> dict:
-    """Read and check one input into a JSON-able entry. Runs in worker processes; never raises for
-    a bad file (an unreadable one is an entry too)."""
+    """Read and check one input into an entry (JSON-able, but for its ``segments``). Runs in worker
+    processes; never raises for a bad file (an unreadable one is an entry too).
+
+    Paths inside an entry are the cache's ``HERE``, so a moved or copied file can reuse it; the rows in
+    ``segments`` were made for ``rendered_for`` and are made again for any other path."""
     key = (framework_ref, library)
     if key not in _WORKER_RESOLVERS:
         _WORKER_RESOLVERS[key] = FrameworkResolver(framework_ref, library)
@@ -176,8 +197,8 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
     try:
         documents = read_workbook(path)
     except UnreadableError as error:
-        return {"unreadable": True, "docs": [], "findings": [finding_to_json(error.finding, path_text)],
-                "saved": None, "frameworks": {}}
+        return {"unreadable": True, "findings": [finding_to_json(error.finding, path_text)], "saved": None,
+                "frameworks": {}}
     spec = load_spec()
     findings: list[Finding] = []
     frameworks: dict[str, str] = {}
@@ -189,11 +210,58 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
         else:
             findings.extend(check_document(doc, found, spec))
             frameworks[found.id] = found.sha256
-    for doc in documents:  # a merge needs the workbook facts, not the layout: keep entries small
-        doc.meta = {key: value for key, value in doc.meta.items() if key in ("workbook", "origin_file")}
-    return {"unreadable": False, "docs": [document_to_json(doc, path_text) for doc in documents],
-            "findings": [finding_to_json(f, path_text) for f in findings], "saved": saved_time(path),
-            "frameworks": frameworks}
+    docs, projects, indicators, carried = _tables(documents, spec.milestones)
+    indicator_rows, data, data_columns = _rendered(indicators, carried)
+    tally = indicator_tally(*zip(*((row[0], row[4], row[5]) for row in indicators))) if indicators else Counter()
+    return {"unreadable": False, "findings": [finding_to_json(f, path_text) for f in findings],
+            "saved": saved_time(path), "frameworks": frameworks, "docs": docs,
+            "projects": [[*facts[:-3], _file(facts[-3], path_text), *facts[-2:]] for facts in projects],
+            "tally": [[*key, count] for key, count in tally.items()], "indicator_count": len(indicators),
+            "tables": _tables_json(indicators, carried, path_text),
+            "rendered_for": path_text, "segments": {"indicators": indicator_rows, "data": data},
+            "data_columns": data_columns}
+
+
+def _tables_json(indicators: list[list], carried: list[dict], path_text: str) -> bytes:
+    """The rows of 绩效指标明细 and the carried documents, paths as the cache's HERE, as JSON: passed on and
+    kept as bytes, parsed only when the full tables are asked for (or a moved file's rows are made again)."""
+    return json.dumps({
+        "indicators": [[*row[:SOURCE_FILE], _file(row[SOURCE_FILE], path_text), *row[SOURCE_FILE + 1:]]
+                       for row in indicators],
+        "carried": [{**item, "file": _file(item["file"], path_text)} for item in carried],
+    }, ensure_ascii=False).encode("utf-8")
+
+
+def _tables_from_json(data: bytes, path_text: str) -> tuple[list[list], list[dict]]:
+    tables = json.loads(data)
+    indicators = [[*row[:SOURCE_FILE], _back(row[SOURCE_FILE], path_text), *row[SOURCE_FILE + 1:]]
+                  for row in tables["indicators"]]
+    return indicators, [{**item, "file": _back(item["file"], path_text)} for item in tables["carried"]]
+
+
+SOURCE_FILE = INDICATOR_COLUMNS.index("source_file")
+
+
+def _tables(documents: list[ReturnDocument], milestones: list[str]):
+    """What the summary needs of a return's documents: per document its unit and project codes, the
+    facts of each project, the rows of 绩效指标明细 (lists in INDICATOR_COLUMNS order), the carried documents."""
+    docs, projects, indicators, carried = [], [], [], []
+    for doc in documents:
+        unit = doc.document.get("unit", {})
+        items = doc.document.get("projects", [])
+        docs.append({"unit_code": unit.get("code"), "unit_name": unit.get("name"),
+                     "projects": [[project.get("project_code"), project.get("project_name")] for project in items]})
+        for index, project in enumerate(items):
+            projects.append(_project_facts(doc, index, project, milestones))
+            indicators.extend(_indicator_rows(doc, index, project))
+        carried.append(_carried(doc))
+    return docs, projects, indicators, carried
+
+
+def _rendered(indicators: list[list], carried: list[dict]) -> tuple[Segment, Segment, int]:
+    """A return's rows of 绩效指标明细 and of ``_data``, made for the summary (paths as they are given)."""
+    data, data_columns = data_segment(carried_text(item) for item in carried)
+    return indicator_segment(indicators), data, data_columns
 
 
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library):
@@ -210,23 +278,65 @@ def _examine_task(task: tuple) -> dict:
 
 def _crashed_entry(task: tuple) -> dict:
     finding = Finding("READ_CRASHED", Location(task[0]))
-    return {"unreadable": True, "docs": [], "findings": [finding_to_json(finding, task[0])], "saved": None,
-            "frameworks": {}}
+    return {"unreadable": True, "findings": [finding_to_json(finding, task[0])], "saved": None, "frameworks": {}}
 
 
-def _apply(item: "_Input", entry: dict, resolver: FrameworkResolver, lang: str) -> None:
+def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
+    """Take what an entry says of ``item``: the small facts are kept, the rows go to the spool."""
     path = str(item.path)
     item.findings = [finding_from_json(f, path) for f in entry["findings"]]
     if entry["unreadable"]:
         unreadable = _unreadable(item.path, item.sha256, item.findings[0], lang)
         item.state, item.reason = unreadable.state, unreadable.reason
         return
-    item.docs = [document_from_json(d, path) for d in entry["docs"]]
     item.saved = entry["saved"]
-    for doc in item.docs:
-        found, _ = resolver.for_document(doc)
-        if found is not None:
-            item.frameworks.append(found)
+    item.framework_ids = list(entry["frameworks"])
+    item.docs = entry["docs"]
+    item.projects = [[*facts[:-3], _back(facts[-3], path), *facts[-2:]] for facts in entry["projects"]]
+    item.tally = Counter({(code, level1, level2): count for code, level1, level2, count in entry["tally"]})
+    item.indicator_count = entry["indicator_count"]
+    tables = entry["tables"]
+    if entry["rendered_for"] == path:
+        item.segments, item.data_columns = entry["segments"], entry["data_columns"]
+    else:  # a cached entry of the same content under another name: its rows name the other file
+        tables = tables.read() if isinstance(tables, StoredTables) else tables
+        indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
+        item.segments = {"indicators": indicator_rows, "data": data}
+    item.tables = tables if isinstance(tables, StoredTables) else spool.put(tables)
+
+
+class _Spool:
+    """What the merge does not keep in memory (every indicator row, every carried document), in an
+    anonymous temporary file that disappears with the merge's result, or left in the cache."""
+
+    def __init__(self, examine_again: Callable[[str], dict]):
+        self.file = tempfile.TemporaryFile(prefix="xlperf-merge-")
+        self.examine_again = examine_again
+
+    def tables(self, item: "_Input") -> bytes:
+        """The item's tables as JSON bytes. A cache entry damaged since the merge used it is not trusted:
+        the file is read again, and must still be what the merge read."""
+        if not isinstance(item.tables, StoredTables):
+            return self.get(item.tables)
+        try:
+            return item.tables.read()
+        except (OSError, ValueError):
+            if _sha256(item.path) != item.sha256:
+                raise UsageError(f"{item.path} changed while the merge ran; run the merge again") from None
+            return self.examine_again(str(item.path))["tables"]
+
+    def put(self, data: bytes) -> tuple[int, int]:
+        self.file.seek(0, os.SEEK_END)
+        at = self.file.tell()
+        self.file.write(data)
+        return at, len(data)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def get(self, span: tuple[int, int]) -> bytes:
+        self.file.seek(span[0])
+        return self.file.read(span[1])
 
 
 def _settle_states(inputs: list[_Input], include_invalid: bool, lang: str) -> None:
@@ -242,8 +352,7 @@ def _settle_states(inputs: list[_Input], include_invalid: bool, lang: str) -> No
 
 
 def _codes(item: _Input) -> set[str]:
-    return {p.get("project_code") for doc in item.docs for p in doc.document.get("projects", [])
-            if isinstance(p.get("project_code"), str)}
+    return {code for doc in item.docs for code, _ in doc["projects"] if isinstance(code, str)}
 
 
 def _resolve_code_clashes(inputs: list[_Input], on_duplicate: str, lang: str) -> None:
@@ -291,27 +400,28 @@ def _number(value: object) -> float | None:
         and math.isfinite(value) else None
 
 
-def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: str, files: list[Path]) -> Consolidation:
-    frameworks = [fw for item in inputs for fw in item.frameworks]
-    framework = frameworks[0] if frameworks else None
+def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: str, files: list[Path],
+              resolver: FrameworkResolver, spool: _Spool) -> Consolidation:
+    framework_id = next((framework_id for item in inputs for framework_id in item.framework_ids), None)
+    framework = resolver.by_id(framework_id) if framework_id else None
     milestones = spec.milestones
     level1_names = list(framework.level1_names) if framework else []
-    project_rows, indicator_rows, documents = [], [], []
-    for item in inputs:
-        if item.state not in (INCLUDED, INCLUDED_WITH_WARNINGS):
-            continue
+    included = [item for item in inputs if item.state in (INCLUDED, INCLUDED_WITH_WARNINGS)]
+    fact_keys = _fact_keys(milestones)
+    project_rows, unit_names, tally = [], {}, Counter()
+    for item in included:
         status = "invalid" if item.errors else item.state
+        project_rows += [_project_row(facts, fact_keys, level1_names, status) for facts in item.projects]
         for doc in item.docs:
-            documents.append(_carried(doc))
-            for index, project in enumerate(doc.document.get("projects", [])):
-                project_rows.append(_project_row(doc, index, project, milestones, level1_names, status))
-                indicator_rows.extend(_indicator_rows(doc, index, project))
+            if doc["projects"]:
+                unit_names.setdefault(_text(doc["unit_code"]), _text(doc["unit_name"]))
+        tally.update(item.tally)
     finding_rows = [_finding_row(item, finding, lang) for item in inputs for finding in item.findings]
     input_rows = [{
         "file": item.shown, "state": item.state, "reason": item.reason,
-        "unit_code": "、".join(sorted({str(d.document.get("unit", {}).get("code")) for d in item.docs})) or None,
-        "unit_name": "、".join(sorted({str(d.document.get("unit", {}).get("name")) for d in item.docs})) or None,
-        "projects": sum(len(d.document.get("projects", [])) for d in item.docs),
+        "unit_code": "、".join(sorted({str(doc["unit_code"]) for doc in item.docs})) or None,
+        "unit_name": "、".join(sorted({str(doc["unit_name"]) for doc in item.docs})) or None,
+        "projects": sum(len(doc["projects"]) for doc in item.docs),
         "errors": item.errors, "warnings": len(item.findings) - item.errors,
         "saved": item.saved, "sha256": item.sha256,
     } for item in inputs]
@@ -320,76 +430,91 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
                        + [f"count/{l1}" for l1 in level1_names]
                        + ["indicator_count", "status", "source_file", "source_sheet"])
     saved_times = [item.saved for item in inputs if item.saved]
-    return Consolidation(
-        year=next((d.document.get("year") for item in inputs for d in item.docs), manifest.get("year") if manifest else None),
+
+    def load_indicators() -> list[list]:
+        return [row for item in included for row in _tables_from_json(spool.tables(item), str(item.path))[0]]
+
+    def load_documents() -> list[dict]:
+        return [document for item in included for document in _tables_from_json(spool.tables(item),
+                                                                                 str(item.path))[1]]
+
+    prepared = Prepared(
+        indicator_segments=[item.segments["indicators"] for item in included if item.indicator_count],
+        data_segments=[item.segments["data"] for item in included if item.docs],
+        indicator_count=sum(item.indicator_count for item in included),
+        document_count=sum(len(item.docs) for item in included),
+        data_columns=max((item.data_columns for item in included), default=0),
+        pairs=tally, unit_names=unit_names, load_indicators=load_indicators, load_documents=load_documents)
+    consolidation = Consolidation(
+        year=next((doc.get("year") for item in inputs for doc in item.docs),
+                  manifest.get("year") if manifest else None),
         framework=framework.id if framework else (manifest.get("framework") if manifest else None),
         milestones=milestones,
         level1_names=level1_names,
         level2_tree={k: list(v) for k, v in framework.categories.items()} if framework else {},
-        projects=pd.DataFrame(project_rows, columns=project_columns),
-        indicators=_compact(pd.DataFrame(indicator_rows, columns=INDICATOR_COLUMNS)),
-        findings=pd.DataFrame(finding_rows, columns=FINDING_COLUMNS),
-        inputs=pd.DataFrame(input_rows, columns=INPUT_COLUMNS),
-        missing=pd.DataFrame(_missing(inputs, manifest) if manifest else [], columns=MISSING_COLUMNS),
-        documents=documents,
+        projects=project_rows, findings=finding_rows, inputs=input_rows,
+        missing=_missing(inputs, manifest) if manifest else [], columns={"projects": project_columns},
         made_from=f"{len(files)} 个文件" if lang == "zh" else f"{len(files)} file(s)",
         data_as_of=max(saved_times) if saved_times else None,
         expect=str(expect) if expect else None,
         lang=lang,
+        prepared=prepared,
     )
+    weakref.finalize(consolidation, spool.close)  # the spool lives as long as the result that reads it
+    return consolidation
 
 
-REPEATED_COLUMNS = ("unit_code", "unit_name", "project_code", "project_name", "level1", "level2", "basis",
-                    "operator", "unit", "kind", "source_file", "source_sheet")
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
-def _compact(indicators: pd.DataFrame) -> pd.DataFrame:
-    """Columns that repeat on every row of a unit or project as categories: a fifth of the memory."""
-    for column in REPEATED_COLUMNS:
-        indicators[column] = indicators[column].astype("category")
-    return indicators
+def _fact_keys(milestones: list[str]) -> list[str]:
+    """What ``_project_facts`` lists, in order: a project's row of 项目汇总 but for its status and counts by
+    一级 (a list, not a dict: a thousand returns' projects are kept through a merge)."""
+    return (["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
+            + [f"plan_pct/{m}" for m in milestones] + [f"plan_amount/{m}" for m in milestones]
+            + ["indicator_count", "source_file", "source_sheet", "level1_counts"])
 
 
-def _project_row(doc: ReturnDocument, index: int, project: dict, milestones: list[str], level1_names: list[str],
-                 status: str) -> dict:
+def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:
     unit = doc.document.get("unit", {})
     budget = _number(project.get("budget_total"))
     plan = project.get("spending_plan") or {}
-    row = {"unit_code": unit.get("code"), "unit_name": unit.get("name"),
-           "project_code": project.get("project_code"), "project_name": project.get("project_name"),
-           "budget_total": budget, "fiscal": _number(project.get("fiscal")), "other": _number(project.get("other"))}
-    for milestone in milestones:
-        pct = _number(plan.get(milestone))
-        row[f"plan_pct/{milestone}"] = pct
-        row[f"plan_amount/{milestone}"] = round(budget * pct / 100, 6) if pct is not None and budget is not None else None
+    percents = [_number(plan.get(milestone)) for milestone in milestones]
+    amounts = [round(budget * pct / 100, 6) if pct is not None and budget is not None else None for pct in percents]
     indicators = project.get("indicators") or []
-    for level1 in level1_names:
-        row[f"count/{level1}"] = sum(1 for i in indicators if i.get("level1") == level1)
     location = doc.location(pointer("projects", index))
-    row.update(indicator_count=len(indicators), status=status, source_file=location.file or doc.path,
-               source_sheet=location.sheet)
+    return [unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"), budget,
+            _number(project.get("fiscal")), _number(project.get("other")), *percents, *amounts, len(indicators),
+            location.file or doc.path, location.sheet,
+            dict(Counter(i.get("level1") for i in indicators if isinstance(i.get("level1"), str)))]
+
+
+def _project_row(facts: list, fact_keys: list[str], level1_names: list[str], status: str) -> dict:
+    row = dict(zip(fact_keys[:-1], facts[:-1]))
+    for level1 in level1_names:
+        row[f"count/{level1}"] = facts[-1].get(level1, 0)
+    row["status"] = status
     return row
 
 
-def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[dict]:
+def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list]:
+    """The project's rows of 绩效指标明细, values in INDICATOR_COLUMNS order."""
     unit = doc.document.get("unit", {})
     rows = []
     for number, indicator in enumerate(project.get("indicators") or []):
         target = parse_target(indicator.get("target")) if isinstance(indicator.get("target"), str) else None
         location = doc.location(pointer("projects", index, "indicators", number, "target"))
-        rows.append({
-            "unit_code": unit.get("code"), "unit_name": unit.get("name"),
-            "project_code": project.get("project_code"), "project_name": project.get("project_name"),
-            **{key: indicator.get(key) for key in ("level1", "level2", "name", "description", "target", "basis")},
-            "operator": target.operator if target else None, "number": target.number if target else None,
-            "unit": target.unit if target else None, "kind": target.kind if target else None,
-            "source_file": location.file or doc.path, "source_sheet": location.sheet, "source_cell": location.cell,
-        })
+        rows.append([unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"),
+                     *(indicator.get(key) for key in ("level1", "level2", "name", "description", "target")),
+                     target.operator if target else None, target.number if target else None,
+                     target.unit if target else None, target.kind if target else None, indicator.get("basis"),
+                     location.file or doc.path, location.sheet, location.cell])
     return rows
 
 
 def _finding_row(item: _Input, finding: Finding, lang: str) -> dict:
-    unit_codes = sorted({str(d.document.get("unit", {}).get("code")) for d in item.docs})
+    unit_codes = sorted({str(doc["unit_code"]) for doc in item.docs})
     return {"file": finding.location.file or item.shown, "unit_code": "、".join(unit_codes) or None,
             "severity": finding.level.value, "code": finding.code, "sheet": finding.location.sheet,
             "cell": finding.location.cell, "field": finding.field,
@@ -416,9 +541,7 @@ def _missing(inputs: list[_Input], manifest: dict) -> list[dict]:
         if item.state == UNREADABLE or (item.state == DUPLICATE and not item.docs):
             continue
         for doc in item.docs:
-            code = str(doc.document.get("unit", {}).get("code"))
-            returned.setdefault(code, set()).update(
-                p.get("project_code") for p in doc.document.get("projects", []) if p.get("project_code"))
+            returned.setdefault(str(doc["unit_code"]), set()).update(code for code, _ in doc["projects"] if code)
     rows = []
     sent_units = {}
     for unit in manifest.get("units", []):
@@ -434,13 +557,11 @@ def _missing(inputs: list[_Input], manifest: dict) -> list[dict]:
                              "file": unit.get("file")})
     for item in inputs:
         for doc in item.docs:
-            code = str(doc.document.get("unit", {}).get("code"))
-            unexpected = [p for p in doc.document.get("projects", [])
-                          if p.get("project_code") not in sent_units.get(code, set())]
+            code = str(doc["unit_code"])
+            unexpected = [(project_code, name) for project_code, name in doc["projects"]
+                          if project_code not in sent_units.get(code, set())]
             if code not in sent_units or unexpected:
-                for project in unexpected or [{}]:
-                    rows.append({"kind": "unexpected", "unit_code": code,
-                                 "unit_name": doc.document.get("unit", {}).get("name"),
-                                 "project_code": project.get("project_code"),
-                                 "project_name": project.get("project_name"), "file": item.shown})
+                for project_code, name in unexpected or [(None, None)]:
+                    rows.append({"kind": "unexpected", "unit_code": code, "unit_name": doc["unit_name"],
+                                 "project_code": project_code, "project_name": name, "file": item.shown})
     return rows

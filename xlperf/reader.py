@@ -11,7 +11,9 @@ import datetime as dt
 import json
 import math
 import re
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import XlperfError
 from .findings import Finding, Location
@@ -19,7 +21,6 @@ from .model import ReturnDocument, pointer
 from .safety import Limits, Refused, check_path, preflight
 from .spec import load_spec, split_cell
 from .targets import clean_text, format_number, parse_number
-from .template import META_MARKER
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 INDICATOR_KEYS = ("level1", "level2", "name", "description", "target", "basis")
@@ -46,11 +47,20 @@ class _Grid:
 
     def get(self, cell: str) -> object:
         row, column = split_cell(cell)
-        r, c = row - 1, column - 1
+        return self.at(row - 1, column - 1)
+
+    def at(self, r: int, c: int) -> object:
+        """The value at 0-based row ``r`` and column ``c``; ``None`` for an empty or absent cell."""
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
             value = self.rows[r][c]
             return None if value == "" else value
         return None
+
+    def row_values(self, r: int, columns: tuple[int, ...]) -> list[object]:
+        """``at(r, c)`` for each of ``columns`` (0-based, none negative)."""
+        values = self.rows[r] if 0 <= r < len(self.rows) else ()
+        width = len(values)
+        return [None if c >= width or values[c] == "" else values[c] for c in columns]
 
     def last_row(self) -> int:
         return len(self.rows)
@@ -86,6 +96,8 @@ def _grid(workbook, name: str) -> _Grid:
 
 def read_meta(workbook, path: str) -> dict:
     """The template metadata, or an UnreadableError saying this is not an xlperf template."""
+    from .template import META_MARKER  # here: the template writer (xlsxwriter) is not needed to send files out
+
     names = workbook.sheet_names
     if "_meta" not in names:
         raise unreadable(path, "READ_NOT_TEMPLATE")
@@ -109,8 +121,16 @@ def read_meta(workbook, path: str) -> dict:
     return meta
 
 
+# Labels, categories and much of what units type recur on every sheet and in every return; only short
+# texts are remembered, so what a process holds stays small whatever the returns hold.
+_cached_clean_text = lru_cache(maxsize=4096)(clean_text)
+_CACHED_TEXT_LENGTH = 200
+
+
 def _text_of(value: object) -> str | None:
     """A cell value as the text the unit sees (numbers shown in general format)."""
+    if type(value) is str:  # most cells
+        return _cached_clean_text(value) if len(value) <= _CACHED_TEXT_LENGTH else clean_text(value)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -199,16 +219,22 @@ class _SheetReader:
         self.result.sources[json_path] = Location(self.result.path, self.sheet, cell)
 
     def text(self, target: dict, key: str, json_path: str, cell: str) -> None:
-        self.locate(json_path, cell)
-        value = self.grid.get(cell)
-        if value is None:
-            return
-        self.result.raw[json_path] = value
-        text = _text_of(value)
-        if text is not None:
-            target[key] = text
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.numbers_in_text.append((json_path, cell))
+        self.texts(target, (key,), (json_path,), (cell,), (self.grid.get(cell),))
+
+    def texts(self, target: dict, keys: tuple[str, ...], json_paths: tuple[str, ...], cells: tuple[str, ...],
+              values: list[object]) -> None:
+        """``text`` for several fields whose values were already taken from their cells (a table row)."""
+        result, sheet = self.result, self.sheet
+        for key, json_path, cell, value in zip(keys, json_paths, cells, values):
+            result.sources[json_path] = Location(result.path, sheet, cell)
+            if value is None:
+                continue
+            result.raw[json_path] = value
+            text = _text_of(value)
+            if text is not None:
+                target[key] = text
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self.numbers_in_text.append((json_path, cell))
 
     def converted(self, target: dict, key: str, json_path: str, cell: str, convert) -> None:
         self.locate(json_path, cell)
@@ -233,7 +259,7 @@ class _SheetReader:
 
 def _preflight(path: Path, limits: Limits | None) -> list[Finding]:
     """The safety checks every input passes before a parser sees it (see safety.py)."""
-    limits = limits or load_spec().limits
+    limits = limits or _spec_limits()
     try:
         check_path(path, limits)  # a folder or a link is said as such, whatever its name
         if path.suffix.lower() not in READABLE_SUFFIXES:
@@ -241,6 +267,12 @@ def _preflight(path: Path, limits: Limits | None) -> list[Finding]:
         return preflight(path, limits)
     except Refused as refusal:
         raise unreadable(str(path), refusal.code, **refusal.params) from None
+
+
+@lru_cache(maxsize=1)
+def _spec_limits() -> Limits:
+    """The template spec's limits, looked up once per process rather than once per file."""
+    return load_spec().limits
 
 
 def read_return(path: str | Path, limits: Limits | None = None) -> ReturnDocument:
@@ -345,14 +377,15 @@ def _read_project(reader: _SheetReader, project: dict, index: int, layout: dict)
     first_row, rows = table["first_row"], table["rows"]
     indicators: list[dict] = []
     reader.locate(pointer(*base, "indicators"), f"{columns['level1']}{first_row}")
-    for row in range(first_row, first_row + rows):
-        if all(reader.grid.get(f"{columns[key]}{row}") is None for key in INDICATOR_KEYS):
+    table = _table_cells(tuple(str(columns[key]) for key in INDICATOR_KEYS), first_row, rows) if rows > 0 else ()
+    for table_row in table:
+        values = table_row.values(reader.grid)
+        if all(value is None for value in values):
             continue
-        number = len(indicators)
         indicator: dict = {}
-        reader.locate(pointer(*base, "indicators", number), f"{columns['level1']}{row}")
-        for key in INDICATOR_KEYS:
-            reader.text(indicator, key, pointer(*base, "indicators", number, key), f"{columns[key]}{row}")
+        indicator_path, key_paths = _indicator_pointers(index, len(indicators))
+        reader.locate(indicator_path, table_row.cells[0])
+        reader.texts(indicator, INDICATOR_KEYS, key_paths, table_row.cells, values)
         indicators.append(indicator)
     project["indicators"] = indicators
     last_table_row = first_row + rows - 1
@@ -364,6 +397,40 @@ def _read_project(reader: _SheetReader, project: dict, index: int, layout: dict)
                                                       value=_text_of(reader.grid.get(cell)),
                                                       params={"last_row": last_table_row}))
                 return
+
+
+class _TableRow(NamedTuple):
+    """One row of the indicator table: its cells in ``INDICATOR_KEYS`` order and where they are, 0-based."""
+
+    cells: tuple[str, ...]
+    positions: tuple[tuple[int, int], ...]
+    shared_row: int | None  # the row of every cell (not so only if the metadata's columns hold digits)
+    columns: tuple[int, ...]
+
+    def values(self, grid: _Grid) -> list[object]:
+        if self.shared_row is not None:
+            return grid.row_values(self.shared_row, self.columns)
+        return [grid.at(r, c) for r, c in self.positions]
+
+
+@lru_cache(maxsize=64)
+def _table_cells(columns: tuple[str, ...], first_row: int, rows: int) -> tuple[_TableRow, ...]:
+    """The indicator table's rows, worked out once per layout."""
+    table = []
+    for row in range(first_row, first_row + rows):
+        cells = tuple(f"{column}{row}" for column in columns)
+        positions = tuple((r - 1, c - 1) for r, c in map(split_cell, cells))
+        rows_of_cells = {r for r, _ in positions}
+        shared_row = rows_of_cells.pop() if len(rows_of_cells) == 1 else None
+        table.append(_TableRow(cells, positions, shared_row, tuple(c for _, c in positions)))
+    return tuple(table)
+
+
+@lru_cache(maxsize=4096)
+def _indicator_pointers(index: int, number: int) -> tuple[str, tuple[str, ...]]:
+    """The pointer of indicator ``number`` of project ``index``, and of each of its fields."""
+    base = ("projects", index, "indicators", number)
+    return pointer(*base), tuple(pointer(*base, key) for key in INDICATOR_KEYS)
 
 
 def _fix_displayed(path: Path, reader: _SheetReader) -> None:

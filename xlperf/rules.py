@@ -9,15 +9,24 @@ import math
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 from .findings import Finding
 from .frameworks import Framework
 from .model import ReturnDocument, pointer
 from .spec import Spec
-from .targets import format_number, is_money_unit, money_in_wan, parse_target
+from .targets import Target, format_number, is_money_unit, money_in_wan, parse_target
 
 
 MONEY_CEILING = 1e12  # beyond this the schema already reports the value; arithmetic on it means nothing
+
+# Two rules parse every target, and the same targets recur from return to return; a Target is immutable.
+# Only short ones are remembered, so what a process holds stays small whatever the returns hold.
+_cached_parse_target = lru_cache(maxsize=4096)(parse_target)
+
+
+def _parsed_target(raw: str) -> Target | None:
+    return _cached_parse_target(raw) if len(raw) <= 100 else parse_target(raw)
 
 
 def _is_number(value: object) -> bool:
@@ -101,24 +110,31 @@ def targets(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[F
             raw = indicator.get("target")
             if not isinstance(raw, str):
                 continue
-            where = doc.location(pointer("projects", index, "indicators", number, "target"))
-            target = parse_target(raw)
-            if target is None:
-                continue
-            if target.kind == "invalid":
-                yield Finding("TARGET_INVALID", where, "target", raw)
-                continue
-            level2 = indicator.get("level2")
-            expects = framework.expectations.get(level2)
-            if expects and target.kind == "qualitative":
-                yield Finding("TARGET_NOT_NUMBER", where, "target", raw, {"level2": level2})
-            elif expects == "money" and not is_money_unit(target.unit):
-                yield Finding("COST_NOT_MONEY", where, "target", raw, {"name": indicator.get("name") or ""})
-            elif expects == "money" and _is_number(budget):
-                amount = money_in_wan(target)
-                if amount is not None and _is_number(amount) and _cents(amount) > _cents(budget):
-                    yield Finding("COST_OVER_BUDGET", where, "target", raw,
-                                  {"name": indicator.get("name") or "", "total": f"{budget:.2f}"})
+            problem = _target_problem(_parsed_target(raw), indicator, framework, budget)
+            if problem is not None:
+                code, params = problem
+                where = doc.location(pointer("projects", index, "indicators", number, "target"))
+                yield Finding(code, where, "target", raw, params)
+
+
+def _target_problem(target: Target | None, indicator: dict, framework: Framework,
+                    budget: object) -> tuple[str, dict] | None:
+    """The code and parameters of what is wrong with one indicator's parsed target, if anything."""
+    if target is None:
+        return None
+    if target.kind == "invalid":
+        return "TARGET_INVALID", {}
+    level2 = indicator.get("level2")
+    expects = framework.expectations.get(level2)
+    if expects and target.kind == "qualitative":
+        return "TARGET_NOT_NUMBER", {"level2": level2}
+    if expects == "money" and not is_money_unit(target.unit):
+        return "COST_NOT_MONEY", {"name": indicator.get("name") or ""}
+    if expects == "money" and _is_number(budget):
+        amount = money_in_wan(target)
+        if amount is not None and _is_number(amount) and _cents(amount) > _cents(budget):
+            return "COST_OVER_BUDGET", {"name": indicator.get("name") or "", "total": f"{budget:.2f}"}
+    return None
 
 
 def project_codes(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
@@ -137,36 +153,42 @@ def project_codes(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iter
             first_sheet[code] = where.sheet or ""
 
 
-def text_lengths(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
-    def check(value: object, key: str, json_path: str) -> Iterator[Finding]:
-        limit = spec.max_text_length(key)
-        if isinstance(value, str) and len(value) > limit:
-            yield Finding("TEXT_TOO_LONG", doc.location(json_path), key, None, {"length": len(value), "limit": limit})
-
+def _text_fields(doc: ReturnDocument) -> Iterator[tuple[object, str, tuple]]:
+    """(value, field, pointer parts) of every free-text field, in document order."""
     document = doc.document
     for key in ("overall_goal", "measures"):
-        yield from check(document.get(key), key, pointer(key))
+        yield document.get(key), key, (key,)
     for index, project in _projects(doc):
         for key in ("project_name", "purpose"):
-            yield from check(project.get(key), key, pointer("projects", index, key))
+            yield project.get(key), key, ("projects", index, key)
         goals = project.get("goals")
         if isinstance(goals, list):
-            yield from check("\n".join(str(g) for g in goals), "goals", pointer("projects", index, "goals"))
+            yield "\n".join(str(g) for g in goals), "goals", ("projects", index, "goals")
         for number, indicator in enumerate(project.get("indicators") or []):
             for key in ("name", "description", "target", "basis"):
-                yield from check(indicator.get(key), key, pointer("projects", index, "indicators", number, key))
+                yield indicator.get(key), key, ("projects", index, "indicators", number, key)
+
+
+def text_lengths(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
+    limits: dict[str, int] = {}
+    for value, key, parts in _text_fields(doc):
+        if key not in limits:
+            limits[key] = spec.max_text_length(key)
+        if isinstance(value, str) and len(value) > limits[key]:
+            yield Finding("TEXT_TOO_LONG", doc.location(pointer(*parts)), key, None,
+                          {"length": len(value), "limit": limits[key]})
 
 
 def library_units(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
     """A 三级 from the indicator library used with a value in another unit (库中为 %，填了 次)."""
-    units = {(entry["level2"], entry["name"]): entry.get("unit") for entry in framework.library}
+    units = framework.library_units
     for index, project in _projects(doc):
         for number, indicator in enumerate(project.get("indicators") or []):
             expected = units.get((indicator.get("level2"), indicator.get("name")))
             raw = indicator.get("target")
             if not expected or not isinstance(raw, str):
                 continue
-            target = parse_target(raw)
+            target = _parsed_target(raw)
             if target is not None and target.kind == "quantitative" and target.unit != expected:
                 yield Finding("LIBRARY_UNIT_MISMATCH",
                               doc.location(pointer("projects", index, "indicators", number, "target")), "target", raw,

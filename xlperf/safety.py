@@ -7,8 +7,8 @@ header claims), sheet count, cell count, the highest row and column any cell cla
 from A1 to them that calamine fills, and no DTD (so no entity expansion and no external entity) in
 any XML part. A sheet is found the way calamine finds it, through the workbook's relationships, so
 it is checked wherever it sits in the zip and whatever its name. Cells are read the way calamine's
-XML parser reads them; a cell whose reference is missing or not written the way Excel writes it is
-refused as damaged rather than guessed at. Legacy .xls (binary BIFF) cannot be inspected this way and
+XML parser reads them; a reference not written the way Excel writes it is refused as damaged rather
+than guessed at, and cells without one (xlperf's own summaries) are placed as calamine places them. Legacy .xls (binary BIFF) cannot be inspected this way and
 is refused with a message saying how to save the file correctly.
 """
 from __future__ import annotations
@@ -50,8 +50,17 @@ _ROW_TAG = re.compile(rb"<" + _PREFIX + rb"row[\s/>]")
 _CELL_WITH_R = re.compile(rb"<" + _PREFIX + rb"c(?:" + _NOT_R + rb")*\s+r\s*=\s*(" + _VALUE + rb")(?:" + _NOT_R
                           + rb")*\s*/?>")
 _CANONICAL_REFS = re.compile(rb"""(?:(?:"[A-Z]{1,3}[1-9][0-9]{0,6}"|'[A-Z]{1,3}[1-9][0-9]{0,6}')\n)*""")
-_REF_COLUMNS = re.compile(rb"""["']([A-Z]+)""")
-_REF_ROWS = re.compile(rb"""([0-9]+)["']""")
+# The same counts and references, found much faster in a piece written as Excel writes it: no prefixed
+# cell or row tag, and every cell `<c r="A1" s="1" t="s">` with `r` first and each value double-quoted.
+# _PLAIN_CELL finds every unprefixed cell tag (no match holds a '<', so none hides another): a plain one
+# with its reference, which the patterns above also match there with the same reference, any other one
+# with an empty reference. With no empty one, the patterns above would find exactly these references.
+_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")
+_PLAIN_CELL = re.compile(rb"""<c(?: r=("[A-Z]{1,3}[1-9][0-9]{0,6}")(?: [a-qs-z]\w*="[^"<]*")*/?>|[\s/>])""")
+_PLAIN_ROW = re.compile(rb"<row[\s/>]")
+# With the references canonical, deleting these leaves one row number (or one column's letters) a line.
+_QUOTES_AND_LETTERS = b"\"'ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_QUOTES_AND_DIGITS = b"\"'0123456789"
 _RELATIONSHIP = re.compile(rb"<" + _PREFIX + rb"""Relationship(?=[\s/>])(?:[^<>"']|"[^"]*"|'[^']*')*>""")
 _ATTRIBUTE = re.compile(rb"""\s([^\s<>/="']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 # relationship types python-calamine refuses to read as a sheet ("Unrecognized sheet type")
@@ -131,32 +140,105 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
               cells: list[int], is_sheet: bool) -> None:
     """Stream one XML part: no DTD anywhere; for worksheets, count cells and bound their references."""
     rows = last_row = last_column = 0
+    placed = False  # a cell without `r` seen: where calamine puts each cell is followed in a second pass
     for block in _windows(archive, info, limits, budget):
         if _DTD.search(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
         if not is_sheet:
             continue
         # Counting in C; only each distinct column and row number is looked at in Python.
-        tags = len(_CELL_TAG.findall(block))
-        refs = _CELL_WITH_R.findall(block)
+        tags, row_tags, refs = _cell_and_row_tags(block)
         cells[0] += tags
-        rows += len(_ROW_TAG.findall(block))
+        rows += row_tags
         _limit("max_cells", cells[0], limits.max_cells)
         _limit("max_rows", rows, limits.max_rows)
-        if len(refs) != tags:  # a cell without `r` (or with two): calamine would place it by counting
-            raise Refused("READ_DAMAGED")
+        if placed or len(refs) != tags:  # a cell without `r` (or with two): calamine places it by counting
+            placed = True
+            continue
         if not refs:
             continue
         joined = b"\n".join(refs) + b"\n"
         if not _CANONICAL_REFS.fullmatch(joined):  # lower case, leading zeros, no row: never written by Excel
             raise Refused("READ_DAMAGED")
-        last_row = max(last_row, max(int(number) for number in set(_REF_ROWS.findall(joined))))
-        last_column = max(last_column, max(column_index(letters.decode("ascii"))
-                                           for letters in set(_REF_COLUMNS.findall(joined))))
+        block_row, block_column = _last_row_and_column(joined)
+        last_row, last_column = max(last_row, block_row), max(last_column, block_column)
         _limit("max_rows", last_row, limits.max_rows)
         _limit("max_columns", last_column, limits.max_columns)
         # calamine fills the grid from A1 to the last cell: two far cells make a huge grid
         _limit("max_cells", last_row * last_column, limits.max_cells)
+    if placed:
+        _placed_extent(archive, info, limits)
+
+
+# Where calamine puts cells without `r` (its parser expands <c/> and <row/> into a start and an end): a row's
+# `r` sets the current row, each row's end moves to the next row and back to column A, a cell's `r` sets its
+# row and column, and every cell moves the column on by one. That is followed only in the plain form xlperf's
+# summaries are written in: no prefixed names, every attribute ` name="value"`, references canonical, no
+# comment, CDATA section or processing instruction that could hide a tag. Anything else is damaged.
+_PLACED_TAG = re.compile(rb'<(row|c)((?: [A-Za-z_][\w.:-]*="[^"<]*")*) ?(/?)>|</row\s*>')
+_PLACED_ATTRIBUTE = re.compile(rb' ([A-Za-z_][\w.:-]*)="([^"<]*)"')
+_ANY_CELL_OR_ROW = re.compile(rb"<(?:c|row)[\s/>]|</row[\s/>]")
+_HIDING = re.compile(rb"<[!?]")
+_ROW_NUMBER = re.compile(rb"[1-9][0-9]{0,6}")
+_CELL_REFERENCE = re.compile(rb"([A-Z]{1,3})([1-9][0-9]{0,6})")
+
+
+def _placed_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> tuple[int, int]:
+    """The last row and column (1-based) calamine puts a cell of this worksheet at, within the limits."""
+    row = column = last_row = last_column = 0
+    for number, block in enumerate(_windows(archive, info, limits, [0])):  # sizes: counted in the first pass
+        if number == 0 and block.startswith(b"<?xml"):
+            block = block[block.find(b"?>") + 2:]
+        if _PREFIXED_CELL_OR_ROW.search(block) or _HIDING.search(block):
+            raise Refused("READ_DAMAGED")
+        tags = 0
+        for match in _PLACED_TAG.finditer(block):
+            tags += 1
+            name, attributes, empty = match.groups()
+            if name is None:  # </row>
+                row, column = row + 1, 0
+                continue
+            references = [value for key, value in _PLACED_ATTRIBUTE.findall(attributes) if key == b"r"]
+            if len(references) > 1:
+                raise Refused("READ_DAMAGED")
+            if name == b"row":
+                if references:
+                    if not _ROW_NUMBER.fullmatch(references[0]):
+                        raise Refused("READ_DAMAGED")
+                    row = int(references[0]) - 1
+                if empty:
+                    row, column = row + 1, 0
+                continue
+            cell_row = row
+            if references:
+                reference = _CELL_REFERENCE.fullmatch(references[0])
+                if reference is None:
+                    raise Refused("READ_DAMAGED")
+                cell_row, column = int(reference[2]) - 1, column_index(reference[1].decode("ascii")) - 1
+            last_row, last_column = max(last_row, cell_row + 1), max(last_column, column + 1)
+            column += 1
+        if tags != len(_ANY_CELL_OR_ROW.findall(block)):
+            raise Refused("READ_DAMAGED")  # a row or cell tag not in the plain form
+        _limit("max_rows", last_row, limits.max_rows)
+        _limit("max_columns", last_column, limits.max_columns)
+        _limit("max_cells", last_row * last_column, limits.max_cells)
+    return last_row, last_column
+
+
+def _last_row_and_column(joined: bytes) -> tuple[int, int]:
+    """The highest row and column of canonical references, one a line; only distinct ones reach Python."""
+    rows = set(joined.translate(None, _QUOTES_AND_LETTERS).split())
+    columns = set(joined.translate(None, _QUOTES_AND_DIGITS).split())
+    return max(map(int, rows)), max(column_index(letters.decode("ascii")) for letters in columns)
+
+
+def _cell_and_row_tags(block: bytes) -> tuple[int, int, list[bytes]]:
+    """Cell tags, row tags, and the `r` value of each cell tag that has exactly one, in a worksheet piece."""
+    if _PREFIXED_CELL_OR_ROW.search(block) is None:
+        refs = _PLAIN_CELL.findall(block)
+        rows = len(_PLAIN_ROW.findall(block))
+        return len(refs), rows, refs if b"" not in refs else _CELL_WITH_R.findall(block)
+    return len(_CELL_TAG.findall(block)), len(_ROW_TAG.findall(block)), _CELL_WITH_R.findall(block)
 
 
 def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits,
@@ -185,7 +267,8 @@ def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limit
 
 
 def _basename(name: str) -> str:
-    return re.split(r"[/\\]", name)[-1]
+    """What follows the last '/' or '\\'."""
+    return name[max(name.rfind("/"), name.rfind("\\")) + 1:]
 
 
 def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> None:

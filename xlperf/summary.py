@@ -11,18 +11,20 @@ value computed here as the cached result, so viewers that do not recalculate sti
 """
 from __future__ import annotations
 
+import functools
+import io
 import json
 import math
 import numbers
 import re
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
-import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
@@ -31,6 +33,8 @@ from .consolidation import STATE_LABELS, Consolidation
 from .fileio import atomic_path
 from .findings import field_label
 from .reader import SUMMARY_MARKER
+from .sheetxml import (Segment, Splice, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care,
+                       row_xml, splice_package, text_cell)
 from .template import LABEL_FILL, quote_sheet
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
@@ -64,6 +68,7 @@ class Column:
     alert: frozenset = frozenset()  # stored values shown in bold red (errors, left-out files)
     widest: int = 40
     wrap: bool = True  # False: long text is cut at the column edge instead of making the row taller
+    width: int | None = None  # fixed width, whatever the values (tables whose rows are made before the widths)
 
     @property
     def style(self) -> str:
@@ -84,13 +89,16 @@ def _is_blank(value: object) -> bool:
         return value != value or value in (math.inf, -math.inf)
     if isinstance(value, numbers.Real):
         return not math.isfinite(value)
+    pandas = sys.modules.get("pandas")  # pd.NA, NaT: only there when pandas is
     try:
-        return bool(pd.isna(value))
+        return pandas is not None and bool(pandas.isna(value))
     except (TypeError, ValueError):
         return False
 
 
 def _is_number(value: object) -> bool:
+    if type(value) is float:  # the common case first: every amount of a large summary comes through here
+        return value - value == 0  # False for NaN and infinities
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and not _is_blank(value)
 
 
@@ -124,11 +132,9 @@ def _display_width(text: str) -> int:
 
 
 def _total(values) -> float:
-    return math.fsum(float(v) for v in values if _is_number(v))
-
-
-def _records(frame) -> list[dict]:
-    return frame.to_dict("records") if len(frame) else []
+    isfinite = math.isfinite
+    return math.fsum(float(v) for v in values  # the common floats first: this runs over every project
+                     if (isfinite(v) if type(v) is float else _is_number(v)))
 
 
 class _Formats:
@@ -136,7 +142,11 @@ class _Formats:
         base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
 
         def add(**extra):
-            return workbook.add_format({**base, **extra})
+            fmt = workbook.add_format({**base, **extra})
+            # XlsxWriter numbers formats as cells first use them; numbering them now, in this fixed order,
+            # lets rows be made before the workbook (in worker processes, or kept in the cache)
+            fmt._get_xf_index()
+            return fmt
 
         total = {"bold": True, "bg_color": TOTAL_FILL}
         self.title = add(border=0, bold=True, font_size=16, align="center")
@@ -153,6 +163,19 @@ class _Formats:
                        "count": add(**total, num_format="0", align="center"),
                        "share": add(**total, num_format="0.0%", align="center")}
         self.alert = add(text_wrap=True, bold=True, font_color=ALERT_COLOR)
+
+    def table_styles(self, columns: list[Column]) -> list[int]:
+        """The style index of each column's cells, then of the alert format (as the probe row carries them)."""
+        return [self.kinds[column.style]._get_xf_index() for column in columns] + [self.alert._get_xf_index()]
+
+
+@functools.lru_cache(maxsize=1)
+def _standard_formats() -> _Formats:
+    """The formats as every summary numbers them (see ``_Formats.add``), for rows made away from the workbook."""
+    workbook = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
+    formats = _Formats(workbook)
+    workbook.close()
+    return formats
 
 
 def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "",
@@ -178,19 +201,6 @@ def _shown(column: Column, value: object) -> object:
     return value
 
 
-def _width(column: Column, values: list[object]) -> int:
-    """Wide enough for the values (up to ``column.widest``); long headers wrap instead of widening."""
-    widest = min(_display_width(column.header), HEADER_WIDTH)
-    for value in values:
-        if column.kind == "money" and _is_number(value):
-            widest = max(widest, len(f"{value:,.2f}"))
-        elif column.kind == "percent":
-            widest = max(widest, 5)
-        elif not _is_blank(value):
-            widest = max(widest, _display_width(str(value)))
-    return min(widest, column.widest) + 2
-
-
 def _lines(text: object, width: float) -> int:
     """How many lines wrapped text takes in a column ``width`` characters wide (CJK characters count 2)."""
     if not isinstance(text, str):
@@ -206,47 +216,155 @@ def _fit_row(sheet, row: int, lines: int) -> None:
 
 
 def _column(records, key: str) -> list:
-    """One column's values, from a DataFrame (without building a dict per row) or from records."""
-    if isinstance(records, pd.DataFrame):
-        return records[key].tolist() if key in records else [None] * len(records)
-    return [record.get(key) for record in records]
+    """One column's values, from records (a list of dicts) or a DataFrame (without a dict per row)."""
+    if isinstance(records, list):
+        return [record.get(key) for record in records]
+    return records[key].tolist() if key in records else [None] * len(records)
 
 
-def _write_table(sheet, columns: list[Column], records, formats: _Formats, top: int = 0) -> list[int]:
-    """A header row at ``top`` and one row per record (a DataFrame or a list of dicts); returns the widths."""
-    raw = [_column(records, column.key) for column in columns]
-    shown = [[_shown(column, value) for value in values] for column, values in zip(columns, raw)]
-    widths = [_width(column, values) for column, values in zip(columns, shown)]
+SEGMENT_ROWS = 2000  # rows per deflated segment when a table is made here
+
+
+class _Book:
+    """The workbook being written, its formats, and the tables whose rows are spliced in after ``close``."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook, sheet_names: list[str]):
+        self.workbook = workbook
+        self.formats = _Formats(workbook)
+        self.sheets = {name: workbook.add_worksheet(name) for name in sheet_names}
+        self.numbers = {id(sheet): number for number, sheet in enumerate(self.sheets.values(), start=1)}
+        self.splices: list[Splice] = []
+
+
+def _write_table(book: _Book, sheet, columns: list[Column], records, count: int, top: int = 0,
+                 last_row: int | None = None, segments: Iterable[Segment] | None = None) -> list[int]:
+    """A header row at ``top`` and ``count`` rows; returns the column widths.
+
+    The rows are ``records`` (a DataFrame or a list of dicts), or ready-made ``segments`` (then every column
+    has a fixed width). XlsxWriter writes the header and a probe row carrying each column's format and the
+    alert format; the rows replace the probe row when the package is spliced (``sheetxml``)."""
+    formats = book.formats
+    values = [_column(records, column.key) for column in columns] if segments is None else [[] for _ in columns]
+    widths = _widths(columns, values)
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.header, formats.header)
     _fit_row(sheet, top, max(_lines(column.header, width) for column, width in zip(columns, widths)))
-    plain = [formats.kinds[column.style] for column in columns]
-    wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
-    count = len(raw[0]) if raw else 0
-    for offset in range(count):
-        row = top + 1 + offset
-        for index, column in enumerate(columns):
-            fmt = formats.alert if column.alert and raw[index][offset] in column.alert else plain[index]
-            _write(sheet, row, index, shown[index][offset], fmt)
-        # only text that may need a second line is measured (cheap length test first)
-        lines = 1
-        for index, usable in wrapped:
-            value = shown[index][offset]
-            if type(value) is str and (len(value) * 2 > usable or "\n" in value):
-                lines = max(lines, _lines(value, usable + 2))
-        _fit_row(sheet, row, lines)
+    if not count:
+        return widths
+    for index, column in enumerate(columns):
+        sheet.write_blank(top + 1, index, None, formats.kinds[column.style])
+    sheet.write_blank(top + 1, len(columns), None, formats.alert)
+    styles = formats.table_styles(columns)
+    if segments is None:
+        segments = _segments(columns, zip(*values), widths, styles)
+    book.splices.append(Splice(book.numbers[id(sheet)], top + 1, max(top + count, last_row or 0), len(columns) - 1,
+                               segments, styles))
     return widths
 
 
-def _table_sheet(sheet, columns: list[Column], records, formats: _Formats,
-                 printed: str | None = None) -> None:
+def _widths(columns: list[Column], values: list[list]) -> list[int]:
+    """Wide enough for each column's ``values`` (up to its ``widest``); long headers wrap instead of widening."""
+    widths = []
+    for column, column_values in zip(columns, values):
+        if column.width is not None:
+            widths.append(column.width)
+            continue
+        widest = min(_display_width(column.header), HEADER_WIDTH)
+        if column.kind == "percent" and column_values:
+            widest = max(widest, 5)
+        elif column.kind == "money":
+            amounts = [value for value in column_values if _is_number(value)]
+            shown = [f"{value:,.2f}" for value in (max(amounts, default=0), min(amounts, default=0))] if amounts else []
+            others = {value for value in column_values if not _is_number(value) and not _is_blank(value)}
+            widest = max([widest] + [len(text) for text in shown] + [_display_width(str(value)) for value in others])
+        else:
+            for value in set(column_values):  # a thousand returns repeat their units and categories
+                if not _is_blank(value):
+                    value = _shown(column, value)
+                    widest = max(widest, _display_width(value if type(value) is str else str(value)))
+        widths.append(min(widest, column.widest) + 2)
+    return widths
+
+
+def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> Iterator[Segment]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == SEGMENT_ROWS:
+            yield deflate(render_rows(columns, batch, widths, styles))
+            batch = []
+    if batch:
+        yield deflate(render_rows(columns, batch, widths, styles))
+
+
+def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> str:
+    """Row XML for each row (values in ``columns`` order): numbers as numbers, everything else as inert text.
+
+    ``styles``: each column's style index, then the alert style (``_Formats.table_styles``). This makes
+    every cell of a large summary, so the common cells (plain text, a float, nothing) take a short path."""
+    plain, alert = styles[:-1], styles[-1]
+    alerts = [(index, column.alert) for index, column in enumerate(columns) if column.alert]
+    wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
+    shows = [(index, column) for index, column in enumerate(columns) if column.show]
+    percents = [index for index, column in enumerate(columns) if column.kind == "percent" and not column.show]
+    opened = {style: text_cell(style, "").split("</t>")[0] for style in styles}
+    numbered = {style: f'<c s="{style}"><v>' for style in styles}
+    empty = {style: blank_cell(style) for style in styles}
+    special, close, isfinite = plain_text_needs_care, "</t></is></c>", math.isfinite
+    out = []
+    for values in rows:
+        cell_styles = plain
+        for index, alert_values in alerts:
+            if values[index] in alert_values:
+                cell_styles = list(plain)
+                cell_styles[index] = alert
+        if shows or percents:
+            values = list(values)
+            for index, column in shows:
+                values[index] = _shown(column, values[index])
+            for index in percents:  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
+                if _is_number(values[index]):
+                    values[index] = values[index] / 100
+        cells = []
+        careful = row_needs_care(values)  # one look at the whole row; then each text only if it needs care
+        for style, value in zip(cell_styles, values):
+            kind = type(value)
+            if kind is str:
+                if not value:  # as XlsxWriter writes an empty string: a blank cell
+                    cells.append(empty[style])
+                elif careful and special(value):
+                    cells.append(text_cell(style, value))
+                else:
+                    cells += (opened[style], value, close)
+            elif value is None:
+                cells.append(empty[style])
+            elif kind is float or kind is int:
+                cells.append(f"{numbered[style]}{float(value):.16G}</v></c>" if isfinite(value) else empty[style])
+            elif _is_blank(value):
+                cells.append(empty[style])
+            elif _is_number(value):
+                cells.append(number_cell(style, float(value)))
+            else:
+                cells.append(text_cell(style, str(value)))
+        # only text that may need a second line is measured (cheap length test first)
+        lines = 1
+        for index, usable in wrapped:
+            value = values[index]
+            if type(value) is str and (len(value) * 2 > usable or "\n" in value):
+                lines = max(lines, _lines(value, usable + 2))
+        out.append(row_xml("".join(cells), LINE_HEIGHT * lines + 2 if lines > 1 else None))
+    return "".join(out)
+
+
+def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
+                 printed: str | None = None, segments: Iterable[Segment] | None = None) -> None:
     """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper."""
-    _write_table(sheet, columns, records, formats)
+    _write_table(book, sheet, columns, records, count, segments=segments)
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(records), len(columns) - 1)
+    sheet.autofilter(0, 0, count, len(columns) - 1)
     keys = [column.key for column in columns]
-    _print_setup(sheet, (0, 0), area=(max(len(records), 1), keys.index(printed)) if printed else None)
+    _print_setup(sheet, (0, 0), area=(max(count, 1), keys.index(printed)) if printed else None)
 
 
 def _project_columns(consolidation: Consolidation) -> list[Column]:
@@ -264,12 +382,13 @@ def _project_columns(consolidation: Consolidation) -> list[Column]:
             Column("source_sheet", "来源工作表", widest=14, wrap=False)]
 
 
-def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> dict[str, tuple[str, float]]:
+def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[str, tuple[str, float]]:
     """The project table and its 合计 row; returns each total's absolute cell reference and value."""
+    formats = book.formats
     columns = _project_columns(consolidation)
-    records = _records(consolidation.projects)
-    _write_table(sheet, columns, records, formats)
-    count, total_row = len(records), len(records) + 1
+    projects = consolidation.records("projects")
+    count, total_row = len(projects), len(projects) + 1
+    _write_table(book, sheet, columns, projects, count, last_row=total_row)
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
     budget_cell = xl_rowcol_to_cell(total_row, position["budget_total"])
@@ -277,15 +396,15 @@ def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> d
     for index, column in enumerate(columns[4:], start=4):
         letter = xl_col_to_name(index)
         if column.kind in ("money", "count"):
-            value = _total(record.get(column.key) for record in records)
+            value = _total(_column(projects, column.key))
             formula = f"=SUM({letter}2:{letter}{count + 1})" if count else "=0"
             sheet.write_formula(total_row, index, formula, formats.totals[column.kind], value)
             totals[column.key] = (f"{quote_sheet(PROJECTS)}!${letter}${total_row + 1}", value)
         elif column.kind == "percent":  # the department's cumulative plan as a share of its budget
             milestone = column.key.split("/", 1)[1]
             amount_cell = xl_rowcol_to_cell(total_row, position[f"plan_amount/{milestone}"])
-            budget = _total(record.get("budget_total") for record in records)
-            amount = _total(record.get(f"plan_amount/{milestone}") for record in records)
+            budget = _total(_column(projects, "budget_total"))
+            amount = _total(_column(projects, f"plan_amount/{milestone}"))
             sheet.write_formula(total_row, index, f"=IF({budget_cell}=0,0,{amount_cell}/{budget_cell})",
                                 formats.totals["percent"], amount / budget if budget else 0)
         else:
@@ -297,32 +416,75 @@ def _write_projects(sheet, consolidation: Consolidation, formats: _Formats) -> d
     return totals
 
 
-def _write_indicators(sheet, consolidation: Consolidation, formats: _Formats) -> None:
-    columns = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=16),
-               Column("project_code", "项目编码", widest=22), Column("project_name", "项目名称", widest=20),
-               Column("level1", "一级指标", widest=10), Column("level2", "二级指标", widest=18),
-               Column("name", "三级指标", widest=16), Column("description", "绩效指标描述", widest=26),
-               Column("target", "指标值", widest=12), Column("operator", "比较符", widest=4),
-               Column("number", "数值", "number", widest=8), Column("unit", "单位", widest=6),
-               Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), widest=6),
-               Column("basis", "指标值确定依据", widest=18), Column("source_file", "来源文件", widest=20, wrap=False),
-               Column("source_sheet", "来源工作表", widest=14, wrap=False), Column("source_cell", "来源单元格", widest=6)]
-    _table_sheet(sheet, columns, consolidation.indicators, formats, printed="basis")
+# 绩效指标明细, in INDICATOR_COLUMNS order. Fixed widths: a merge makes these rows in its worker processes,
+# one return at a time, before anyone knows the widest value (rows are as tall as their text wrapped to these).
+INDICATOR_TABLE = [
+    Column("unit_code", "单位编码", width=12), Column("unit_name", "单位名称", width=18),
+    Column("project_code", "项目编码", width=24), Column("project_name", "项目名称", width=22),
+    Column("level1", "一级指标", width=12), Column("level2", "二级指标", width=20),
+    Column("name", "三级指标", width=18), Column("description", "绩效指标描述", width=28),
+    Column("target", "指标值", width=14), Column("operator", "比较符", width=6),
+    Column("number", "数值", "number", width=10), Column("unit", "单位", width=8),
+    Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), width=8),
+    Column("basis", "指标值确定依据", width=20), Column("source_file", "来源文件", width=22, wrap=False),
+    Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
+
+
+def indicator_segment(rows: Iterable[tuple]) -> Segment:
+    """Rows of 绩效指标明细 (values in ``INDICATOR_COLUMNS`` order), ready to be spliced into any summary."""
+    widths = [column.width for column in INDICATOR_TABLE]
+    return deflate(render_rows(INDICATOR_TABLE, rows, widths, _standard_formats().table_styles(INDICATOR_TABLE)))
+
+
+def rows_layout() -> list:
+    """What rows made ahead of a summary depend on: a cache of them is void when this changes."""
+    return [DATA_VERSION, CHUNK_SIZE, LINE_HEIGHT, _standard_formats().table_styles(INDICATOR_TABLE),
+            [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE]]
+
+
+def _write_indicators(book: _Book, sheet, consolidation: Consolidation) -> None:
+    prepared = consolidation.prepared
+    if prepared is not None:
+        segments = prepared.indicator_segments
+    else:
+        rows = list(zip(*(_column(consolidation.records("indicators"), column.key) for column in INDICATOR_TABLE)))
+        segments = [indicator_segment(rows[start:start + SEGMENT_ROWS]) for start in range(0, len(rows), SEGMENT_ROWS)]
+    _table_sheet(book, sheet, INDICATOR_TABLE, None, consolidation.indicator_count, printed="basis",
+                 segments=segments)
 
 
 def _text(value: object) -> str:
     return "" if _is_blank(value) else str(value)
 
 
-def _by_unit(consolidation: Consolidation, records: list[dict]) -> list[tuple[str, str, list[dict]]]:
-    """(unit code, unit name, the unit's ``records``) for every unit with projects or indicators, by code."""
+def _unit_names(consolidation: Consolidation) -> dict[str, str]:
+    """Unit code → name, for every unit with projects or indicators."""
+    if consolidation.prepared is not None:
+        return consolidation.prepared.unit_names
     names: dict[str, str] = {}
-    for frame in (consolidation.projects, consolidation.indicators):
-        for record in _records(frame[["unit_code", "unit_name"]].drop_duplicates()):
+    for name in ("projects", "indicators"):
+        for record in consolidation.records(name):
             names.setdefault(_text(record["unit_code"]), _text(record["unit_name"]))
-    grouped: dict[str, list[dict]] = {code: [] for code in names}
-    for record in records:
-        grouped.setdefault(_text(record.get("unit_code")), []).append(record)
+    return names
+
+
+def indicator_tally(unit_codes: Iterable, level1s: Iterable, level2s: Iterable) -> Counter:
+    """How many indicators each (unit code, 一级, 二级) has; unit codes as the sheets show them."""
+    return Counter((_text(code), level1, level2) for code, level1, level2 in zip(unit_codes, level1s, level2s))
+
+
+def _tally(consolidation: Consolidation) -> Counter:
+    if consolidation.prepared is not None:
+        return consolidation.prepared.pairs
+    indicators = consolidation.records("indicators")
+    return indicator_tally(*(_column(indicators, key) for key in ("unit_code", "level1", "level2")))
+
+
+def _by_unit(names: dict[str, str], unit_codes: list) -> list[tuple[str, str, list[int]]]:
+    """(unit code, unit name, the positions of the unit's rows in ``unit_codes``) for every unit named, by code."""
+    grouped: dict[str, list[int]] = {code: [] for code in names}
+    for position, code in enumerate(unit_codes):
+        grouped.setdefault(_text(code), []).append(position)
     return [(code, name, grouped[code]) for code, name in sorted(names.items())]
 
 
@@ -330,15 +492,16 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
     level1_names = consolidation.level1_names
     groups = [(l1, list(consolidation.level2_tree.get(l1, []))) for l1 in level1_names]
-    indicators = consolidation.indicators
-    records = [{"unit_code": code, "level1": level1, "level2": level2}  # only what is counted: small rows
-               for code, level1, level2 in zip(*(_column(indicators, key) for key in ("unit_code", "level1", "level2")))]
+    tally = _tally(consolidation)
     # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
     columns: list[tuple[str, Callable[[Counter], int]]] = [
         (l1, lambda c, l1=l1: sum(n for (a, _), n in c.items() if a == l1)) for l1 in level1_names]
     columns.append(("合计", lambda c: sum(c.values())))
     first_level2 = 2 + len(columns)
-    pairs = Counter((r.get("level1"), r.get("level2")) for r in records)
+    by_unit: dict[str, Counter] = {}
+    for (code, level1, level2), count in tally.items():
+        by_unit.setdefault(code, Counter())[(level1, level2)] += count
+    pairs = sum(by_unit.values(), Counter())
     for l1, level2_names in groups:
         columns += [(l2, lambda c, l1=l1, l2=l2: c[(l1, l2)]) for l2 in level2_names]
         known = frozenset(level2_names)
@@ -357,19 +520,19 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     for index, (header, _) in enumerate(columns, start=2):
         sheet.write_string(1, index, header, formats.header)
     _fit_row(sheet, 1, max(_lines(header, STAT_WIDTH) for header, _ in columns))
-    rows = _by_unit(consolidation, records)
-    for row, (code, name, unit_records) in enumerate(rows, start=2):
+    rows = sorted(_unit_names(consolidation).items())
+    for row, (code, name) in enumerate(rows, start=2):
         _write(sheet, row, 0, code, formats.kinds["text"])
         _write(sheet, row, 1, name, formats.kinds["text"])
-        unit_pairs = Counter((r.get("level1"), r.get("level2")) for r in unit_records)
+        unit_pairs = by_unit.get(code, Counter())
         for index, (_, count) in enumerate(columns, start=2):
             _write(sheet, row, index, count(unit_pairs), formats.kinds["count"])
     total_row = 2 + len(rows)
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
     for index, (_, count) in enumerate(columns, start=2):
         _write(sheet, total_row, index, count(pairs), formats.totals["count"])
-    sheet.set_column(0, 0, max([10] + [_display_width(code) + 2 for code, _, _ in rows]))
-    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name, _ in rows])))
+    sheet.set_column(0, 0, max([10] + [_display_width(code) + 2 for code, _ in rows]))
+    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name in rows])))
     sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1))
@@ -401,8 +564,11 @@ def _style_chart(chart, title: str, y_title: str) -> None:
 def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _Formats) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     milestones = consolidation.milestones
-    records = _records(consolidation.projects)
-    groups = [("", "部门合计", records)] + _by_unit(consolidation, records)
+    projects = consolidation.records("projects")
+    budgets = _column(projects, "budget_total")
+    amounts = {milestone: _column(projects, f"plan_amount/{milestone}") for milestone in milestones}
+    groups = [("", "部门合计", range(len(projects)))] + _by_unit(_unit_names(consolidation),
+                                                               _column(projects, "unit_code"))
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
     _merge(sheet, 0, 2, 1, 2, "预算数（万元）", formats.header)
@@ -421,10 +587,10 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
         else:
             _write(sheet, row, 0, code, formats.kinds["text"])
             _write(sheet, row, 1, name, formats.kinds["text"])
-        budget = _total(r.get("budget_total") for r in group)
+        budget = _total(budgets[position] for position in group)
         _write(sheet, row, 2, budget, kinds["money"])
         for offset, milestone in enumerate(milestones):
-            amount = _total(r.get(f"plan_amount/{milestone}") for r in group)
+            amount = _total(amounts[milestone][position] for position in group)
             _write(sheet, row, first_amount + offset, amount, kinds["money"])
             _write(sheet, row, first_share + offset, amount / budget if budget else None, kinds["share"])
     sheet.set_column(0, 0, 10)
@@ -444,7 +610,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
         sheet.insert_chart(len(groups) + 4, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
-def _write_findings(sheet, consolidation: Consolidation, formats: _Formats) -> None:
+def _write_findings(book: _Book, sheet, consolidation: Consolidation) -> None:
     columns = [Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
                Column("severity", "严重程度", show=_labels(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
                Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16),
@@ -452,11 +618,13 @@ def _write_findings(sheet, consolidation: Consolidation, formats: _Formats) -> N
                Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
                Column("value", "填报值", widest=16), Column("message", "问题", widest=36),
                Column("hint", "修改建议", widest=30)]
-    _table_sheet(sheet, columns, consolidation.findings, formats)
+    findings = consolidation.records("findings")
+    _table_sheet(book, sheet, columns, findings, len(findings))
 
 
-def _write_missing(sheet, consolidation: Consolidation, formats: _Formats) -> None:
-    records = _records(consolidation.missing)
+def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:
+    formats = book.formats
+    records = consolidation.records("missing")
     if not records:
         sheet.write_string(0, 0, NO_MANIFEST if consolidation.expect is None else ALL_RETURNED, formats.plain)
         sheet.set_column(0, 0, 40)
@@ -465,11 +633,11 @@ def _write_missing(sheet, consolidation: Consolidation, formats: _Formats) -> No
     columns = [Column("kind", "类别", show=_labels(MISSING_LABELS)), Column("unit_code", "单位编码"),
                Column("unit_name", "单位名称", widest=24), Column("project_code", "项目编码"),
                Column("project_name", "项目名称", widest=30), Column("file", "文件", widest=40)]
-    _table_sheet(sheet, columns, records, formats)
+    _table_sheet(book, sheet, columns, records, len(records))
 
 
-def _write_about(sheet, consolidation: Consolidation, totals: dict[str, tuple[str, float]],
-                 formats: _Formats) -> None:
+def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[str, tuple[str, float]]) -> None:
+    formats = book.formats
     columns = [Column("file", "文件", widest=40),
                Column("state", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"excluded", "unreadable"})),
                Column("reason", "原因", widest=36), Column("unit_code", "单位编码"),
@@ -481,12 +649,12 @@ def _write_about(sheet, consolidation: Consolidation, totals: dict[str, tuple[st
     _merge(sheet, 0, 0, 0, last, f"{year}年度部门项目支出绩效目标汇总" if year else "部门项目支出绩效目标汇总",
            formats.title)
     sheet.set_row(0, 30)
-    missing_kinds = list(consolidation.missing["kind"]) if len(consolidation.missing) else []
+    missing_kinds = [row["kind"] for row in consolidation.records("missing")]
     facts: list[tuple[str, object]] = [
         ("预算年度", year), ("指标体系", consolidation.framework), ("数据截至", consolidation.data_as_of),
         ("汇总来源", consolidation.made_from), ("报送清单", consolidation.expect or "未提供"),
         *((f"文件数：{STATE_LABELS[state][0]}", consolidation.count(state)) for state in STATE_LABELS),
-        ("项目数", len(consolidation.projects)), ("指标数", len(consolidation.indicators)),
+        ("项目数", len(consolidation.records("projects"))), ("指标数", consolidation.indicator_count),
         ("预算数合计（万元）", totals["budget_total"]), ("财政资金合计（万元）", totals["fiscal"]),
         ("其他资金合计（万元）", totals["other"]),
     ]
@@ -505,7 +673,9 @@ def _write_about(sheet, consolidation: Consolidation, totals: dict[str, tuple[st
             _write(sheet, row, 1, value, formats.fact)
         row += 1
     sheet.write_string(row + 1, 0, "报送文件", formats.label)
-    widths = _write_table(sheet, columns, _records(consolidation.inputs), formats, top=row + 2)
+    inputs = consolidation.records("inputs")
+    widths = _write_table(book, sheet, columns, inputs, len(inputs),
+                          top=row + 2)
     sheet.set_column(0, 0, max(widths[0], 22))  # wide enough for the fact labels too
     _print_setup(sheet, (0, 0))
 
@@ -526,14 +696,36 @@ def _chunks(text: str, size: int = CHUNK_SIZE) -> list[str]:
     return chunks
 
 
-def _write_data(sheet, documents: list[dict]) -> None:
+def carried_text(document: dict) -> str:
+    """A carried document as the ``_data`` sheet holds it."""
+    return json.dumps(document, ensure_ascii=False, sort_keys=True)
+
+
+def data_segment(texts: Iterable[str]) -> tuple[Segment, int]:
+    """``_data`` rows, one per carried document (``carried_text``), ready to be spliced into any summary;
+    and the most cells in one of those rows."""
+    rows, widest = [], 0
+    for text in texts:
+        chunks = _chunks(text)
+        rows.append(row_xml(text_cell(None, DATA_ROW_KEY) + "".join(text_cell(None, chunk) for chunk in chunks)))
+        widest = max(widest, 1 + len(chunks))
+    return deflate("".join(rows)), widest
+
+
+def _write_data(book: _Book, sheet, consolidation: Consolidation) -> None:
     sheet.write_string(0, 0, SUMMARY_MARKER)
     sheet.write_string(0, 1, DATA_VERSION)
-    for row, document in enumerate(documents, start=1):
-        sheet.write_string(row, 0, DATA_ROW_KEY)
-        for column, chunk in enumerate(_chunks(json.dumps(document, ensure_ascii=False, sort_keys=True)), start=1):
-            sheet.write_string(row, column, chunk)
     sheet.very_hidden()
+    prepared = consolidation.prepared
+    if prepared is not None:
+        count, segments, widest = prepared.document_count, prepared.data_segments, prepared.data_columns
+    else:
+        count = len(consolidation.documents)
+        segment, widest = data_segment(carried_text(document) for document in consolidation.documents)
+        segments = [segment]
+    if count:
+        sheet.write_string(1, 0, DATA_ROW_KEY)  # the probe row: the documents' rows take its place
+        book.splices.append(Splice(book.numbers[id(sheet)], 1, count, max(widest - 1, 1), segments))
 
 
 def read_summary_documents(rows: list[list[object]]) -> list[dict]:
@@ -572,19 +764,19 @@ def _build(consolidation: Consolidation, target: Path) -> None:
     workbook.set_properties({"title": f"{year or ''}年度部门项目支出绩效目标汇总", "author": "xlperf",
                              "comments": f"xlperf {__version__}, framework {consolidation.framework}",
                              "created": datetime(2000, 1, 1)})
-    formats = _Formats(workbook)
-    sheets = {name: workbook.add_worksheet(name)
-              for name in (ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA)}
-    totals = _write_projects(sheets[PROJECTS], consolidation, formats)
-    _write_about(sheets[ABOUT], consolidation, totals, formats)
-    _write_indicators(sheets[INDICATORS], consolidation, formats)
+    book = _Book(workbook, [ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA])
+    sheets, formats = book.sheets, book.formats
+    totals = _write_projects(book, sheets[PROJECTS], consolidation)
+    _write_about(book, sheets[ABOUT], consolidation, totals)
+    _write_indicators(book, sheets[INDICATORS], consolidation)
     _write_statistics(workbook, sheets[STATISTICS], consolidation, formats)
     _write_spending(workbook, sheets[SPENDING], consolidation, formats)
-    _write_findings(sheets[FINDINGS], consolidation, formats)
-    _write_missing(sheets[MISSING], consolidation, formats)
-    _write_data(sheets[DATA], consolidation.documents)
+    _write_findings(book, sheets[FINDINGS], consolidation)
+    _write_missing(book, sheets[MISSING], consolidation)
+    _write_data(book, sheets[DATA], consolidation)
     sheets[ABOUT].activate()
     workbook.close()
+    splice_package(target, book.splices)
 
 
 def write_summary(consolidation: Consolidation, path: str | Path) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-
-from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING
 
 from .errors import FrameworkError
 from .findings import Finding, Location
@@ -19,6 +18,9 @@ from .reader import READABLE_SUFFIXES, UnreadableError, read_return
 from .rules import RULES
 from .spec import Spec, load_spec
 from .workers import map_in_workers
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 
 @dataclass
@@ -71,6 +73,8 @@ def schema_findings(doc: ReturnDocument, framework: Framework) -> list[Finding]:
 
 
 def _map_error(doc: ReturnDocument, framework: Framework, error: ValidationError) -> list[Finding]:
+    from jsonschema.exceptions import best_match
+
     path = list(error.absolute_path)
     if error.validator in ("anyOf", "oneOf") and error.context:
         error = best_match(error.context)
@@ -157,6 +161,17 @@ class FrameworkResolver:
             findings.append(Finding("READ_FRAMEWORK_CHANGED", where, "framework", framework.id))
         return framework, findings
 
+    def by_id(self, framework_id: str) -> Framework | None:
+        """The framework a document named (as ``for_document`` found it), or None if there is none by that id."""
+        if self.pinned is not None:
+            return self.pinned if framework_id == self.pinned.id else None
+        if framework_id not in self.cache:
+            try:
+                self.cache[framework_id] = self._extended(load_framework(str(framework_id)))
+            except FrameworkError:
+                return None
+        return self.cache[framework_id]
+
 
 def validate_file(path: str | Path, resolver: FrameworkResolver, year: int | None = None,
                   spec: Spec | None = None) -> FileResult:
@@ -211,11 +226,17 @@ def validate_paths(paths: list[str | Path], framework: str | Framework | None = 
 _RESOLVERS: dict[tuple, FrameworkResolver] = {}
 
 
+@lru_cache(maxsize=1)
+def _spec() -> Spec:
+    """The template spec, looked up once per process rather than once per file."""
+    return load_spec()
+
+
 def _validate_task(task: tuple) -> FileResult:
     path, framework_ref, year, library, documents = task
     if (framework_ref, library) not in _RESOLVERS:
         _RESOLVERS[(framework_ref, library)] = FrameworkResolver(framework_ref, library)
-    result = validate_file(path, _RESOLVERS[(framework_ref, library)], year, load_spec())
+    result = validate_file(path, _RESOLVERS[(framework_ref, library)], year, _spec())
     if not documents and result.document is not None:  # less to send back from a worker, less to hold
         unit = {"unit": result.document.document.get("unit")}
         result.document = ReturnDocument(result.document.path, unit, {}, {}, {"workbook": result.document.meta["workbook"]})

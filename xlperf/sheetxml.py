@@ -1,0 +1,248 @@
+"""Big tables as pre-compressed worksheet XML, spliced into the .xlsx that XlsxWriter wrote.
+
+XlsxWriter keeps every cell as a Python object until ``close()`` and spends microseconds on each; the summary
+of 1,000 returns has 1.7 million cells. So the summary lets XlsxWriter write everything around a table (header,
+formats, totals, merges, charts, print setup) plus one *probe row*, and its table rows are put in place of the
+probe row afterwards, as **segments**: XML text for a run of rows, deflated on its own and ended with a sync
+flush, so that segments made anywhere (in worker processes, or last run and kept in the cache) are simply
+concatenated into the package's compressed stream. That is why rows and cells here carry no ``r`` attribute
+(optional in SpreadsheetML: a row follows the one before, a cell the one to its left): a return's rows do not
+depend on where they land. Excel, LibreOffice, openpyxl and python-calamine all read them so.
+
+Cells are written as XlsxWriter writes them (inline strings, as in its ``constant_memory`` mode): text is
+escaped the same way (``& < >``, control characters as ``_xHHHH_``) and cut at Excel's 32,767 characters;
+numbers use the same ``%.16G``. Nothing here writes a formula.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_TEXT = 32767  # characters in one cell (Excel)
+COMPRESS_LEVEL = 6
+DOS_DATE, DOS_TIME = (0 << 9) | (1 << 5) | 1, 0  # 1980-01-01 00:00, as XlsxWriter stamps: same input, same bytes
+FINAL_BLOCK = b"\x03\x00"  # an empty, final, fixed-Huffman deflate block: ends a run of sync-flushed segments
+ZIP32_LIMIT = 0xFFFFFFFF
+
+_ESCAPE_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+_NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_PROBE_STYLE = re.compile(r'<c r="[A-Z]+\d+" s="(\d+)"')
+
+
+def escape_text(text: str) -> str:
+    """Cell text as XML character data, the way XlsxWriter escapes it (so both paths store the same)."""
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT]
+    if not _NEEDS_WORK.search(text):
+        return text
+    text = _ESCAPE_ESCAPE.sub(r"_x005F\1", text)
+    text = _CONTROL.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_CARE = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\\s|\\s\\Z")
+
+
+def plain_text_needs_care(text: str) -> bool:
+    """False when ``text`` goes into a cell as it is: nothing to escape, no blank at either end, not too long."""
+    return len(text) > MAX_TEXT or _CARE.search(text) is not None
+
+
+_BETWEEN = "\ue000"  # joins a row's texts for one search; a text holding it only costs the slow path
+_ROW_CARE = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\ue000)\\s|\\s(?:\ue000|\\Z)")
+
+
+def row_needs_care(values) -> bool:
+    """False when no text among ``values`` needs care (``plain_text_needs_care``); True may be a false alarm."""
+    texts = [value for value in values if type(value) is str]
+    return sum(map(len, texts)) > MAX_TEXT or _ROW_CARE.search(_BETWEEN.join(texts)) is not None
+
+
+def text_cell(style: int | None, text: str) -> str:
+    space = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace()) else ""
+    styled = f' s="{style}"' if style else ""
+    return f'<c{styled} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
+
+
+def number_cell(style: int | None, number: float) -> str:
+    styled = f' s="{style}"' if style else ""
+    return f"<c{styled}><v>{number:.16G}</v></c>"
+
+
+def blank_cell(style: int | None) -> str:
+    # not <c/>: some python-calamine versions skip empty elements, and without `r` that moves the next cell
+    return f'<c s="{style}"></c>' if style else "<c></c>"
+
+
+def row_xml(cells: str, height: float | None = None) -> str:
+    """One row after the previous one; ``height`` in points (None: the default height)."""
+    size = f' ht="{height:.16g}" customHeight="1"' if height is not None else ""
+    return f"<row{size}>{cells}</row>"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """UTF-8 XML, deflated (raw, no header) and ended with a sync flush; ``crc``/``size`` are of the XML."""
+
+    data: bytes
+    crc: int
+    size: int
+
+
+def deflate(text: str) -> Segment:
+    raw = text.encode("utf-8")
+    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    return Segment(compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH), zlib.crc32(raw), len(raw))
+
+
+def _multiply_mod_p(a: int, b: int) -> int:
+    """a·b modulo the CRC-32 polynomial, bit-reflected (zlib's multmodp)."""
+    m, product = 1 << 31, 0
+    while True:
+        if a & m:
+            product ^= b
+            if a & (m - 1) == 0:
+                return product
+        m >>= 1
+        b = (b >> 1) ^ 0xEDB88320 if b & 1 else b >> 1
+
+
+def _powers() -> list[int]:
+    table, power = [], 1 << 30  # x^1
+    for _ in range(32):
+        table.append(power)
+        power = _multiply_mod_p(power, power)
+    return table
+
+
+_X_2N = _powers()  # x^(2^n) modulo the polynomial
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A+B from CRC-32(A), CRC-32(B) and len(B) (zlib's crc32_combine)."""
+    power, k = 1 << 31, 3  # x^0; k = 3: the length is in bytes, the shift in bits
+    while length2:
+        if length2 & 1:
+            power = _multiply_mod_p(_X_2N[k & 31], power)
+        length2 >>= 1
+        k += 1
+    return _multiply_mod_p(power, crc1) ^ crc2
+
+
+@dataclass
+class Splice:
+    """The rows to put in place of the probe row of one worksheet."""
+
+    sheet_number: int  # 1-based position of the sheet in the workbook: xl/worksheets/sheet<N>.xml
+    probe_row: int  # 0-based
+    last_row: int  # the sheet's last row once spliced, 0-based
+    last_column: int  # 0-based
+    segments: Iterable[Segment]  # consumed once, while the package is written
+    styles: list[int] | None = None  # the style each probe cell must carry: checked, as rows were made for them
+
+
+def splice_package(package: Path, splices: list[Splice]) -> None:
+    """Rewrite ``package`` (an .xlsx XlsxWriter just closed) with each splice's rows in place of its probe row.
+
+    The other members are copied as they are, compressed bytes and all."""
+    by_member = {f"xl/worksheets/sheet{splice.sheet_number}.xml": splice for splice in splices}
+    rewritten = package.with_name(package.name + ".splice")
+    with open(package, "rb") as source, open(rewritten, "wb") as target:
+        central = []
+        for name, method, crc, packed, size, data_at in _members(source):
+            offset = target.tell()
+            if name in by_member:
+                source.seek(data_at)
+                xml = zlib.decompress(source.read(packed), -15).decode("utf-8")
+                crc, packed, size = _write_member(target, name, _spliced(xml, by_member.pop(name)))
+                method = zlib.DEFLATED
+            else:
+                target.write(_local_header(name, method, crc, packed, size))
+                source.seek(data_at)
+                target.write(source.read(packed))
+            central.append(_central_header(name, method, crc, packed, size, offset))
+        if by_member:
+            raise ValueError(f"no worksheet {', '.join(by_member)} in the package")
+        start = target.tell()
+        for record in central:
+            target.write(record)
+        directory_size = target.tell() - start
+        target.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), directory_size,
+                                 start, 0))
+    rewritten.replace(package)
+
+
+def _members(source) -> list[tuple[str, int, int, int, int, int]]:
+    """(name, method, crc, compressed size, size, where the data starts) of each member, in order."""
+    import zipfile
+
+    members = []
+    for info in zipfile.ZipFile(source).infolist():
+        source.seek(info.header_offset)
+        header = source.read(30)
+        name_length, extra_length = struct.unpack("<2H", header[26:30])
+        members.append((info.filename, info.compress_type, info.CRC, info.compress_size, info.file_size,
+                        info.header_offset + 30 + name_length + extra_length))
+    return members
+
+
+def _spliced(xml: str, splice: Splice) -> Iterable[Segment]:
+    probe_number = splice.probe_row + 1
+    start = xml.find(f'<row r="{probe_number}"')
+    end = xml.find("</row>", start) + len("</row>")
+    if start < 0 or end < len("</row>"):
+        raise ValueError(f"probe row {probe_number} not found in sheet {splice.sheet_number}")
+    if splice.styles is not None:
+        found = [int(style) for style in _PROBE_STYLE.findall(xml[start:end])]
+        if found != splice.styles:
+            raise RuntimeError(f"sheet {splice.sheet_number}: rows made for styles {splice.styles}, "
+                               f"the workbook has {found}")
+    head = re.sub(r'<dimension ref="[A-Z0-9:]+"/>', f'<dimension ref="A1:{_column_name(splice.last_column)}'
+                  f'{splice.last_row + 1}"/>', xml[:start], count=1)
+    yield deflate(head)
+    yield from splice.segments
+    yield deflate(xml[end:])
+
+
+def _column_name(index: int) -> str:
+    from xlsxwriter.utility import xl_col_to_name
+    return xl_col_to_name(index)
+
+
+def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, int, int]:
+    """A deflated member made of ``segments``; returns its crc, compressed and uncompressed size."""
+    header_at = target.tell()
+    target.write(_local_header(name, zlib.DEFLATED, 0, 0, 0))
+    crc = packed = size = 0
+    for segment in segments:
+        target.write(segment.data)
+        crc = crc32_combine(crc, segment.crc, segment.size)
+        packed += len(segment.data)
+        size += segment.size
+    target.write(FINAL_BLOCK)
+    packed += len(FINAL_BLOCK)
+    if packed > ZIP32_LIMIT or size > ZIP32_LIMIT:
+        raise ValueError(f"{name} would be larger than 4 GB")
+    end = target.tell()
+    target.seek(header_at)
+    target.write(_local_header(name, zlib.DEFLATED, crc, packed, size))
+    target.seek(end)
+    return crc, packed, size
+
+
+def _local_header(name: str, method: int, crc: int, packed: int, size: int) -> bytes:
+    encoded = name.encode("utf-8")
+    return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, DOS_TIME, DOS_DATE, crc, packed, size,
+                       len(encoded), 0) + encoded
+
+
+def _central_header(name: str, method: int, crc: int, packed: int, size: int, offset: int) -> bytes:
+    encoded = name.encode("utf-8")
+    return struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, DOS_TIME, DOS_DATE, crc, packed, size,
+                       len(encoded), 0, 0, 0, 0, 0, offset) + encoded
