@@ -5,9 +5,11 @@ one row per indicator (绩效指标明细), indicator counts and planned spendin
 has not come back. The very hidden ``_data`` sheet carries every included return as JSON, so a summary can be
 merged again into a higher-level one (``reader.read_workbook`` → ``read_summary_documents``).
 
-Values that came from a unit go through ``write_string``/``write_number`` only, never ``write``: nothing a unit
-typed can become a formula, link or number. The only formulas are the totals this module writes, each with its
-value computed here as the cached result, so viewers that do not recalculate still show the right totals.
+Values that came from a unit become text cells or number cells only: in the tables through ``render_rows``
+(rows made as XML and spliced into the package, see ``sheetxml``), elsewhere through ``write_string`` and
+``write_number``, never ``write``. Nothing a unit typed can become a formula, link or number. The only formulas
+are the totals this module writes, each with its value computed here as the cached result, so viewers that do
+not recalculate still show the right totals.
 """
 from __future__ import annotations
 
