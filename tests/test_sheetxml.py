@@ -118,3 +118,10 @@ def test_rendered_rows_write_each_text_as_its_own_cell_would(row):
     columns = [Column(f"c{index}", "h", wrap=False) for index in range(len(row))]
     rendered = render_rows(columns, [row], [10] * len(row), [3] * len(row) + [4])
     assert rendered == row_xml("".join(text_cell(3, text) for text in row))
+
+
+@given(st.binary(max_size=300), st.binary(max_size=3000))
+def test_a_segments_shift_appends_it_to_any_crc(first, second):
+    segment = deflate(second.decode("latin-1"))
+    raw = second.decode("latin-1").encode("utf-8")
+    assert crc32_combine(zlib.crc32(first), segment.crc, segment.size, segment.shift) == zlib.crc32(first + raw)

@@ -18,7 +18,7 @@ from . import __version__
 from .findings import Finding, Location, Severity, json_safe
 from .sheetxml import Segment
 
-ENTRY_VERSION = 2  # 2: entries carry the summary's rows (segments) instead of documents
+ENTRY_VERSION = 3  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift
 HERE = "\u0000input"  # stands for the input's own path inside an entry
 
 
@@ -101,7 +101,7 @@ class ResultCache:
                     if frameworks.get(framework_id) != framework_sha:
                         raise ValueError("framework changed")
                 stated = entry.get("segments", {})
-                blob = handle.read(sum(length for _, _, length in stated.values()))
+                blob = handle.read(sum(length for *_, length in stated.values()))
                 if hashlib.sha256(blob).hexdigest() != entry.get("segments_sha256"):
                     raise ValueError("damaged segments")
                 entry["segments"] = _segments_from(stated, blob)
@@ -121,7 +121,8 @@ class ResultCache:
         blob = b"".join(segment.data for segment in segments.values())
         head = {**entry, "key": key, "version": ENTRY_VERSION, "segments_sha256": hashlib.sha256(blob).hexdigest(),
                 "tables": None, "tables_length": len(tables), "tables_sha256": hashlib.sha256(tables).hexdigest(),
-                "segments": {name: [segment.crc, segment.size, len(segment.data)] for name, segment in segments.items()}}
+                "segments": {name: [segment.crc, segment.size, segment.shift, len(segment.data)]
+                             for name, segment in segments.items()}}
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_suffix(f".{os.getpid()}.part")
@@ -133,8 +134,8 @@ class ResultCache:
 
 def _segments_from(stated: dict, blob: bytes) -> dict[str, Segment]:
     segments, at = {}, 0
-    for name, (crc, size, length) in stated.items():
-        segments[name] = Segment(blob[at:at + length], crc, size)
+    for name, (crc, size, shift, length) in stated.items():
+        segments[name] = Segment(blob[at:at + length], crc, size, shift)
         at += length
     if at != len(blob):
         raise ValueError("segments do not fill the entry")

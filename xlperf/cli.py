@@ -304,7 +304,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         click.echo(say(f"missing_{row['kind']}", lang, unit=f"{row['unit_code']} {row['unit_name']}",
                        project=f"{row['project_code']} {row['project_name']}", file=row["file"]))
     counts = {state: consolidation.count(state) for state in STATE_LABELS}
-    click.echo(say("merged", lang, output=output, projects=len(consolidation.records("projects")),
+    click.echo(say("merged", lang, output=output, projects=consolidation.size("projects"),
                    indicators=consolidation.indicator_count,
                    states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
                    else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))

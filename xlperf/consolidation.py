@@ -59,7 +59,7 @@ class Consolidation:
     and as a pandas DataFrame (``projects``, ``indicators``, ``findings``, ``inputs``, ``missing``), made
     when first asked for: the command line never needs pandas, whose import alone costs half a second.
 
-    Tables may be given as DataFrames or as lists of dicts (with ``columns``). ``indicators`` and
+    Tables may be given as DataFrames, lists of dicts or dicts of column lists (with ``columns``). ``indicators`` and
     ``documents`` (the canonical data carried, hidden, in the summary) may be left out when ``prepared`` is
     given: they are then loaded once, when first asked for, from where the merge put them."""
 
@@ -81,6 +81,18 @@ class Consolidation:
         self.data_as_of = data_as_of  # newest save time among the inputs (deterministic, unlike "now")
         self.expect, self.lang = expect, lang
 
+    def table(self, name: str):
+        """One table as it was given (a list of dicts, a dict of column lists or a DataFrame): what the
+        summary reads, without making another copy of a large table."""
+        given = self._given[name]
+        return self.records(name) if given is None else given
+
+    def size(self, name: str) -> int:
+        given = self._given[name]
+        if isinstance(given, dict):
+            return len(next(iter(given.values()), []))
+        return len(self.records(name) if given is None else given)
+
     def records(self, name: str) -> list[dict]:
         """One table as a list of dicts (NaN where a DataFrame held a missing number)."""
         if name not in self._records:
@@ -89,6 +101,8 @@ class Consolidation:
                 given = [dict(zip(INDICATOR_COLUMNS, row)) for row in self.prepared.load_indicators()]
             elif given is None:
                 given = []
+            elif isinstance(given, dict):  # column lists
+                given = [dict(zip(given, values)) for values in zip(*given.values())]
             self._records[name] = given if isinstance(given, list) else given.to_dict("records") if len(given) else []
         return self._records[name]
 

@@ -84,6 +84,20 @@ def list_frameworks() -> list[Framework]:
     return [load_framework(framework_id) for framework_id in builtin_ids()]
 
 
+def builtin_hashes() -> dict[str, str]:
+    """Each built-in framework's id and hash, read without building the framework (a cache checks its
+    entries against these on every run)."""
+    hashes = {}
+    for framework_id in builtin_ids():
+        schema = json.loads((builtin_dir() / framework_id / "schema.json").read_text(encoding="utf-8"))
+        hashes[_schema_id(schema) or framework_id] = schema_sha256(schema)
+    return hashes
+
+
+def _schema_id(schema: dict) -> object:
+    return (schema.get("x-xlperf") or {}).get("id") or (schema.get("properties", {}).get("framework", {}).get("const"))
+
+
 def schema_sha256(schema: dict) -> str:
     """Hash of the schema's canonical JSON, so reformatting the file does not change it."""
     canonical = json.dumps(schema, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -150,7 +164,7 @@ def framework_from_schema(schema: object, source: str) -> Framework:
         raise FrameworkError(f"{source}: not a valid JSON Schema at {where}: {exc.message}") from None
     categories = read_category_tree(schema, source)
     extension = schema.get("x-xlperf") or {}
-    framework_id = extension.get("id") or (schema.get("properties", {}).get("framework", {}).get("const"))
+    framework_id = _schema_id(schema)
     if not isinstance(framework_id, str) or not framework_id:
         raise FrameworkError(f"{source}: the schema names no framework id (set \"x-xlperf\": {{\"id\": ...}})")
     expectations = extension.get("expectations") or {}

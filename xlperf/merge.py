@@ -18,7 +18,7 @@ from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNING
 from .errors import UsageError
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json, here as _file, resolve_here as _back
 from .findings import Finding, Location
-from .frameworks import Framework, list_frameworks
+from .frameworks import Framework, builtin_hashes
 from .model import ReturnDocument, pointer
 from .reader import UnreadableError, read_workbook, saved_time
 from .safety import Refused, check_path
@@ -58,10 +58,11 @@ class _Input:
     docs: list[dict] = field(default_factory=list)  # per document: unit_code, unit_name, projects [[code, name]]
     findings: list[Finding] = field(default_factory=list)
     framework_ids: list[str] = field(default_factory=list)
-    projects: list[list] = field(default_factory=list)  # per project its facts for 项目汇总 (``_fact_keys``)
+    projects: list[list] = field(default_factory=list)  # per project its facts for 项目汇总 (``_project_facts``)
     tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
     indicator_count: int = 0
-    segments: dict[str, Segment] = field(default_factory=dict)  # "indicators", "data": rows made for the summary
+    segments: dict[str, tuple] = field(default_factory=dict)  # "indicators", "data": rows made for the summary,
+    # in the spool: (where, length, crc, size, shift)
     data_columns: int = 0
     tables: tuple[int, int] | StoredTables | None = None  # its indicator rows and carried documents: where in
     # the spool, or in the cache
@@ -117,11 +118,12 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         if item.state == INCLUDED:  # identified, not yet read
             entry = cache.get(_cache_key(item), current) if cache else None
             try:
-                if entry is None:
-                    raise ValueError("not cached")
-                _apply(item, entry, spool, lang)
-            except (OSError, ValueError):  # not cached, or its stored tables are damaged
-                pending.append(item)
+                if entry is not None:
+                    _apply(item, entry, spool, lang)
+                    continue
+            except (OSError, ValueError):  # its stored tables, needed now, are damaged: read the file again
+                pass
+            pending.append(item)
     done = len(inputs) - len(pending)
     for item, entry in _examine_all(pending, jobs, framework_ref, library):
         if cache:
@@ -149,7 +151,7 @@ def _file_digest(path: str | Path | None) -> str | None:
 
 def _framework_hashes(resolver: FrameworkResolver) -> dict[str, str]:
     """Each framework a cached entry may name, with its hash as it is now."""
-    hashes = {framework.id: framework.sha256 for framework in list_frameworks()}
+    hashes = builtin_hashes()
     if resolver.pinned is not None:
         hashes[resolver.pinned.id] = resolver.pinned.sha256
     return hashes
@@ -297,12 +299,25 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.indicator_count = entry["indicator_count"]
     tables = entry["tables"]
     if entry["rendered_for"] == path:
-        item.segments, item.data_columns = entry["segments"], entry["data_columns"]
+        segments, item.data_columns = entry["segments"], entry["data_columns"]
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
-        item.segments = {"indicators": indicator_rows, "data": data}
+        segments = {"indicators": indicator_rows, "data": data}
+    item.segments = {name: (*spool.put(segment.data), segment.crc, segment.size, segment.shift)
+                     for name, segment in segments.items()}
     item.tables = tables if isinstance(tables, StoredTables) else spool.put(tables)
+
+
+class _SpooledSegments:
+    """Segments left in the spool, read one at a time each time they are written into a summary."""
+
+    def __init__(self, spool: "_Spool", stored: list[tuple[int, int, int, int, int]]):
+        self.spool, self.stored = spool, stored
+
+    def __iter__(self):
+        for where, length, crc, size, shift in self.stored:
+            yield Segment(self.spool.get((where, length)), crc, size, shift)
 
 
 class _Spool:
@@ -312,6 +327,10 @@ class _Spool:
     def __init__(self, examine_again: Callable[[str], dict]):
         self.file = tempfile.TemporaryFile(prefix="xlperf-merge-")
         self.examine_again = examine_again
+        weakref.finalize(self, self.file.close)  # lives as long as a result (or a copy of it) reads it
+
+    def __deepcopy__(self, memo) -> "_Spool":
+        return self  # written once by the merge, only read after it: copies of a result share it
 
     def tables(self, item: "_Input") -> bytes:
         """The item's tables as JSON bytes. A cache entry damaged since the merge used it is not trusted:
@@ -330,9 +349,6 @@ class _Spool:
         at = self.file.tell()
         self.file.write(data)
         return at, len(data)
-
-    def close(self) -> None:
-        self.file.close()
 
     def get(self, span: tuple[int, int]) -> bytes:
         self.file.seek(span[0])
@@ -407,15 +423,19 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     milestones = spec.milestones
     level1_names = list(framework.level1_names) if framework else []
     included = [item for item in inputs if item.state in (INCLUDED, INCLUDED_WITH_WARNINGS)]
-    fact_keys = _fact_keys(milestones)
-    project_rows, unit_names, tally = [], {}, Counter()
+    project_columns = _project_columns(milestones, level1_names)
+    project_table: dict[str, list] = {key: [] for key in project_columns}  # column lists: a thousand returns'
+    unit_names, tally = {}, Counter()                                       # projects without a dict each
     for item in included:
         status = "invalid" if item.errors else item.state
-        project_rows += [_project_row(facts, fact_keys, level1_names, status) for facts in item.projects]
+        for facts in item.projects:
+            for key, value in zip(project_columns, _project_row(facts, level1_names, status)):
+                project_table[key].append(value)
         for doc in item.docs:
             if doc["projects"]:
                 unit_names.setdefault(_text(doc["unit_code"]), _text(doc["unit_name"]))
         tally.update(item.tally)
+        item.projects, item.tally = [], Counter()  # tabulated: the items live on only to find their tables
     finding_rows = [_finding_row(item, finding, lang) for item in inputs for finding in item.findings]
     input_rows = [{
         "file": item.shown, "state": item.state, "reason": item.reason,
@@ -425,10 +445,6 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         "errors": item.errors, "warnings": len(item.findings) - item.errors,
         "saved": item.saved, "sha256": item.sha256,
     } for item in inputs]
-    project_columns = (["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
-                       + [f"plan_pct/{m}" for m in milestones] + [f"plan_amount/{m}" for m in milestones]
-                       + [f"count/{l1}" for l1 in level1_names]
-                       + ["indicator_count", "status", "source_file", "source_sheet"])
     saved_times = [item.saved for item in inputs if item.saved]
 
     def load_indicators() -> list[list]:
@@ -439,8 +455,9 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
                                                                                  str(item.path))[1]]
 
     prepared = Prepared(
-        indicator_segments=[item.segments["indicators"] for item in included if item.indicator_count],
-        data_segments=[item.segments["data"] for item in included if item.docs],
+        indicator_segments=_SpooledSegments(spool, [item.segments["indicators"] for item in included
+                                                    if item.indicator_count]),
+        data_segments=_SpooledSegments(spool, [item.segments["data"] for item in included if item.docs]),
         indicator_count=sum(item.indicator_count for item in included),
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
@@ -452,7 +469,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         milestones=milestones,
         level1_names=level1_names,
         level2_tree={k: list(v) for k, v in framework.categories.items()} if framework else {},
-        projects=project_rows, findings=finding_rows, inputs=input_rows,
+        projects=project_table, findings=finding_rows, inputs=input_rows,
         missing=_missing(inputs, manifest) if manifest else [], columns={"projects": project_columns},
         made_from=f"{len(files)} 个文件" if lang == "zh" else f"{len(files)} file(s)",
         data_as_of=max(saved_times) if saved_times else None,
@@ -460,7 +477,6 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         lang=lang,
         prepared=prepared,
     )
-    weakref.finalize(consolidation, spool.close)  # the spool lives as long as the result that reads it
     return consolidation
 
 
@@ -468,15 +484,10 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _fact_keys(milestones: list[str]) -> list[str]:
-    """What ``_project_facts`` lists, in order: a project's row of 项目汇总 but for its status and counts by
-    一级 (a list, not a dict: a thousand returns' projects are kept through a merge)."""
-    return (["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
-            + [f"plan_pct/{m}" for m in milestones] + [f"plan_amount/{m}" for m in milestones]
-            + ["indicator_count", "source_file", "source_sheet", "level1_counts"])
-
-
 def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:
+    """A project's row of 项目汇总 but for its status and counts by 一级: unit code and name, project code and
+    name, budget, fiscal, other, the plan's percentages then amounts per milestone, the indicator count, source
+    file and sheet, and the count of each 一级 (a dict). A list: a thousand returns' projects pass through."""
     unit = doc.document.get("unit", {})
     budget = _number(project.get("budget_total"))
     plan = project.get("spending_plan") or {}
@@ -490,12 +501,18 @@ def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: l
             dict(Counter(i.get("level1") for i in indicators if isinstance(i.get("level1"), str)))]
 
 
-def _project_row(facts: list, fact_keys: list[str], level1_names: list[str], status: str) -> dict:
-    row = dict(zip(fact_keys[:-1], facts[:-1]))
-    for level1 in level1_names:
-        row[f"count/{level1}"] = facts[-1].get(level1, 0)
-    row["status"] = status
-    return row
+def _project_columns(milestones: list[str], level1_names: list[str]) -> list[str]:
+    """The columns of 项目汇总, as ``_project_row`` fills them."""
+    return (["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
+            + [f"plan_pct/{m}" for m in milestones] + [f"plan_amount/{m}" for m in milestones]
+            + [f"count/{l1}" for l1 in level1_names] + ["indicator_count", "status", "source_file", "source_sheet"])
+
+
+def _project_row(facts: list, level1_names: list[str], status: str) -> list:
+    """A project's facts (``_project_facts``) as its row of 项目汇总 (``_project_columns``)."""
+    indicator_count, source_file, source_sheet, level1_counts = facts[-4:]
+    return [*facts[:-4], *(level1_counts.get(level1, 0) for level1 in level1_names), indicator_count, status,
+            source_file, source_sheet]
 
 
 def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list]:

@@ -88,11 +88,17 @@ def row_xml(cells: str, height: float | None = None) -> str:
 
 @dataclass(frozen=True)
 class Segment:
-    """UTF-8 XML, deflated (raw, no header) and ended with a sync flush; ``crc``/``size`` are of the XML."""
+    """UTF-8 XML, deflated (raw, no header) and ended with a sync flush; ``crc``/``size`` are of the XML,
+    ``shift`` is what appending it does to a CRC before it (``crc_shift``), worked out where it was made."""
 
     data: bytes
     crc: int
     size: int
+    shift: int | None = None
+
+    def __post_init__(self):
+        if self.shift is None:
+            object.__setattr__(self, "shift", crc_shift(self.size))
 
 
 def deflate(text: str) -> Segment:
@@ -124,15 +130,21 @@ def _powers() -> list[int]:
 _X_2N = _powers()  # x^(2^n) modulo the polynomial
 
 
-def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
-    """The CRC-32 of A+B from CRC-32(A), CRC-32(B) and len(B) (zlib's crc32_combine)."""
+def crc_shift(length: int) -> int:
+    """x^(8·length) modulo the polynomial: appending ``length`` bytes multiplies the CRC before them by it."""
     power, k = 1 << 31, 3  # x^0; k = 3: the length is in bytes, the shift in bits
-    while length2:
-        if length2 & 1:
+    while length:
+        if length & 1:
             power = _multiply_mod_p(_X_2N[k & 31], power)
-        length2 >>= 1
+        length >>= 1
         k += 1
-    return _multiply_mod_p(power, crc1) ^ crc2
+    return power
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int, shift: int | None = None) -> int:
+    """The CRC-32 of A+B from CRC-32(A), CRC-32(B) and len(B) (zlib's crc32_combine); ``shift``: the
+    ``crc_shift(length2)`` if known."""
+    return _multiply_mod_p(crc_shift(length2) if shift is None else shift, crc1) ^ crc2
 
 
 @dataclass
@@ -222,7 +234,7 @@ def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, 
     crc = packed = size = 0
     for segment in segments:
         target.write(segment.data)
-        crc = crc32_combine(crc, segment.crc, segment.size)
+        crc = crc32_combine(crc, segment.crc, segment.size, segment.shift)
         packed += len(segment.data)
         size += segment.size
     target.write(FINAL_BLOCK)

@@ -218,9 +218,11 @@ def _fit_row(sheet, row: int, lines: int) -> None:
 
 
 def _column(records, key: str) -> list:
-    """One column's values, from records (a list of dicts) or a DataFrame (without a dict per row)."""
+    """One column's values, from records (a list of dicts), column lists (a dict) or a DataFrame."""
     if isinstance(records, list):
         return [record.get(key) for record in records]
+    if isinstance(records, dict):
+        return list(records[key]) if key in records else [None] * len(next(iter(records.values()), []))
     return records[key].tolist() if key in records else [None] * len(records)
 
 
@@ -388,8 +390,9 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     """The project table and its 合计 row; returns each total's absolute cell reference and value."""
     formats = book.formats
     columns = _project_columns(consolidation)
-    projects = consolidation.records("projects")
-    count, total_row = len(projects), len(projects) + 1
+    projects = consolidation.table("projects")
+    count = consolidation.size("projects")
+    total_row = count + 1
     _write_table(book, sheet, columns, projects, count, last_row=total_row)
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
@@ -566,10 +569,10 @@ def _style_chart(chart, title: str, y_title: str) -> None:
 def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _Formats) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     milestones = consolidation.milestones
-    projects = consolidation.records("projects")
+    projects = consolidation.table("projects")
     budgets = _column(projects, "budget_total")
     amounts = {milestone: _column(projects, f"plan_amount/{milestone}") for milestone in milestones}
-    groups = [("", "部门合计", range(len(projects)))] + _by_unit(_unit_names(consolidation),
+    groups = [("", "部门合计", range(consolidation.size("projects")))] + _by_unit(_unit_names(consolidation),
                                                                _column(projects, "unit_code"))
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
@@ -656,7 +659,7 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
         ("预算年度", year), ("指标体系", consolidation.framework), ("数据截至", consolidation.data_as_of),
         ("汇总来源", consolidation.made_from), ("报送清单", consolidation.expect or "未提供"),
         *((f"文件数：{STATE_LABELS[state][0]}", consolidation.count(state)) for state in STATE_LABELS),
-        ("项目数", len(consolidation.records("projects"))), ("指标数", consolidation.indicator_count),
+        ("项目数", consolidation.size("projects")), ("指标数", consolidation.indicator_count),
         ("预算数合计（万元）", totals["budget_total"]), ("财政资金合计（万元）", totals["fiscal"]),
         ("其他资金合计（万元）", totals["other"]),
     ]
