@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import re
 import struct
+import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from xlsxwriter.utility import xl_col_to_name
 
 MAX_TEXT = 32767  # characters in one cell (Excel)
 COMPRESS_LEVEL = 6
@@ -159,13 +162,11 @@ class Splice:
     styles: list[int] | None = None  # the style each probe cell must carry: checked, as rows were made for them
 
 
-def splice_package(package: Path, splices: list[Splice]) -> None:
-    """Rewrite ``package`` (an .xlsx XlsxWriter just closed) with each splice's rows in place of its probe row.
-
-    The other members are copied as they are, compressed bytes and all."""
+def splice_package(package: Path, target_path: Path, splices: list[Splice]) -> None:
+    """Write ``package`` (an .xlsx XlsxWriter just closed) to ``target_path`` with each splice's rows in place
+    of its probe row. The other members are copied as they are, compressed bytes and all."""
     by_member = {f"xl/worksheets/sheet{splice.sheet_number}.xml": splice for splice in splices}
-    rewritten = package.with_name(package.name + ".splice")
-    with open(package, "rb") as source, open(rewritten, "wb") as target:
+    with open(package, "rb") as source, open(target_path, "wb") as target:
         central = []
         for name, method, crc, packed, size, data_at in _members(source):
             offset = target.tell()
@@ -187,15 +188,14 @@ def splice_package(package: Path, splices: list[Splice]) -> None:
         directory_size = target.tell() - start
         target.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), directory_size,
                                  start, 0))
-    rewritten.replace(package)
 
 
 def _members(source) -> list[tuple[str, int, int, int, int, int]]:
     """(name, method, crc, compressed size, size, where the data starts) of each member, in order."""
-    import zipfile
-
     members = []
-    for info in zipfile.ZipFile(source).infolist():
+    with zipfile.ZipFile(source) as archive:  # does not close ``source``: it did not open it
+        infos = archive.infolist()
+    for info in infos:
         source.seek(info.header_offset)
         header = source.read(30)
         name_length, extra_length = struct.unpack("<2H", header[26:30])
@@ -215,16 +215,11 @@ def _spliced(xml: str, splice: Splice) -> Iterable[Segment]:
         if found != splice.styles:
             raise RuntimeError(f"sheet {splice.sheet_number}: rows made for styles {splice.styles}, "
                                f"the workbook has {found}")
-    head = re.sub(r'<dimension ref="[A-Z0-9:]+"/>', f'<dimension ref="A1:{_column_name(splice.last_column)}'
+    head = re.sub(r'<dimension ref="[A-Z0-9:]+"/>', f'<dimension ref="A1:{xl_col_to_name(splice.last_column)}'
                   f'{splice.last_row + 1}"/>', xml[:start], count=1)
     yield deflate(head)
     yield from splice.segments
     yield deflate(xml[end:])
-
-
-def _column_name(index: int) -> str:
-    from xlsxwriter.utility import xl_col_to_name
-    return xl_col_to_name(index)
 
 
 def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, int, int]:

@@ -760,11 +760,15 @@ def build_summary(consolidation: Consolidation) -> bytes:
 
 
 def _build(consolidation: Consolidation, target: Path) -> None:
-    # Sheet XML goes to temporary files rather than memory, so a summary of 1,000 returns does not
-    # hold its whole text twice; cells are still kept until close() (constant_memory is slower here).
-    workbook = xlsxwriter.Workbook(str(target), {"in_memory": False, "strings_to_formulas": False,
-                                                 "strings_to_numbers": False, "strings_to_urls": False,
-                                                 "constant_memory": False})
+    with tempfile.TemporaryDirectory(prefix="xlperf-summary-") as folder:
+        draft = Path(folder) / "draft.xlsx"  # XlsxWriter's package, before the tables' rows are spliced in
+        splice_package(draft, target, _write_draft(consolidation, draft))
+
+
+def _write_draft(consolidation: Consolidation, draft: Path) -> list[Splice]:
+    """Everything XlsxWriter writes; returns the tables' rows to splice in."""
+    workbook = xlsxwriter.Workbook(str(draft), {"in_memory": False, "strings_to_formulas": False,
+                                                "strings_to_numbers": False, "strings_to_urls": False})
     year = consolidation.year
     workbook.set_properties({"title": f"{year or ''}年度部门项目支出绩效目标汇总", "author": "xlperf",
                              "comments": f"xlperf {__version__}, framework {consolidation.framework}",
@@ -781,7 +785,7 @@ def _build(consolidation: Consolidation, target: Path) -> None:
     _write_data(book, sheets[DATA], consolidation)
     sheets[ABOUT].activate()
     workbook.close()
-    splice_package(target, book.splices)
+    return book.splices
 
 
 def write_summary(consolidation: Consolidation, path: str | Path) -> None:
