@@ -215,3 +215,25 @@ def test_rows_made_during_the_merge_are_the_rows_made_from_the_tables(tmp_path, 
         for name in prepared.namelist():
             assert prepared.read(name) == made.read(name), name
     assert merged.indicator_count == len(merged.indicators) > 20
+
+
+def test_json_export_of_a_merge_is_streamed_as_one_dump_would_write_it(tmp_path):
+    from xlperf.exports import consolidation_data, write_json
+
+    merged = merge_returns([SAMPLES / "returns-with-errors"], expect=MANIFEST, include_invalid=True)
+    write_json(merged, tmp_path / "merged.json")
+    text = (tmp_path / "merged.json").read_text(encoding="utf-8")
+    data = consolidation_data(merged)
+    assert text == json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+    assert len(data["indicators"]) == merged.indicator_count > 20 and len(data["documents"]) == 3
+    assert data["documents"] == merged.documents
+
+
+def test_csv_export_of_a_merge_is_what_pandas_writes_from_its_tables(tmp_path):
+    from test_summary import pandas_csv
+
+    from xlperf.exports import write_csvs
+
+    merged = merge_returns([SAMPLES / "returns-with-errors"], expect=MANIFEST, include_invalid=True)
+    for path in write_csvs(merged, tmp_path / "csv"):
+        assert path.read_bytes() == pandas_csv(getattr(merged, path.stem)), path.name

@@ -500,6 +500,14 @@ def test_csv_exports(tmp_path):
     assert tables["findings"][1][7] == "'=1+1"
     assert tables["missing"][3][2:5] == ["'@未知单位", "P900", "'=cmd|' /C calc'!A0"]
     assert len(tables["inputs"]) == 6
+    for path in paths:  # written a row at a time, the same bytes as pandas writes from the DataFrame
+        assert path.read_bytes() == pandas_csv(getattr(consolidation, path.stem)), path.name
+
+
+def pandas_csv(frame) -> bytes:
+    """The reference: the table through pandas, text neutralised the same way."""
+    safe = frame.astype(object).map(neutralise_csv_text) if len(frame) else frame
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def test_json_export_loads_back_equal(tmp_path):
@@ -510,6 +518,8 @@ def test_json_export_loads_back_equal(tmp_path):
     assert "NaN" not in text and "甲单位" in text  # ensure_ascii=False
     data = json.loads(text)
     assert data == consolidation_data(consolidation)
+    # written a record at a time, the text is what one json.dumps of the whole would give
+    assert text == json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     assert (data["year"], data["framework"], data["milestones"]) == (2022, "cn-2020", MILESTONES)
 
     def records(frame):

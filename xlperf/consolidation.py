@@ -3,7 +3,7 @@ it) and summary.py / exports.py (which only write it)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 # Each input ends in exactly one of these states.
@@ -47,8 +47,14 @@ class Prepared:
     data_columns: int  # the most cells in one _data row
     pairs: Counter
     unit_names: dict[str, str]
-    load_indicators: Callable[[], list[list]]  # rows in INDICATOR_COLUMNS order
-    load_documents: Callable[[], list[dict]]
+    iter_indicators: Callable[[], Iterator[list]]  # rows in INDICATOR_COLUMNS order, a return at a time
+    iter_documents: Callable[[], Iterator[dict]]
+
+    def load_indicators(self) -> list[list]:
+        return list(self.iter_indicators())
+
+    def load_documents(self) -> list[dict]:
+        return list(self.iter_documents())
 
 
 TABLES = ("projects", "indicators", "findings", "inputs", "missing")
@@ -86,6 +92,15 @@ class Consolidation:
         summary reads, without making another copy of a large table."""
         given = self._given[name]
         return self.records(name) if given is None else given
+
+    def columns(self, name: str) -> list[str]:
+        """The table's columns, in order."""
+        given = self._given[name]
+        if given is not None and not isinstance(given, (list, dict)):
+            return [str(column) for column in given.columns]
+        if isinstance(given, dict):
+            return list(given)
+        return list(self._columns.get(name) or (self.records(name)[0] if self.records(name) else []))
 
     def size(self, name: str) -> int:
         given = self._given[name]
@@ -125,6 +140,19 @@ class Consolidation:
     findings = property(lambda self: self._frame("findings"))
     inputs = property(lambda self: self._frame("inputs"))
     missing = property(lambda self: self._frame("missing"))
+
+    def iter_records(self, name: str) -> Iterator[dict]:
+        """``records(name)``, one at a time: the indicators a merge left in its spool are not all loaded."""
+        if name == "indicators" and self._given[name] is None and self.prepared is not None \
+                and name not in self._records:
+            return (dict(zip(INDICATOR_COLUMNS, row)) for row in self.prepared.iter_indicators())
+        return iter(self.records(name))
+
+    def iter_documents(self) -> Iterator[dict]:
+        """``documents``, one at a time (see ``iter_records``)."""
+        if self._documents is None and self.prepared is not None:
+            return self.prepared.iter_documents()
+        return iter(self.documents)
 
     @property
     def documents(self) -> list[dict]:

@@ -6,16 +6,16 @@ Numbers are never touched: a negative amount stays a number.
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import numbers
+import sys
 from pathlib import Path
-
-import pandas as pd
 
 from . import __version__
 from .consolidation import Consolidation
-from .fileio import atomic_write_bytes
+from .fileio import atomic_path
 
 JSON_KIND = "xlperf-consolidation"
 CSV_TABLES = ("projects", "indicators", "findings", "inputs", "missing")
@@ -41,20 +41,20 @@ def _plain(value: object) -> object:
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value) if math.isfinite(value) else None
+    pandas = sys.modules.get("pandas")  # pd.NA, NaT: only there when pandas is
     try:
-        if pd.isna(value):
+        if pandas is not None and pandas.isna(value):
             return None
     except (TypeError, ValueError):
         pass
     return str(value)
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [_plain(record) for record in frame.to_dict("records")] if len(frame) else []
+LISTS = ("inputs", "projects", "indicators", "findings", "missing", "documents")
 
 
-def consolidation_data(consolidation: Consolidation) -> dict:
-    """The canonical consolidated data, as ``write_json`` writes it (plain JSON types only)."""
+def _parts(consolidation: Consolidation) -> dict[str, object]:
+    """The consolidated data's fields in order; the tables and documents as iterators of plain values."""
     return {
         "kind": JSON_KIND,
         "xlperf_version": __version__,
@@ -66,33 +66,61 @@ def consolidation_data(consolidation: Consolidation) -> dict:
         "made_from": consolidation.made_from,
         "data_as_of": consolidation.data_as_of,
         "expect": consolidation.expect,
-        "inputs": _records(consolidation.inputs),
-        "projects": _records(consolidation.projects),
-        "indicators": _records(consolidation.indicators),
-        "findings": _records(consolidation.findings),
-        "missing": _records(consolidation.missing),
-        "documents": _plain(consolidation.documents),
+        **{name: map(_plain, consolidation.iter_records(name)) for name in LISTS[:-1]},
+        "documents": map(_plain, consolidation.iter_documents()),
     }
 
 
+def consolidation_data(consolidation: Consolidation) -> dict:
+    """The canonical consolidated data, as ``write_json`` writes it (plain JSON types only)."""
+    return {key: list(value) if key in LISTS else value for key, value in _parts(consolidation).items()}
+
+
 def write_json(consolidation: Consolidation, path: str | Path) -> None:
-    """The consolidated data as UTF-8 JSON (NaN → null), written atomically."""
-    text = json.dumps(consolidation_data(consolidation), ensure_ascii=False, indent=1, allow_nan=False)
-    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    """The consolidated data as UTF-8 JSON (NaN → null), written atomically: the same text as
+    ``json.dumps(consolidation_data(…), indent=1)``, made a record at a time (a thousand returns' documents
+    are never all in memory)."""
+    with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8", newline="\n") as out:
+        out.write("{")
+        for number, (key, value) in enumerate(_parts(consolidation).items()):
+            out.write(("\n " if number == 0 else ",\n ") + _dumps(key) + ": ")
+            if key not in LISTS:
+                out.write(_dumps(value).replace("\n", "\n "))
+                continue
+            empty = True
+            for item in value:
+                out.write(("[\n  " if empty else ",\n  ") + _dumps(item).replace("\n", "\n  "))
+                empty = False
+            out.write("[]" if empty else "\n ]")
+        out.write("\n}\n")
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """One table as UTF-8 CSV with a BOM (so Excel reads the Chinese), text neutralised, numbers as they are."""
-    safe = frame.astype(object).map(neutralise_csv_text) if len(frame) else frame
-    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+def _dumps(value: object) -> str:
+    # json escapes every newline inside a string, so each "\n" here is indentation, safe to deepen
+    return json.dumps(value, ensure_ascii=False, indent=1, allow_nan=False)
+
+
+def _csv_cell(value: object) -> object:
+    """What a CSV cell holds: nothing for a missing value, text neutralised, numbers as they are."""
+    if value is None or (type(value) is float and value != value):
+        return ""
+    if not isinstance(value, (str, numbers.Number)) and _plain(value) is None:  # pd.NA, NaT
+        return ""
+    return neutralise_csv_text(value)
 
 
 def write_csvs(consolidation: Consolidation, folder: str | Path) -> list[Path]:
-    """projects.csv, indicators.csv, findings.csv, inputs.csv and missing.csv in ``folder``; returns their paths."""
+    """projects.csv, indicators.csv, findings.csv, inputs.csv and missing.csv in ``folder``, UTF-8 with a BOM (so
+    Excel reads the Chinese), CRLF, written a row at a time; returns their paths."""
     folder = Path(folder)
     written = []
     for name in CSV_TABLES:
         path = folder / f"{name}.csv"
-        atomic_write_bytes(path, csv_bytes(getattr(consolidation, name)))
+        columns = consolidation.columns(name)
+        with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(columns)
+            writer.writerows([_csv_cell(record.get(column)) for column in columns]
+                             for record in consolidation.iter_records(name))
         written.append(path)
     return written

@@ -447,12 +447,13 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     } for item in inputs]
     saved_times = [item.saved for item in inputs if item.saved]
 
-    def load_indicators() -> list[list]:
-        return [row for item in included for row in _tables_from_json(spool.tables(item), str(item.path))[0]]
+    def iter_indicators():
+        for item in included:
+            yield from _tables_from_json(spool.tables(item), str(item.path))[0]
 
-    def load_documents() -> list[dict]:
-        return [document for item in included for document in _tables_from_json(spool.tables(item),
-                                                                                 str(item.path))[1]]
+    def iter_documents():
+        for item in included:
+            yield from _tables_from_json(spool.tables(item), str(item.path))[1]
 
     prepared = Prepared(
         indicator_segments=_SpooledSegments(spool, [item.segments["indicators"] for item in included
@@ -461,7 +462,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         indicator_count=sum(item.indicator_count for item in included),
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
-        pairs=tally, unit_names=unit_names, load_indicators=load_indicators, load_documents=load_documents)
+        pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents)
     consolidation = Consolidation(
         year=next((doc.get("year") for item in inputs for doc in item.docs),
                   manifest.get("year") if manifest else None),
