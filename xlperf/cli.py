@@ -329,10 +329,12 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
     Example: xlperf report samples/returns -o out/report.docx --unit 471001 --format pdf
     """
     from .report import ReturnsRefused, write_report
+    from .workers import default_jobs
 
     try:
         result = write_report(list(inputs), output, title=title, year=year, unit=unit_code, reviewer=reviewer,
-                              include_invalid=include_invalid, pdf=output_format == "pdf", lang=lang)
+                              include_invalid=include_invalid, pdf=output_format == "pdf", lang=lang,
+                              jobs=default_jobs())
     except ReturnsRefused as error:  # a problem in the inputs: exit 1, as for validate and merge
         click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
         sys.exit(1)
