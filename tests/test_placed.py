@@ -87,6 +87,11 @@ def test_extent_is_where_calamine_puts_the_last_cell(tmp_path, generated):
     '<row><c r="A1" r="B1">v</c><c>v</c></row>',  # two references
     '<row><c\tt="n">v</c></row>',  # a tab between attributes
     '<row><c><![CDATA[</row>]]></c><c>v</c></row>',  # CDATA
+    # found in review: each made calamine place cells far beyond what a looser reading computed
+    '<row r="100"><c><v>1</v></row></c>',  # a row end inside a cell, which calamine skips
+    '<row r="100"><c><v>1</v></c><x a="</row>"/></row>',  # a row end inside an attribute value
+    '<row r="100"><c><v>1</v></c></row\x0c>',  # a blank quick-xml does not take for one
+    '<row><c><v>1</v></c></row><y></row><x a=\'<row r="1"/>\'/>',  # a row start hidden in a value
 ])
 def test_forms_not_followed_are_damaged(tmp_path, sheet_data):
     path = _book(tmp_path / "odd.xlsx", sheet_data)
@@ -96,9 +101,9 @@ def test_forms_not_followed_are_damaged(tmp_path, sheet_data):
 
 
 @pytest.mark.parametrize("sheet_data, limit", [
-    ('<row r="20">' + "<c>v</c>" * (LIMITS.max_columns + 1) + "</row>", "max_columns"),
-    ('<row r="1"><c>v</c></row><row r="99999"></row>' + "<row><c>v</c></row>" * 2, "max_rows"),
-    ('<row r="5000">' + '<c r="ZZ5000">v</c><c>v</c>' + "</row>", "max_cells"),
+    ('<row r="20">' + "<c><v>1</v></c>" * (LIMITS.max_columns + 1) + "</row>", "max_columns"),
+    ('<row r="1"><c><v>1</v></c></row><row r="99999"></row>' + "<row><c><v>1</v></c></row>" * 2, "max_rows"),
+    ('<row r="5000">' + '<c r="ZZ5000"><v>1</v></c><c><v>1</v></c>' + "</row>", "max_cells"),
 ])
 def test_far_cells_without_r_are_over_the_limits(tmp_path, sheet_data, limit):
     path = _book(tmp_path / "far.xlsx", sheet_data)

@@ -342,7 +342,10 @@ class _Spool:
         except (OSError, ValueError):
             if _sha256(item.path) != item.sha256:
                 raise UsageError(f"{item.path} changed while the merge ran; run the merge again") from None
-            return self.examine_again(str(item.path))["tables"]
+            entry = self.examine_again(str(item.path))
+            if entry["unreadable"]:
+                raise UsageError(f"{item.path} can no longer be read; run the merge again") from None
+            return entry["tables"]
 
     def put(self, data: bytes) -> tuple[int, int]:
         self.file.seek(0, os.SEEK_END)

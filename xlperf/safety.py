@@ -170,58 +170,88 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
         _placed_extent(archive, info, limits)
 
 
-# Where calamine puts cells without `r` (its parser expands <c/> and <row/> into a start and an end): a row's
-# `r` sets the current row, each row's end moves to the next row and back to column A, a cell's `r` sets its
-# row and column, and every cell moves the column on by one. That is followed only in the plain form xlperf's
-# summaries are written in: no prefixed names, every attribute ` name="value"`, references canonical, no
-# comment, CDATA section or processing instruction that could hide a tag. Anything else is damaged.
-_PLACED_TAG = re.compile(rb'<(row|c)((?: [A-Za-z_][\w.:-]*="[^"<]*")*) ?(/?)>|</row\s*>')
-_PLACED_ATTRIBUTE = re.compile(rb' ([A-Za-z_][\w.:-]*)="([^"<]*)"')
-_ANY_CELL_OR_ROW = re.compile(rb"<(?:c|row)[\s/>]|</row[\s/>]")
-_HIDING = re.compile(rb"<[!?]")
+# Where calamine puts cells without `r`: a row's `r` sets the current row, each row's end moves to the next row
+# and back to column A, a cell's `r` sets its row and column, and every cell moves the column on by one. That is
+# followed only for the one strict form xlperf's summaries are written in, every byte of <sheetData> accounted
+# for: rows hold cells, a cell holds <f>, <v> or <is><t> with text, tags are plain (no prefix, one space
+# before each attribute, double quotes, no '<' or '>' in a value), text holds no '<'. Anything else is damaged:
+# a tag hidden in a value or a cell, an odd blank, a comment, a nesting calamine would read otherwise.
+_STRICT_TOKEN = re.compile(rb'<(/?)(row|c|is|t|v|f)((?: [A-Za-z_][\w.:-]*="[^"<>]*")*)(/?)>|[^<]+')
+_PLACED_ATTRIBUTE = re.compile(rb' ([A-Za-z_][\w.:-]*)="([^"<>]*)"')
 _ROW_NUMBER = re.compile(rb"[1-9][0-9]{0,6}")
 _CELL_REFERENCE = re.compile(rb"([A-Z]{1,3})([1-9][0-9]{0,6})")
+# what may open inside what, and the text allowed: whitespace between elements, anything in <t> and <v>
+_CHILDREN = {b"sheetData": (b"row",), b"row": (b"c",), b"c": (b"f", b"v", b"is"), b"is": (b"t",), b"t": (), b"v": (),
+             b"f": ()}
 
 
 def _placed_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> tuple[int, int]:
     """The last row and column (1-based) calamine puts a cell of this worksheet at, within the limits."""
     row = column = last_row = last_column = 0
-    for number, block in enumerate(_windows(archive, info, limits, [0])):  # sizes: counted in the first pass
-        if number == 0 and block.startswith(b"<?xml"):
-            block = block[block.find(b"?>") + 2:]
-        if _PREFIXED_CELL_OR_ROW.search(block) or _HIDING.search(block):
-            raise Refused("READ_DAMAGED")
-        tags = 0
-        for match in _PLACED_TAG.finditer(block):
-            tags += 1
-            name, attributes, empty = match.groups()
-            if name is None:  # </row>
-                row, column = row + 1, 0
+    open_elements: list[bytes] | None = None  # None: before <sheetData>; [] after </sheetData>
+    for block in _windows(archive, info, limits, [0]):  # a second pass: the sizes are counted in the first
+        at = 0
+        if open_elements is None:
+            start = block.find(b"<sheetData>")
+            if start < 0:
+                if b"<sheetData" in block or b"<row" in block or b"<c " in block or b"<c>" in block:
+                    raise Refused("READ_DAMAGED")
                 continue
+            if b"<row" in block[:start] or b"<c " in block[:start] or b"<c>" in block[:start]:
+                raise Refused("READ_DAMAGED")
+            open_elements, at = [b"sheetData"], start + len(b"<sheetData>")
+        elif not open_elements:
+            continue
+        while at < len(block) and open_elements:
+            if block.startswith(b"</sheetData>", at) and open_elements == [b"sheetData"]:
+                open_elements, at = [], at + len(b"</sheetData>")
+                break
+            match = _STRICT_TOKEN.match(block, at)
+            if match is None:
+                raise Refused("READ_DAMAGED")
+            at = match.end()
+            closing, name, attributes, empty = match.groups()
+            parent = open_elements[-1]
+            if name is None:  # text
+                if parent not in (b"t", b"v", b"f") and match.group().strip(b" \t\r\n"):
+                    raise Refused("READ_DAMAGED")
+                continue
+            if closing:
+                if attributes or empty or name != parent:
+                    raise Refused("READ_DAMAGED")
+                open_elements.pop()
+                if name == b"row":
+                    row, column = row + 1, 0
+                continue
+            if name not in _CHILDREN[parent]:
+                raise Refused("READ_DAMAGED")
             references = [value for key, value in _PLACED_ATTRIBUTE.findall(attributes) if key == b"r"]
-            if len(references) > 1:
+            if len(references) > 1 or (references and name not in (b"row", b"c")):
                 raise Refused("READ_DAMAGED")
             if name == b"row":
                 if references:
                     if not _ROW_NUMBER.fullmatch(references[0]):
                         raise Refused("READ_DAMAGED")
                     row = int(references[0]) - 1
-                if empty:
+            elif name == b"c":
+                cell_row = row
+                if references:
+                    reference = _CELL_REFERENCE.fullmatch(references[0])
+                    if reference is None:
+                        raise Refused("READ_DAMAGED")
+                    cell_row, column = int(reference[2]) - 1, column_index(reference[1].decode("ascii")) - 1
+                last_row, last_column = max(last_row, cell_row + 1), max(last_column, column + 1)
+                column += 1
+            if empty:  # <row/>, <c/>: a start and an end, as calamine's parser reads them
+                if name == b"row":
                     row, column = row + 1, 0
-                continue
-            cell_row = row
-            if references:
-                reference = _CELL_REFERENCE.fullmatch(references[0])
-                if reference is None:
-                    raise Refused("READ_DAMAGED")
-                cell_row, column = int(reference[2]) - 1, column_index(reference[1].decode("ascii")) - 1
-            last_row, last_column = max(last_row, cell_row + 1), max(last_column, column + 1)
-            column += 1
-        if tags != len(_ANY_CELL_OR_ROW.findall(block)):
-            raise Refused("READ_DAMAGED")  # a row or cell tag not in the plain form
+            else:
+                open_elements.append(name)
         _limit("max_rows", last_row, limits.max_rows)
         _limit("max_columns", last_column, limits.max_columns)
         _limit("max_cells", last_row * last_column, limits.max_cells)
+    if open_elements:
+        raise Refused("READ_DAMAGED")
     return last_row, last_column
 
 

@@ -283,7 +283,9 @@ def _widths(columns: list[Column], values: list[list]) -> list[int]:
             others = {value for value in column_values if not _is_number(value) and not _is_blank(value)}
             widest = max([widest] + [len(text) for text in shown] + [_display_width(str(value)) for value in others])
         else:
-            for value in set(column_values):  # a thousand returns repeat their units and categories
+            hashable = (value if isinstance(value, (str, int, float)) or value is None else str(value)
+                        for value in column_values)
+            for value in set(hashable):  # a thousand returns repeat their units and categories
                 if not _is_blank(value):
                     value = _shown(column, value)
                     widest = max(widest, _display_width(value if type(value) is str else str(value)))
