@@ -583,3 +583,21 @@ def test_libreoffice_reads_every_indicator_row_in_its_place(libreoffice_csv):
     for key in ("unit_code", "name", "target", "source_cell"):
         position = [column.key for column in INDICATOR_TABLE].index(key)
         assert [row[position] for row in rows[1:]] == [str(value) for value in frame[key]], key
+
+
+def test_values_that_are_not_text_or_numbers_are_written_as_their_text(tmp_path):
+    """A crafted summary read back can carry a list where a name goes, or a dict as a finding's value: the
+    summary measures and writes them as text rather than failing."""
+    consolidation = make_consolidation()
+    projects = consolidation.projects.copy()
+    projects["unit_name"] = projects["unit_name"].astype(object)
+    projects.at[0, "unit_name"] = ["甲", "乙"]
+    findings = consolidation.findings.copy().astype(object)
+    findings.at[0, "value"] = {"a": 1}
+    crafted = Consolidation(year=2022, framework="cn-2020", milestones=MILESTONES, level1_names=LEVEL1,
+                            level2_tree=LEVEL2_TREE, projects=projects, indicators=consolidation.indicators,
+                            findings=findings, inputs=consolidation.inputs, missing=consolidation.missing)
+    write_summary(crafted, tmp_path / "crafted.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "crafted.xlsx")
+    assert book[PROJECTS]["B2"].value == "['甲', '乙']"
+    assert book[FINDINGS]["H2"].value == "{'a': 1}"

@@ -23,7 +23,7 @@ from .model import ReturnDocument, pointer
 from .reader import UnreadableError, read_workbook, saved_time
 from .safety import Refused, check_path
 from .sheetxml import Segment
-from .summary import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout
+from .summary import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
 from .spec import load_spec
 from .targets import parse_target
 from .validate import FrameworkResolver, check_document, collect_inputs
@@ -436,7 +436,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
                 project_table[key].append(value)
         for doc in item.docs:
             if doc["projects"]:
-                unit_names.setdefault(_text(doc["unit_code"]), _text(doc["unit_name"]))
+                unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
         tally.update(item.tally)
         item.projects, item.tally = [], Counter()  # tabulated: the items live on only to find their tables
     finding_rows = [_finding_row(item, finding, lang) for item in inputs for finding in item.findings]
@@ -482,10 +482,6 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         prepared=prepared,
     )
     return consolidation
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:

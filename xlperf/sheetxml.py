@@ -79,7 +79,8 @@ def number_cell(style: int | None, number: float) -> str:
 
 
 def blank_cell(style: int | None) -> str:
-    # not <c/>: some python-calamine versions skip empty elements, and without `r` that moves the next cell
+    # a start and an end tag rather than <c/>: without `r`, a reader that skipped empty elements would move
+    # every later cell of the row (python-calamine expands them; this form leaves nothing to chance)
     return f'<c s="{style}"></c>' if style else "<c></c>"
 
 

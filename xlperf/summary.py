@@ -233,7 +233,6 @@ class _Book:
     """The workbook being written, its formats, and the tables whose rows are spliced in after ``close``."""
 
     def __init__(self, workbook: xlsxwriter.Workbook, sheet_names: list[str]):
-        self.workbook = workbook
         self.formats = _Formats(workbook)
         self.sheets = {name: workbook.add_worksheet(name) for name in sheet_names}
         self.numbers = {id(sheet): number for number, sheet in enumerate(self.sheets.values(), start=1)}
@@ -244,9 +243,10 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
                  last_row: int | None = None, segments: Iterable[Segment] | None = None) -> list[int]:
     """A header row at ``top`` and ``count`` rows; returns the column widths.
 
-    The rows are ``records`` (a DataFrame or a list of dicts), or ready-made ``segments`` (then every column
-    has a fixed width). XlsxWriter writes the header and a probe row carrying each column's format and the
-    alert format; the rows replace the probe row when the package is spliced (``sheetxml``)."""
+    The rows are ``records`` (a DataFrame, a list of dicts or column lists), or ``segments`` made ahead with
+    the standard formats (then every column has a fixed width). XlsxWriter writes the header and a probe row
+    carrying each column's format and the alert format; the rows replace the probe row when the package is
+    spliced (``sheetxml``), which checks the probe row carries the styles the rows were made for."""
     formats = book.formats
     values = [_column(records, column.key) for column in columns] if segments is None else [[] for _ in columns]
     widths = _widths(columns, values)
@@ -259,9 +259,11 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     for index, column in enumerate(columns):
         sheet.write_blank(top + 1, index, None, formats.kinds[column.style])
     sheet.write_blank(top + 1, len(columns), None, formats.alert)
-    styles = formats.table_styles(columns)
     if segments is None:
+        styles = formats.table_styles(columns)
         segments = _segments(columns, zip(*values), widths, styles)
+    else:
+        styles = _standard_formats().table_styles(columns)
     book.splices.append(Splice(book.numbers[id(sheet)], top + 1, max(top + count, last_row or 0), len(columns) - 1,
                                segments, styles))
     return widths
@@ -275,17 +277,18 @@ def _widths(columns: list[Column], values: list[list]) -> list[int]:
             widths.append(column.width)
             continue
         widest = min(_display_width(column.header), HEADER_WIDTH)
+        # a thousand returns repeat their units and categories; anything not hashable is measured as its text
+        distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
+                    for value in column_values}
         if column.kind == "percent" and column_values:
             widest = max(widest, 5)
         elif column.kind == "money":
-            amounts = [value for value in column_values if _is_number(value)]
-            shown = [f"{value:,.2f}" for value in (max(amounts, default=0), min(amounts, default=0))] if amounts else []
-            others = {value for value in column_values if not _is_number(value) and not _is_blank(value)}
+            amounts = [value for value in distinct if _is_number(value)]
+            shown = [f"{value:,.2f}" for value in (max(amounts), min(amounts))] if amounts else []
+            others = [value for value in distinct if not _is_number(value) and not _is_blank(value)]
             widest = max([widest] + [len(text) for text in shown] + [_display_width(str(value)) for value in others])
         else:
-            hashable = (value if isinstance(value, (str, int, float)) or value is None else str(value)
-                        for value in column_values)
-            for value in set(hashable):  # a thousand returns repeat their units and categories
+            for value in distinct:
                 if not _is_blank(value):
                     value = _shown(column, value)
                     widest = max(widest, _display_width(value if type(value) is str else str(value)))
@@ -451,16 +454,12 @@ def rows_layout() -> list:
 
 def _write_indicators(book: _Book, sheet, consolidation: Consolidation) -> None:
     prepared = consolidation.prepared
-    if prepared is not None:
-        segments = prepared.indicator_segments
-    else:
-        rows = list(zip(*(_column(consolidation.records("indicators"), column.key) for column in INDICATOR_TABLE)))
-        segments = [indicator_segment(rows[start:start + SEGMENT_ROWS]) for start in range(0, len(rows), SEGMENT_ROWS)]
-    _table_sheet(book, sheet, INDICATOR_TABLE, None, consolidation.indicator_count, printed="basis",
-                 segments=segments)
+    _table_sheet(book, sheet, INDICATOR_TABLE, None if prepared else consolidation.table("indicators"),
+                 consolidation.indicator_count, printed="basis", segments=prepared.indicator_segments if prepared else None)
 
 
-def _text(value: object) -> str:
+def unit_text(value: object) -> str:
+    """A unit code or name as the sheets key and show it (a merge's tally and names use the same)."""
     return "" if _is_blank(value) else str(value)
 
 
@@ -471,13 +470,13 @@ def _unit_names(consolidation: Consolidation) -> dict[str, str]:
     names: dict[str, str] = {}
     for name in ("projects", "indicators"):
         for record in consolidation.records(name):
-            names.setdefault(_text(record["unit_code"]), _text(record["unit_name"]))
+            names.setdefault(unit_text(record["unit_code"]), unit_text(record["unit_name"]))
     return names
 
 
 def indicator_tally(unit_codes: Iterable, level1s: Iterable, level2s: Iterable) -> Counter:
     """How many indicators each (unit code, 一级, 二级) has; unit codes as the sheets show them."""
-    return Counter((_text(code), level1, level2) for code, level1, level2 in zip(unit_codes, level1s, level2s))
+    return Counter((unit_text(code), level1, level2) for code, level1, level2 in zip(unit_codes, level1s, level2s))
 
 
 def _tally(consolidation: Consolidation) -> Counter:
@@ -491,7 +490,7 @@ def _by_unit(names: dict[str, str], unit_codes: list) -> list[tuple[str, str, li
     """(unit code, unit name, the positions of the unit's rows in ``unit_codes``) for every unit named, by code."""
     grouped: dict[str, list[int]] = {code: [] for code in names}
     for position, code in enumerate(unit_codes):
-        grouped.setdefault(_text(code), []).append(position)
+        grouped.setdefault(unit_text(code), []).append(position)
     return [(code, name, grouped[code]) for code, name in sorted(names.items())]
 
 
