@@ -1,11 +1,15 @@
 """The command line: a thin click layer, one short function per command over the library API.
 
-Exit codes: 0 fine, 1 the inputs have problems (findings), 2 usage error or unreadable input.
+Exit codes: 0 fine, 1 the inputs have problems (findings), 2 usage error or unreadable input;
+interrupted: 130 (Ctrl-C, SIGINT), 143 (SIGTERM), 129 (SIGHUP, the terminal closed), 141 (the reader of
+the output went away), as shells expect.
 """
 from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
 import traceback
 
@@ -49,12 +53,53 @@ TEXTS = {
     "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
                     "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),
     "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
+    "empty_run": ("没有可汇总的报送（{detail}），未写出任何文件，已有的输出保持不变；确需空汇总表请加 --allow-empty",
+                  "nothing to merge ({detail}); nothing was written and existing outputs are untouched "
+                  "(add --allow-empty for an empty summary)"),
+    "empty_detail": ("{count} 个输入均无法读取或未能汇总", "none of {count} input(s) could be read or included"),
+    "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
 }
+
+EXIT_CODES_HELP = ("Exit codes: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the run was interrupted; no partial "
+                   "output is left).")
 
 
 def say(key: str, lang: str, **values) -> str:
     zh, en = TEXTS[key]
     return (zh if lang == "zh" else en).format(**values)
+
+
+def resolve_lang(given: str | None) -> str:
+    """--lang after the command, else --lang before it, else XLPERF_LANG, else the locale."""
+    if given:
+        return given
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if context.obj and context.obj.get("lang"):
+            return context.obj["lang"]
+        context = context.parent
+    env = os.environ.get("XLPERF_LANG", "").strip().lower()
+    if env.startswith("zh"):
+        return "zh"
+    if env.startswith("en"):
+        return "en"
+    return default_lang()
+
+
+class Interrupted(BaseException):
+    """A signal ended the run: unwinds like KeyboardInterrupt (pools shut down, temporary files removed)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
 
 
 def common_options(command):
@@ -65,7 +110,7 @@ def common_options(command):
 
     @functools.wraps(command)
     def wrapper(*args, lang=None, debug=False, **kwargs):
-        lang = lang or default_lang()
+        lang = resolve_lang(lang)
         try:
             return command(*args, lang=lang, **kwargs)
         except ProjectListError as error:
@@ -76,6 +121,8 @@ def common_options(command):
         except XlperfError as error:
             click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
             sys.exit(2)
+        except BrokenPipeError:  # `xlperf ... | head`: the reader left; not an error of ours
+            raise Interrupted(signal.SIGPIPE) from None
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as error:  # the last line of defence: one line, not a traceback
@@ -89,11 +136,18 @@ def common_options(command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="xlperf")
-def cli():
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of messages for every command (default: XLPERF_LANG, else the locale).")
+@click.pass_context
+def cli(ctx, lang):
     """xlperf: budget performance-target tables (绩效目标表) from spreadsheets.
 
     template → units fill in Excel/WPS/LibreOffice → validate → merge.
+
+    Exit codes: 0 fine; 1 the inputs have problems; 2 bad usage or nothing readable; 130 Ctrl-C,
+    143 SIGTERM, 129 SIGHUP (interrupted; no partial output is left).
     """
+    ctx.ensure_object(dict)["lang"] = lang
 
 
 @cli.command()
@@ -150,6 +204,9 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
     其他资金 and optionally 资金用途 (or unit_code, unit_name, project_code, project_name, budget_total,
     fiscal, other, purpose).
 
+    Exit codes: 0 written; 2 bad usage, or the project list has problems (nothing is written);
+    130/143/129 interrupted.
+
     Example: xlperf template samples/projects.csv -o out/templates --year 2022
     """
     from .errors import UsageError
@@ -202,7 +259,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     """Check returned workbooks against the framework and the business rules.
 
     INPUTS are files or folders (searched recursively). Exit code 0: no errors (warnings allowed);
-    1: some return has errors; 2: an input cannot be read at all, or bad usage.
+    1: some return has errors; 2: an input cannot be read at all, or bad usage; 130/143/129 interrupted.
 
     Example: xlperf validate samples/returns-with-errors --annotate out/annotated
     """
@@ -251,14 +308,18 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
 @click.option("--library", type=click.Path(dir_okay=False), default=None,
               help="An extra indicator library (JSON) on top of the framework's own.")
+@click.option("--allow-empty", is_flag=True,
+              help="Write the summary even when no return could be read or included.")
 @common_options
 def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name, json_path, csv_dir, cache_dir,
-          no_cache, jobs, library, lang):
+          no_cache, jobs, library, allow_empty, lang):
     """Consolidate returns into one department summary workbook.
 
     INPUTS are files and folders (searched recursively); summaries made by this command are
     accepted too, for a higher-level merge. Exit code 0: everything included; 1: something was
-    left out or has not come back (the summary is still written); 2: bad usage.
+    left out or has not come back (the summary is still written); 2: bad usage, or nothing could be
+    read or included (nothing is written, existing outputs are untouched; --allow-empty writes an
+    empty summary anyway); 130/143/129 interrupted (no partial output is left).
 
     Example: xlperf merge samples/returns -o out/summary.xlsx --expect samples/templates/manifest.json
     """
@@ -274,8 +335,14 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
                                       output=output, progress=progress, jobs=jobs or default_jobs(),
                                       library=library,
                                       cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
-    if not consolidation.records("inputs"):
+    inputs_seen = consolidation.records("inputs")
+    if not inputs_seen:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
+        sys.exit(2)
+    if not allow_empty and nothing_included(inputs_seen):
+        _echo_inputs(consolidation, lang)
+        detail = say("empty_detail", lang, count=len(inputs_seen))
+        click.echo(f"xlperf: {say('error', lang)}: {say('empty_run', lang, detail=detail)}", err=True)
         sys.exit(2)
     write_summary(consolidation, output)
     if json_path or csv_dir:
@@ -285,6 +352,27 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
             write_json(consolidation, json_path)
         if csv_dir:
             write_csvs(consolidation, csv_dir)
+    _echo_inputs(consolidation, lang)
+    column = 0 if lang == "zh" else 1
+    counts = {state: consolidation.count(state) for state in STATE_LABELS}
+    click.echo(say("merged", lang, output=output, projects=consolidation.size("projects"),
+                   indicators=consolidation.indicator_count,
+                   states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
+                   else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))
+    sys.exit(consolidation.exit_code)
+
+
+def nothing_included(inputs: list[dict]) -> bool:
+    """True when no input row made it into the figures (all unreadable, excluded or duplicates)."""
+    from .consolidation import INCLUDED, INCLUDED_WITH_WARNINGS
+
+    return not any(row["state"] in (INCLUDED, INCLUDED_WITH_WARNINGS) for row in inputs)
+
+
+def _echo_inputs(consolidation, lang: str) -> None:
+    """One line per input (its state and why), the first errors of each excluded return, what is missing."""
+    from .consolidation import STATE_LABELS
+
     column = 0 if lang == "zh" else 1
     errors: dict[str, list[dict]] = {}
     for finding in consolidation.records("findings"):
@@ -303,12 +391,6 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     for row in consolidation.records("missing"):
         click.echo(say(f"missing_{row['kind']}", lang, unit=f"{row['unit_code']} {row['unit_name']}",
                        project=f"{row['project_code']} {row['project_name']}", file=row["file"]))
-    counts = {state: consolidation.count(state) for state in STATE_LABELS}
-    click.echo(say("merged", lang, output=output, projects=consolidation.size("projects"),
-                   indicators=consolidation.indicator_count,
-                   states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
-                   else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))
-    sys.exit(consolidation.exit_code)
 
 
 @cli.command()
@@ -325,6 +407,9 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
 @common_options
 def report(inputs, output, title, year, unit_code, reviewer, include_invalid, output_format, lang):
     """Write the department's 部门预算绩效文本 (.docx, optionally .pdf) from returns or a summary.
+
+    Exit codes: 0 written; 1 some input has problems (refused, nothing written); 2 bad usage or an
+    input cannot be read; 130/143/129 interrupted.
 
     Example: xlperf report samples/returns -o out/report.docx --unit 471001 --format pdf
     """
@@ -353,6 +438,9 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
 @common_options
 def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang):
     """Turn 绩效目标表 tables in old Word documents (.docx) into filled workbooks in our template format.
+
+    Exit codes: 0 written (tables that could not be placed are listed); 2 bad usage or a document
+    cannot be read; 130/143/129 interrupted.
 
     Example: xlperf import 2021年部门预算绩效文本.docx -o out/imported
     """
@@ -392,4 +480,33 @@ class _progress:
 
 
 def main() -> None:
-    cli(prog_name="xlperf")
+    """Run the command with exit codes a shell expects: signals end the run as 128 + the signal number."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupted)
+    try:
+        code = cli.main(prog_name="xlperf", standalone_mode=False)
+    except Interrupted as interrupted:
+        _quiet_stdout()
+        if interrupted.signum != signal.SIGPIPE:
+            name = signal.Signals(interrupted.signum).name
+            try:
+                click.echo(f"\nxlperf: {say('interrupted', resolve_lang(None), signal=name)}", err=True)
+            except OSError:
+                pass
+        code = interrupted.exit_code
+    except click.exceptions.Abort as abort:  # click's prompt interrupted (KeyboardInterrupt or end of input)
+        click.echo(f"xlperf: {'Aborted!' if resolve_lang(None) == 'en' else '已取消'}", err=True)
+        code = 130 if isinstance(abort.__context__, KeyboardInterrupt) else 1
+    except click.ClickException as error:
+        error.show()
+        code = error.exit_code
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe or a signal, flushing stdout at exit must not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

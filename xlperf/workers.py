@@ -7,8 +7,11 @@ again one at a time, each in a fresh process, so only the file that kills a proc
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,6 +22,40 @@ Result = TypeVar("Result")
 
 PARALLEL_MIN_ITEMS = 40  # below this, starting worker processes costs more than it saves
 CHUNK = 8
+
+
+def _worker_start() -> None:
+    """In each worker: die with the parent, whatever ends it (Linux PR_SET_PDEATHSIG), and leave Ctrl-C
+    to the parent, which shuts the pool down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() == 1:  # the parent ended before prctl took effect
+        os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the pool now: queued work dropped, workers killed (the run is being abandoned)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for process in processes:
+        try:
+            process.join(timeout=5)
+        except (OSError, ValueError, AssertionError):
+            pass
+
+
+def _pool(jobs: int, context) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start)
 
 
 def default_jobs() -> int:
@@ -39,17 +76,28 @@ def map_in_workers(function: Callable[[Item], Result], items: list[Item], jobs: 
     context = multiprocessing.get_context("spawn")
     finished = 0
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pool = _pool(jobs, context)
+        try:
             for result in pool.map(function, items, chunksize=CHUNK):
                 finished += 1
                 yield result
+        except BaseException:  # a signal or the caller stopped early: no worker may outlive this
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
     except BrokenProcessPool:
         # the culprit was among the chunks in flight: run those one by one, isolated, the rest as before
         suspects = items[finished:finished + jobs * CHUNK]
         for item in suspects:
             try:
-                with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                    yield pool.submit(function, item).result()
+                pool = _pool(1, context)
+                try:
+                    result = pool.submit(function, item).result()
+                except BaseException:
+                    _stop(pool)
+                    raise
+                pool.shutdown(wait=True)
+                yield result
             except BrokenProcessPool:
                 yield on_crash(item)
         yield from map_in_workers(function, items[finished + len(suspects):], jobs, on_crash)

@@ -1,0 +1,164 @@
+"""The command line as a careful user meets it: outputs never destroyed by an empty run, honest exit
+codes, no process of a run left behind after a signal. Through the real `xlperf` process where
+signals and exit codes matter."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from xlperf.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+RETURNS = ROOT / "samples" / "returns"
+XLPERF = [sys.executable, "-c", "from xlperf.cli import main; main()"]
+
+
+def run(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(XLPERF + list(args), capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def good_summary(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("good") / "summary.xlsx"
+    result = CliRunner().invoke(cli, ["merge", str(RETURNS), "-o", str(out), "--no-cache", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_mistyped_input_leaves_the_good_summary_untouched(good_summary, tmp_path):
+    out = tmp_path / "summary.xlsx"
+    shutil.copy(good_summary, out)
+    before = out.read_bytes()
+    json_out = tmp_path / "summary.json"
+    json_out.write_text("previous")
+    result = run("merge", str(ROOT / "samples" / "retruns"), "-o", str(out), "--json", str(json_out),
+                 "--lang", "en", "--no-cache")
+    assert result.returncode == 2, result.stderr
+    assert out.read_bytes() == before and json_out.read_text() == "previous"
+    assert "nothing was written and existing outputs are untouched" in result.stderr
+    assert "--allow-empty" in result.stderr and "summary written" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_inputs_only_refuse_in_chinese_too(tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook at all")
+    out = tmp_path / "summary.xlsx"
+    result = CliRunner().invoke(cli, ["--lang", "zh", "merge", str(bad), "-o", str(out), "--no-cache"])
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert "无法读取: " in result.output or "无法读取：" in result.output
+    assert "未写出任何文件，已有的输出保持不变" in result.output
+
+
+def test_allow_empty_writes_an_empty_summary(tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook at all")
+    out = tmp_path / "summary.xlsx"
+    result = CliRunner().invoke(cli, ["merge", str(bad), "-o", str(out), "--no-cache", "--allow-empty",
+                                      "--lang", "en"])
+    assert result.exit_code == 1, result.output
+    assert out.is_file() and "summary written" in result.output
+
+
+def test_lang_before_the_command_and_from_the_environment(tmp_path):
+    missing = str(tmp_path / "nothing-here")
+    before = CliRunner().invoke(cli, ["--lang", "zh", "validate", missing])
+    assert before.exit_code == 2 and "无法读取 — 文件不存在" in before.output
+    from_env = CliRunner().invoke(cli, ["validate", missing], env={"XLPERF_LANG": "zh", "LANG": "C.UTF-8"})
+    assert from_env.exit_code == 2 and "无法读取 — 文件不存在" in from_env.output
+    # the command's own --lang wins over both
+    after = CliRunner().invoke(cli, ["--lang", "zh", "validate", missing, "--lang", "en"],
+                               env={"XLPERF_LANG": "zh"})
+    assert "unreadable" in after.output and "无法读取" not in after.output
+
+
+@pytest.mark.parametrize("command", ["template", "validate", "merge", "report", "import"])
+def test_every_command_documents_its_exit_codes(command):
+    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Exit code" in text and "130" in text and "143" in text
+
+
+def test_usage_error_exits_2_through_the_real_process():
+    result = run("merge", "--no-such-option")
+    assert result.returncode == 2 and "No such option" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_broken_pipe_exits_141_quietly():
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone away, as `| head -c 0` does
+    proc = subprocess.Popen(XLPERF + ["schema"], stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    _, stderr = proc.communicate(timeout=60)
+    stderr = stderr.decode()
+    assert proc.returncode == 141
+    assert stderr == ""
+
+
+@pytest.fixture(scope="module")
+def many_returns(tmp_path_factory) -> Path:
+    """Three hundred returns (copies of the samples): a merge long enough to be interrupted."""
+    folder = tmp_path_factory.mktemp("many")
+    for i in range(100):
+        for source in sorted(RETURNS.glob("*.xlsx")):
+            copy = folder / f"{i:03d}_{source.name}"
+            shutil.copy(source, copy)
+            with zipfile.ZipFile(copy, "a") as package:  # other bytes, so each copy is read
+                package.comment = f"copy {i}".encode()
+    return folder
+
+
+def session_processes(sid: int) -> list[int]:
+    """Pids of live processes in session ``sid`` (a run started with start_new_session)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129),
+                                          (signal.SIGKILL, -signal.SIGKILL)])
+def test_a_signal_mid_merge_leaves_no_process_and_no_output(many_returns, tmp_path, signum, code):
+    out = tmp_path / "summary.xlsx"
+    proc = subprocess.Popen(XLPERF + ["merge", str(many_returns), "-o", str(out), "--no-cache", "--jobs", "2",
+                                      "--lang", "en"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(session_processes(proc.pid)) < 3:  # the parent and its workers are running
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code, stderr
+    assert b"Traceback" not in stderr
+    deadline = time.monotonic() + 5
+    while session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = session_processes(proc.pid)
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir()]
