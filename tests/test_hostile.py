@@ -765,7 +765,7 @@ def _mutate_bytes(data: st.DataObject, target: Path) -> None:
 
 def _mutate_cells(data: st.DataObject, target: Path) -> None:
     import openpyxl
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 
     book = openpyxl.load_workbook(hostile.BASE)
     for _ in range(data.draw(st.integers(1, 6), label="cells")):
@@ -774,7 +774,9 @@ def _mutate_cells(data: st.DataObject, target: Path) -> None:
         value = data.draw(CELL_VALUES, label="value")
         if isinstance(value, str):
             value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        sheet.cell(row=row, column=column).value = value
+        cell = sheet.cell(row=row, column=column)
+        if not isinstance(cell, MergedCell):  # only a merge's top-left cell holds a value
+            cell.value = value
     book.save(target)
 
 
