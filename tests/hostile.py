@@ -332,15 +332,16 @@ def xxe_url(folder: Path, url: str) -> Path:
     return rewrite_zip(BASE, folder / "xxe_url.xlsx", replace={"docProps/core.xml": change})
 
 
-def _ole2_bytes(seed: int) -> bytes:
-    """An OLE2 compound-file header as Excel writes for a password-protected workbook, then filler."""
+def _ole2_bytes(seed: int, streams=("EncryptionInfo", "EncryptedPackage")) -> bytes:
+    """An OLE2 compound-file header and directory (by default as Excel writes for a
+    password-protected workbook), then filler."""
     header = bytearray(512)
     header[0:8] = OLE2_MAGIC
     struct.pack_into("<HHHHH", header, 24, 0x003E, 0x0003, 0xFFFE, 9, 6)
     struct.pack_into("<IIII", header, 44, 1, 1, 0, 4096)  # FAT sectors, first directory sector, ...
     struct.pack_into("<I", header, 60, 0xFFFFFFFE)
     directory = bytearray(512)
-    for index, name in enumerate(("Root Entry", "EncryptionInfo", "EncryptedPackage")):
+    for index, name in enumerate(("Root Entry", *streams)):
         encoded = name.encode("utf-16-le")
         directory[index * 128: index * 128 + len(encoded)] = encoded
         struct.pack_into("<H", directory, index * 128 + 64, len(encoded) + 2)
@@ -355,7 +356,7 @@ def encrypted(folder: Path) -> Path:
 
 def legacy_xls(folder: Path) -> Path:
     path = folder / "old_format.xls"
-    path.write_bytes(_ole2_bytes(seed=8))
+    path.write_bytes(_ole2_bytes(seed=8, streams=("Workbook", "\x05SummaryInformation")))
     return path
 
 

@@ -666,16 +666,16 @@ def test_merge_cache_does_not_mix_up_names(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
     first.mkdir()
     second.mkdir()
-    content = hostile.encrypted(first).read_bytes()
-    (second / "same_bytes.xls").write_bytes(content)
+    content = hostile.legacy_xls(first).read_bytes()  # refused as .xls; the same bytes as .xlsx are a renamed .xls
+    (second / "same_bytes.xlsx").write_bytes(content)
     for folder in (first, second):
         run = run_xlperf("merge", folder, "-o", tmp_path / f"{folder.name}.xlsx", "--cache-dir", cache,
                          "--allow-empty")  # only an unreadable file: the summary is asked for anyway
         assert_clean_stderr(run)
-    naming = lines_naming(run, second / "same_bytes.xls")
+    naming = lines_naming(run, second / "same_bytes.xlsx")
     assert len(naming) == 1
-    assert re.fullmatch(rf"unreadable: {re.escape(str(second / 'same_bytes.xls'))} — "
-                        rf"{catalog_pattern('READ_XLS_REFUSED')}", naming[0]), naming[0]
+    assert re.fullmatch(rf"unreadable: {re.escape(str(second / 'same_bytes.xlsx'))} — "
+                        rf"{catalog_pattern('READ_XLS_RENAMED')}", naming[0]), naming[0]
 
 
 # --- a damaged return that passes the preflight must still be one unreadable file, not a crash ----------

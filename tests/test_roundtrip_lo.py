@@ -42,6 +42,15 @@ def test_libreoffice_xls_is_refused_with_how_to_save(seed_return, tmp_path):
     assert "另存为" in result.findings[0].hint("zh")
 
 
+def test_libreoffice_xls_renamed_to_xlsx_is_named_as_such_not_as_password(seed_return, tmp_path):
+    """A unit that 'converts' by renaming must be told to Save As, not to remove a password it never set."""
+    renamed = lo.convert(seed_return, "xls", tmp_path).rename(tmp_path / "renamed.xlsx")
+    finding = validate_paths([renamed])[0].findings[0]
+    assert finding.code == "READ_XLS_RENAMED"
+    assert "renamed.xlsx" in finding.message("en") and "password" not in finding.message("en") + finding.hint("en")
+    assert "另存为" in finding.hint("zh") and "密码" not in finding.message("zh") + finding.hint("zh")
+
+
 @pytest.fixture(scope="module")
 def sample_summary(tmp_path_factory):
     folder = tmp_path_factory.mktemp("summary")

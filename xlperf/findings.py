@@ -103,6 +103,13 @@ CATALOG: dict[str, Entry] = {
     "READ_XLS_REFUSED": Entry(E, "不接受旧版 .xls 格式", "the legacy .xls format is not accepted",
                               "请在 Excel/WPS 中“另存为”Excel 工作簿（.xlsx），或在 LibreOffice 中另存为 .xlsx 或 .ods",
                               "use Save As → Excel Workbook (.xlsx) in Excel/WPS, or .xlsx/.ods in LibreOffice"),
+    "READ_XLS_RENAMED": Entry(E, "文件名是 {name}，内容却是旧版 .xls 工作簿（只改了扩展名）",
+                              "the file is named {name} but is an old .xls workbook (only the extension was changed)",
+                              "请在 Excel/WPS 中打开它，“另存为”Excel 工作簿（.xlsx）后重新发送；只改扩展名不能转换格式",
+                              "open it in Excel/WPS and use Save As → Excel Workbook (.xlsx), then resend; "
+                              "renaming does not convert it"),
+    "READ_OLD_WORD": Entry(E, "这不是工作簿，而是旧版 Word 文档（.doc）", "this is not a workbook but an old Word document (.doc)",
+                           "请发送填好的 .xlsx 模板", "send the filled .xlsx template"),
     "READ_UNSAFE_XML": Entry(E, "文件内部 {part} 含有 DTD/实体声明（可能是恶意构造），已拒绝读取",
                              "part {part} declares a DTD or entities (possibly malicious); refused",
                              "正常保存的工作簿不含此类内容；请单位重新保存后发送",

@@ -365,6 +365,27 @@ def check_path(path: Path, limits: Limits) -> None:
     _limit("max_file_bytes", size, limits.max_file_bytes)
 
 
+def _ole2_stream_names(path: Path) -> set[str]:
+    """Which telling stream names an OLE2 compound file holds. Directory entries store names in
+    UTF-16LE; a byte search is enough to tell the few kinds apart (the size was checked before)."""
+    data = path.read_bytes()
+    wanted = ("EncryptedPackage", "EncryptionInfo", "Workbook", "Book", "WordDocument")
+    return {name for name in wanted if name.encode("utf-16-le") + b"\0\0" in data}
+
+
+def _ole2_refusal(path: Path, suffix: str) -> Refused:
+    """An OLE2 file is either an Office workbook with an open password (an encrypted package) or a
+    file in an old binary format, often an .xls renamed to .xlsx: each needs different advice."""
+    names = _ole2_stream_names(path)
+    if "EncryptedPackage" in names:
+        return Refused("READ_ENCRYPTED")
+    if "WordDocument" in names:
+        return Refused("READ_OLD_WORD")
+    if suffix == ".xls":
+        return Refused("READ_XLS_REFUSED")
+    return Refused("READ_XLS_RENAMED", name=path.name)
+
+
 def inspect(path: Path, limits: Limits) -> list[Finding]:
     """Check one input before parsing. Returns warnings (macros, links, embedded objects);
     raises ``Refused`` when the input must not be parsed at all."""
@@ -376,7 +397,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
         raise Refused("READ_NO_PERMISSION") from None
     suffix = path.suffix.lower()
     if head == OLE2_MAGIC:
-        raise Refused("READ_ENCRYPTED" if suffix in (".xlsx", ".xlsm") else "READ_XLS_REFUSED")
+        raise _ole2_refusal(path, suffix)
     if suffix == ".xls":
         raise Refused("READ_XLS_REFUSED")
     if not head.startswith(ZIP_MAGIC):
