@@ -129,14 +129,18 @@ def test_validate_clean_samples():
 
 
 def test_validate_errors_exact_lines():
+    """The unit changed two prefilled amounts: each change is one error saying what to put back, and the
+    budget sum they break is not reported a third time (one mistake, one finding)."""
     result = run("validate", ERRORS / "471001_budget-and-plan-errors.xlsx", "--lang", "zh")
     assert result.exit_code == 1
-    mismatch = Finding("BUDGET_SUM_MISMATCH", Location(None, "工信局购置公务用车", "D4"), "fiscal", 10.0,
-                       {"fiscal": "10.00", "other": "0.50", "total": "10.96"})
-    assert f"  错误  {mismatch.line('zh')}  [BUDGET_SUM_MISMATCH]" in result.output.splitlines()
-    assert "  错误  工信局购置公务用车!D4 财政资金 10.00 + 其他资金 0.50 ≠ 预算数 10.96  [BUDGET_SUM_MISMATCH]" \
-        in result.output.splitlines()
-    assert f"        → {CATALOG['BUDGET_SUM_MISMATCH'].hint_zh}" in result.output.splitlines()
+    changed = Finding("READ_PREFILLED_CHANGED", Location(None, "工信局购置公务用车", "D4"), "fiscal", 10.0,
+                      {"expected": 10.96})
+    lines = result.output.splitlines()
+    assert f"  错误  {changed.line('zh')}  [READ_PREFILLED_CHANGED]" in lines
+    assert "  错误  工信局购置公务用车!D4 财政资金应为“10.96”，实为“10.00”（预填内容被改动）  [READ_PREFILLED_CHANGED]" in lines
+    assert f"        → {CATALOG['READ_PREFILLED_CHANGED'].hint_zh}" in lines
+    assert "BUDGET_SUM_MISMATCH" not in result.output
+    assert lines[0].endswith("4 个错误，2 个警告")
 
 
 def test_validate_json_and_english():
@@ -146,7 +150,7 @@ def test_validate_json_and_english():
     assert [f["state"] for f in report["files"]] == ["errors", "errors", "errors"]
     assert [f["unit"]["code"] for f in report["files"]] == ["471001", "471002", "471003"]
     codes = {f["code"] for file in report["files"] for f in file["findings"]}
-    assert {"BUDGET_SUM_MISMATCH", "PLAN_DECREASING", "PLAN_NOT_100", "LEVEL2_NOT_IN_LEVEL1", "TARGET_INVALID",
+    assert {"READ_PREFILLED_CHANGED", "PLAN_DECREASING", "PLAN_NOT_100", "LEVEL2_NOT_IN_LEVEL1", "TARGET_INVALID",
             "COST_OVER_BUDGET", "TARGET_NOT_NUMBER", "DUPLICATE_INDICATOR", "COST_NOT_MONEY", "REQUIRED_MISSING",
             "LEVEL1_MISSING"} <= codes
     finding = next(f for file in report["files"] for f in file["findings"] if f["code"] == "PLAN_NOT_100")

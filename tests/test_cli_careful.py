@@ -162,3 +162,62 @@ def test_a_signal_mid_merge_leaves_no_process_and_no_output(many_returns, tmp_pa
     assert left == []
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir()]
+
+
+# --- one mistake, one finding ---------------------------------------------------------------------------
+
+SEED_RETURN = RETURNS / "471001_遵化市工业和信息化局本级.xlsx"
+
+
+def _edited(tmp_path: Path, name: str, edit) -> Path:
+    import openpyxl
+
+    book = openpyxl.load_workbook(SEED_RETURN)
+    edit(book)
+    path = tmp_path / name
+    book.save(path)
+    return path
+
+
+def _codes(result: subprocess.CompletedProcess | object) -> list[str]:
+    import json
+
+    data = json.loads(result.output if hasattr(result, "output") else result.stdout)
+    return [f["code"] for entry in data["files"] for f in entry["findings"]]
+
+
+def _validate_json(path: Path):
+    result = CliRunner().invoke(cli, ["validate", str(path), "--format", "json", "--lang", "en"])
+    assert result.exit_code in (0, 1), result.output
+    return result
+
+
+def test_renamed_sheets_are_renames_and_are_still_read(tmp_path):
+    """Renaming the 单位整体 sheet and a project sheet (one also moved) gives one READ_SHEET_RENAMED each,
+    and their filled fields are read, not reported blank."""
+    def rename(book):
+        projects = [n for n in book.sheetnames if not n.startswith("_")][2:]
+        book["单位整体"].title = "整体情况"
+        book[projects[0]].title = "项目一"
+        book[projects[1]].title = "项目二"
+        book.move_sheet("项目二", offset=-3)
+    path = _edited(tmp_path, "renamed.xlsx", rename)
+    clean = _codes(_validate_json(SEED_RETURN))
+    codes = _codes(_validate_json(path))
+    assert sorted(codes) == sorted(clean + ["READ_SHEET_RENAMED"] * 3), codes
+    report = CliRunner().invoke(cli, ["validate", str(path), "--lang", "en"]).output
+    assert "sheet '单位整体' was renamed to '整体情况'" in report
+    assert "sheet '工信局购置公务用车' was renamed to '项目一'" in report
+
+
+@pytest.mark.parametrize("cell, value, field", [("B3", "X1", "project_code"), ("D4", 12, "fiscal"),
+                                                ("B4", 12, "budget_total"), ("D3", "改了名", "project_name")])
+def test_one_changed_prefilled_cell_is_one_finding(tmp_path, cell, value, field):
+    def change(book):
+        book["工信局购置公务用车"][cell] = value
+    path = _edited(tmp_path, f"changed_{field}.xlsx", change)
+    clean = _codes(_validate_json(SEED_RETURN))
+    assert sorted(_codes(_validate_json(path))) == sorted(clean + ["READ_PREFILLED_CHANGED"])
+    merged = CliRunner().invoke(cli, ["merge", str(path), "-o", str(tmp_path / "s.xlsx"), "--lang", "en",
+                                      "--expect", str(ROOT / "samples" / "templates" / "manifest.json")])
+    assert "never sent out" not in merged.output and "not returned: project" not in merged.output, merged.output

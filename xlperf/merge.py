@@ -251,8 +251,10 @@ def _tables(documents: list[ReturnDocument], milestones: list[str]):
     for doc in documents:
         unit = doc.document.get("unit", {})
         items = doc.document.get("projects", [])
+        typed = [[project.get("project_code"), project.get("project_name")] for project in items]
+        sent = doc.meta.get("sent_projects") or []
         docs.append({"unit_code": unit.get("code"), "unit_name": unit.get("name"),
-                     "projects": [[project.get("project_code"), project.get("project_name")] for project in items]})
+                     "projects": [s if s[0] else t for s, t in zip(sent, typed)] if len(sent) == len(typed) else typed})
         for index, project in enumerate(items):
             projects.append(_project_facts(doc, index, project, milestones))
             indicators.extend(_indicator_rows(doc, index, project))

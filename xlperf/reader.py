@@ -295,18 +295,26 @@ def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
     optional = {sheets.get("findings")}
     missing = [name for name in expected if name not in present]
     added = [name for name in present if name not in expected and name not in optional]
-    if len(missing) == 1 and len(added) == 1:
-        result.findings.append(Finding("READ_SHEET_RENAMED", Location(shown_path, added[0]), value=added[0],
-                                       params={"expected": missing[0]}))
-    else:
-        for name in missing:
+    renamed = _pair_renamed(workbook, meta, expected, present, missing, added)
+    for name in missing:
+        if name in renamed:
+            result.findings.append(Finding("READ_SHEET_RENAMED", Location(shown_path, renamed[name]),
+                                           value=renamed[name], params={"expected": name}))
+        else:
             result.findings.append(Finding("READ_SHEET_MISSING", Location(shown_path, name), value=name))
-        for name in added:
+    for name in added:
+        if name not in renamed.values():
             result.findings.append(Finding("READ_SHEET_ADDED", Location(shown_path, name), value=name))
 
+    def actual(name: str) -> str | None:
+        """Where the template's sheet ``name`` is in this workbook: read a renamed sheet all the
+        same, so one rename is one finding rather than a cascade of blank fields."""
+        return name if name in present else renamed.get(name)
+
     unit_layout = meta["layout.unit"]
-    if sheets["unit"] in present:
-        reader = _SheetReader(result, _grid(workbook, sheets["unit"]), sheets["unit"])
+    unit_sheet = actual(sheets["unit"])
+    if unit_sheet:
+        reader = _SheetReader(result, _grid(workbook, unit_sheet), unit_sheet)
         if reader.check_labels(unit_layout["labels"]):
             fields = unit_layout["fields"]
             reader.text(document["unit"], "code", "/unit/code", fields["unit_code"])
@@ -323,9 +331,10 @@ def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
         document["unit"] = {"code": info.get("unit_code"), "name": info.get("unit_name")}
 
     layout = meta["layout.project"]
+    sent = result.meta["sent_projects"] = []
     for project_meta in meta["projects"]:
-        sheet = project_meta["sheet"]
-        if sheet not in present:
+        sheet = actual(project_meta["sheet"])
+        if not sheet:
             continue
         reader = _SheetReader(result, _grid(workbook, sheet), sheet)
         if not reader.check_labels(layout["labels"]):
@@ -333,6 +342,9 @@ def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
         index = len(document["projects"])
         project: dict = {}
         document["projects"].append(project)
+        # the project as it was sent out: a changed prefilled code is one finding, not also a
+        # project "not returned" plus one "never sent out" when returns are compared with the manifest
+        sent.append([project_meta.get("project_code"), project_meta.get("project_name")])
         reader.locate(pointer("projects", index), "A1")
         _read_project(reader, project, index, layout)
         _fix_displayed(path, reader)
@@ -341,6 +353,42 @@ def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
                 result.findings.append(Finding("READ_PREFILLED_CHANGED", result.location(pointer("projects", index, key)),
                                                field=key, value=project.get(key), params={"expected": expected}))
     return result
+
+
+def _pair_renamed(workbook, meta: dict, expected: list[str], present: list[str], missing: list[str],
+                  added: list[str]) -> dict[str, str]:
+    """Pair each missing sheet with the extra sheet it was renamed to: a project sheet by the project
+    code it holds, the unit sheet by its labels, any other by its place in the workbook; a single
+    missing and a single extra sheet are a rename in any case."""
+    if not missing or not added:
+        return {}
+    codes = {p["sheet"]: (meta["layout.project"]["fields"]["project_code"], p.get("project_code"))
+             for p in meta["projects"]}
+    unit_sheet = meta["workbook"]["sheets"]["unit"]
+    unit_labels = meta["layout.unit"]["labels"]
+
+    def holds(name: str, candidate: str) -> bool:
+        grid = _grid(workbook, candidate)
+        if name in codes:
+            cell, code = codes[name]
+            return code is not None and _text_of(grid.get(cell)) == code
+        if name == unit_sheet:
+            return all(_text_of(grid.get(cell)) == label for cell, label in unit_labels.items())
+        return False
+
+    pairs: dict[str, str] = {}
+    free = list(added)
+    for name in missing:
+        match = next((c for c in free if holds(name, c)), None)
+        if match is None and expected.index(name) < len(present) and present[expected.index(name)] in free:
+            match = present[expected.index(name)]
+        if match is not None:
+            pairs[name] = match
+            free.remove(match)
+    unpaired = [name for name in missing if name not in pairs]
+    if len(unpaired) == 1 and len(free) == 1:
+        pairs[unpaired[0]] = free[0]
+    return pairs
 
 
 def _same_money(seen: object, expected: object) -> bool:

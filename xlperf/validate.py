@@ -125,7 +125,25 @@ def check_document(doc: ReturnDocument, framework: Framework, spec: Spec | None 
     findings.extend(schema_findings(doc, framework))
     for rule in RULES:
         findings.extend(rule(doc, framework, spec))
-    return findings
+    return without_follow_ons(findings)
+
+
+BUDGET_FIELDS = frozenset({"budget_total", "fiscal", "other"})  # one sum rule ties them together
+
+
+def without_follow_ons(findings: list[Finding]) -> list[Finding]:
+    """One mistake, one finding: where a unit changed a prefilled value, the checks that only repeat
+    it (the code's pattern, the budget sum of a changed amount) are left out; the
+    ``READ_PREFILLED_CHANGED`` finding already says what to put back."""
+    changed = {(f.location.sheet, f.field) for f in findings if f.code == "READ_PREFILLED_CHANGED"}
+    if not changed:
+        return findings
+
+    def repeats(finding: Finding) -> bool:
+        related = BUDGET_FIELDS if finding.field in BUDGET_FIELDS else {finding.field}
+        return any((finding.location.sheet, name) in changed for name in related)
+
+    return [f for f in findings if f.code == "READ_PREFILLED_CHANGED" or not repeats(f)]
 
 
 class FrameworkResolver:
