@@ -53,7 +53,7 @@ def test_unknown_framework():
 
 
 def test_template_from_samples(tmp_path):
-    result = run("template", SAMPLES / "projects.csv", "-o", tmp_path, "--lang", "zh")
+    result = run("template", SAMPLES / "projects.csv", "-o", tmp_path, "--lang", "zh", "--year", "2022")
     assert result.exit_code == 0
     assert result.output == (f"已生成 3 个单位模板（共 9 个项目）：{tmp_path}\n报送清单：{tmp_path / 'manifest.json'}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -115,7 +115,7 @@ def test_xlsx_project_list_with_english_headers(tmp_path):
 
 
 def test_blank_template_cli(tmp_path):
-    result = run("template", "--blank", 2, "--unit-code", "9", "--unit-name", "新单位", "-o", tmp_path, "--lang", "en")
+    result = run("template", "--blank", 2, "--unit-code", "9", "--unit-name", "新单位", "-o", tmp_path, "--lang", "en", "--year", "2022")
     assert result.exit_code == 0
     assert result.output == f"wrote a blank template (2 project sheets): {tmp_path / '9_新单位.xlsx'}\n"
     result = run("template", "--blank", 2, "-o", tmp_path, "--lang", "en")

@@ -221,3 +221,58 @@ def test_one_changed_prefilled_cell_is_one_finding(tmp_path, cell, value, field)
     merged = CliRunner().invoke(cli, ["merge", str(path), "-o", str(tmp_path / "s.xlsx"), "--lang", "en",
                                       "--expect", str(ROOT / "samples" / "templates" / "manifest.json")])
     assert "never sent out" not in merged.output and "not returned: project" not in merged.output, merged.output
+
+
+# --- advice that does not loop, defaults that do not surprise -----------------------------------------------
+
+def test_report_on_an_unreadable_file_does_not_advise_include_invalid(tmp_path):
+    (tmp_path / "bad.xlsx").write_bytes(b"not a workbook")
+    out = tmp_path / "report.docx"
+    for extra in ([], ["--include-invalid"]):
+        result = run("--lang", "en", "report", str(tmp_path / "bad.xlsx"), str(RETURNS), "-o", str(out), *extra)
+        assert result.returncode == 2, result.stderr
+        assert "unreadable files cannot go into any report, not even with --include-invalid" in result.stderr
+        assert "add --include-invalid" not in result.stderr
+        assert not out.exists()
+
+
+def test_report_year_other_than_the_returns_is_said(tmp_path):
+    result = CliRunner().invoke(cli, ["--lang", "en", "report", str(RETURNS), "-o", str(tmp_path / "r.docx"),
+                                      "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    assert "the returns are for budget year 2022; the report is labelled 2025" in result.output
+    same = CliRunner().invoke(cli, ["--lang", "en", "report", str(RETURNS), "-o", str(tmp_path / "r.docx"),
+                                    "--year", "2022"])
+    assert same.exit_code == 0 and "note:" not in same.output
+
+
+def test_template_year_defaults_to_next_year_and_says_so(tmp_path):
+    import datetime
+
+    import openpyxl
+
+    result = CliRunner().invoke(cli, ["--lang", "en", "template", str(ROOT / "samples" / "projects.csv"),
+                                      "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    year = datetime.date.today().year + 1
+    assert result.output.splitlines()[-1] == f"budget year: {year} (no --year given, so next year; add --year for another)"
+    book = openpyxl.load_workbook(next(tmp_path.glob("*.xlsx")), read_only=True)
+    meta = [row for row in book["_meta"].iter_rows(values_only=True) if row[0] == "workbook"][0]
+    assert f'"year": {year}' in meta[1]
+
+
+@pytest.mark.parametrize("command, name", [("merge", "summary.csv"), ("merge", "summary.xls"),
+                                           ("report", "report.doc"), ("report", "report.xlsx")])
+def test_an_output_named_for_another_format_is_refused(tmp_path, command, name):
+    out = tmp_path / name
+    result = run("--lang", "en", command, str(RETURNS), "-o", str(out))
+    assert result.returncode == 2
+    assert f"the output {out} must end in" in result.stderr and not out.exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_validate_names_a_summary_and_says_what_to_run(good_summary):
+    result = run("--lang", "en", "validate", str(good_summary))
+    assert result.returncode == 2
+    assert "this is an xlperf summary workbook, not a unit's return" in result.stdout
+    assert "xlperf merge" in result.stdout and "xlperf report" in result.stdout

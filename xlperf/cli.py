@@ -57,6 +57,11 @@ TEXTS = {
                   "nothing to merge ({detail}); nothing was written and existing outputs are untouched "
                   "(add --allow-empty for an empty summary)"),
     "empty_detail": ("{count} 个输入均无法读取或未能汇总", "none of {count} input(s) could be read or included"),
+    "wrong_suffix": ("输出文件 {path} 的扩展名应为 {suffixes}（写出的是这种格式，换个扩展名不会改变格式）",
+                     "the output {path} must end in {suffixes} (that is the format written; another name would "
+                     "not change it)"),
+    "year_default": ("预算年度：{year}（未给 --year，按明年计；如需其他年度请加 --year）",
+                     "budget year: {year} (no --year given, so next year; add --year for another)"),
     "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
 }
 
@@ -100,6 +105,23 @@ class Interrupted(BaseException):
 
 def _raise_interrupted(signum, frame):
     raise Interrupted(signum)
+
+
+def require_suffix(output: str, suffixes: tuple[str, ...], lang: str) -> None:
+    """Refuse an output name whose extension says another format than the one written."""
+    from pathlib import Path
+
+    from .errors import UsageError
+
+    if Path(output).suffix.lower() not in suffixes:
+        raise UsageError(say("wrong_suffix", lang, path=output, suffixes=" / ".join(suffixes)))
+
+
+def next_budget_year() -> int:
+    """Budgets are drawn up in the autumn for the coming year."""
+    import datetime
+
+    return datetime.date.today().year + 1
 
 
 def common_options(command):
@@ -183,7 +205,8 @@ def schema(framework_name, lang):
 @cli.command()
 @click.argument("projects", required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks.")
-@click.option("--year", default=2022, show_default=True, type=click.IntRange(2000, 2100), help="Budget year.")
+@click.option("--year", default=None, type=click.IntRange(2000, 2100),
+              help="Budget year (default: next year, printed).")
 @click.option("--framework", "framework_name", default="cn-2020", show_default=True,
               help="Built-in framework id or path to a schema .json file.")
 @click.option("--password", default=None, help="Protect sheets and structure with this password (default: none).")
@@ -213,6 +236,8 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
     from .frameworks import load_framework, with_library
     from .sendout import make_blank_template, make_templates
 
+    year_note = say("year_default", lang, year=next_budget_year()) if year is None else None
+    year = year or next_budget_year()
     framework_name = load_framework(framework_name)
     if library:
         framework_name = with_library(framework_name, library)
@@ -223,6 +248,8 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
         result = make_blank_template(outdir, count=blank, unit_code=unit_code, unit_name=unit_name, year=year,
                                      framework=framework_name, password=password, indicator_rows=indicator_rows)
         click.echo(say("blank_done", lang, projects=blank, path=result.files[0]))
+        if year_note:
+            click.echo(year_note)
         return
     if not projects:
         raise UsageError("missing PROJECTS (a CSV or XLSX project list), or use --blank N")
@@ -240,6 +267,8 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
                            category=dropped.category))
         for line in report.unreadable:
             click.echo(say("prefill_unreadable", lang, line=line), err=True)
+    if year_note:
+        click.echo(year_note)
 
 
 @cli.command()
@@ -329,6 +358,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     from .merge import merge_returns
     from .summary import write_summary
 
+    require_suffix(output, (".xlsx",), lang)
     with _progress(lang) as progress:
         consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
@@ -416,13 +446,16 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
     from .report import ReturnsRefused, write_report
     from .workers import default_jobs
 
+    require_suffix(output, (".docx", ".pdf"), lang)
+    if output.lower().endswith(".pdf"):  # the name says which format is wanted
+        output_format = "pdf"
     try:
         result = write_report(list(inputs), output, title=title, year=year, unit=unit_code, reviewer=reviewer,
                               include_invalid=include_invalid, pdf=output_format == "pdf", lang=lang,
                               jobs=default_jobs())
-    except ReturnsRefused as error:  # a problem in the inputs: exit 1, as for validate and merge
+    except ReturnsRefused as error:  # a problem in the inputs: exit 1 (2 if unreadable), as for validate
         click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
-        sys.exit(1)
+        sys.exit(2 if error.unreadable else 1)
     click.echo(result.message())
     sys.exit(result.exit_code)
 

@@ -124,6 +124,11 @@ CATALOG: dict[str, Entry] = {
                             "删除外部链接后再报送", "remove the external links before sending"),
     "READ_HAS_OBJECTS": Entry(W, "工作簿含有嵌入对象或控件，xlperf 不会打开它们", "the workbook has embedded objects or controls; xlperf never opens them",
                               "删除嵌入对象后再报送", "remove embedded objects before sending"),
+    "READ_IS_SUMMARY": Entry(E, "这是 xlperf 汇总表，不是单位报送表", "this is an xlperf summary workbook, not a unit's return",
+                             "汇总表无需校验：可用 xlperf merge 把它与其他汇总表再汇总，或用 xlperf report 生成绩效文本；"
+                             "要校验，请对各单位的报送表运行 xlperf validate",
+                             "a summary needs no validation: merge it upward with xlperf merge, or write the text with "
+                             "xlperf report; to check returns, run xlperf validate on the units' workbooks"),
     "READ_NOT_TEMPLATE": Entry(E, "不是 xlperf 生成的绩效目标表模板（找不到隐藏的模板信息）",
                                "not an xlperf template (the hidden template metadata is missing)",
                                "请在下发的模板中填写，不要复制到新建的工作簿",

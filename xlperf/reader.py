@@ -278,7 +278,9 @@ def _spec_limits() -> Limits:
 def read_return(path: str | Path, limits: Limits | None = None) -> ReturnDocument:
     """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all."""
     documents = read_workbook(path, limits)
-    if len(documents) != 1 or documents[0].meta.get("origin_file"):
+    if not documents or any(doc.meta.get("origin_file") for doc in documents):  # only a summary gives none
+        raise unreadable(str(path), "READ_IS_SUMMARY")
+    if len(documents) != 1:
         raise unreadable(str(path), "READ_NOT_TEMPLATE")
     return documents[0]
 

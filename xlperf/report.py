@@ -82,10 +82,18 @@ LABELS = {
 }
 
 TEXTS = {
-    "refused": ("以下报送表未能纳入报告，未生成报告：\n{files}\n"
-                "请先改正错误（或加 --include-invalid 保留有错误的报送表）。",
-                "these returns cannot go into the report, so nothing was written:\n{files}\nFix them first "
-                "(or add --include-invalid to keep returns that have errors)."),
+    "refused": ("以下报送表未能纳入报告，未生成报告：\n{files}\n{advice}",
+                "these returns cannot go into the report, so nothing was written:\n{files}\n{advice}"),
+    "advice_errors": ("有错误的报送表：请单位改正后重新报送，或加 --include-invalid 把它们按原样写入报告。",
+                      "returns with errors: have the units correct them, or add --include-invalid to report them as "
+                      "they are."),
+    "advice_unreadable": ("无法读取的文件不能写入任何报告（--include-invalid 也不行）：请单位重新发送可读的 .xlsx，"
+                          "或把这些文件移出输入后再生成报告。",
+                          "unreadable files cannot go into any report, not even with --include-invalid: ask the units "
+                          "to resend a readable .xlsx, or move these files out of the inputs and run again."),
+    "year_relabelled": ("注意：报送表的预算年度为 {found}，报告按 --year 标注为 {year} 年；如非有意，请去掉 --year。",
+                        "note: the returns are for budget year {found}; the report is labelled {year} as --year "
+                        "asks; drop --year if that was not meant."),
     "refused_item": ("  {file}：{reason}", "  {file}: {reason}"),
     "no_inputs": ("没有找到可汇总的报送表：{inputs}", "no returns found in: {inputs}"),
     "no_unit": ("没有单位编码为 {unit} 的报送表（已有：{known}）", "no return for unit code {unit} (found: {known})"),
@@ -118,9 +126,9 @@ class ReportError(XlperfError):
 class ReturnsRefused(ReportError):
     """Returns that cannot go into the report (errors, unreadable, clashing codes); ``files`` = [(file, reason)]."""
 
-    def __init__(self, message: str, files: list[tuple[str, str]]):
+    def __init__(self, message: str, files: list[tuple[str, str]], unreadable: bool = False):
         super().__init__(message)
-        self.files = files
+        self.files, self.unreadable = files, unreadable
 
 
 class LibreOfficeMissing(ReportError):
@@ -745,7 +753,10 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
     if len(refused):
         files = [(row.file, row.reason) for row in refused.itertuples()]
         listing = "\n".join(_text("refused_item", lang, file=file, reason=reason) for file, reason in files)
-        raise ReturnsRefused(_text("refused", lang, files=listing), files)
+        advice = [_text(f"advice_{kind}", lang) for kind, state in (("errors", EXCLUDED), ("unreadable", UNREADABLE))
+                  if (refused["state"] == state).any()]
+        raise ReturnsRefused(_text("refused", lang, files=listing, advice="\n".join(advice)), files,
+                             unreadable=bool((refused["state"] == UNREADABLE).any()))
     data = build_report(consolidation, title=title, year=year, unit=unit, reviewer=reviewer)
     atomic_write_bytes(docx_path, data)
     documents = _documents(consolidation, unit)
@@ -756,6 +767,9 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
                           projects=sum(len(d.get("projects") or []) for d in documents),
                           consolidation=consolidation, lang=lang,
                           exit_code=1 if (reported["errors"] > 0).any() else 0)
+    found_years = sorted({str(d.get("year")) for d in documents if d.get("year") is not None})
+    if year is not None and found_years and found_years != [str(year)]:
+        result.notes.append(_text("year_relabelled", lang, found="、".join(found_years), year=year))
     if pdf_path is not None:
         if not convert_to_pdf(docx_path, pdf_path, timeout=timeout, lang=lang):
             result.notes.append(_text("toc_stale", lang))
