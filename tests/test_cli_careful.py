@@ -276,3 +276,59 @@ def test_validate_names_a_summary_and_says_what_to_run(good_summary):
     assert result.returncode == 2
     assert "this is an xlperf summary workbook, not a unit's return" in result.stdout
     assert "xlperf merge" in result.stdout and "xlperf report" in result.stdout
+
+
+# --- the reader's language inside files, the user's on the command line -------------------------------------
+
+ERRORS = ROOT / "samples" / "returns-with-errors"
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_workbooks_are_chinese_whatever_the_cli_language(tmp_path):
+    import openpyxl
+
+    out = tmp_path / "summary.xlsx"
+    result = run("merge", str(ERRORS), "-o", str(out), "--include-invalid", "--no-cache", "--csv", str(tmp_path / "zh"),
+                 env={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "XLPERF_LANG": "en"})
+    assert result.returncode == 1, result.stderr
+    assert "summary written" in result.stdout and "4 error(s); kept by --include-invalid" in result.stdout
+    book = openpyxl.load_workbook(out)
+    about = {row[0]: row[1] for row in book["汇总说明"].iter_rows(values_only=True) if row and row[0]}
+    assert about["汇总来源"] == "3 个文件"
+    findings = list(book["校验问题"].iter_rows(values_only=True))
+    assert findings[0][8:10] == ("问题", "修改建议")
+    messages = [row[8] for row in findings[1:]]
+    assert "财政资金应为“10.96”，实为“10.00”（预填内容被改动）" in messages
+    assert not any("should" in message or "(blank)" in message for message in messages)
+    reasons = [row[2] for row in book["汇总说明"].iter_rows(values_only=True) if row and row[1] == "已汇总（有警告）"]
+    assert reasons == ["有 4 个错误，按 --include-invalid 仍汇总", "有 4 个错误，按 --include-invalid 仍汇总",
+                       "有 3 个错误，按 --include-invalid 仍汇总"]
+
+
+def test_csv_exports_carry_the_summarys_chinese_and_formulas_only_are_guarded(tmp_path):
+    result = run("--lang", "zh", "merge", str(ERRORS), "-o", str(tmp_path / "s.xlsx"), "--include-invalid",
+                 "--no-cache", "--csv", str(tmp_path / "zh"))
+    assert result.returncode == 1, result.stderr
+    indicators = _csv_rows(tmp_path / "zh" / "indicators.csv")
+    header = indicators[0]
+    assert header[:9] == ["单位编码", "单位名称", "项目编码", "项目名称", "一级指标", "二级指标", "三级指标",
+                          "绩效指标描述", "指标值"]
+    rows = [dict(zip(header, row)) for row in indicators[1:]]
+    assert {row["类型"] for row in rows} <= {"定量", "定性", "无法识别"} and "定量" in {row["类型"] for row in rows}
+    assert "=" in {row["比较符"] for row in rows} and "'=" not in {row["比较符"] for row in rows}
+    findings = _csv_rows(tmp_path / "zh" / "findings.csv")
+    assert findings[0][:3] == ["文件", "单位编码", "严重程度"] and findings[1][2] == "错误"
+    assert "财政资金" in {row[6] for row in findings[1:]}
+    english = run("--lang", "en", "merge", str(ERRORS), "-o", str(tmp_path / "s2.xlsx"), "--include-invalid",
+                  "--no-cache", "--csv", str(tmp_path / "en"))
+    assert english.returncode == 1
+    findings_en = _csv_rows(tmp_path / "en" / "findings.csv")
+    assert findings_en[0][:3] == ["file", "unit_code", "severity"] and findings_en[1][2] == "error"
+    assert any("should be '10.96'" in row[8] for row in findings_en[1:])
+    assert _csv_rows(tmp_path / "en" / "indicators.csv")[1][12] == "quantitative"

@@ -187,7 +187,7 @@ def test_formula_looking_text_stays_text_end_to_end(tmp_path):
     assert len(cells) == len(nasty) and all(c.data_type == "s" for c in cells)
     written = write_csvs(merged, tmp_path / "csv")
     with open(next(p for p in written if p.name == "indicators.csv"), encoding="utf-8-sig") as handle:
-        descriptions = [row["description"] for row in csv_module.DictReader(handle)]
+        descriptions = [row["绩效指标描述"] for row in csv_module.DictReader(handle)]
     assert [d for d in descriptions if d.startswith("'")] == ["'" + text for text in nasty]
 
 
@@ -235,5 +235,5 @@ def test_csv_export_of_a_merge_is_what_pandas_writes_from_its_tables(tmp_path):
     from xlperf.exports import write_csvs
 
     merged = merge_returns([SAMPLES / "returns-with-errors"], expect=MANIFEST, include_invalid=True)
-    for path in write_csvs(merged, tmp_path / "csv"):
+    for path in write_csvs(merged, tmp_path / "csv", lang="en"):
         assert path.read_bytes() == pandas_csv(getattr(merged, path.stem)), path.name

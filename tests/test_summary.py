@@ -474,9 +474,11 @@ def test_empty_consolidation_still_writes(tmp_path):
 # ----- exports -----
 
 @pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@SUM(1)", "'@SUM(1)"), ("\t=1", "'\t=1"),
+    ("=1+1", "'=1+1"), ("-2+3", "'-2+3"), ("@SUM(1)", "'@SUM(1)"), ("\t=1", "'\t=1"),
     ("\r=1", "'\r=1"), (PLANTED[0], "'" + PLANTED[0]), ("正常文本", "正常文本"), ("a=1", "a=1"), ("", ""),
-    (-2.0, -2.0), (5, 5), (None, None),
+    (-2.0, -2.0), (5, 5), (None, None), ("+A1", "'+A1"), ("-A1*2", "'-A1*2"), ("=", "="), ("-", "-"),
+    # not formulas: a lone operator (the ＝ of ＝16万元), numbers and percentages as text
+    ("+1", "+1"), ("-2%", "-2%"), ("-0.5", "-0.5"), ("@", "@"),
 ])
 def test_neutralise_csv_text(value, expected):
     assert neutralise_csv_text(value) == expected
@@ -484,7 +486,7 @@ def test_neutralise_csv_text(value, expected):
 
 def test_csv_exports(tmp_path):
     consolidation = make_consolidation()
-    paths = write_csvs(consolidation, tmp_path / "csv")
+    paths = write_csvs(consolidation, tmp_path / "csv", lang="en")
     assert [path.name for path in paths] == ["projects.csv", "indicators.csv", "findings.csv", "inputs.csv",
                                              "missing.csv"]
     for path in paths:
@@ -495,7 +497,7 @@ def test_csv_exports(tmp_path):
     assert [row[3] for row in projects[1:]] == ["'" + PLANTED[0], "'+1+1", "办公设备购置", "'-2+3", "'@SUM(1)"]
     assert projects[1][4:7] == ["100.0", "80.0", "20.0"] and projects[2][6] == ""
     indicators = {row[8]: row for row in tables["indicators"][1:]}
-    assert indicators["'-2%"][10] == "-2.0"  # a negative number stays a number
+    assert indicators["-2%"][10] == "-2.0"  # a negative number stays a number, and -2% is no formula
     assert "'\t=1" in indicators and "'@SUM(1)" in indicators
     assert tables["findings"][1][7] == "'=1+1"
     assert tables["missing"][3][2:5] == ["'@未知单位", "P900", "'=cmd|' /C calc'!A0"]

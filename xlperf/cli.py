@@ -381,7 +381,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         if json_path:
             write_json(consolidation, json_path)
         if csv_dir:
-            write_csvs(consolidation, csv_dir)
+            write_csvs(consolidation, csv_dir, lang=lang)
     _echo_inputs(consolidation, lang)
     column = 0 if lang == "zh" else 1
     counts = {state: consolidation.count(state) for state in STATE_LABELS}
@@ -405,11 +405,13 @@ def _echo_inputs(consolidation, lang: str) -> None:
 
     column = 0 if lang == "zh" else 1
     errors: dict[str, list[dict]] = {}
-    for finding in consolidation.records("findings"):
+    for index, finding in enumerate(consolidation.records("findings")):
         if finding["severity"] == "error":
-            errors.setdefault(finding["file"], []).append(finding)
-    for row in consolidation.records("inputs"):
-        reason = f" — {row['reason']}" if row["reason"] else ""
+            message = consolidation.said("findings", index, "message")
+            errors.setdefault(finding["file"], []).append({**finding, "message": message})
+    for index, row in enumerate(consolidation.records("inputs")):
+        said = consolidation.said("inputs", index, "reason")
+        reason = f" — {said}" if said else ""
         click.echo(f"{STATE_LABELS[row['state']][column]}: {row['file']}{reason}")
         if row["state"] == "excluded":
             own = errors.get(row["file"], [])

@@ -73,7 +73,7 @@ class Consolidation:
                  level2_tree: dict[str, list[str]], projects, findings, inputs, missing, indicators=None,
                  documents: list[dict] | None = None, made_from: str = "", data_as_of: str | None = None,
                  expect: str | None = None, lang: str = "zh", prepared: Prepared | None = None,
-                 columns: dict[str, list[str]] | None = None):
+                 columns: dict[str, list[str]] | None = None, translated: dict[str, list[dict]] | None = None):
         self.year, self.framework, self.milestones = year, framework, milestones
         self.level1_names, self.level2_tree = level1_names, level2_tree
         self._given = {"projects": projects, "indicators": indicators, "findings": findings, "inputs": inputs,
@@ -86,6 +86,22 @@ class Consolidation:
         self.made_from = made_from  # what the summary was made from, for 汇总说明
         self.data_as_of = data_as_of  # newest save time among the inputs (deterministic, unlike "now")
         self.expect, self.lang = expect, lang
+        self._translated = translated or {}  # table → per row, texts in ``lang`` where the table holds Chinese
+
+    def in_lang(self, name: str, lang: str) -> Iterator[dict]:
+        """The table's records with their texts in ``lang`` where the consolidation has them (an
+        English export of an English run), else as the tables hold them."""
+        rows = self._translated.get(name) if lang == self.lang else None
+        for index, record in enumerate(self.iter_records(name)):
+            yield {**record, **rows[index]} if rows is not None else record
+
+    def said(self, name: str, index: int, key: str) -> object:
+        """A text of row ``index`` of a table as the command line shows it: in ``lang``. The tables
+        themselves hold Chinese, the language of the summary and the report."""
+        rows = self._translated.get(name)
+        if rows is not None and key in rows[index]:
+            return rows[index][key]
+        return self.records(name)[index][key]
 
     def table(self, name: str):
         """One table as it was given (a list of dicts, a dict of column lists or a DataFrame): what the

@@ -1,8 +1,10 @@
 """Consolidation → machine-readable exports: one JSON file, and CSV files for spreadsheet users.
 
-The CSV files are opened in Excel/WPS by people, so text that a spreadsheet would run as a formula is made inert
-(OWASP "CSV injection"): a text cell starting with ``= + - @``, tab or carriage return gets a leading ``'``.
-Numbers are never touched: a negative amount stays a number.
+The CSV files are opened in Excel/WPS by people: in Chinese (``lang="zh"``) they carry the summary's
+headers and labels (财政资金, 定量), in English the keys and stored codes. Text that a spreadsheet would run
+as a formula is made inert (OWASP "CSV injection"): a text cell starting with ``= + - @`` and going on
+with more than a number, or starting with a tab or carriage return, gets a leading ``'``. A lone operator
+(``=`` of ``＝16万元``) or a number is not a formula and stays as it is.
 """
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import csv
 import json
 import math
 import numbers
+import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .consolidation import Consolidation
@@ -19,12 +23,18 @@ from .fileio import atomic_path
 
 JSON_KIND = "xlperf-consolidation"
 CSV_TABLES = ("projects", "indicators", "findings", "inputs", "missing")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+CONTROL_TRIGGERS = ("\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)%?")
 
 
 def neutralise_csv_text(value: object) -> object:
     """Prefix ``'`` to text a spreadsheet would treat as a formula; every other value is returned unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if not isinstance(value, str):
+        return value
+    if value.startswith(CONTROL_TRIGGERS):
+        return "'" + value
+    if value.startswith(FORMULA_TRIGGERS) and len(value) > 1 and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -109,18 +119,41 @@ def _csv_cell(value: object) -> object:
     return neutralise_csv_text(value)
 
 
-def write_csvs(consolidation: Consolidation, folder: str | Path) -> list[Path]:
+def write_csvs(consolidation: Consolidation, folder: str | Path, lang: str = "zh") -> list[Path]:
     """projects.csv, indicators.csv, findings.csv, inputs.csv and missing.csv in ``folder``, UTF-8 with a BOM (so
-    Excel reads the Chinese), CRLF, written a row at a time; returns their paths."""
+    Excel reads the Chinese), CRLF, written a row at a time; returns their paths. ``lang="zh"``: the summary's
+    Chinese headers and labels; ``"en"``: the keys and stored codes, for programs."""
     folder = Path(folder)
     written = []
     for name in CSV_TABLES:
         path = folder / f"{name}.csv"
         columns = consolidation.columns(name)
+        headers, shown = _presentation(consolidation, name, columns, lang)
         with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out, lineterminator="\r\n")
-            writer.writerow(columns)
-            writer.writerows([_csv_cell(record.get(column)) for column in columns]
-                             for record in consolidation.iter_records(name))
+            writer.writerow(headers)
+            writer.writerows([_csv_cell(show(record.get(column))) for column, show in zip(columns, shown)]
+                             for record in consolidation.in_lang(name, lang))
         written.append(path)
     return written
+
+
+def _as_is(value: object) -> object:
+    return value
+
+
+def _presentation(consolidation: Consolidation, name: str, columns: list[str], lang: str):
+    """Each column's header and how its values are shown: as the summary shows them, in Chinese."""
+    if lang != "zh":
+        return list(columns), [_as_is] * len(columns)
+    from .summary import table_columns
+
+    known = table_columns(consolidation, name)
+    headers = [known[key].header if key in known else key for key in columns]
+    shown = [_shown_by(known[key]) if key in known and known[key].show else _as_is for key in columns]
+    return headers, shown
+
+
+def _shown_by(column) -> Callable[[object], object]:
+    show = column.show
+    return lambda value: value if value is None or (type(value) is float and value != value) else show(value)

@@ -275,8 +275,8 @@ class Finding:
         return self.level is Severity.ERROR
 
     def _format(self, template: str, lang: str) -> str:
-        values = {"value": _show(self.value), "field": field_label(self.field, lang)}
-        values.update({k: (_show(v) if k != "field" else field_label(v, lang)) for k, v in self.params.items()})
+        values = {"value": _show(self.value, lang), "field": field_label(self.field, lang)}
+        values.update({k: (_show(v, lang) if k != "field" else field_label(v, lang)) for k, v in self.params.items()})
         return template.format(**values)
 
     def message(self, lang: str = "zh") -> str:
@@ -309,9 +309,9 @@ class Finding:
         }
 
 
-def _show(value: object) -> str:
+def _show(value: object, lang: str = "zh") -> str:
     if value is None:
-        return "（空）"
+        return "（空）" if lang == "zh" else "(blank)"
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 1e15 else repr(value)
     return str(value)

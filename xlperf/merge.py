@@ -45,6 +45,15 @@ def reason_text(key: str, lang: str, **values) -> str:
     return (zh if lang == "zh" else en).format(**values)
 
 
+def reasons(key: str, **values) -> dict[str, str]:
+    """A reason in both languages: the summary shows the Chinese, the command line the user's."""
+    return {lang: reason_text(key, lang, **values) for lang in ("zh", "en")}
+
+
+def finding_reasons(finding: Finding) -> dict[str, str]:
+    return {"zh": f"{finding.message('zh')}；{finding.hint('zh')}", "en": f"{finding.message('en')}; {finding.hint('en')}"}
+
+
 @dataclass
 class _Input:
     """One input through the merge. What it gave is kept small: its rows for the big sheets are already
@@ -54,7 +63,7 @@ class _Input:
     sha256: str
     saved: str | None = None
     state: str = INCLUDED
-    reason: str = ""
+    reason: dict[str, str] = field(default_factory=lambda: {"zh": "", "en": ""})  # in both languages
     docs: list[dict] = field(default_factory=list)  # per document: unit_code, unit_name, projects [[code, name]]
     findings: list[Finding] = field(default_factory=list)
     framework_ids: list[str] = field(default_factory=list)
@@ -170,15 +179,14 @@ def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str) ->
         finding = Finding("READ_NOT_WORKBOOK", Location(str(path)), params={"reason": exc.strerror or str(exc)})
         return _unreadable(path, "", finding, lang)
     if sha in seen_content:
-        return _Input(path, sha, state=DUPLICATE, reason=reason_text("same_file", lang, other=seen_content[sha].shown))
+        return _Input(path, sha, state=DUPLICATE, reason=reasons("same_file", other=seen_content[sha].shown))
     item = _Input(path, sha)
     seen_content[sha] = item
     return item
 
 
 def _unreadable(path: Path, sha: str, finding: Finding, lang: str) -> "_Input":
-    separator = "；" if lang == "zh" else "; "
-    return _Input(path, sha, state=UNREADABLE, reason=f"{finding.message(lang)}{separator}{finding.hint(lang)}",
+    return _Input(path, sha, state=UNREADABLE, reason=finding_reasons(finding),
                   findings=[finding])
 
 
@@ -365,9 +373,9 @@ def _settle_states(inputs: list[_Input], include_invalid: bool, lang: str) -> No
         if item.state != INCLUDED:
             continue
         if item.errors and not include_invalid:
-            item.state, item.reason = EXCLUDED, reason_text("errors", lang, errors=item.errors)
+            item.state, item.reason = EXCLUDED, reasons("errors", errors=item.errors)
         elif item.errors:
-            item.state, item.reason = INCLUDED_WITH_WARNINGS, reason_text("errors_kept", lang, errors=item.errors)
+            item.state, item.reason = INCLUDED_WITH_WARNINGS, reasons("errors_kept", errors=item.errors)
         elif item.findings:
             item.state = INCLUDED_WITH_WARNINGS
 
@@ -392,8 +400,8 @@ def _resolve_code_clashes(inputs: list[_Input], on_duplicate: str, lang: str) ->
                 if older is not newest:
                     shared = "、".join(sorted(_codes(older) & _codes(newest)))
                     older.state = DUPLICATE
-                    older.reason = reason_text("replaced", lang, codes=shared, other=newest.shown)
-                    newest.reason = reason_text("replaces", lang, other=older.shown)
+                    older.reason = reasons("replaced", codes=shared, other=newest.shown)
+                    newest.reason = reasons("replaces", other=older.shown)
         return
     clashing: dict[int, tuple[_Input, set[str], set[str]]] = {}
     for code, items in clashes.items():
@@ -403,7 +411,7 @@ def _resolve_code_clashes(inputs: list[_Input], on_duplicate: str, lang: str) ->
             entry[2].update(other.shown for other in items if other is not item)
     for item, codes, others in clashing.values():
         item.state = EXCLUDED
-        item.reason = reason_text("code_clash", lang, codes="、".join(sorted(codes)), other="、".join(sorted(others)))
+        item.reason = reasons("code_clash", codes="、".join(sorted(codes)), other="、".join(sorted(others)))
 
 
 def _load_manifest(expect: str | Path) -> dict:
@@ -441,9 +449,15 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
                 unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
         tally.update(item.tally)
         item.projects, item.tally = [], Counter()  # tabulated: the items live on only to find their tables
-    finding_rows = [_finding_row(item, finding, lang) for item in inputs for finding in item.findings]
+    # the tables are for the summary and the report, read in Chinese whatever the command line's language;
+    # what the command line prints of them is kept in its language too
+    findings = [(item, finding) for item in inputs for finding in item.findings]
+    finding_rows = [_finding_row(item, finding, "zh") for item, finding in findings]
+    translated = None if lang == "zh" else {
+        "findings": [{"message": finding.message(lang), "hint": finding.hint(lang)} for _, finding in findings],
+        "inputs": [{"reason": item.reason[lang]} for item in inputs]}
     input_rows = [{
-        "file": item.shown, "state": item.state, "reason": item.reason,
+        "file": item.shown, "state": item.state, "reason": item.reason["zh"],
         "unit_code": "、".join(sorted({str(doc["unit_code"]) for doc in item.docs})) or None,
         "unit_name": "、".join(sorted({str(doc["unit_name"]) for doc in item.docs})) or None,
         "projects": sum(len(doc["projects"]) for doc in item.docs),
@@ -477,10 +491,10 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         level2_tree={k: list(v) for k, v in framework.categories.items()} if framework else {},
         projects=project_table, findings=finding_rows, inputs=input_rows,
         missing=_missing(inputs, manifest) if manifest else [], columns={"projects": project_columns},
-        made_from=f"{len(files)} 个文件" if lang == "zh" else f"{len(files)} file(s)",
+        made_from=f"{len(files)} 个文件",
         data_as_of=max(saved_times) if saved_times else None,
         expect=str(expect) if expect else None,
-        lang=lang,
+        lang=lang, translated=translated,
         prepared=prepared,
     )
     return consolidation

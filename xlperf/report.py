@@ -751,7 +751,7 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
         concerns = refused["unit_code"].map(lambda codes: codes is None or str(unit) in str(codes).split("、"))
         refused = refused[concerns]
     if len(refused):
-        files = [(row.file, row.reason) for row in refused.itertuples()]
+        files = [(row.file, consolidation.said("inputs", index, "reason")) for index, row in refused.iterrows()]
         listing = "\n".join(_text("refused_item", lang, file=file, reason=reason) for file, reason in files)
         advice = [_text(f"advice_{kind}", lang) for kind, state in (("errors", EXCLUDED), ("unreadable", UNREADABLE))
                   if (refused["state"] == state).any()]

@@ -616,16 +616,36 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
         sheet.insert_chart(len(groups) + 4, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
+FINDING_TABLE = [
+    Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
+    Column("severity", "严重程度", show=_labels(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
+    Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16), Column("cell", "单元格", widest=6),
+    Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
+    Column("value", "填报值", widest=16), Column("message", "问题", widest=36), Column("hint", "修改建议", widest=30)]
+MISSING_TABLE = [
+    Column("kind", "类别", show=_labels(MISSING_LABELS)), Column("unit_code", "单位编码"),
+    Column("unit_name", "单位名称", widest=24), Column("project_code", "项目编码"),
+    Column("project_name", "项目名称", widest=30), Column("file", "文件", widest=40)]
+INPUT_TABLE = [
+    Column("file", "文件", widest=40),
+    Column("state", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"excluded", "unreadable"})),
+    Column("reason", "原因", widest=36), Column("unit_code", "单位编码"),
+    Column("unit_name", "单位名称", widest=24), Column("projects", "项目数", "count"),
+    Column("errors", "错误数", "count"), Column("warnings", "警告数", "count"),
+    Column("saved", "保存时间", widest=20), Column("sha256", "文件SHA-256")]
+
+
+def table_columns(consolidation: Consolidation, name: str) -> dict[str, Column]:
+    """The columns the summary shows for one of the consolidation's tables, by key (its headers and
+    the Chinese labels of stored codes, for exports that people open in Excel)."""
+    columns = {"projects": _project_columns(consolidation), "indicators": INDICATOR_TABLE,
+               "findings": FINDING_TABLE, "missing": MISSING_TABLE, "inputs": INPUT_TABLE}[name]
+    return {column.key: column for column in columns}
+
+
 def _write_findings(book: _Book, sheet, consolidation: Consolidation) -> None:
-    columns = [Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
-               Column("severity", "严重程度", show=_labels(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
-               Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16),
-               Column("cell", "单元格", widest=6),
-               Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
-               Column("value", "填报值", widest=16), Column("message", "问题", widest=36),
-               Column("hint", "修改建议", widest=30)]
     findings = consolidation.records("findings")
-    _table_sheet(book, sheet, columns, findings, len(findings))
+    _table_sheet(book, sheet, FINDING_TABLE, findings, len(findings))
 
 
 def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:
@@ -636,20 +656,12 @@ def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:
         sheet.set_column(0, 0, 40)
         _print_setup(sheet, (0, 0))
         return
-    columns = [Column("kind", "类别", show=_labels(MISSING_LABELS)), Column("unit_code", "单位编码"),
-               Column("unit_name", "单位名称", widest=24), Column("project_code", "项目编码"),
-               Column("project_name", "项目名称", widest=30), Column("file", "文件", widest=40)]
-    _table_sheet(book, sheet, columns, records, len(records))
+    _table_sheet(book, sheet, MISSING_TABLE, records, len(records))
 
 
 def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[str, tuple[str, float]]) -> None:
     formats = book.formats
-    columns = [Column("file", "文件", widest=40),
-               Column("state", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"excluded", "unreadable"})),
-               Column("reason", "原因", widest=36), Column("unit_code", "单位编码"),
-               Column("unit_name", "单位名称", widest=24), Column("projects", "项目数", "count"),
-               Column("errors", "错误数", "count"), Column("warnings", "警告数", "count"),
-               Column("saved", "保存时间", widest=20)]
+    columns = INPUT_TABLE[:-1]  # the file's hash is for programs, not for the page
     last = len(columns) - 1
     year = consolidation.year
     _merge(sheet, 0, 0, 0, last, f"{year}年度部门项目支出绩效目标汇总" if year else "部门项目支出绩效目标汇总",
