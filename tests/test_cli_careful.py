@@ -332,3 +332,19 @@ def test_csv_exports_carry_the_summarys_chinese_and_formulas_only_are_guarded(tm
     assert findings_en[0][:3] == ["file", "unit_code", "severity"] and findings_en[1][2] == "error"
     assert any("should be '10.96'" in row[8] for row in findings_en[1:])
     assert _csv_rows(tmp_path / "en" / "indicators.csv")[1][12] == "quantitative"
+
+
+def test_validate_prints_each_file_as_it_is_done(many_returns):
+    """On 300 returns the first file's result is on stdout while the others are still being read."""
+    process = subprocess.Popen(XLPERF + ["--lang", "en", "validate", str(many_returns), "--jobs", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()
+        still_running = process.poll() is None
+        rest, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    assert first.startswith(str(many_returns / "000_")) and still_running
+    lines = (first + rest).splitlines()
+    assert lines[-1] == "300 file(s): 200 passed, 100 with warnings only, 0 with errors, 0 unreadable"
+    assert sum(1 for line in lines if line.startswith(str(many_returns))) == 300

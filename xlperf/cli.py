@@ -62,6 +62,7 @@ TEXTS = {
                      "not change it)"),
     "year_default": ("预算年度：{year}（未给 --year，按明年计；如需其他年度请加 --year）",
                      "budget year: {year} (no --year given, so next year; add --year for another)"),
+    "writing": ("正在写出 {path} …", "writing {path} …"),
     "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
 }
 
@@ -292,16 +293,23 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
 
     Example: xlperf validate samples/returns-with-errors --annotate out/annotated
     """
-    from .output import exit_code, results_json, results_text
-    from .validate import validate_paths
-
+    from .output import exit_code, result_lines, results_json, summary_line
+    from .validate import collect_inputs, iter_validate_paths
     from .workers import default_jobs
 
-    results = validate_paths(list(inputs), framework=framework_name, year=year, library=library,
-                             documents=bool(annotate_dir), jobs=jobs or default_jobs())
-    if not results:
+    total = len(collect_inputs(list(inputs)))
+    if not total:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)
+    results = []
+    with _progress(lang) as progress:  # each file's block is printed as soon as that file is done
+        for result in iter_validate_paths(list(inputs), framework=framework_name, year=year, library=library,
+                                          documents=bool(annotate_dir), jobs=jobs or default_jobs()):
+            results.append(result)
+            if output_format == "text":
+                _above_bar(progress, "\n".join(result_lines(result, lang)))
+            if progress:
+                progress(len(results), total)
     if annotate_dir:
         from .annotate import annotate_results
 
@@ -313,7 +321,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     if output_format == "json":
         click.echo(json.dumps(results_json(results, lang), ensure_ascii=False, indent=2))
     else:
-        click.echo(results_text(results, lang))
+        click.echo("\n" + summary_line(results, lang))
     sys.exit(exit_code(results))
 
 
@@ -374,13 +382,16 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         detail = say("empty_detail", lang, count=len(inputs_seen))
         click.echo(f"xlperf: {say('error', lang)}: {say('empty_run', lang, detail=detail)}", err=True)
         sys.exit(2)
+    _phase(lang, "writing", path=output)
     write_summary(consolidation, output)
     if json_path or csv_dir:
         from .exports import write_csvs, write_json  # pandas: only when asked for
 
         if json_path:
+            _phase(lang, "writing", path=json_path)
             write_json(consolidation, json_path)
         if csv_dir:
+            _phase(lang, "writing", path=csv_dir)
             write_csvs(consolidation, csv_dir, lang=lang)
     _echo_inputs(consolidation, lang)
     column = 0 if lang == "zh" else 1
@@ -490,6 +501,20 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
 
 
 MAX_ERRORS_SHOWN = 5
+
+
+def _above_bar(progress, text: str) -> None:
+    """Print ``text`` to stdout above a progress bar on the terminal (the bar redraws on its next step)."""
+    if progress is not None:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+    click.echo(text)
+
+
+def _phase(lang: str, key: str, **values) -> None:
+    """Say on the terminal what a long step is doing, so that no phase is silent; nothing when piped."""
+    if sys.stderr.isatty():
+        click.echo(say(key, lang, **values), err=True)
 
 
 class _progress:

@@ -30,32 +30,34 @@ def finding_lines(finding: Finding, lang: str) -> list[str]:
     return lines
 
 
-def results_text(results: list[FileResult], lang: str) -> str:
-    """Grouped by file: a heading with counts, then each finding with its fix."""
-    if not results:
-        return word("none", lang)
-    lines: list[str] = []
-    for result in results:
-        if result.unreadable:
-            finding = result.findings[0]
-            lines.append(f"{result.path}: {word('unreadable', lang)} — {finding.message(lang)}；{finding.hint(lang)}"
-                         if lang == "zh" else
-                         f"{result.path}: {word('unreadable', lang)} — {finding.message(lang)}; {finding.hint(lang)}")
-            continue
-        if not result.findings:
-            lines.append(f"{result.path}: {word('ok', lang)}")
-            continue
-        lines.append(f"{result.path}: {word('file_counts', lang, errors=result.errors, warnings=result.warnings)}")
-        for finding in sorted(result.findings, key=lambda f: (not f.is_error,)):
-            lines.extend(finding_lines(finding, lang))
+def result_lines(result: FileResult, lang: str) -> list[str]:
+    """One file's block: a heading with counts, then each finding with its fix (errors first)."""
+    if result.unreadable:
+        finding = result.findings[0]
+        separator = "；" if lang == "zh" else "; "
+        return [f"{result.path}: {word('unreadable', lang)} — {finding.message(lang)}{separator}{finding.hint(lang)}"]
+    if not result.findings:
+        return [f"{result.path}: {word('ok', lang)}"]
+    lines = [f"{result.path}: {word('file_counts', lang, errors=result.errors, warnings=result.warnings)}"]
+    for finding in sorted(result.findings, key=lambda f: (not f.is_error,)):
+        lines.extend(finding_lines(finding, lang))
+    return lines
+
+
+def summary_line(results: list[FileResult], lang: str) -> str:
     clean = sum(1 for r in results if not r.unreadable and not r.findings)
     warned = sum(1 for r in results if not r.unreadable and r.findings and not r.errors)
     failed = sum(1 for r in results if not r.unreadable and r.errors)
     unreadable = sum(1 for r in results if r.unreadable)
-    lines.append("")
-    lines.append(word("summary", lang, files=len(results), clean=clean, warned=warned, failed=failed,
-                      unreadable=unreadable))
-    return "\n".join(lines)
+    return word("summary", lang, files=len(results), clean=clean, warned=warned, failed=failed, unreadable=unreadable)
+
+
+def results_text(results: list[FileResult], lang: str) -> str:
+    """Grouped by file: a heading with counts, then each finding with its fix; then the totals."""
+    if not results:
+        return word("none", lang)
+    lines = [line for result in results for line in result_lines(result, lang)]
+    return "\n".join([*lines, "", summary_line(results, lang)])
 
 
 def results_json(results: list[FileResult], lang: str) -> dict:

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import FrameworkError
 from .findings import Finding, Location
@@ -235,10 +235,17 @@ def validate_paths(paths: list[str | Path], framework: str | Framework | None = 
     """Validate every input; one unreadable file never stops the others. With ``jobs`` > 1, many
     inputs are read in that many worker processes (call it under ``if __name__ == "__main__":``). ``documents=False`` keeps only each return's
     unit with its findings (what a report needs), not the whole document and its source cells."""
+    return list(iter_validate_paths(paths, framework, year, library, jobs, documents))
+
+
+def iter_validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
+                        year: int | None = None, library: str | Path | None = None,
+                        jobs: int | None = None, documents: bool = True) -> Iterator[FileResult]:
+    """``validate_paths`` a file at a time, in input order, as each is done (for showing progress)."""
     framework_ref = framework.source if isinstance(framework, Framework) else framework
     tasks = [(str(path), framework_ref, year, str(library) if library else None, documents)
              for path in collect_inputs(paths)]
-    return list(map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed))
+    return map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed)
 
 
 _RESOLVERS: dict[tuple, FrameworkResolver] = {}
