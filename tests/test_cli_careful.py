@@ -348,3 +348,22 @@ def test_validate_prints_each_file_as_it_is_done(many_returns):
     lines = (first + rest).splitlines()
     assert lines[-1] == "300 file(s): 200 passed, 100 with warnings only, 0 with errors, 0 unreadable"
     assert sum(1 for line in lines if line.startswith(str(many_returns))) == 300
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--lang", "zh", "merge", "x"], "错误：缺少选项 -o"),
+    (["merge", "--lang", "zh", "x", "--outt", "y"], "错误：没有这个选项：--outt（是否想用：--output）"),
+    (["--lang=zh", "template", "p.csv", "-o", "x", "--year", "abc"], "错误：--year 的值无效："),
+    (["--lang", "zh", "frob"], "错误：没有这个命令：frob"),
+])
+def test_usage_errors_in_chinese(args, problem):
+    result = run(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("用法：xlperf") and "--help”查看帮助" in lines[1]
+    assert lines[2].startswith(problem), lines
+
+
+def test_usage_errors_in_english_stay_clicks():
+    result = run("--lang", "en", "merge", "x")
+    assert result.returncode == 2 and "Error: Missing option '-o' / '--output'." in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import signal
 import sys
 import traceback
@@ -557,10 +558,53 @@ def main() -> None:
     except click.exceptions.Abort as abort:  # click's prompt interrupted (KeyboardInterrupt or end of input)
         click.echo(f"xlperf: {'Aborted!' if resolve_lang(None) == 'en' else '已取消'}", err=True)
         code = 130 if isinstance(abort.__context__, KeyboardInterrupt) else 1
+    except click.UsageError as error:
+        if _argv_lang(sys.argv[1:]) == "zh":
+            click.echo(usage_error_zh(error), err=True)
+        else:
+            error.show()
+        code = error.exit_code
     except click.ClickException as error:
         error.show()
         code = error.exit_code
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _argv_lang(args: list[str]) -> str:
+    """The language asked for on a command line that click could not parse (so no context holds it)."""
+    for index, arg in enumerate(args):
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and index + 1 < len(args):
+            return args[index + 1]
+    return resolve_lang(None)
+
+
+def usage_error_zh(error: click.UsageError) -> str:
+    """click's usage error in Chinese: what is wrong with the command line, the usage, where to find help."""
+    def name_of(param) -> str:
+        return param.opts[0] if getattr(param, "opts", None) and param.param_type_name == "option" \
+            else (param.human_readable_name if param is not None else "")
+
+    if isinstance(error, click.MissingParameter):
+        kind = "选项" if error.param is not None and error.param.param_type_name == "option" else "参数"
+        problem = f"缺少{kind} {name_of(error.param)}"
+    elif isinstance(error, click.NoSuchOption):
+        problem = f"没有这个选项：{error.option_name}"
+        if error.possibilities:
+            problem += f"（是否想用：{'、'.join(sorted(error.possibilities))}）"
+    elif isinstance(error, click.BadParameter):
+        problem = f"{name_of(error.param)} 的值无效：{error.message}"
+    else:
+        unknown = re.fullmatch(r"No such command '(.*)'\.", error.message)
+        problem = f"没有这个命令：{unknown.group(1)}" if unknown else error.message
+    lines = []
+    if error.ctx is not None:
+        lines.append(error.ctx.get_usage().replace("Usage: ", "用法：", 1))
+        command = error.ctx.command_path
+        lines.append(f"运行“{command} --help”查看帮助。")
+    lines.append(f"错误：{problem}")
+    return "\n".join(lines)
 
 
 def _quiet_stdout() -> None:
