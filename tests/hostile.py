@@ -532,3 +532,30 @@ def corrupt_deflate(folder: Path) -> Path:
     data[info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)] = 0x07  # BFINAL, BTYPE=11
     path.write_bytes(bytes(data))
     return path
+
+
+def declared_shared_strings(folder: Path, count: int = 4_294_967_296) -> Path:
+    """A 1 KB shared-strings table declaring ``count`` strings: python-calamine reserves that many up front
+    (51 GB for 2^32) and aborts the process; a cell of the unit sheet refers to it."""
+    rel = (b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+           b'sharedStrings" Target="sharedStrings.xml"/>')
+    override = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                b'officedocument.spreadsheetml.sharedStrings+xml"/>')
+    sst = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+           b'spreadsheetml/2006/main" count="%d" uniqueCount="%d"><si><t>x</t></si></sst>' % (count, count))
+    return rewrite_zip(BASE, folder / "declared_shared_strings.xlsx", add={"xl/sharedStrings.xml": sst}, replace={
+        "xl/_rels/workbook.xml.rels": lambda d: add_before(d, b"</Relationships>", rel),
+        "[Content_Types].xml": lambda d: add_before(d, b"</Types>", override)})
+
+
+def meta_key_removed(folder: Path, key: str = "layout.unit") -> Path:
+    """A real return whose hidden metadata lost a row the reader relies on (renamed, as an editor might)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(BASE)
+    for row in book["_meta"].iter_rows():
+        if row[0].value == key:
+            row[0].value = key + "_"
+    path = folder / "meta_key_removed.xlsx"
+    book.save(path)
+    return path

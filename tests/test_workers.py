@@ -1,9 +1,14 @@
-"""Worker processes: results in order, and a crashing input takes down only itself."""
+"""Worker processes: results in order, and an input that crashes, exhausts memory or hangs its worker
+takes down only itself, whatever the number of workers."""
 from __future__ import annotations
 
 import os
+import signal
+import time
 
-from xlperf.workers import map_in_workers
+import pytest
+
+from xlperf.workers import Boundary, Crash, map_in_workers
 
 
 def double_or_die(number: int) -> int:
@@ -12,10 +17,56 @@ def double_or_die(number: int) -> int:
     return number * 2
 
 
+def hostile(number: int) -> int:
+    """Each kind of failure a parser may have on a hostile file, by input."""
+    if number == 3:
+        os.abort()  # SIGABRT, as python-calamine on a failed allocation
+    if number == 5:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if number == 8:
+        return len(bytearray(3_000_000_000))  # beyond the address-space limit: MemoryError
+    if number == 11:
+        time.sleep(60)  # a parser that never ends
+    if number == 13:
+        raise KeyError("layout.unit")  # a bug of ours on an odd file
+    return number * 2
+
+
 def test_results_in_order_and_a_crash_isolated():
-    results = list(map_in_workers(double_or_die, list(range(45)), 2, on_crash=lambda number: -number))
+    results = list(map_in_workers(double_or_die, list(range(45)), 2, on_crash=lambda number, crash: -number))
     assert results == [-7 if n == 7 else n * 2 for n in range(45)]
 
 
 def test_small_batches_run_in_process():
-    assert list(map_in_workers(abs, [-1, -2], 2, on_crash=lambda n: None)) == [1, 2]
+    assert list(map_in_workers(abs, [-1, -2], 2, on_crash=lambda n, crash: None)) == [1, 2]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_kind_of_failure_takes_only_its_input(jobs):
+    started = time.monotonic()
+    results = list(map_in_workers(hostile, list(range(16)), jobs, on_crash=lambda number, crash: crash, isolate=True,
+                                  boundary=Boundary(memory_bytes=1_000_000_000, seconds=2)))
+    assert time.monotonic() - started < 30
+    expected = {3: Crash("crashed", "SIGABRT"), 5: Crash("crashed", "SIGSEGV"), 8: Crash("out_of_memory", "MemoryError"),
+                11: Crash("timeout", "2")}
+    for number, result in enumerate(results):
+        if number == 13:
+            assert result.kind == "crashed" and "KeyError" in result.detail
+        else:
+            assert result == expected.get(number, number * 2), number
+
+
+def test_isolated_run_leaves_no_worker_behind():
+    before = set(os.listdir("/proc"))
+    assert list(map_in_workers(abs, [-1, -2, -3], 2, on_crash=lambda n, crash: None, isolate=True)) == [1, 2, 3]
+    children = [pid for pid in set(os.listdir("/proc")) - before if pid.isdigit()
+                and _parent(pid) == os.getpid()]
+    assert children == []
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

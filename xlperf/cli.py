@@ -305,7 +305,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     results = []
     with _progress(lang) as progress:  # each file's block is printed as soon as that file is done
         for result in iter_validate_paths(list(inputs), framework=framework_name, year=year, library=library,
-                                          documents=bool(annotate_dir), jobs=jobs or default_jobs()):
+                                          documents=bool(annotate_dir), jobs=jobs or default_jobs(), isolate=True):
             results.append(result)
             if output_format == "text":
                 _above_bar(progress, "\n".join(result_lines(result, lang)))
@@ -372,7 +372,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
                                       output=output, progress=progress, jobs=jobs or default_jobs(),
-                                      library=library,
+                                      library=library, isolate=True,
                                       cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
     inputs_seen = consolidation.records("inputs")
     if not inputs_seen:
@@ -466,7 +466,7 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
     try:
         result = write_report(list(inputs), output, title=title, year=year, unit=unit_code, reviewer=reviewer,
                               include_invalid=include_invalid, pdf=output_format == "pdf", lang=lang,
-                              jobs=default_jobs())
+                              jobs=default_jobs(), isolate=True)
     except ReturnsRefused as error:  # a problem in the inputs: exit 1 (2 if unreadable), as for validate
         click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
         sys.exit(2 if error.unreadable else 1)

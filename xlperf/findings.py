@@ -77,8 +77,28 @@ CATALOG: dict[str, Entry] = {
     "READ_NOT_WORKBOOK": Entry(E, "不是可读取的工作簿：{reason}", "not a readable workbook: {reason}",
                                "请用 Excel、WPS 或 LibreOffice 打开后另存为 .xlsx 再报送",
                                "open it in Excel, WPS or LibreOffice, save it as .xlsx and send it again"),
-    "READ_CRASHED": Entry(E, "读取此文件时解析程序异常退出，文件可能被恶意构造或严重损坏", "the parser crashed on this file; it may be malicious or badly damaged",
+    "READ_CRASHED": Entry(E, "读取此文件时解析程序异常退出（{detail}），文件可能被恶意构造或严重损坏",
+                          "the parser crashed on this file ({detail}); it may be malicious or badly damaged",
                           "请单位用 Excel、WPS 或 LibreOffice 重新保存为 .xlsx 后发送", "ask the unit to save it again as .xlsx and resend"),
+    "READ_OUT_OF_MEMORY": Entry(E, "读取此文件时内存超出上限（每个文件最多 {limit}，见 spec.json limits.max_read_memory_bytes），"
+                                   "文件可能被恶意构造或严重损坏",
+                                "the reader ran out of memory on this file (at most {limit} per file, spec.json "
+                                "limits.max_read_memory_bytes); it may be malicious or badly damaged",
+                                "请单位用 Excel、WPS 或 LibreOffice 重新保存为 .xlsx 后发送；确属超大文件时可调高该上限",
+                                "ask the unit to save it again as .xlsx and resend; raise the limit only for a genuinely "
+                                "large file"),
+    "READ_TIMEOUT": Entry(E, "读取此文件超过 {seconds} 秒仍未完成，已停止（见 spec.json limits.max_read_seconds）",
+                          "reading this file took longer than {seconds} s and was stopped (spec.json "
+                          "limits.max_read_seconds)",
+                          "请单位用 Excel、WPS 或 LibreOffice 重新保存为 .xlsx 后发送；确属超大文件时可调高该上限",
+                          "ask the unit to save it again as .xlsx and resend; raise the limit only for a genuinely "
+                          "large file"),
+    "READ_INTERNAL": Entry(E, "xlperf 处理此文件时出现内部错误（{detail}），其他文件不受影响",
+                           "xlperf failed on this file with an internal error ({detail}); the other files are not "
+                           "affected",
+                           "请把此文件与这条信息一并报告给 xlperf 维护者；可先请单位重新保存后发送",
+                           "report the file and this message to the xlperf maintainers; meanwhile ask the unit to save "
+                           "it again and resend"),
     "READ_MISSING": Entry(E, "文件不存在", "the file does not exist", "检查文件名和路径", "check the file name and path"),
     "READ_NO_PERMISSION": Entry(E, "没有读取此文件的权限", "no permission to read the file",
                                 "请调整文件权限后重试", "make the file readable and run again"),
@@ -110,6 +130,12 @@ CATALOG: dict[str, Entry] = {
                               "renaming does not convert it"),
     "READ_OLD_WORD": Entry(E, "这不是工作簿，而是旧版 Word 文档（.doc）", "this is not a workbook but an old Word document (.doc)",
                            "请发送填好的 .xlsx 模板", "send the filled .xlsx template"),
+    "READ_DECLARED_SIZE": Entry(E, "文件内部 {part} 声明的 {attribute} 为 {seen}，超出上限或与实际内容不符（上限 {limit}），"
+                                   "文件可能被恶意构造或严重损坏",
+                                "{part} declares {attribute} = {seen}, beyond the limit or what the part holds "
+                                "(at most {limit}); the file may be malicious or badly damaged",
+                                "请单位用 Excel、WPS 或 LibreOffice 重新保存为 .xlsx 后发送",
+                                "ask the unit to save it again as .xlsx and resend"),
     "READ_UNSAFE_XML": Entry(E, "文件内部 {part} 含有 DTD/实体声明（可能是恶意构造），已拒绝读取",
                              "part {part} declares a DTD or entities (possibly malicious); refused",
                              "正常保存的工作簿不含此类内容；请单位重新保存后发送",

@@ -26,8 +26,8 @@ from .sheetxml import Segment
 from .summary import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
 from .spec import load_spec
 from .targets import parse_target
-from .validate import FrameworkResolver, check_document, collect_inputs
-from .workers import map_in_workers
+from .validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, read_boundary
+from .workers import Crash, map_in_workers
 
 REASONS = {
     "errors": ("有 {errors} 个错误，未汇总", "{errors} error(s); left out"),
@@ -97,11 +97,13 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                   include_invalid: bool = False, framework: str | Framework | None = None, lang: str = "zh",
                   output: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
                   cache_dir: str | Path | None = None, jobs: int | None = None,
-                  library: str | Path | None = None) -> Consolidation:
+                  library: str | Path | None = None, isolate: bool = False) -> Consolidation:
     """Read and validate every input, decide its state, and tabulate the included returns.
 
     ``cache_dir``: keep what each file gave (keyed by its content) so a re-run re-reads only new or
     changed files; ``None`` disables the cache. ``jobs``: worker processes (default: none, read here).
+    ``isolate``: read each file in a worker process under the spec's limits, so that a parser crash,
+    exhausted memory or a hang takes only that file down (the command line always isolates).
     """
     if on_duplicate not in ("error", "latest"):
         raise UsageError("--on-duplicate must be 'error' or 'latest'")
@@ -134,8 +136,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                 pass
             pending.append(item)
     done = len(inputs) - len(pending)
-    for item, entry in _examine_all(pending, jobs, framework_ref, library):
-        if cache:
+    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate):
+        if cache and not entry.get("transient"):  # a crash or overrun may not recur: never kept
             cache.put(_cache_key(item), entry)
         _apply(item, entry, spool, lang)
         done += 1
@@ -276,21 +278,26 @@ def _rendered(indicators: list[list], carried: list[dict]) -> tuple[Segment, Seg
     return indicator_segment(indicators), data, data_columns
 
 
-def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library):
-    """(item, entry) for each item, in order; in worker processes when there are enough files."""
+def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool):
+    """(item, entry) for each item, in order; in worker processes when isolated or there are enough files."""
     library = str(library) if library else None
     tasks = [(str(item.path), framework_ref, library) for item in items]
-    entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry)
+    entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry, isolate=isolate,
+                             boundary=read_boundary())
     yield from zip(items, entries)
 
 
 def _examine_task(task: tuple) -> dict:
-    return examine(*task)
+    return guarded(task[0], lambda: examine(*task), lambda finding: _unreadable_entry(task[0], finding))
 
 
-def _crashed_entry(task: tuple) -> dict:
-    finding = Finding("READ_CRASHED", Location(task[0]))
-    return {"unreadable": True, "findings": [finding_to_json(finding, task[0])], "saved": None, "frameworks": {}}
+def _crashed_entry(task: tuple, crash: Crash) -> dict:
+    return _unreadable_entry(task[0], crash_finding(task[0], crash))
+
+
+def _unreadable_entry(path: str, finding: Finding) -> dict:
+    return {"unreadable": True, "findings": [finding_to_json(finding, path)], "saved": None, "frameworks": {},
+            "transient": True}
 
 
 def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:

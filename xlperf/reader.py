@@ -18,6 +18,7 @@ from typing import NamedTuple
 from .errors import XlperfError
 from .findings import Finding, Location
 from .model import ReturnDocument, pointer
+from .resources import templates_root
 from .safety import Limits, Refused, check_path, preflight
 from .spec import load_spec, split_cell
 from .targets import clean_text, format_number, parse_number
@@ -114,11 +115,19 @@ def read_meta(workbook, path: str) -> dict:
                 meta["projects"].append(value)
             else:
                 meta[row[0]] = value
-        meta["workbook"]["kind"]  # noqa: B018 - must be present
-        meta["layout.project"]["fields"]  # noqa: B018
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise unreadable(path, "READ_META_BROKEN") from None
+    if not _meta_validator().is_valid(meta):  # every key and type the reader trusts, before it is used
+        raise unreadable(path, "READ_META_BROKEN")
     return meta
+
+
+@lru_cache(maxsize=1)
+def _meta_validator():
+    import jsonschema_rs
+
+    with open(templates_root() / "meta.schema.json", encoding="utf-8") as handle:
+        return jsonschema_rs.validator_for(json.load(handle))
 
 
 # Labels, categories and much of what units type recur on every sheet and in every return; only short

@@ -717,14 +717,14 @@ def convert_to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = 180, l
 def write_report(paths: list[str | Path], output: str | Path, *, title: str | None = None,
                  year: int | str | None = None, unit: str | None = None, include_invalid: bool = False,
                  pdf: bool = False, lang: str = "zh", reviewer: str | None = None,
-                 timeout: float = 180, jobs: int | None = None) -> ReportResult:
+                 timeout: float = 180, jobs: int | None = None, isolate: bool = False) -> ReportResult:
     """Merge the returns in ``paths`` and write the 部门预算绩效文本 to ``output`` (.docx, atomically).
 
     Returns that cannot go in (errors, unless ``include_invalid``; unreadable files; clashing project codes)
     stop the report with a ``ReportError`` naming each file and why. With ``unit`` only that unit code is
     reported (and only its problems stop it). With ``pdf`` a PDF is written too, beside the .docx with the
     suffix .pdf (if ``output`` itself ends in .pdf, the .docx goes beside it); LibreOffice must be installed.
-    ``jobs``: worker processes to read the returns (see ``merge_returns``).
+    ``jobs``, ``isolate``: worker processes to read the returns, and each file behind its own (see ``merge_returns``).
 
     Example: ``write_report(["samples/returns"], "out/report.docx", unit="471001", pdf=True)``
     """
@@ -742,7 +742,7 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
         else:
             pdf_path = output.with_suffix(".pdf")
     consolidation = merge_returns(list(paths), include_invalid=include_invalid, lang=lang, output=docx_path,
-                                  jobs=jobs)
+                                  jobs=jobs, isolate=isolate)
     inputs = consolidation.inputs
     if inputs.empty:
         raise ReportError(_text("no_inputs", lang, inputs=" ".join(str(p) for p in paths)))

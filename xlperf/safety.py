@@ -81,6 +81,8 @@ class Limits:
     max_rows: int = 100_000
     max_columns: int = 1_000
     max_cells: int = 2_000_000
+    max_read_memory_bytes: int = 2_000_000_000  # more address space one file's reading may take (isolated)
+    max_read_seconds: int = 30  # wall time one file's reading may take (isolated)
 
     @classmethod
     def from_mapping(cls, values: dict) -> "Limits":
@@ -136,14 +138,92 @@ def _windows(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bu
         yield carry
 
 
+# Numbers a reader may size an allocation or an index by, before it has seen what they count (python-calamine
+# reserves the shared strings' `uniqueCount` up front; openpyxl makes one object per cell of a merged range).
+# Each is checked against the limits and against what the part can hold: every counted element takes bytes.
+EXCEL_MAX_ROWS, EXCEL_MAX_COLUMNS = 1_048_576, 16_384
+_MIN_ELEMENT_BYTES = 4  # "<si/>", "<xf/>": no counted element is shorter
+_COUNT_ATTRIBUTE = re.compile(rb"""\s(count|uniqueCount)\s*=\s*["']\s*([^"']*)["']""")
+_COUNTED_TAG = re.compile(rb"<(?:[\w.-]+:)?(sst|cellXfs|cellStyleXfs|fonts|fills|borders|numFmts|dxfs|cellStyles|"
+                          rb"definedNames|mergeCells|tableStyles|colors|extLst)\b[^>]*>")
+_SPANS = re.compile(rb"""\sspans\s*=\s*["']([^"']*)["']""")
+_COL_TAG = re.compile(rb"<(?:[\w.-]+:)?col\b[^>]*>")
+_MIN_MAX = re.compile(rb"""\s(min|max)\s*=\s*["']([^"']*)["']""")
+_RANGE_TAG = re.compile(rb"<(?:[\w.-]+:)?(mergeCell|dimension)\b[^>]*>")
+_REF_ATTRIBUTE = re.compile(rb"""\sref\s*=\s*["']([^"']*)["']""")
+_RANGE = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Za-z]{1,3})\$?([0-9]{1,7}))?")
+
+
+def _declared(part: str, attribute: str, seen: object, limit: object) -> Refused:
+    return Refused("READ_DECLARED_SIZE", part=part, attribute=attribute, seen=seen, limit=limit)
+
+
+def _number(part: str, attribute: str, text: bytes, limit: int) -> int:
+    if not text.strip().isdigit():
+        raise _declared(part, attribute, text.decode("latin-1")[:40], limit)
+    value = int(text)
+    if value > limit:
+        raise _declared(part, attribute, value, limit)
+    return value
+
+
+def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is_sheet: bool) -> None:
+    """The numbers in one window of a part that readers trust, checked before any reader sees them."""
+    capacity = max(1, part_bytes // _MIN_ELEMENT_BYTES)
+    if b"ount" in block:
+        for tag in _COUNTED_TAG.finditer(block):
+            for name, value in _COUNT_ATTRIBUTE.findall(tag.group(0)):
+                what = f"{tag.group(1).decode()} {name.decode()}"
+                _number(part, what, value, capacity if name == b"uniqueCount" else max(capacity, limits.max_cells))
+    if not is_sheet:
+        return
+    if b"spans" in block:
+        for spans in _SPANS.findall(block):
+            for end in spans.split(b":"):
+                _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
+    if b"<col" in block or b":col" in block:
+        for tag in _COL_TAG.finditer(block):
+            for name, value in _MIN_MAX.findall(tag.group(0)):
+                _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
+    if b"ergeCell" in block or b"dimension" in block:
+        for tag in _RANGE_TAG.finditer(block):
+            kind = tag.group(1).decode()
+            ref = _REF_ATTRIBUTE.search(tag.group(0))
+            if ref is None:
+                continue
+            _check_range(part, kind, ref.group(1), limits)
+
+
+def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:
+    """A merged range or a sheet's dimension: inside the sheet, and (merged) no larger than the cell limit."""
+    match = _RANGE.fullmatch(ref.strip())
+    if match is None:
+        raise _declared(part, f"{kind} ref", ref.decode("latin-1")[:40], "A1:XFD1048576")
+    first_column, first_row = column_index(match.group(1).upper().decode()), int(match.group(2))
+    last_column = column_index((match.group(3) or match.group(1)).upper().decode())
+    last_row = int(match.group(4) or match.group(2))
+    if max(first_row, last_row) > EXCEL_MAX_ROWS or max(first_column, last_column) > EXCEL_MAX_COLUMNS \
+            or min(first_row, last_row) < 1:
+        raise _declared(part, f"{kind} ref", ref.decode("latin-1")[:40], "A1:XFD1048576")
+    if kind == "dimension":
+        _limit("max_rows", last_row, limits.max_rows)
+        _limit("max_columns", last_column, limits.max_columns)
+    else:
+        area = (abs(last_row - first_row) + 1) * (abs(last_column - first_column) + 1)
+        if area > limits.max_cells:
+            raise _declared(part, "mergeCell ref", ref.decode("latin-1")[:40], f"{limits.max_cells} cells")
+
+
 def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
               cells: list[int], is_sheet: bool) -> None:
-    """Stream one XML part: no DTD anywhere; for worksheets, count cells and bound their references."""
+    """Stream one XML part: no DTD anywhere; declared sizes checked; for worksheets, count cells and bound
+    their references."""
     rows = last_row = last_column = 0
     placed = False  # a cell without `r` seen: where calamine puts each cell is followed in a second pass
     for block in _windows(archive, info, limits, budget):
         if _DTD.search(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
+        _check_declared(info.filename, block, info.file_size, limits, is_sheet)
         if not is_sheet:
             continue
         # Counting in C; only each distinct column and row number is looked at in Python.

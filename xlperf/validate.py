@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import FrameworkError
 from .findings import Finding, Location
@@ -17,7 +18,9 @@ from .model import ReturnDocument, pointer
 from .reader import READABLE_SUFFIXES, UnreadableError, read_return
 from .rules import RULES
 from .spec import Spec, load_spec
-from .workers import map_in_workers
+from .workers import Boundary, Crash, map_in_workers
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -231,21 +234,58 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
 
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
                    year: int | None = None, library: str | Path | None = None,
-                   jobs: int | None = None, documents: bool = True) -> list[FileResult]:
-    """Validate every input; one unreadable file never stops the others. With ``jobs`` > 1, many
-    inputs are read in that many worker processes (call it under ``if __name__ == "__main__":``). ``documents=False`` keeps only each return's
-    unit with its findings (what a report needs), not the whole document and its source cells."""
-    return list(iter_validate_paths(paths, framework, year, library, jobs, documents))
+                   jobs: int | None = None, documents: bool = True, isolate: bool = False) -> list[FileResult]:
+    """Validate every input; one unreadable file never stops the others. ``isolate``: each file is read
+    in a worker process under the spec's limits (``max_read_memory_bytes``, ``max_read_seconds``), so a
+    parser that aborts, crashes, runs out of memory or hangs takes only that file down (the command line
+    always isolates). ``jobs`` > 1: that many worker processes. ``documents=False`` keeps only each
+    return's unit with its findings (what a report needs), not the whole document and its source cells."""
+    return list(iter_validate_paths(paths, framework, year, library, jobs, documents, isolate))
 
 
 def iter_validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
                         year: int | None = None, library: str | Path | None = None,
-                        jobs: int | None = None, documents: bool = True) -> Iterator[FileResult]:
+                        jobs: int | None = None, documents: bool = True,
+                        isolate: bool = False) -> Iterator[FileResult]:
     """``validate_paths`` a file at a time, in input order, as each is done (for showing progress)."""
     framework_ref = framework.source if isinstance(framework, Framework) else framework
     tasks = [(str(path), framework_ref, year, str(library) if library else None, documents)
              for path in collect_inputs(paths)]
-    return map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed)
+    return map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed, isolate=isolate, boundary=read_boundary())
+
+
+def read_boundary() -> Boundary:
+    """The limits of one file's reading in a worker, from the spec."""
+    limits = _spec().limits
+    return Boundary(memory_bytes=limits.max_read_memory_bytes, seconds=limits.max_read_seconds)
+
+
+def crash_finding(path: str, crash: Crash) -> Finding:
+    """What to say of a file whose reading took its worker down (or failed inside xlperf)."""
+    where = Location(path)
+    if crash.kind == "out_of_memory":
+        return Finding("READ_OUT_OF_MEMORY", where, params={"limit": _size(_spec().limits.max_read_memory_bytes)})
+    if crash.kind == "timeout":
+        return Finding("READ_TIMEOUT", where, params={"seconds": crash.detail})
+    if crash.kind == "internal":
+        return Finding("READ_INTERNAL", where, params={"detail": crash.detail})
+    return Finding("READ_CRASHED", where, params={"detail": crash.detail})
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e9:g} GB" if count >= 1e9 else f"{count / 1e6:g} MB"
+
+
+def guarded(path: str, work: Callable[[], T], failed: Callable[[Finding], T]) -> T:
+    """The per-file boundary: whatever goes wrong while handling one input is a finding on that input."""
+    try:
+        return work()
+    except MemoryError:
+        return failed(crash_finding(path, Crash("out_of_memory")))
+    except RecursionError:
+        return failed(crash_finding(path, Crash("internal", "RecursionError")))
+    except Exception as error:  # noqa: BLE001 - the boundary: one file's failure is that file's finding
+        return failed(crash_finding(path, Crash("internal", f"{type(error).__name__}: {error}"[:200])))
 
 
 _RESOLVERS: dict[tuple, FrameworkResolver] = {}
@@ -258,6 +298,10 @@ def _spec() -> Spec:
 
 
 def _validate_task(task: tuple) -> FileResult:
+    return guarded(task[0], lambda: _validate_one(task), lambda finding: FileResult(task[0], None, [finding], unreadable=True))
+
+
+def _validate_one(task: tuple) -> FileResult:
     path, framework_ref, year, library, documents = task
     if (framework_ref, library) not in _RESOLVERS:
         _RESOLVERS[(framework_ref, library)] = FrameworkResolver(framework_ref, library)
@@ -268,5 +312,5 @@ def _validate_task(task: tuple) -> FileResult:
     return result
 
 
-def _crashed(task: tuple) -> FileResult:
-    return FileResult(task[0], None, [Finding("READ_CRASHED", Location(task[0]))], unreadable=True)
+def _crashed(task: tuple, crash: Crash) -> FileResult:
+    return FileResult(task[0], None, [crash_finding(task[0], crash)], unreadable=True)
