@@ -486,7 +486,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
     try:
         with zipfile.ZipFile(path) as archive:
             return _inspect_zip(archive, limits, is_ods=suffix == ".ods")
-    except (zipfile.BadZipFile, zlib.error):  # zlib.error: a corrupt deflate stream
+    except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError):  # a corrupt deflate stream, a garbled name
         raise Refused("READ_DAMAGED") from None
     except (zipfile.LargeZipFile, RuntimeError, EOFError) as exc:
         raise Refused("READ_NOT_WORKBOOK", reason=str(exc)[:120] or type(exc).__name__) from None
