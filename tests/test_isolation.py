@@ -127,3 +127,25 @@ def test_an_internal_error_on_one_file_is_that_files_finding(monkeypatch):
     assert "KeyError: 'layout.unit'" in results[2].findings[0].message("en")
     assert not results[0].unreadable and not results[1].unreadable
 
+
+
+def test_last_years_files_for_prefill_are_behind_the_same_boundary(hostile_folder, tmp_path, monkeypatch):
+    """--prefill reads files from outside too: a crafted one is reported, the others carry over."""
+    import xlperf.safety
+
+    result = CliRunner().invoke(cli, ["--lang", "en", "template", str(ROOT / "samples" / "projects.csv"),
+                                      "-o", str(tmp_path / "a"), "--year", "2023", "--prefill", str(RETURNS),
+                                      "--prefill", str(hostile_folder)])
+    assert result.exit_code == 0, result.output
+    assert "carried over: 9 of 9 projects" in result.output
+    assert (f"last year's file skipped, unreadable: {hostile_folder / 'declared_shared_strings.xlsx'}: "
+            "xl/sharedStrings.xml declares sst count = 4294967296") in result.output
+    assert f"{hostile_folder / 'meta_key_removed.xlsx'}: the template metadata is damaged" in result.output
+
+    monkeypatch.setattr(xlperf.safety, "_check_declared", lambda *args: None)  # calamine aborts in its worker
+    from xlperf.sendout import make_templates
+
+    made = make_templates(ROOT / "samples" / "projects.csv", tmp_path / "b", year=2023, isolate=True,
+                          prefill=[RETURNS, hostile_folder / "declared_shared_strings.xlsx"])
+    assert len(made.prefill.matched) == 9
+    assert [f.code for f in made.prefill.unreadable_findings] == ["READ_OUT_OF_MEMORY"]

@@ -256,7 +256,7 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
     if not projects:
         raise UsageError("missing PROJECTS (a CSV or XLSX project list), or use --blank N")
     result = make_templates(projects, outdir, year=year, framework=framework_name, password=password,
-                            indicator_rows=indicator_rows, prefill=list(prefill) or None)
+                            indicator_rows=indicator_rows, prefill=list(prefill) or None, isolate=True)
     project_count = sum(len(unit["projects"]) for unit in result.manifest["units"])
     click.echo(say("templates_done", lang, units=len(result.files), projects=project_count, outdir=outdir,
                    manifest=result.manifest_path))
@@ -267,7 +267,8 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
         for dropped in report.dropped:
             click.echo(say(f"dropped_{dropped.reason}", lang, project=dropped.project_code, name=dropped.indicator,
                            category=dropped.category))
-        for line in report.unreadable:
+        for finding in report.unreadable_findings:
+            line = f"{finding.location.file}: {finding.message(lang)}"
             click.echo(say("prefill_unreadable", lang, line=line), err=True)
     if year_note:
         click.echo(year_note)

@@ -14,7 +14,9 @@ from .errors import UsageError
 from .frameworks import Framework
 from .reader import UnreadableError, read_workbook
 from .template import WorkbookPlan
-from .validate import collect_inputs
+from .findings import Finding
+from .validate import collect_inputs, crash_finding, guarded, read_boundary
+from .workers import map_in_workers
 
 
 @dataclass
@@ -32,27 +34,43 @@ class PrefillReport:
     dropped: list[Dropped] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    unreadable_findings: list = field(default_factory=list)  # the same, as findings (to show in any language)
 
 
-def last_year_projects(paths: list[str | Path]) -> tuple[list[tuple[dict, dict]], str | None, PrefillReport]:
-    """(unit, project) pairs from last year's summary or returns, and the framework they used."""
+def last_year_projects(paths: list[str | Path], isolate: bool = False,
+                       ) -> tuple[list[tuple[dict, dict]], str | None, PrefillReport]:
+    """(unit, project) pairs from last year's summary or returns, and the framework they used. Last year's
+    files are inputs like any other: read behind the same per-file boundary (``isolate``: in a worker
+    process under the spec's limits, as the command line does)."""
     report = PrefillReport()
     pairs: list[tuple[dict, dict]] = []
     framework_id = None
-    for path in collect_inputs(paths):
-        try:
-            documents = read_workbook(path)
-        except UnreadableError as error:
-            report.unreadable.append(f"{path}: {error.finding.message('zh')}")
+    files = [str(path) for path in collect_inputs(paths)]
+    outcomes = map_in_workers(_read_last_year, files, None, on_crash=lambda path, crash: crash_finding(path, crash),
+                              isolate=isolate, boundary=read_boundary())
+    for path, outcome in zip(files, outcomes):
+        if isinstance(outcome, Finding):
+            report.unreadable.append(f"{path}: {outcome.message('zh')}")
+            report.unreadable_findings.append(outcome)
             continue
-        report.sources.append(str(path))
-        for doc in documents:
-            framework_id = framework_id or doc.document.get("framework")
-            unit = doc.document.get("unit") or {}
-            pairs.extend((unit, project) for project in doc.document.get("projects", []))
+        report.sources.append(path)
+        for document in outcome:
+            framework_id = framework_id or document.get("framework")
+            unit = document.get("unit") or {}
+            pairs.extend((unit, project) for project in document.get("projects", []))
     if not pairs:
         raise UsageError(f"--prefill: no readable return or summary in {', '.join(map(str, paths))}")
     return pairs, framework_id, report
+
+
+def _read_last_year(path: str) -> list[dict] | Finding:
+    """One of last year's files: its documents, or the finding that says why it cannot be read."""
+    def read() -> list[dict] | Finding:
+        try:
+            return [doc.document for doc in read_workbook(path)]
+        except UnreadableError as error:
+            return error.finding
+    return guarded(path, read, lambda finding: finding)
 
 
 def map_indicator(indicator: dict, framework: Framework, from_framework: str | None) -> dict | None:

@@ -56,7 +56,7 @@ def workbook_file_name(plan: WorkbookPlan) -> str:
 def make_templates(project_list: str | Path, outdir: str | Path, *, year: int = 2022,
                    framework: str | Framework = "cn-2020", password: str | None = None,
                    indicator_rows: int | None = None, spec: Spec | None = None,
-                   prefill: list[str | Path] | None = None) -> TemplateResult:
+                   prefill: list[str | Path] | None = None, isolate: bool = False) -> TemplateResult:
     """Check the project list, then write one template per unit and ``manifest.json`` into ``outdir``.
 
     ``prefill``: last year's summary or returns; matching projects carry their purpose, goals and
@@ -69,7 +69,7 @@ def make_templates(project_list: str | Path, outdir: str | Path, *, year: int = 
     plans = unit_plans(entries, year, spec, indicator_rows, password)
     report = None
     if prefill:
-        pairs, from_framework, report = last_year_projects(prefill)
+        pairs, from_framework, report = last_year_projects(prefill, isolate=isolate)
         rows = indicator_rows or spec.data["project_sheet"]["indicators"]["rows"]
         plans = prefill_plans(plans, pairs, from_framework, framework, rows, report)
     outdir = Path(outdir)
