@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
@@ -237,3 +238,37 @@ def test_csv_export_of_a_merge_is_what_pandas_writes_from_its_tables(tmp_path):
     merged = merge_returns([SAMPLES / "returns-with-errors"], expect=MANIFEST, include_invalid=True)
     for path in write_csvs(merged, tmp_path / "csv", lang="en"):
         assert path.read_bytes() == pandas_csv(getattr(merged, path.stem)), path.name
+
+
+def test_the_year_comes_from_every_return_and_another_year_is_a_finding(tmp_path):
+    """Every return says 2022: the summary says so (title, 预算年度, JSON). A return of another year is an
+    error on that return (left out), not a silent pick of whichever came first."""
+    import openpyxl
+
+    from xlperf.exports import consolidation_data
+    from xlperf.summary import write_summary
+
+    merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
+    assert merged.year == 2022 and consolidation_data(merged)["year"] == 2022
+    write_summary(merged, tmp_path / "s.xlsx")
+    about = openpyxl.load_workbook(tmp_path / "s.xlsx")["汇总说明"]
+    assert about["A1"].value == "2022年度部门项目支出绩效目标汇总"
+    assert {row[0]: row[1] for row in about.iter_rows(values_only=True) if row[0]}["预算年度"] == 2022
+
+    book = openpyxl.load_workbook(SAMPLES / "returns" / "471003_遵化市无线电监测站.xlsx")
+    for row in book["_meta"].iter_rows():
+        if row[0].value == "workbook":
+            info = json.loads(row[1].value)
+            info["year"] = 2021
+            row[1].value = json.dumps(info, ensure_ascii=False)
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    book.save(folder / "old_year.xlsx")
+    for source in sorted((SAMPLES / "returns").glob("47100[12]*.xlsx")):
+        shutil.copy(source, folder)
+    mixed = merge_returns([folder], cache_dir=None, lang="en")
+    assert mixed.year == 2022
+    rows = {Path(r["file"]).name: r for r in mixed.records("inputs")}
+    assert rows["old_year.xlsx"]["state"] == "excluded"
+    finding = [f for f in mixed.records("findings") if f["code"] == "READ_YEAR_MISMATCH"]
+    assert len(finding) == 1 and finding[0]["message"] == "这是 2021 年度的模板，本次收取的是 2022 年度"

@@ -143,9 +143,10 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         done += 1
         if progress:
             progress(done, len(inputs))
+    year = _check_years(inputs, manifest)
     _settle_states(inputs, include_invalid, lang)
     _resolve_code_clashes(inputs, on_duplicate, lang)
-    return _tabulate(inputs, manifest, expect, spec, lang, files, resolver, spool)
+    return _tabulate(inputs, manifest, expect, spec, lang, files, resolver, spool, year)
 
 
 def _cache_key(item: "_Input") -> str:
@@ -263,7 +264,7 @@ def _tables(documents: list[ReturnDocument], milestones: list[str]):
         items = doc.document.get("projects", [])
         typed = [[project.get("project_code"), project.get("project_name")] for project in items]
         sent = doc.meta.get("sent_projects") or []
-        docs.append({"unit_code": unit.get("code"), "unit_name": unit.get("name"),
+        docs.append({"unit_code": unit.get("code"), "unit_name": unit.get("name"), "year": doc.document.get("year"),
                      "projects": [s if s[0] else t for s, t in zip(sent, typed)] if len(sent) == len(typed) else typed})
         for index, project in enumerate(items):
             projects.append(_project_facts(doc, index, project, milestones))
@@ -375,6 +376,25 @@ class _Spool:
         return self.file.read(span[1])
 
 
+def _check_years(inputs: list[_Input], manifest: dict | None) -> int | None:
+    """The budget year of the run: the manifest's, else the one most returns are for (the later one on a
+    tie). A return of another year is an error finding on it, never a silent pick."""
+    counts = Counter(doc.get("year") for item in inputs if item.state == INCLUDED for doc in item.docs
+                     if isinstance(doc.get("year"), int))
+    year = manifest.get("year") if manifest and isinstance(manifest.get("year"), int) else \
+        max(counts, key=lambda y: (counts[y], y)) if counts else None
+    if year is None:
+        return None
+    for item in inputs:
+        if item.state != INCLUDED:
+            continue
+        others = sorted({doc.get("year") for doc in item.docs if isinstance(doc.get("year"), int)} - {year})
+        for other in others:
+            item.findings.append(Finding("READ_YEAR_MISMATCH", Location(item.shown), "year", other,
+                                         {"expected": year}))
+    return year
+
+
 def _settle_states(inputs: list[_Input], include_invalid: bool, lang: str) -> None:
     for item in inputs:
         if item.state != INCLUDED:
@@ -437,7 +457,7 @@ def _number(value: object) -> float | None:
 
 
 def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: str, files: list[Path],
-              resolver: FrameworkResolver, spool: _Spool) -> Consolidation:
+              resolver: FrameworkResolver, spool: _Spool, year: int | None) -> Consolidation:
     framework_id = next((framework_id for item in inputs for framework_id in item.framework_ids), None)
     framework = resolver.by_id(framework_id) if framework_id else None
     milestones = spec.milestones
@@ -490,8 +510,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         data_columns=max((item.data_columns for item in included), default=0),
         pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents)
     consolidation = Consolidation(
-        year=next((doc.get("year") for item in inputs for doc in item.docs),
-                  manifest.get("year") if manifest else None),
+        year=year,
         framework=framework.id if framework else (manifest.get("framework") if manifest else None),
         milestones=milestones,
         level1_names=level1_names,
