@@ -32,7 +32,7 @@ def test_samples_merge_cleanly():
     assert list(seed_rows["project_code"]) == ["13028122P00306010001X", "13028122P003058100014",
                                                "13028122P003055100013", "13028122P00305610001Q"]
     first = seed_rows.iloc[0]
-    assert first["plan_amount/3月底"] == pytest.approx(10.96 * 0.3)
+    assert first["plan_amount/3月底"] == 3.29  # 10.96 × 30% = 3.288, to the cent as shown and summed
     assert first["count/产出指标"] == 4 and first["count/效益指标"] == 4 and first["count/满意度指标"] == 1
     assert first["source_sheet"] == "工信局购置公务用车" and first["source_file"].endswith(SEED_RETURN.name)
 
@@ -272,3 +272,35 @@ def test_the_year_comes_from_every_return_and_another_year_is_a_finding(tmp_path
     assert rows["old_year.xlsx"]["state"] == "excluded"
     finding = [f for f in mixed.records("findings") if f["code"] == "READ_YEAR_MISMATCH"]
     assert len(finding) == 1 and finding[0]["message"] == "这是 2021 年度的模板，本次收取的是 2022 年度"
+
+
+def _decimal(value: float):
+    from decimal import Decimal
+
+    return Decimal(str(value))
+
+
+def test_money_is_summed_as_shown(tmp_path):
+    """Planned amounts like 3.288 万元 are stored to the cent, so every total is the sum of the rows shown."""
+    import openpyxl
+
+    from xlperf.summary import write_summary
+
+    merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
+    write_summary(merged, tmp_path / "s.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")["项目汇总"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header, body, total = rows[0], rows[1:-1], rows[-1]
+    cached_totals = list(openpyxl.load_workbook(tmp_path / "s.xlsx", data_only=True)["项目汇总"].iter_rows(
+        values_only=True))[-1]
+    money = [i for i, name in enumerate(header) if name in ("预算数", "财政资金", "其他资金") or "计划支出" in str(name)]
+    assert len(money) == 7
+    for column in money:
+        values = [row[column] for row in body if row[column] is not None]
+        assert all(round(v, 2) == v for v in values), header[column]
+        assert str(total[column]).startswith("=SUM(")
+        # the value Excel shows is the sum of the values shown, to the cent (no 0.01 off)
+        assert round(cached_totals[column], 2) == round(sum(values), 2) == float(sum(map(_decimal, values)))
+    from xlperf.exports import consolidation_data
+    data = consolidation_data(merged)
+    assert any(p["plan_amount/3月底"] == 3.29 for p in data["projects"])  # 10.96 × 30% = 3.288

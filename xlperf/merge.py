@@ -19,7 +19,7 @@ from .errors import UsageError
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json, here as _file, resolve_here as _back
 from .findings import Finding, Location
 from .frameworks import Framework, builtin_hashes
-from .model import ReturnDocument, pointer
+from .model import ReturnDocument, cents, pointer
 from .reader import UnreadableError, read_workbook, saved_time
 from .safety import Refused, check_path
 from .sheetxml import Segment
@@ -534,13 +534,19 @@ def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: l
     budget = _number(project.get("budget_total"))
     plan = project.get("spending_plan") or {}
     percents = [_number(plan.get(milestone)) for milestone in milestones]
-    amounts = [round(budget * pct / 100, 6) if pct is not None and budget is not None else None for pct in percents]
+    # money to the cent, as the summary shows it, so that its totals are the sums of the rows shown
+    amounts = [_money(budget * pct / 100) if pct is not None and budget is not None else None for pct in percents]
     indicators = project.get("indicators") or []
     location = doc.location(pointer("projects", index))
-    return [unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"), budget,
-            _number(project.get("fiscal")), _number(project.get("other")), *percents, *amounts, len(indicators),
+    return [unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"),
+            _money(budget), _money(_number(project.get("fiscal"))), _money(_number(project.get("other"))),
+            *percents, *amounts, len(indicators),
             location.file or doc.path, location.sheet,
             dict(Counter(i.get("level1") for i in indicators if isinstance(i.get("level1"), str)))]
+
+
+def _money(amount: float | None) -> float | None:
+    return None if amount is None else float(cents(amount))
 
 
 def _project_columns(milestones: list[str], level1_names: list[str]) -> list[str]:

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from .findings import Finding, Location
+
+
+def cents(amount: float) -> Decimal:
+    """An amount of 万元 to the cent, rounded as a spreadsheet shows it (half away from zero): what
+    is shown is what is compared and summed (an amount too large to have cents is left as it is)."""
+    value = Decimal(str(amount))
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if abs(value) < 10 ** 15 else value
 
 
 def pointer(*parts: object) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from .errors import ProjectListError
 from .findings import Finding, Location
+from .model import cents
 from .safety import Refused, preflight
 from .spec import load_spec
 from .targets import clean_text, parse_number
@@ -80,9 +80,6 @@ def _money(value: object) -> float | None:
     return parse_number(_text(value) or "")
 
 
-def _cents(amount: float) -> Decimal:
-    return Decimal(str(amount)).quantize(Decimal("0.01"))
-
 
 def read_project_list(path: str | Path) -> list[ProjectEntry]:
     """Parse and check the list; raise ``ProjectListError`` carrying every located finding."""
@@ -140,7 +137,7 @@ def read_project_list(path: str | Path) -> list[ProjectEntry]:
                 money[key] = amount
         if "budget_total" in money and "fiscal" in money and all(abs(v or 0) < 1e12 for v in money.values()):
             other = money.get("other") or 0.0
-            if _cents(money["budget_total"]) != _cents(money["fiscal"]) + _cents(other):
+            if cents(money["budget_total"]) != cents(money["fiscal"]) + cents(other):
                 row_findings.append(Finding("PL_SUM_MISMATCH", where, "budget_total", money["budget_total"],
                                             {"fiscal": money["fiscal"], "other": other, "total": money["budget_total"]}))
         unit_code, unit_name = text["unit_code"], text["unit_name"]

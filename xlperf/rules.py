@@ -8,12 +8,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from functools import lru_cache
 
 from .findings import Finding
 from .frameworks import Framework
-from .model import ReturnDocument, pointer
+from .model import ReturnDocument, cents, pointer
 from .spec import Spec
 from .targets import Target, format_number, is_money_unit, money_in_wan, parse_target
 
@@ -34,9 +33,6 @@ def _is_number(value: object) -> bool:
         and abs(value) < MONEY_CEILING
 
 
-def _cents(value: float) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
 
 def _projects(doc: ReturnDocument):
     for index, project in enumerate(doc.document.get("projects", [])):
@@ -49,7 +45,7 @@ def budget_sum(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterato
         other = 0.0 if other is None else other
         if not (_is_number(total) and _is_number(fiscal) and _is_number(other)):
             continue
-        if _cents(fiscal) + _cents(other) != _cents(total):
+        if cents(fiscal) + cents(other) != cents(total):
             yield Finding("BUDGET_SUM_MISMATCH", doc.location(pointer("projects", index, "fiscal")), "fiscal", fiscal,
                           {"fiscal": f"{fiscal:.2f}", "other": f"{other:.2f}", "total": f"{total:.2f}"})
 
@@ -132,7 +128,7 @@ def _target_problem(target: Target | None, indicator: dict, framework: Framework
         return "COST_NOT_MONEY", {"name": indicator.get("name") or ""}
     if expects == "money" and _is_number(budget):
         amount = money_in_wan(target)
-        if amount is not None and _is_number(amount) and _cents(amount) > _cents(budget):
+        if amount is not None and _is_number(amount) and cents(amount) > cents(budget):
             return "COST_OVER_BUDGET", {"name": indicator.get("name") or "", "total": f"{budget:.2f}"}
     return None
 
