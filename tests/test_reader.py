@@ -6,6 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import SAMPLES
 from fill import fill_template, seed_document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -209,3 +210,16 @@ def test_indicator_table_rows_read_as_single_cells(columns):
     grid = _Grid([[f"r{r}c{c}" if (r + c) % 3 else "" for c in range(1 + r % 7)] for r in range(40)])
     for table_row in _table_cells(columns, 11, 20):
         assert table_row.values(grid) == [grid.get(cell) for cell in table_row.cells]
+
+
+def test_a_missing_level1_is_placed_on_the_first_empty_row_not_a_correct_one(tmp_path):
+    """LEVEL1_MISSING points where the unit adds the indicator: the first empty row of the table (A16
+    after the five rows filled), never the first indicator's row (A11), which is right."""
+    from xlperf.validate import validate_paths
+
+    result = validate_paths([SAMPLES / "returns-with-errors" / "471003_missing-parts.xlsx"])[0]
+    missing = [f for f in result.findings if f.code == "LEVEL1_MISSING"]
+    assert [(f.location.sheet, f.location.cell) for f in missing] == [("重大活动无线电安全保障经费", "A16")]
+    filled = [f.location.cell for f in result.findings if f.location.sheet == "重大活动无线电安全保障经费"
+              and f.code != "LEVEL1_MISSING"]
+    assert "A16" not in filled

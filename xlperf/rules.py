@@ -5,15 +5,16 @@ their own types, because the schema pass reports wrong types separately.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from .findings import Finding
+from .findings import Finding, Location
 from .frameworks import Framework
 from .model import ReturnDocument, cents, pointer
-from .spec import Spec
+from .spec import Spec, split_cell
 from .targets import Target, format_number, is_money_unit, money_in_wan, parse_target
 
 
@@ -77,10 +78,25 @@ def level1_coverage(doc: ReturnDocument, framework: Framework, spec: Spec) -> It
         if not indicators:
             continue  # the schema's minItems already says "no indicators"
         present = {indicator.get("level1") for indicator in indicators}
-        for level1 in framework.level1_names:
-            if level1 not in present:
-                yield Finding("LEVEL1_MISSING", doc.location(pointer("projects", index, "indicators")), "level1",
-                              None, {"level1": level1})
+        missing = [level1 for level1 in framework.level1_names if level1 not in present]
+        if missing:
+            where = _room_for_indicator(doc, index, len(indicators))
+            for level1 in missing:
+                yield Finding("LEVEL1_MISSING", where, "level1", None, {"level1": level1})
+
+
+def _room_for_indicator(doc: ReturnDocument, index: int, count: int) -> Location:
+    """Where a missing indicator goes: the 一级 cell of the table's first empty row, or of its header row
+    when the table is full (never a correct indicator's row)."""
+    table = (doc.meta.get("layout.project") or {}).get("indicators")
+    start = doc.location(pointer("projects", index, "indicators"))
+    if not table or start.cell is None:
+        return start
+    used = {split_cell(doc.location(pointer("projects", index, "indicators", number)).cell or "A1")[0]
+            for number in range(count)}
+    first, rows, column = table["first_row"], table["rows"], table["columns"]["level1"]
+    empty = next((row for row in range(first, first + rows) if row not in used), first - 1)
+    return dataclasses.replace(start, cell=f"{column}{empty}")
 
 
 def duplicate_indicators(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
