@@ -131,6 +131,8 @@ def test_report_docx_imports_back_to_the_same_returns(tmp_path):
     for code, original in originals.items():
         got = imported[code]
         assert got["unit"] == original["unit"]
+        # part 1 gives every unit back its own 单位整体 texts, not the first unit's for all
+        assert got["overall_goal"] == original["overall_goal"] and got["measures"] == original["measures"], code
         for new, old in zip(got["projects"], original["projects"], strict=True):
             for key in ("project_code", "project_name", "budget_total", "fiscal", "purpose", "goals",
                         "spending_plan", "indicators"):

@@ -205,7 +205,10 @@ def test_all_three_units_list_nine_projects_in_order(all_units_report):
     assert len(names) == 9 and result.units == [("471001", "遵化市工业和信息化局本级"),
                                                  ("471002", "遵化市中小企业服务中心"), ("471003", "遵化市无线电监测站")]
     assert texts(document, "Heading 2")[3:] == [f"{n}.{name}绩效目标表" for n, name in enumerate(names, start=1)]
-    assert [t.split("）", 1)[1] for t in texts(document, "Heading 3")] == names
+    units = ["遵化市工业和信息化局本级", "遵化市中小企业服务中心", "遵化市无线电监测站"]
+    headings = [t.split("）", 1)[1] for t in texts(document, "Heading 3")]
+    # part 1: every unit's overall goal under its name, the projects, every unit's measures under its name
+    assert headings == units + names + units
     pairs = project_tables(document)
     assert [row_texts(block, 0)[1] for block, _ in pairs] == list(merged["project_code"])
     assert [float(row_texts(block, 1)[2]) for block, _ in pairs] == list(merged["budget_total"])
@@ -214,8 +217,20 @@ def test_all_three_units_list_nine_projects_in_order(all_units_report):
     captions = [p.text.split("\t")[0] for p in document.paragraphs if p.text.endswith(LABELS["money_unit"])]
     assert captions == ["471001遵化市工业和信息化局本级"] * 4 + ["471002遵化市中小企业服务中心"] * 3 \
         + ["471003遵化市无线电监测站"] * 2
-    # part 1 speaks for the department: by default the first unit (--title names it otherwise)
-    assert document.paragraphs[0].text == "遵化市工业和信息化局本级"
+    # the cover names the department: the one whose own office (本级) is among the units (--title otherwise)
+    assert document.paragraphs[0].text == "遵化市工业和信息化局"
+
+
+def test_part_one_keeps_every_units_overall_goal_and_measures(all_units_report):
+    from xlperf.reader import read_return
+
+    _, document = all_units_report
+    body = "\n".join(p.text for p in document.paragraphs)
+    for path in sorted(RETURNS.glob("*.xlsx")):
+        original = read_return(path).document
+        for key in ("overall_goal", "measures"):
+            for line in original[key].splitlines():
+                assert line.strip() in body, (path.name, key, line)
 
 
 def test_title_year_and_reviewer(tmp_path):

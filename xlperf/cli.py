@@ -442,7 +442,7 @@ def _echo_inputs(consolidation, lang: str) -> None:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The report (.docx); with --format pdf the .pdf is written beside it.")
-@click.option("--title", default=None, help="Department name on the cover and in part 1 (default: the first unit's).")
+@click.option("--title", default=None, help="Department name on the cover (default: the department whose own office, …本级, is among the units; else the unit's name).")
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="Budget year in the title (default: the returns').")
 @click.option("--unit", "unit_code", default=None, help="Report only this unit code.")
 @click.option("--reviewer", default=None, help="The reviewing office on the cover, e.g. 遵化市财政局.")

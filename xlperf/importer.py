@@ -153,23 +153,44 @@ def _read_indicators(rows: list[list], start: int, project: _Project, file: str,
         project.indicators.append(indicator)
 
 
-def _part_one(document) -> dict:
-    """总体绩效目标 and 工作保障措施 from part 1, when the document has them."""
-    found: dict[str, list[str]] = {}
-    current = None
+def _part_one(document) -> dict[str, dict[str | None, str]]:
+    """总体绩效目标 and 工作保障措施 from part 1, when the document has them: per key, the text under each
+    unit's heading (``（一）单位名称``, as a report of several units has them), or under ``None``."""
+    found: dict[str, dict[str | None, list[str]]] = {}
+    current = unit = None
     for paragraph in document.paragraphs:
         text = clean_text(paragraph.text) or ""
         bare = re.sub(r"^[一二三四五六七八九十]+、", "", label_key(text))
         if bare in _PART_HEADINGS:
-            current = _PART_HEADINGS[bare]
-            found[current] = []
+            current, unit = _PART_HEADINGS[bare], None
+            found[current] = {}
             continue
         if current and (re.match(r"^[一二三四五六七八九十]+、", text) or text.startswith("第二部分")
                         or paragraph.style.name.lower().startswith("heading 1")):
             current = None
+        if current and paragraph.style.name.lower().startswith("heading 3"):
+            heading = re.match(r"^（[一二三四五六七八九十百]+）(.+)$", text)
+            if heading:
+                unit = heading.group(1).strip()
+                found[current].setdefault(unit, [])
+                continue
         if current and text:
-            found[current].append(text)
-    return {key: "\n".join(lines) for key, lines in found.items() if lines}
+            found[current].setdefault(unit, []).append(text)
+    return {key: {unit: "\n".join(lines) for unit, lines in by_unit.items() if lines}
+            for key, by_unit in found.items()}
+
+
+def _give_unit_texts(unit_values: dict, units: dict[str, dict], first: dict) -> None:
+    """Part 1's texts to their units: a text under a unit's name to that unit, the rest (a single unit's
+    report, or a heading naming no unit found) to the document's first unit."""
+    by_name = {unit["name"]: unit for unit in units.values()}
+    for key in ("overall_goal", "measures"):
+        for name, text in (unit_values.get(key) or {}).items():
+            target = by_name.get(name, first)
+            if name is not None and name not in by_name:
+                text = f"{name}\n{text}"
+            previous = target["values"].get(key)
+            target["values"][key] = f"{previous}\n{text}" if previous else text
 
 
 def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Project], int | None]:
@@ -249,9 +270,11 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
                 result.unplaced.append(Unplaced(project.where, "", "单位编码/单位名称", "no_unit"))
                 code, name = code or "000000", name or Path(path).stem
             unit = units.setdefault(code, {"name": name, "projects": [], "values": {}, "year": year or found_year})
-            if number == 0:  # part 1 speaks for the department: its first unit
-                unit["values"].update({k: v for k, v in unit_values.items() if k in ("overall_goal", "measures")})
             unit["projects"].append(project)
+            if number == 0:
+                first = unit
+        if projects:
+            _give_unit_texts(unit_values, units, first)
     for code, unit in units.items():
         names = sheet_names_for([p.values.get("project_name") or "" for p in unit["projects"]], set(spec.sheets.values()))
         sheets = []

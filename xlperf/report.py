@@ -588,11 +588,32 @@ def _page_numbers(section) -> None:
                                           "w:docGrid", "w:printerSettings", "w:sectPrChange")
 
 
-def _part_one(document, department_doc: dict, projects: list[dict]) -> None:
+def department_name(unit_names: list[object]) -> str:
+    """Whose text this is when no --title names it: one unit's own name; for several, the department
+    whose own office is among them (遵化市工业和信息化局本级 → 遵化市工业和信息化局), else the first unit
+    and how many there are."""
+    names = [_line(name) for name in unit_names if _line(name)]
+    if len(set(names)) <= 1:
+        return names[0] if names else ""
+    own = [name[:-len("本级")] for name in names if name.endswith("本级") and len(name) > len("本级")]
+    return own[0] if own else f"{names[0]}等{len(set(names))}个单位"
+
+
+def _unit_texts(document, documents: list[dict], key: str) -> None:
+    """Every unit's own text of ``key``, each under its unit's name when there are several units."""
+    several = len(documents) > 1
+    for number, doc in enumerate(documents, start=1):
+        if several:
+            name = _line((doc.get("unit") or {}).get("name"))
+            document.add_paragraph(f"（{chinese_number(number)}）{name}", style="Heading 3")
+        for text in _lines(doc.get(key)):
+            document.add_paragraph(text)
+
+
+def _part_one(document, documents: list[dict], projects: list[dict]) -> None:
     document.add_paragraph(LABELS["part1"], style="Heading 1")
     document.add_paragraph(LABELS["overall"], style="Heading 2")
-    for text in _lines(department_doc.get("overall_goal")):
-        document.add_paragraph(text)
+    _unit_texts(document, documents, "overall_goal")
     document.add_paragraph(LABELS["sub_goals"], style="Heading 2")
     for number, project in enumerate(projects, start=1):
         document.add_paragraph(f"（{chinese_number(number)}）{_line(project.get('project_name'))}", style="Heading 3")
@@ -605,8 +626,7 @@ def _part_one(document, department_doc: dict, projects: list[dict]) -> None:
         if sentences:
             document.add_paragraph(LABELS["indicators"] + sentences)
     document.add_paragraph(LABELS["measures"], style="Heading 2")
-    for text in _lines(department_doc.get("measures")):
-        document.add_paragraph(text)
+    _unit_texts(document, documents, "measures")
 
 
 def _part_two(document, units: list[tuple[dict, dict]], milestones: list[str]) -> None:
@@ -651,15 +671,15 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
                  unit: str | None = None, reviewer: str | None = None) -> bytes:
     """The 部门预算绩效文本 of a consolidation as .docx bytes.
 
-    ``title`` replaces the department name (by default the first unit's name) on the cover and in part 1;
+    ``title`` names the department on the cover (by default ``department_name`` of the units);
     ``year`` replaces the returns' budget year; ``unit`` keeps only that unit code's return; ``reviewer``
-    adds the ``{reviewer}审核`` line on the cover (e.g. 遵化市财政局). Part 1 takes the overall goal and the
-    measures from the first unit and lists every project; part 2 has one 绩效目标表 per project.
+    adds the ``{reviewer}审核`` line on the cover (e.g. 遵化市财政局). Part 1 gives every unit's overall goal
+    and measures (under each unit's name when there are several) and lists every project; part 2 has one
+    绩效目标表 per project.
     """
     documents = _documents(consolidation, unit)
-    department_doc = documents[0]
-    department = _line(title) or _line((department_doc.get("unit") or {}).get("name"))
-    year_text = _line(year if year is not None else consolidation.year or department_doc.get("year"))
+    department = _line(title) or department_name([(doc.get("unit") or {}).get("name") for doc in documents])
+    year_text = _line(year if year is not None else consolidation.year or documents[0].get("year"))
     projects = [(doc.get("unit") or {}, project) for doc in documents for project in doc.get("projects") or []]
 
     document = Document()
@@ -669,7 +689,7 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
     _contents(document)
     body = document.add_section(WD_SECTION.NEW_PAGE)
     _page_numbers(body)
-    _part_one(document, department_doc, [project for _, project in projects])
+    _part_one(document, documents, [project for _, project in projects])
     _part_two(document, projects, list(consolidation.milestones or []))
 
     properties = document.core_properties
