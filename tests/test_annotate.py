@@ -87,3 +87,33 @@ def test_structure_changed_returns_get_no_copy(tmp_path):
     book.save(tmp_path / "moved.xlsx")
     _, written = _annotate(tmp_path / "moved.xlsx", tmp_path / "out")
     assert written == []
+
+
+def test_the_findings_sheet_opens_first_in_chinese_and_prints_whole(tmp_path):
+    """A unit opening its annotated copy sees the findings first, with Chinese field names (no `fiscal`,
+    `spending_plan/6月底`), and printed on A4 every message and fix is on paper, nothing cut off."""
+    import re
+    import subprocess
+
+    results = validate_paths([SAMPLES / "returns-with-errors"])
+    written = annotate_results(results, tmp_path)
+    copy = written[str(SAMPLES / "returns-with-errors" / "471001_budget-and-plan-errors.xlsx")]
+    book = openpyxl.load_workbook(copy)
+    assert book.sheetnames[0] == "校验结果" and book.active.title == "校验结果"
+    rows = list(book["校验结果"].iter_rows(values_only=True))
+    assert rows[0] == ("严重程度", "位置", "字段", "问题", "修改建议", "代码")
+    fields = [row[2] for row in rows[1:]]
+    assert "财政资金" in fields and "资金支出计划 6月底" in fields
+    assert not any(re.fullmatch(r"[a-z_/0-9月底]+", field or "") for field in fields)
+    again = validate_paths([copy])[0]  # still a return, read as such with the findings sheet first
+    assert not again.unreadable and not any(f.code.startswith("READ_SHEET") for f in again.findings)
+
+    pdf = lo.convert(copy, "pdf", tmp_path / "pdf")
+    first_page = subprocess.run(["pdftotext", "-raw", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                                text=True, check=True).stdout
+    flat = re.sub(r"\s+", "", first_page)
+    for row in rows[1:]:
+        for text in row[:5]:
+            assert re.sub(r"\s+", "", str(text)) in flat, text
+    size = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True, text=True).stdout
+    assert "841.89 x 595.3" in size  # A4 landscape

@@ -288,8 +288,9 @@ def test_about_sheet_facts_and_inputs(book, values):
     sheet, cached = book[ABOUT], values[ABOUT]
     assert sheet["A1"].value == "2022年度部门项目支出绩效目标汇总"
     facts = {sheet.cell(row, 1).value: sheet.cell(row, 2).value for row in range(3, 22)}
-    assert facts["预算年度"] == 2022 and facts["指标体系"] == "cn-2020"
-    assert facts["数据截至"] == "2021-12-03T09:00:00Z" and facts["汇总来源"] == "5 个文件"
+    # the framework by its Chinese title, times in Beijing time with the zone named (no raw UTC, no English)
+    assert facts["预算年度"] == 2022 and facts["指标体系"] == "项目支出绩效目标表（2020 版指标体系），cn-2020"
+    assert facts["数据截至"] == "2021-12-03 17:00（北京时间）" and facts["汇总来源"] == "5 个文件"
     assert facts["报送清单"] == "manifest.json"
     for labels in STATE_LABELS.values():
         assert facts[f"文件数：{labels[0]}"] == 1
@@ -305,7 +306,7 @@ def test_about_sheet_facts_and_inputs(book, values):
     assert [row[1] for row in table] == [STATE_LABELS[s][0] for s in (INCLUDED_WITH_WARNINGS, INCLUDED, EXCLUDED,
                                                                       UNREADABLE, DUPLICATE)]
     assert table[2] == ["returns/471003_丙单位.xlsx", "未汇总（有错误）", "有 1 个错误，未汇总", "471003", "丙单位", 1, 1, 0,
-                        "2021-12-03T09:00:00Z"]
+                        "2021-12-03 17:00（北京时间）"]
     assert table[3][3:5] == [None, None] and table[3][8] is None
 
 

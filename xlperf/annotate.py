@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .fileio import atomic_write_bytes
-from .findings import Finding
+from .findings import Finding, field_label
 from .frameworks import load_framework
 from .model import ReturnDocument, pointer
 from .spec import load_spec, split_cell
@@ -55,7 +55,8 @@ def annotation_plan(result: FileResult) -> WorkbookPlan:
             values["indicators"] = _indicator_rows(doc, index, first_row, project)
         sheets.append(SheetPlan(name=project_meta["sheet"], project=values, locked=frozenset(project_meta["locked"])))
     notes = _notes(result.findings)
-    rows = [[SEVERITY_ZH[f.level.value], _link(f), f.field or "", f.message("zh"), f.hint("zh"), f.code]
+    rows = [[SEVERITY_ZH[f.level.value], _link(f), field_label(f.field, "zh") if f.field else "", f.message("zh"),
+             f.hint("zh"), f.code]
             for f in sorted(result.findings, key=lambda f: not f.is_error)]
     return WorkbookPlan(
         year=info["year"], unit_code=info["unit_code"], unit_name=info["unit_name"], sheets=sheets,

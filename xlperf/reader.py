@@ -306,7 +306,7 @@ def _read(workbook, path: Path, meta: dict) -> ReturnDocument:
     optional = {sheets.get("findings")}
     missing = [name for name in expected if name not in present]
     added = [name for name in present if name not in expected and name not in optional]
-    renamed = _pair_renamed(workbook, meta, expected, present, missing, added)
+    renamed = _pair_renamed(workbook, meta, expected, [n for n in present if n not in optional], missing, added)
     for name in missing:
         if name in renamed:
             result.findings.append(Finding("READ_SHEET_RENAMED", Location(shown_path, renamed[name]),

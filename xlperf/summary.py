@@ -23,7 +23,7 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -37,7 +37,7 @@ from .findings import field_label
 from .reader import SUMMARY_MARKER
 from .sheetxml import (Segment, Splice, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care,
                        row_xml, splice_package, text_cell)
-from .template import LABEL_FILL, quote_sheet
+from .template import LABEL_FILL, display_width as _display_width, quote_sheet
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
@@ -75,6 +75,35 @@ class Column:
     @property
     def style(self) -> str:
         return self.kind if self.wrap else "clipped"
+
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone all year (Asia/Shanghai)
+
+
+def local_time(stamp: object) -> object:
+    """A saved time as the Chinese reader reads it: ``2026-11-26T21:07:07Z`` → ``2026-11-27 05:07（北京时间）``;
+    anything that is not such a time is shown as it is."""
+    if not isinstance(stamp, str) or not stamp:
+        return stamp
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        return stamp
+    return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
+
+
+def framework_shown(framework_id: object) -> object:
+    """A framework by its Chinese title, with its id for reference."""
+    if not framework_id:
+        return framework_id
+    from .frameworks import load_framework
+
+    try:
+        return f"{load_framework(str(framework_id)).title}，{framework_id}"
+    except Exception:  # noqa: BLE001 - a custom or unknown framework: its id is all there is
+        return framework_id
 
 
 def _labels(mapping: dict) -> Callable[[object], object]:
@@ -123,14 +152,6 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
     else:
         sheet.merge_range(first_row, first_col, last_row, last_col, "", fmt)
         sheet.write_string(first_row, first_col, text, fmt)
-
-
-def _display_width(text: str) -> int:
-    """Width in Excel character units: CJK characters, and ambiguous ones such as “ ” ≥, take two in 宋体.
-
-    GBK spends two bytes on exactly those characters and one on ASCII, so its length is the width,
-    counted in C rather than character by character (this runs for every cell of large summaries)."""
-    return len(text.encode("gbk", errors="replace"))
 
 
 def _total(values) -> float:
@@ -632,7 +653,7 @@ INPUT_TABLE = [
     Column("reason", "原因", widest=36), Column("unit_code", "单位编码"),
     Column("unit_name", "单位名称", widest=24), Column("projects", "项目数", "count"),
     Column("errors", "错误数", "count"), Column("warnings", "警告数", "count"),
-    Column("saved", "保存时间", widest=20), Column("sha256", "文件SHA-256")]
+    Column("saved", "保存时间", show=local_time, widest=22), Column("sha256", "文件SHA-256")]
 
 
 def table_columns(consolidation: Consolidation, name: str) -> dict[str, Column]:
@@ -669,7 +690,8 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
     sheet.set_row(0, 30)
     missing_kinds = [row["kind"] for row in consolidation.records("missing")]
     facts: list[tuple[str, object]] = [
-        ("预算年度", year), ("指标体系", consolidation.framework), ("数据截至", consolidation.data_as_of),
+        ("预算年度", year), ("指标体系", framework_shown(consolidation.framework)),
+        ("数据截至", local_time(consolidation.data_as_of)),
         ("汇总来源", consolidation.made_from), ("报送清单", consolidation.expect or "未提供"),
         *((f"文件数：{STATE_LABELS[state][0]}", consolidation.count(state)) for state in STATE_LABELS),
         ("项目数", consolidation.size("projects")), ("指标数", consolidation.indicator_count),

@@ -161,7 +161,8 @@ class _Formats:
         self.input_percent = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0%", "align": "center"})
         self.counter = add({**base, "bold": True, "align": "center", "bg_color": LOCKED_FILL})
         self.problem = add({"bg_color": PROBLEM_FILL, "font_color": "#9C0006"})
-        self.link = add({"font_color": "blue", "underline": 1, "font_name": "宋体", "font_size": 10})
+        self.link = add({"font_color": "blue", "underline": 1, "font_name": "宋体", "font_size": 10, "text_wrap": True,
+                         "valign": "vcenter"})
         self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
 
 
@@ -243,6 +244,19 @@ def _print_setup(sheet, last_row: int, repeat_row: int | None) -> None:
     sheet.print_area(0, 0, last_row - 1, 5)
     if repeat_row:
         sheet.repeat_rows(repeat_row - 1)
+
+
+def display_width(text: str) -> int:
+    """Width in Excel character units: CJK characters, and ambiguous ones such as “ ” ≥, take two in 宋体.
+
+    GBK spends two bytes on exactly those characters and one on ASCII, so its length is the width,
+    counted in C rather than character by character (this runs for every cell of large summaries)."""
+    return len(text.encode("gbk", errors="replace"))
+
+
+def wrapped_lines(text: str, width: int) -> int:
+    """How many lines ``text`` takes wrapped in a column ``width`` characters wide."""
+    return sum(max(1, -(-display_width(line) // max(1, width - 1))) for line in text.split("\n"))
 
 
 def goals_text(goals: list[str] | None) -> str | None:
@@ -328,10 +342,11 @@ def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> byte
     unit_sheet_layout = unit_layout(spec)
     problem_cells: list[tuple[str, str]] = []
 
+    # an annotated copy opens on its findings, the first tab, where the unit sees them first
+    findings_sheet = _add_sheet(workbook, sheet_names["findings"]) if plan.findings_sheet is not None else None
     instructions = _add_sheet(workbook, sheet_names["instructions"])
     unit_sheet = _add_sheet(workbook, sheet_names["unit"])
     project_sheets = [_add_sheet(workbook, sheet.name) for sheet in plan.sheets]
-    findings_sheet = _add_sheet(workbook, sheet_names["findings"]) if plan.findings_sheet is not None else None
     lists = _add_sheet(workbook, sheet_names["lists"])
     meta = _add_sheet(workbook, sheet_names["meta"])
 
@@ -355,7 +370,7 @@ def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> byte
     _write_meta(meta, plan, framework, spec, layout, unit_sheet_layout)
     lists.hide()
     meta.very_hidden()
-    instructions.activate()
+    (findings_sheet or instructions).activate()
     workbook.close()
     return lock_structure(buffer.getvalue(), plan.password)
 
@@ -641,7 +656,7 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
 
 def _write_findings_sheet(sheet, rows: list[list[object]], formats: _Formats, password: str | None) -> None:
     headers = ["严重程度", "位置", "字段", "问题", "修改建议", "代码"]
-    widths = [10, 28, 16, 60, 40, 24]
+    widths = [6, 26, 12, 44, 36, 22]
     for index, (header, width) in enumerate(zip(headers, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(0, index, header, formats.header)
@@ -652,7 +667,17 @@ def _write_findings_sheet(sheet, rows: list[list[object]], formats: _Formats, pa
                 sheet.write_url(row_index, 1, f"internal:{target}", formats.link, text)
             else:
                 sheet.write_string(row_index, column_index_, "" if value is None else str(value), formats.plain)
+        shown = [value[1] if isinstance(value, tuple) else str(value or "") for value in row[:-1]]
+        lines = max(wrapped_lines(text, width) for text, width in zip(shown, widths))
+        sheet.set_row(row_index, 14 * lines + 4)  # tall enough for the wrapped text: nothing cut off on paper
     sheet.freeze_panes(1, 0)
+    # on A4 landscape, one page wide, the header on every page (the code column is for the office, off paper)
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.print_area(0, 0, max(len(rows), 1), len(headers) - 2)
+    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     _protect(sheet, password)
 
 
