@@ -14,8 +14,13 @@ COLUMNS = ["一级指标", "二级指标", "三级指标", "绩效指标描述",
 KEYS = ["level1", "level2", "name", "description", "target", "basis"]
 
 
-def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_level1=False, drop_basis=False):
-    """A document shaped like the published one: a project block table, then an indicator table."""
+def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_level1=False, drop_basis=False,
+                    money_unit="caption_wan"):
+    """A document shaped like the published one: a project block table, then an indicator table.
+    ``money_unit``: how the amounts say their unit, as real documents do: ``caption_wan`` (单位：万元 in the
+    table, the seed's way), ``caption_yuan`` (单位：元 there, amounts in 元), ``paragraph_yuan`` (a paragraph
+    金额单位：元 before the tables), ``cell_yuan`` (each amount written 109600元), ``cell_wan`` (10.96万),
+    ``header_yuan`` (预算数（元）)."""
     department = seed["department"]
     document = docx.Document()
     document.add_paragraph(department["unit_name"].replace("本级", ""))
@@ -31,15 +36,24 @@ def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_
         document.add_paragraph(f"{number}.{project['project_name']}绩效目标表")
         money = (lambda x: f"{x:.2f}".translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))) if full_width \
             else (lambda x: f"{x:.2f}")
+        in_yuan = money_unit in ("caption_yuan", "paragraph_yuan", "cell_yuan", "header_yuan")
+        if in_yuan:
+            money = (lambda x: f"{round(x * 10000):d}元") if money_unit == "cell_yuan" else (lambda x: f"{round(x * 10000):d}")
+        elif money_unit == "cell_wan":
+            money = lambda x: f"{x:g}万"  # noqa: E731
+        if money_unit == "paragraph_yuan":
+            document.add_paragraph("金额单位：元")
         block = document.add_table(rows=7, cols=7)
         block.cell(0, 0).merge(block.cell(0, 5)).text = f"{department['unit_code']}{department['unit_name']}"
-        block.cell(0, 6).text = "单位：万元"
+        block.cell(0, 6).text = "单位：元" if money_unit == "caption_yuan" else \
+            "" if money_unit in ("paragraph_yuan", "header_yuan") else "单位：万元"
         block.cell(1, 0).text = "项目 编码" if spaced_labels else "项目编码"
         block.cell(1, 1).merge(block.cell(1, 2)).text = project["project_code"]
         block.cell(1, 3).text = "项目名称"
         block.cell(1, 4).merge(block.cell(1, 6)).text = project["project_name"]
         block.cell(2, 0).merge(block.cell(3, 0)).text = "预算规模及资金用途"
-        for column, text in enumerate(["预算数", money(project["budget_total"]), fiscal_label,
+        for column, text in enumerate(["预算数（元）" if money_unit == "header_yuan" else "预算数",
+                                       money(project["budget_total"]), fiscal_label,
                                        money(project["fiscal"]), "其他资金", ""], start=1):
             block.cell(2, column).text = text
         block.cell(3, 1).merge(block.cell(3, 6)).text = project["purpose"]
@@ -138,3 +152,22 @@ def test_report_docx_imports_back_to_the_same_returns(tmp_path):
                         "spending_plan", "indicators"):
                 assert new[key] == old[key], (code, key)
     assert all(not any(f.code.startswith("READ_") for f in r.findings) for r in validate_paths(result.files))
+
+
+@pytest.mark.parametrize("money_unit", ["caption_yuan", "paragraph_yuan", "cell_yuan", "cell_wan", "header_yuan"])
+def test_amounts_in_yuan_are_converted_to_wan_and_said(seed, tmp_path, money_unit):
+    """A table in 元 must never give 10,000 times the budget: 109600 元 is 10.96 万元, and the command says
+    which amounts it converted."""
+    path = build_seed_docx(tmp_path / f"{money_unit}.docx", seed, money_unit=money_unit)
+    result = import_documents([path], tmp_path / "out", year=2022)
+    document = read_return(result.files[0]).document
+    for got, published in zip(document["projects"], seed["projects"], strict=True):
+        assert got["budget_total"] == pytest.approx(published["budget_total"]), money_unit
+        assert got["fiscal"] == pytest.approx(published["fiscal"]), money_unit
+    assert result.converted and all(c.wan < 1000 for c in result.converted)
+    output = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "cli"), "--lang", "zh"]).output
+    first = seed["projects"][0]
+    written = {"cell_wan": f"{first['budget_total']:g}万", "cell_yuan": f"{round(first['budget_total'] * 10000)}元"}.get(
+        money_unit, f"{round(first['budget_total'] * 10000)}")
+    assert f"“{written}” → {first['budget_total']:.2f} 万元" in output, output
+    assert all(r.errors == 0 for r in validate_paths(result.files))

@@ -64,6 +64,7 @@ TEXTS = {
     "year_default": ("预算年度：{year}（未给 --year，按明年计；如需其他年度请加 --year）",
                      "budget year: {year} (no --year given, so next year; add --year for another)"),
     "writing": ("正在写出 {path} …", "writing {path} …"),
+    "converted": ("已换算为万元：{where} “{text}” → {wan} 万元", "converted to 万元: {where} '{text}' → {wan} 万元"),
     "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
 }
 
@@ -498,6 +499,9 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
                               unit_name=unit_name)
     click.echo(say("imported", lang, projects=result.projects, indicators=result.indicators,
                    files=len(result.files), outdir=outdir))
+    for item in result.converted:
+        click.echo(say("converted", lang, where=f"{item.file} {item.where}".strip(), text=item.text,
+                       wan=f"{item.wan:.2f}"))
     for item in result.unplaced:
         click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
 

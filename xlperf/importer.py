@@ -17,6 +17,8 @@ from .frameworks import Framework, load_framework
 from .reader import split_goals
 from .sendout import workbook_file_name
 from .spec import Spec, check_spec_fits, load_spec
+from decimal import Decimal, InvalidOperation
+
 from .targets import clean_text, fold_width, parse_number
 from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
 
@@ -41,11 +43,22 @@ class Unplaced:
 
 
 @dataclass
+class Converted:
+    """An amount written in another unit than 万元, and what it became."""
+
+    file: str
+    where: str
+    text: str
+    wan: float
+
+
+@dataclass
 class ImportResult:
     files: list[Path] = field(default_factory=list)
     projects: int = 0
     indicators: int = 0
     unplaced: list[Unplaced] = field(default_factory=list)
+    converted: list[Converted] = field(default_factory=list)
 
 
 def label_key(text: str | None) -> str:
@@ -71,8 +84,41 @@ def _text(cell) -> str:
     return clean_text("\n".join(p.text for p in cell.paragraphs)) or ""
 
 
-def _money(text: str) -> float | None:
-    return parse_number(text) if text else None
+# Money in the published tables is in 万元 unless the table says otherwise: a caption (单位：元, 金额单位：元),
+# a header (预算数（元）) or the amount itself (109600元, 10.96万). Amounts are stored in 万元.
+WAN_PER_UNIT = {"元": Decimal("0.0001"), "千元": Decimal("0.1"), "万元": Decimal(1), "万": Decimal(1),
+                "百万元": Decimal(100), "亿元": Decimal(10000), "亿": Decimal(10000)}
+_UNIT_WORDS = "百万元|亿元|千元|万元|亿|万|元"
+_DECLARED_UNIT = re.compile(rf"(?:金额|资金)?单位[:：]\s*(?:人民币)?({_UNIT_WORDS})(?![\w])")
+_BRACKETED_UNIT = re.compile(rf"[（(]\s*(?:单位[:：]\s*)?({_UNIT_WORDS})\s*[)）]")
+_AMOUNT = re.compile(rf"^([-+]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*({_UNIT_WORDS})?$")
+
+
+def declared_unit(text: str | None) -> str | None:
+    """The money unit a caption, paragraph or header declares (``金额单位：元``, ``预算数（万元）``)."""
+    folded = fold_width(clean_text(text) or "")
+    match = _DECLARED_UNIT.search(folded) or _BRACKETED_UNIT.search(folded)
+    return match.group(1) if match else None
+
+
+def amount_in_wan(text: str, unit: str | None) -> tuple[float | None, str]:
+    """An amount in 万元, and the unit it was written in: the amount's own (``109600元``), else the table's
+    (``unit``), else 万元. ``None`` when the text is not one amount."""
+    folded = re.sub(r"\s+", "", fold_width(clean_text(text) or "")).replace("，", ",")
+    match = _AMOUNT.fullmatch(folded)
+    if not match:
+        return (parse_number(text), "万元") if text else (None, "万元")
+    written = match.group(2) or unit or "万元"
+    try:
+        number = Decimal(match.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None, written
+    return float(number * WAN_PER_UNIT[written]), written
+
+
+def _bare(key: str) -> str:
+    """A label without the unit it states: ``预算数(元)`` → ``预算数``."""
+    return _BRACKETED_UNIT.sub("", key)
 
 
 def _after(cells: list, index: int) -> str:
@@ -87,9 +133,26 @@ class _Project:
     unit: tuple[str, str] | None = None
 
 
-def _read_project_block(rows: list[list], file: str, table_number: int, result: ImportResult) -> tuple[_Project | None, str | None]:
-    """The project block of a table: codes, money, purpose, spending plan, goals; and the unit line."""
+def _read_project_block(rows: list[list], file: str, table_number: int, result: ImportResult,
+                        money_unit: str | None = None) -> tuple[_Project | None, str | None]:
+    """The project block of a table: codes, money (in 万元, converted from the unit the table or the amount
+    states), purpose, spending plan, goals; and the unit line."""
     values: dict = {}
+    for cells in rows:  # a caption (单位：元) or a money header (预算数（元）) counts for the whole table
+        for cell in cells:
+            text = fold_width(_text(cell))
+            if len(text) < 30 and (_DECLARED_UNIT.search(text) or (
+                    _BRACKETED_UNIT.search(text) and any(word in text for word in ("预算", "资金", "金额")))):
+                money_unit = declared_unit(text)
+
+    def money(key: str, cells: list, index: int) -> None:
+        text = _after(cells, index)
+        unit = declared_unit(_text(cells[index])) or money_unit
+        value, written = amount_in_wan(text, unit) if text else (None, "万元")
+        values[key] = value
+        if value is not None and written not in ("万元", "万") or (text and re.search(r"万(?!元)", text)):
+            result.converted.append(Converted(file, f"表{table_number} {_text(cells[index])}", text, value))
+
     unit_line = None
     plan_labels: list[str] | None = None
     after_budget = False
@@ -99,7 +162,7 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             values["purpose"] = _text(cells[1])  # the row under 预算数 (its first cell merged or blank)
             after_budget = False
             continue
-        after_budget = "预算数" in keys
+        after_budget = "预算数" in map(_bare, keys)
         if plan_labels is not None and len(cells) > 1:
             percent = [_text(c) for c in cells[1:]]
             values["spending_plan"] = {m: parse_number(p.rstrip("%％").strip()) for m, p in zip(plan_labels, percent)
@@ -111,12 +174,12 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
                 values["project_code"] = _after(cells, index)
             elif key == "项目名称":
                 values["project_name"] = _after(cells, index)
-            elif key == "预算数":
-                values["budget_total"] = _money(_after(cells, index))
-            elif key.endswith("财政资金"):
-                values["fiscal"] = _money(_after(cells, index))
-            elif key == "其他资金":
-                values["other"] = _money(_after(cells, index))
+            elif _bare(key) == "预算数":
+                money("budget_total", cells, index)
+            elif _bare(key).endswith("财政资金"):
+                money("fiscal", cells, index)
+            elif _bare(key) == "其他资金":
+                money("other", cells, index)
             elif key == "绩效目标":
                 values["goals"] = split_goals(_after(cells, index))
             elif key.startswith("资金支出计划"):
@@ -211,13 +274,13 @@ def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Proje
     projects: list[_Project] = []
     current_unit: tuple[str, str] | None = None
     for table_number, block in enumerate(_tables_with_units(document), start=1):
-        table, paragraph_unit = block
+        table, paragraph_unit, money_unit = block
         current_unit = _unit_of(paragraph_unit) or current_unit
         rows = _rows(table)
         header_row = next((i for i, cells in enumerate(rows)
                            if {"一级指标", "指标值"} <= {label_key(_text(c)) for c in cells}), None)
         block_rows = rows if header_row is None else rows[:header_row]
-        project, line = _read_project_block(block_rows, file, table_number, result)
+        project, line = _read_project_block(block_rows, file, table_number, result, money_unit)
         current_unit = _unit_of(line) or current_unit
         if project is not None:
             project.unit = current_unit
@@ -236,18 +299,20 @@ def _unit_of(line: str | None) -> tuple[str, str] | None:
 
 
 def _tables_with_units(document):
-    """Each table in body order, with the last 单位：万元 line seen in a paragraph before it."""
+    """Each table in body order, with the last 单位：万元 line seen in a paragraph before it and the money unit
+    the last paragraph stating one declared (金额单位：元 holds for the tables after it)."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    unit_line = None
+    unit_line = money_unit = None
     for child in document.element.body.iterchildren():
         if child.tag.endswith("}p"):
             text = clean_text(Paragraph(child, document).text) or ""
             if "单位:万元" in label_key(text):
                 unit_line = text.replace("单位：万元", "").replace("单位:万元", "").strip()
+            money_unit = declared_unit(text) if len(text) < 60 and declared_unit(text) else money_unit
         elif child.tag.endswith("}tbl"):
-            yield Table(child, document), unit_line
+            yield Table(child, document), unit_line, money_unit
             unit_line = None
 
 
