@@ -71,6 +71,21 @@ class Framework:
 
         return jsonschema_rs.validator_for(self.schema)
 
+    @cached_property
+    def fast_project_validator(self):
+        """A compiled validator of one project (the schema's ``projects`` items, with its ``$defs``), so that
+        only the projects that fail are explained; ``None`` for a schema shaped otherwise."""
+        import jsonschema_rs
+
+        items = ((self.schema.get("properties") or {}).get("projects") or {}).get("items")
+        if not isinstance(items, dict):
+            return None
+        wrapper = {key: value for key, value in self.schema.items() if key in ("$schema", "$defs", "definitions")}
+        try:
+            return jsonschema_rs.validator_for({**wrapper, **items})
+        except Exception:  # noqa: BLE001 - a custom schema this cannot cut apart: explain it whole
+            return None
+
 
 def builtin_dir() -> Path:
     return templates_root() / "frameworks"

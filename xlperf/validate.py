@@ -64,21 +64,59 @@ def _bound(schema: dict) -> str:
 
 
 def schema_findings(doc: ReturnDocument, framework: Framework) -> list[Finding]:
-    """Each JSON Schema error mapped to a coded finding at the cell it came from."""
+    """Each JSON Schema error mapped to a coded finding at the cell it came from.
+
+    The compiled validator says whether the document is valid; only when it is not does the explaining
+    (pure-Python) validator run, and then only over the projects that fail on their own (each checked by
+    the compiled validator): explaining costs in proportion to the errors, not to the document. The
+    findings are the same as explaining the whole document, in the same order."""
     if framework.fast_validator.is_valid(doc.document):
         return []
+    instance, index_of = _failing_part(doc.document, framework)
+    findings: dict[tuple, Finding] = {}
+    for error in framework.validator.iter_errors(instance):
+        path = list(error.absolute_path)
+        if index_of is not None and len(path) > 1 and path[0] == "projects" and isinstance(path[1], int):
+            path[1] = index_of[path[1]]  # back to the project's place in the whole document
+        for finding in _map_error(doc, framework, error, path):
+            # jsonschema reports `required` once per missing property, each naming them all
+            findings.setdefault((finding.code, finding.location, finding.field), finding)
+    return list(findings.values()) if findings else explain_whole(doc, framework)
+
+
+def explain_whole(doc: ReturnDocument, framework: Framework) -> list[Finding]:
+    """The reference: every error of the whole document explained (what ``schema_findings`` must equal)."""
     findings: dict[tuple, Finding] = {}
     for error in framework.validator.iter_errors(doc.document):
-        for finding in _map_error(doc, framework, error):
-            # jsonschema reports `required` once per missing property, each naming them all
+        for finding in _map_error(doc, framework, error, list(error.absolute_path)):
             findings.setdefault((finding.code, finding.location, finding.field), finding)
     return list(findings.values())
 
 
-def _map_error(doc: ReturnDocument, framework: Framework, error: ValidationError) -> list[Finding]:
+def _failing_part(document: dict, framework: Framework) -> tuple[dict, list[int] | None]:
+    """The document with only its failing projects (at least one, so a minimum count still holds), and
+    for each project kept its index in the whole; the document itself when it cannot be cut apart."""
+    projects = document.get("projects") if isinstance(document, dict) else None
+    project_check = framework.fast_project_validator
+    if project_check is None or not isinstance(projects, list) or len(projects) < 2 or not _cuttable(framework):
+        return document, None
+    failing = [index for index, project in enumerate(projects) if not project_check.is_valid(project)]
+    kept = failing or [0]
+    if len(kept) == len(projects):
+        return document, None
+    return {**document, "projects": [projects[index] for index in kept]}, kept
+
+
+def _cuttable(framework: Framework) -> bool:
+    """Whether the projects array has only constraints that hold for part of it (no maxItems, uniqueItems,
+    contains...): then explaining the failing projects alone finds every error."""
+    projects = framework.schema.get("properties", {}).get("projects", {})
+    return set(projects) <= {"type", "items", "minItems", "description", "title"}
+
+
+def _map_error(doc: ReturnDocument, framework: Framework, error: ValidationError, path: list) -> list[Finding]:
     from jsonschema.exceptions import best_match
 
-    path = list(error.absolute_path)
     if error.validator in ("anyOf", "oneOf") and error.context:
         error = best_match(error.context)
         path = path + list(error.relative_path)  # context errors are relative to the parent
