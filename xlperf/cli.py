@@ -65,6 +65,13 @@ TEXTS = {
                      "budget year: {year} (no --year given, so next year; add --year for another)"),
     "writing": ("正在写出 {path} …", "writing {path} …"),
     "converted": ("已换算为万元：{where} “{text}” → {wan} 万元", "converted to 万元: {where} '{text}' → {wan} 万元"),
+    "too_many_rows": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行，未写出 {output}；请加 --parquet 目录，"
+                      "用 Parquet 保存全部数据（可再作为上级汇总的输入）",
+                      "the summary would need {rows} rows, more than Excel's 1,048,576, so {output} was not written; "
+                      "add --parquet DIR to keep all the data as Parquet (an input of a higher-level merge too)"),
+    "parquet_instead": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行，未写出 {output}；全部数据已写入 Parquet：{path}",
+                        "the summary would need {rows} rows, more than Excel's 1,048,576, so {output} was not "
+                        "written; all the data is in the Parquet files in {path}"),
     "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
 }
 
@@ -341,6 +348,9 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
               help="Also write the consolidated data as JSON.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False), default=None,
               help="Also write projects/indicators/findings as CSV (UTF-8 with BOM) into this folder.")
+@click.option("--parquet", "parquet_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write the tables as Parquet into this folder (pip install 'xlperf[parquet]'); "
+                   "the folder is itself an input of a higher-level merge, at any size.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where to keep what each return gave, so re-runs re-read only new or changed files "
                    "(default: ~/.cache/xlperf/returns).")
@@ -351,8 +361,8 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
 @click.option("--allow-empty", is_flag=True,
               help="Write the summary even when no return could be read or included.")
 @common_options
-def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name, json_path, csv_dir, cache_dir,
-          no_cache, jobs, library, allow_empty, lang):
+def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name, json_path, csv_dir, parquet_dir,
+          cache_dir, no_cache, jobs, library, allow_empty, lang):
     """Consolidate returns into one department summary workbook.
 
     INPUTS are files and folders (searched recursively); summaries made by this command are
@@ -385,8 +395,17 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         detail = say("empty_detail", lang, count=len(inputs_seen))
         click.echo(f"xlperf: {say('error', lang)}: {say('empty_run', lang, detail=detail)}", err=True)
         sys.exit(2)
-    _phase(lang, "writing", path=output)
-    write_summary(consolidation, output)
+    from .summary import EXCEL_MAX_ROWS, rows_needed
+
+    rows = rows_needed(consolidation)
+    fits = rows <= EXCEL_MAX_ROWS
+    if not fits and not parquet_dir:
+        from .errors import OutputError
+
+        raise OutputError(say("too_many_rows", lang, rows=f"{rows:,}", output=output))
+    if fits:
+        _phase(lang, "writing", path=output)
+        write_summary(consolidation, output)
     if json_path or csv_dir:
         from .exports import write_csvs, write_json  # pandas: only when asked for
 
@@ -396,9 +415,17 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         if csv_dir:
             _phase(lang, "writing", path=csv_dir)
             write_csvs(consolidation, csv_dir, lang=lang)
+    if parquet_dir:
+        from .exports import write_parquet
+
+        _phase(lang, "writing", path=parquet_dir)
+        write_parquet(consolidation, parquet_dir)
     _echo_inputs(consolidation, lang)
     column = 0 if lang == "zh" else 1
     counts = {state: consolidation.count(state) for state in STATE_LABELS}
+    if not fits:
+        click.echo(say("parquet_instead", lang, rows=f"{rows:,}", output=output, path=parquet_dir))
+        sys.exit(consolidation.exit_code)
     click.echo(say("merged", lang, output=output, projects=consolidation.size("projects"),
                    indicators=consolidation.indicator_count,
                    states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"

@@ -157,3 +157,75 @@ def _presentation(consolidation: Consolidation, name: str, columns: list[str], l
 def _shown_by(column) -> Callable[[object], object]:
     show = column.show
     return lambda value: value if value is None or (type(value) is float and value != value) else show(value)
+
+
+PARQUET_TABLES = ("projects", "indicators", "findings", "inputs", "missing")
+DOCUMENTS_PARQUET = "documents.parquet"  # the carried documents: what a higher-level merge reads
+_PARQUET_BATCH = 50_000
+
+
+def write_parquet(consolidation: Consolidation, folder: str | Path) -> list[Path]:
+    """The merge's tables as Parquet files in ``folder`` (pyarrow): projects, indicators, findings, inputs,
+    missing, with the summary sheets' columns and types and each row's source file (and sheet, cell), plus
+    ``documents.parquet`` with every carried document, so that the folder is itself an input of a higher
+    merge. Written a batch of rows at a time, each file atomically; returns their paths."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        from .errors import UsageError
+
+        raise UsageError("--parquet needs pyarrow: pip install 'xlperf[parquet]'") from None
+    folder = Path(folder)
+    written = []
+    for name in (*PARQUET_TABLES, "documents"):
+        path = folder / (DOCUMENTS_PARQUET if name == "documents" else f"{name}.parquet")
+        if name == "documents":
+            columns = ["file", "unit_code", "year", "document"]
+            records = ({"file": item.get("file"), "unit_code": str((item.get("document") or {}).get("unit", {})
+                                                                    .get("code") or ""),
+                        "year": (item.get("document") or {}).get("year"),
+                        "document": json.dumps(_plain(item), ensure_ascii=False, sort_keys=True)}
+                       for item in consolidation.iter_documents())
+        else:
+            columns = consolidation.columns(name)
+            records = consolidation.iter_records(name)
+        types = [_arrow_type(pa, name, column) for column in columns]
+        schema = pa.schema(list(zip(columns, types)))
+        convert = [_converter(pa, kind) for kind in types]
+        with atomic_path(path) as temporary:
+            with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+                batch: list[dict] = []
+                for record in records:
+                    batch.append({column: to(record.get(column)) for column, to in zip(columns, convert)})
+                    if len(batch) >= _PARQUET_BATCH:
+                        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                        batch = []
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        written.append(path)
+    return written
+
+
+def _arrow_type(pa, table: str, column: str):
+    """The column's type as the summary shows it: money and percentages as doubles, counts as integers."""
+    if column in ("indicator_count", "projects", "errors", "warnings", "year") or column.startswith("count/"):
+        return pa.int64()
+    if column in ("budget_total", "fiscal", "other", "number") or column.startswith(("plan_pct/", "plan_amount/")):
+        return pa.float64()
+    return pa.string()
+
+
+def _converter(pa, kind) -> Callable[[object], object]:
+    """A cell's value as its column's type holds it (a missing value is null)."""
+    def convert(value: object) -> object:
+        value = _plain(value)
+        if value is None or (isinstance(value, str) and value == "" and kind != pa.string()):
+            return None
+        if kind == pa.string():
+            return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) \
+                if isinstance(value, (dict, list)) else str(value)
+        try:
+            return int(value) if kind == pa.int64() else float(value)
+        except (TypeError, ValueError):
+            return None
+    return convert

@@ -24,6 +24,7 @@ from .spec import load_spec, split_cell
 from .targets import clean_text, format_number, parse_number
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary
 INDICATOR_KEYS = ("level1", "level2", "name", "description", "target", "basis")
 _GOAL_NUMBER = re.compile(r"^\s*(?:[（(]?\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）.、．:：]|[•·\-–])\s*")
 
@@ -518,6 +519,8 @@ SUMMARY_MARKER = "xlperf-summary"
 def read_workbook(path: str | Path, limits: Limits | None = None) -> list[ReturnDocument]:
     """A return gives one document; a summary workbook gives every return it carries (hierarchical merge)."""
     path = Path(path)
+    if path.name.lower() == DOCUMENTS_PARQUET:
+        return _parquet_documents(path, limits)
     warnings = _preflight(path, limits)
     workbook = _open(path)
     try:
@@ -534,11 +537,40 @@ def read_workbook(path: str | Path, limits: Limits | None = None) -> list[Return
         workbook.close()
 
 
+def _parquet_documents(path: Path, limits: Limits | None) -> list[ReturnDocument]:
+    """The documents a ``merge --parquet`` dataset carries (its documents.parquet), as from a summary."""
+    limits = limits or _spec_limits()
+    try:
+        check_path(path, limits)
+    except Refused as refusal:
+        raise unreadable(str(path), refusal.code, **refusal.params) from None
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise unreadable(str(path), "READ_NOT_WORKBOOK", reason="pyarrow is not installed: pip install "
+                                                                 "'xlperf[parquet]'") from None
+    try:
+        table = pq.read_table(path, columns=["document"])
+        carried = [json.loads(text) for text in table.column("document").to_pylist()]
+    except (OSError, ValueError, KeyError, TypeError) as error:  # pyarrow's errors derive from these
+        raise unreadable(str(path), "READ_NOT_WORKBOOK", reason=f"not an xlperf Parquet dataset "
+                                                                f"({type(error).__name__})") from None
+    return _carried(path, carried)
+
+
 def _carried_documents(path: Path, rows: list[list[object]]) -> list[ReturnDocument]:
     from .summary import read_summary_documents
 
     try:
         carried = read_summary_documents(rows)
+    except (ValueError, KeyError, TypeError):
+        raise unreadable(str(path), "READ_META_BROKEN") from None
+    return _carried(path, carried)
+
+
+def _carried(path: Path, carried: list) -> list[ReturnDocument]:
+    """Carried documents (as a summary or a Parquet dataset holds them) as documents with their sources."""
+    try:
         documents = []
         for item in carried:
             file, sheets = item["file"], item["sources"]["sheets"]
@@ -546,7 +578,7 @@ def _carried_documents(path: Path, rows: list[list[object]]) -> list[ReturnDocum
             meta = {"workbook": item["meta"]["workbook"], "origin_file": item["file"], "projects": []}
             documents.append(ReturnDocument(f"{path}::{item['file']}", item["document"], sources, {}, meta))
         return documents
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, IndexError):
         raise unreadable(str(path), "READ_META_BROKEN") from None
 
 

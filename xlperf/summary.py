@@ -77,6 +77,17 @@ class Column:
         return self.kind if self.wrap else "clipped"
 
 
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def rows_needed(consolidation: Consolidation) -> int:
+    """The most rows any sheet of the summary would have (header and totals included)."""
+    prepared = consolidation.prepared
+    documents = prepared.document_count if prepared is not None else len(consolidation.documents)
+    return max(consolidation.indicator_count + 1, consolidation.size("projects") + 2,
+               consolidation.size("findings") + 1, documents + 1)
+
+
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone all year (Asia/Shanghai)
 
 

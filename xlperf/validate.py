@@ -15,7 +15,7 @@ from .errors import FrameworkError
 from .findings import Finding, Location
 from .frameworks import Framework, load_framework, with_library
 from .model import ReturnDocument, pointer
-from .reader import READABLE_SUFFIXES, UnreadableError, read_return
+from .reader import DOCUMENTS_PARQUET, READABLE_SUFFIXES, UnreadableError, read_return
 from .rules import RULES
 from .spec import Spec, load_spec
 from .workers import Boundary, Crash, map_in_workers
@@ -260,7 +260,8 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
                     dirs.remove(name)  # a folder named like a workbook, or a link to one, is reported, not searched
                     found.append(Path(root) / name)
                 for name in sorted(files):
-                    if name.startswith("~$") or not name.lower().endswith(READABLE_SUFFIXES):
+                    if name.startswith("~$") or not (name.lower().endswith(READABLE_SUFFIXES)
+                                                     or name.lower() == DOCUMENTS_PARQUET):
                         continue
                     found.append(Path(root) / name)
         elif given.name.startswith("~$"):

@@ -1,0 +1,76 @@
+"""`merge --parquet DIR`: the merge's tables as Parquet (read with pandas and DuckDB), with the summary's
+columns and types and each row's provenance; the folder is an input of a higher-level merge; a summary
+too large for Excel is refused with the way out, or left to Parquet."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLES
+
+from xlperf.cli import cli
+from xlperf.merge import merge_returns
+
+
+@pytest.fixture(scope="module")
+def department(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parquet")
+    result = CliRunner().invoke(cli, ["--lang", "en", "merge", str(SAMPLES / "returns"), "-o", str(folder / "s.xlsx"),
+                                      "--parquet", str(folder / "dept"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_tables_with_the_summarys_columns_types_and_provenance(department):
+    import openpyxl
+
+    merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
+    for name in ("projects", "indicators", "findings", "inputs", "missing"):
+        frame = pd.read_parquet(department / "dept" / f"{name}.parquet")
+        assert list(frame.columns) == merged.columns(name), name
+        assert len(frame) == merged.size(name) if name != "indicators" else merged.indicator_count
+    projects = pd.read_parquet(department / "dept" / "projects.parquet")
+    assert str(projects["budget_total"].dtype) == "float64" and str(projects["indicator_count"].dtype) == "int64"
+    assert projects["budget_total"].sum() == pytest.approx(193.86)
+    indicators = pd.read_parquet(department / "dept" / "indicators.parquet")
+    sheet = openpyxl.load_workbook(department / "s.xlsx", read_only=True)["绩效指标明细"]
+    shown = [row for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert [row[8] for row in shown] == list(indicators["target"])  # the same rows as the sheet, in order
+    assert set(indicators["source_file"]) == {str(p) for p in sorted((SAMPLES / "returns").glob("*.xlsx"))}
+    assert indicators["source_cell"].str.fullmatch(r"E\d+").all()
+
+
+def test_duckdb_reads_the_dataset(department):
+    import duckdb
+
+    rows = duckdb.sql(f"select unit_code, round(sum(budget_total), 2) from '{department / 'dept' / 'projects.parquet'}' "
+                      "group by unit_code order by unit_code").fetchall()
+    assert rows == [("471001", 64.96), ("471002", 75.1), ("471003", 53.8)]
+
+
+def test_the_dataset_is_an_input_of_a_higher_merge_with_provenance(department, tmp_path):
+    result = CliRunner().invoke(cli, ["--lang", "en", "merge", str(department / "dept"), "-o", str(tmp_path / "b.xlsx"),
+                                      "--parquet", str(tmp_path / "bureau"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "(9 projects, 71 indicators;" in result.output
+    lower = pd.read_parquet(department / "dept" / "indicators.parquet")
+    upper = pd.read_parquet(tmp_path / "bureau" / "indicators.parquet")
+    pd.testing.assert_frame_equal(lower, upper)  # the original returns' files, sheets and cells kept
+    validated = CliRunner().invoke(cli, ["--lang", "en", "validate", str(department / "dept" / "documents.parquet")])
+    assert validated.exit_code == 2 and "this is an xlperf summary workbook" in validated.output
+
+
+def test_a_summary_too_large_for_excel_is_refused_or_left_to_parquet(tmp_path, monkeypatch):
+    import xlperf.summary
+
+    monkeypatch.setattr(xlperf.summary, "EXCEL_MAX_ROWS", 50)  # 71 indicator rows do not fit
+    out = tmp_path / "s.xlsx"
+    refused = CliRunner().invoke(cli, ["--lang", "en", "merge", str(SAMPLES / "returns"), "-o", str(out), "--no-cache"])
+    assert refused.exit_code == 2 and not out.exists()
+    assert "the summary would need 72 rows, more than Excel's 1,048,576" in refused.output
+    assert "add --parquet DIR" in refused.output
+    kept = CliRunner().invoke(cli, ["--lang", "en", "merge", str(SAMPLES / "returns"), "-o", str(out), "--no-cache",
+                                    "--parquet", str(tmp_path / "data")])
+    assert kept.exit_code == 0 and not out.exists()
+    assert f"all the data is in the Parquet files in {tmp_path / 'data'}" in kept.output
+    assert len(pd.read_parquet(tmp_path / "data" / "indicators.parquet")) == 71
