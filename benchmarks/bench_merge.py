@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from xlperf import __version__ as XLPERF_VERSION  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: --mix errors
 PROJECTS_PER_UNIT = 8
 INDICATORS_PER_PROJECT = 12
 CHANGED_RETURNS = 10
@@ -260,7 +260,34 @@ def filled_values(project: dict, rng: random.Random, locked: frozenset[str]) -> 
     return values
 
 
-def unit_answers(plan, index: int, variant: int) -> tuple[dict, list[dict]]:
+MISTAKES = ("blank_measures", "plan_decreasing", "level2_mismatch", "target_invalid", "blank_basis",
+            "duplicate_name")
+
+
+def plant_mistakes(unit_values: dict, sheets: list[dict], rng: random.Random) -> list[str]:
+    """1-3 mistakes of different kinds, as a real first round has them: most returns come back with one."""
+    kinds = rng.sample(MISTAKES, rng.randint(1, 3))
+    for kind in kinds:
+        sheet = rng.choice(sheets)
+        indicator = rng.choice(sheet["indicators"])
+        if kind == "blank_measures":
+            unit_values["measures"] = ""
+        elif kind == "plan_decreasing":
+            plan = sheet["spending_plan"]
+            plan["6月底"], plan["3月底"] = plan["3月底"], max(plan["6月底"], plan["3月底"] + 1)
+        elif kind == "level2_mismatch":
+            indicator["level2"] = "社会效益指标" if indicator["level1"] == "产出指标" else "数量指标"
+        elif kind == "target_invalid":
+            indicator["target"] = "≥≥95"
+        elif kind == "blank_basis":
+            indicator["basis"] = ""
+        else:
+            indicator["name"] = sheet["indicators"][0]["name"] if indicator is not sheet["indicators"][0] else \
+                sheet["indicators"][1]["name"]
+    return kinds
+
+
+def unit_answers(plan, index: int, variant: int, mix: str = "clean") -> tuple[dict, list[dict]]:
     rng = random.Random(index * 1000 + variant)
     unit_values = {
         "overall_goal": f"{plan.unit_name}围绕年度重点工作，规范预算管理，提高资金使用效益，按期完成各项任务。"
@@ -269,6 +296,8 @@ def unit_answers(plan, index: int, variant: int) -> tuple[dict, list[dict]]:
                                           "（三）做好绩效运行监控，及时整改发现的问题。", "（四）加强业务培训，提升服务能力。"], 3)),
     }
     sheets = [filled_values(sheet.project, rng, sheet.locked) for sheet in plan.sheets]
+    if mix == "errors":
+        plant_mistakes(unit_values, sheets, rng)
     return unit_values, sheets
 
 
@@ -286,10 +315,11 @@ _WORKER_PLANS: dict = {}
 def _fill_one(args: tuple) -> int:
     """Write one filled return (in a worker process)."""
     project_list, index, variant, template_path, out_path, mode = args
+    mode, _, mix = mode.partition("+")
     if project_list not in _WORKER_PLANS:
         _WORKER_PLANS[project_list] = _plans(Path(project_list))
     plan = _WORKER_PLANS[project_list][index]
-    unit_values, sheets = unit_answers(plan, index, variant)
+    unit_values, sheets = unit_answers(plan, index, variant, mix or "clean")
     if mode == "writer":
         data = _fill_with_writer(plan, unit_values, sheets)
     else:
@@ -425,7 +455,8 @@ def run(args) -> dict:
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     digest_before = source_digest()
     n = args.n
-    workdir = Path(args.workdir or Path.home() / ".cache" / "xlperf-bench" / f"n{n}").expanduser()
+    suffix = "-errors" if args.fill.endswith("+errors") else ""
+    workdir = Path(args.workdir or Path.home() / ".cache" / "xlperf-bench" / f"n{n}{suffix}").expanduser()
     jobs = os.cpu_count() or 1
     data = prepare(workdir, n, args.fill, jobs, log)
     returns_dir = workdir / "returns"
@@ -646,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds, in alternation (default 3)")
     parser.add_argument("--workdir", default=None, help="data folder (default ~/.cache/xlperf-bench/n<N>)")
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
+    parser.add_argument("--mix", choices=["clean", "errors"], default="clean",
+                        help="clean returns, or every return with 1-3 mistakes of different kinds (a real first round)")
     parser.add_argument("--fill", choices=["writer", "openpyxl"], default="writer",
                         help="how returns are filled: xlperf's template writer (fast) or openpyxl (default writer)")
     parser.add_argument("--growth", action="store_true", help="also measure merge peak RSS at N=200 (ratio < 1.5)")
@@ -657,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.n < 1 or args.rounds < 1:
         parser.error("--n and --rounds must be at least 1")
+    if args.mix == "errors":  # the fill mode carries the mix to the workers (and into the data's stamp)
+        args.fill = f"{args.fill}+errors"
     try:
         run(args)
     except Exception as exc:  # a measurement: report and exit 0
