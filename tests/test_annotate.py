@@ -117,3 +117,47 @@ def test_the_findings_sheet_opens_first_in_chinese_and_prints_whole(tmp_path):
             assert re.sub(r"\s+", "", str(text)) in flat, text
     size = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True, text=True).stdout
     assert "841.89 x 595.3" in size  # A4 landscape
+
+
+def _fill_under(pdf, text: str) -> tuple[int, int, int]:
+    """The colour LibreOffice printed just right of where a cell's ``text`` ends (the cell's fill), on the
+    first page after the findings sheet that shows it."""
+    import re
+    import subprocess
+
+    from PIL import Image
+
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for number, page in enumerate(bbox.split("<page ")[1:], start=1):
+        words = re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page)
+        found = [(float(b), float(a), float(c)) for a, b, c, word in words if word.startswith(text)]
+        if number > 1 and found:
+            break
+    else:
+        raise AssertionError(f"{text} is not printed")
+    x, top, bottom = found[0]
+    stem = pdf.with_name(f"{pdf.stem}-{number}")
+    subprocess.run(["pdftoppm", "-r", "150", "-f", str(number), "-l", str(number), "-singlefile", "-png", str(pdf),
+                    str(stem)], check=True)
+    scale = 150 / 72
+    image = Image.open(f"{stem}.png").convert("RGB")
+    return image.getpixel((int((x + 3) * scale), int((top + bottom) / 2 * scale)))
+
+
+def test_marks_are_red_for_errors_orange_for_warnings_and_clear_when_the_unit_changes_the_value(tmp_path):
+    """Printed by LibreOffice: an error cell is red, a warnings-only cell orange; once a person types another
+    value into the error cell (LibreOffice, as a unit would), its mark is gone and the warning's stays."""
+    results = validate_paths([SAMPLES / "returns-with-errors" / "471002_indicator-errors.xlsx"])
+    copy = annotate_results(results, tmp_path)[results[0].path]
+    sheet = "中小企业公共服务平台运行维护经费"
+    assert openpyxl.load_workbook(copy).sheetnames[0] == "校验结果"
+    pdf = lo.convert(copy, "pdf", tmp_path / "before")
+    red, orange = _fill_under(pdf, "社会效益指标"), _fill_under(pdf, "非常满意")
+    assert red[0] > 240 and 180 < red[1] < 215, red  # #FFC7CE: an error (二级 outside its 一级)
+    assert orange[0] > 240 and 200 < orange[1] < 225 and orange[2] < 185, orange  # #FFD8A8: a warning only
+    typed = lo.type_into(copy, [(sheet, "B12", "质量指标")], tmp_path / "typed.xlsx")
+    assert typed["entries"][0]["accepted"]
+    pdf = lo.convert(tmp_path / "typed.xlsx", "pdf", tmp_path / "after")
+    # the unit changed the value: the cell is back to the input fill of its unmarked neighbours
+    assert _fill_under(pdf, "质量指标") == _fill_under(pdf, "时效指标") != red
+    assert _fill_under(pdf, "非常满意") == orange

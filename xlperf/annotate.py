@@ -73,14 +73,21 @@ def _link(finding: Finding) -> tuple[str, str] | str:
 
 
 def _notes(findings: list[Finding]) -> list[Note]:
-    by_cell: dict[tuple[str, str], list[str]] = {}
+    """One comment per marked cell (all its findings), red if any is an error, orange for warnings only."""
+    by_cell: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         if finding.location.sheet and finding.location.cell:
+            by_cell.setdefault((finding.location.sheet, finding.location.cell), []).append(finding)
+    notes = []
+    for (sheet, cell), found in by_cell.items():
+        texts = []
+        for finding in found:
             text = f"{SEVERITY_ZH[finding.level.value]}：{finding.message('zh')}"
             if finding.hint("zh"):
                 text += f"\n→ {finding.hint('zh')}"
-            by_cell.setdefault((finding.location.sheet, finding.location.cell), []).append(text)
-    return [Note(sheet, cell, "\n".join(texts)) for (sheet, cell), texts in by_cell.items()]
+            texts.append(text)
+        notes.append(Note(sheet, cell, "\n".join(texts), "error" if any(f.is_error for f in found) else "warning"))
+    return notes
 
 
 def annotate_results(results: list[FileResult], outdir: str | Path) -> dict[str, Path | None]:

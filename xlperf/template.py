@@ -32,6 +32,8 @@ INPUT_FILL = "#FFF7D6"
 LABEL_FILL = "#DDEBF7"
 LOCKED_FILL = "#F2F2F2"
 PROBLEM_FILL = "#FFC7CE"
+WARNING_FILL = "#FFD8A8"  # an annotated copy's warnings: orange, apart from the red of errors
+MARK_COLUMN = 60  # 0-based: where an annotated copy keeps each marked cell's value as read (hidden, locked)
 CARRIED_FILL = "#E2EFDA"  # inputs prefilled from last year: still editable, visibly different
 CARRIED_NOTE = "上年结转：内容来自上年度，请核实后修改。"
 CARRIED_LABELS = {"purpose": "资金用途", "goals": "绩效目标", "indicators": "绩效指标"}
@@ -39,11 +41,13 @@ CARRIED_LABELS = {"purpose": "资金用途", "goals": "绩效目标", "indicator
 
 @dataclass
 class Note:
-    """A comment to put on a cell of a filled copy (used by annotated returns)."""
+    """A comment to put on a cell of a filled copy (used by annotated returns): the cell is marked red for an
+    error, orange for warnings only, until the unit changes what the copy holds there."""
 
     sheet: str
     cell: str
     text: str
+    severity: str = "error"
 
 
 @dataclass
@@ -131,6 +135,10 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
     workbook, and that preparation was half the time of ``xlperf template``. The result depends only
     on the formula and two flags, so it is kept by those."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.values: dict[str, object] = {}  # what was written into each input cell (A1 → value)
+
     def _prepare_formula(self, formula, expand_future_functions=False):
         key = (formula, bool(expand_future_functions), bool(self.use_future_functions))
         prepared = _PREPARED_FORMULAS.get(key)
@@ -161,6 +169,7 @@ class _Formats:
         self.input_percent = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0%", "align": "center"})
         self.counter = add({**base, "bold": True, "align": "center", "bg_color": LOCKED_FILL})
         self.problem = add({"bg_color": PROBLEM_FILL, "font_color": "#9C0006"})
+        self.warning = add({"bg_color": WARNING_FILL, "font_color": "#7F3F00"})
         self.link = add({"font_color": "blue", "underline": 1, "font_name": "宋体", "font_size": 10, "text_wrap": True,
                          "valign": "vcenter"})
         self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
@@ -205,6 +214,7 @@ def _any_validation(key: str) -> dict:
 
 def _write_value(sheet, cell: str, value: object, fmt) -> None:
     """Unit text is always written as a string, so nothing a unit typed can become a formula."""
+    _remember(sheet, cell, value)
     row, column = split_cell(cell)
     if value is None or value == "":
         sheet.write_blank(row - 1, column - 1, None, fmt)
@@ -216,9 +226,15 @@ def _write_value(sheet, cell: str, value: object, fmt) -> None:
         sheet.write_string(row - 1, column - 1, str(value), fmt)
 
 
+def _remember(sheet, cell: str, value: object) -> None:
+    if isinstance(sheet, _Worksheet):
+        sheet.values[cell] = value
+
+
 def _merge_or_write(sheet, merge: str | None, cell: str, value: object, fmt) -> None:
     if merge:
         first, last = merge.split(":")
+        _remember(sheet, first, value)
         (r1, c1), (r2, c2) = split_cell(first), split_cell(last)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             sheet.merge_range(r1 - 1, c1 - 1, r2 - 1, c2 - 1, None, fmt)
@@ -360,19 +376,39 @@ def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> byte
     _write_instructions(instructions, plan, framework, spec, problem_cells, total_initial, formats)
     if findings_sheet is not None:
         _write_findings_sheet(findings_sheet, plan.findings_sheet, formats, plan.password)
-    for note in plan.notes:
-        target = workbook.get_worksheet_by_name(note.sheet)
-        if target is not None:
-            row, column = split_cell(note.cell)
-            target.write_comment(row - 1, column - 1, note.text, {"x_scale": 2.5, "y_scale": 2})
-            target.conditional_format(row - 1, column - 1, row - 1, column - 1,
-                                      {"type": "formula", "criteria": "=TRUE", "format": formats.problem})
+    _write_marks(workbook, plan.notes, formats)
     _write_meta(meta, plan, framework, spec, layout, unit_sheet_layout)
     lists.hide()
     meta.very_hidden()
     (findings_sheet or instructions).activate()
     workbook.close()
     return lock_structure(buffer.getvalue(), plan.password)
+
+
+def _write_marks(workbook, notes: list[Note], formats: _Formats) -> None:
+    """Each note as a comment and a mark that holds while the cell keeps the value it was read with: the
+    value is kept in a hidden column of the same sheet, and the mark's condition compares the two as text
+    (so 10.96 typed again, or a blank left blank, keeps it; any change clears it)."""
+    marked_sheets = set()
+    for note in notes:
+        target = workbook.get_worksheet_by_name(note.sheet)
+        if target is None:
+            continue
+        row, column = split_cell(note.cell)
+        target.write_comment(row - 1, column - 1, note.text, {"x_scale": 2.5, "y_scale": 2})
+        keep_row, keep_column = row - 1, MARK_COLUMN + column - 1
+        value = target.values.get(note.cell) if isinstance(target, _Worksheet) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            target.write_number(keep_row, keep_column, value)
+        elif value not in (None, ""):
+            target.write_string(keep_row, keep_column, str(value))
+        kept = f"${column_letter(keep_column + 1)}${row}"
+        target.conditional_format(row - 1, column - 1, row - 1, column - 1, {
+            "type": "formula", "criteria": f'={note.cell}&""={kept}&""',
+            "format": formats.problem if note.severity == "error" else formats.warning})
+        marked_sheets.add(target)
+    for target in marked_sheets:
+        target.set_column(MARK_COLUMN, MARK_COLUMN + 15, None, None, {"hidden": True})
 
 
 def _write_lists(workbook, sheet, framework: Framework, sheet_name: str) -> None:
@@ -629,6 +665,8 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
         "绩效指标描述、指标值和指标值确定依据。每个一级指标下至少填写一条指标；一行要么全部填写，要么全部留空。",
         "指标值写法：比较符＋数值＋单位，如 ≥95%、＝16万元、≥20次；无法量化的写定性描述，如“提升生态环境质量”。",
         "红色底纹表示该处有问题。各表“本表待修正问题”及上方“全部待修正问题”随填写自动更新，报送前请确认为 0。",
+        *(["校验结果（退回修改的副本）：红色底纹为错误，必须改正；橙色底纹为警告，请核实；鼠标停在单元格上可看批注。"
+           "改动该单元格的内容后，标记自动消失。"] if plan.notes else []),
         "请勿改动表名、插入或删除行列；报送时保存为 .xlsx 格式（Excel、WPS、LibreOffice 均可）。",
     ]
     sheet.write_string(row, 0, "填写步骤", formats.label)
