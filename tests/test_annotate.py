@@ -161,3 +161,29 @@ def test_marks_are_red_for_errors_orange_for_warnings_and_clear_when_the_unit_ch
     # the unit changed the value: the cell is back to the input fill of its unmarked neighbours
     assert _fill_under(pdf, "质量指标") == _fill_under(pdf, "时效指标") != red
     assert _fill_under(pdf, "非常满意") == orange
+
+
+def test_counts_equal_the_findings_marked_and_fall_as_the_unit_corrects(tmp_path):
+    """本表待修正问题 counts the error findings marked on its sheet, the note beside it the warnings, and
+    全部待修正问题 their sum; LibreOffice computes them, and after a person types a fix the counts drop."""
+    result = validate_paths([SAMPLES / "returns-with-errors" / "471002_indicator-errors.xlsx"])[0]
+    copy = annotate_results([result], tmp_path)[result.path]
+    sheets = ["单位整体", *[name for name in openpyxl.load_workbook(copy).sheetnames
+                           if name not in ("校验结果", "填报说明", "单位整体", "_lists", "_meta")]]
+    counts = {name: (sum(1 for f in result.findings if f.location.sheet == name and f.location.cell and f.is_error),
+                     sum(1 for f in result.findings if f.location.sheet == name and f.location.cell and not f.is_error))
+              for name in sheets}
+    assert sum(e for e, _ in counts.values()) == result.errors and sum(w for _, w in counts.values()) > 0
+    cells = {name: ("B7", "C7") if name == "单位整体" else ("B9", "C9") for name in sheets}
+    watch = [(name, cell) for name in sheets for cell in cells[name]] + [("填报说明", "B7")]
+    typed = lo.type_into(copy, [("中小企业公共服务平台运行维护经费", "B12", "质量指标")], None, watch=watch)
+    before, after = typed["watch_before"], typed["watch_after_hard_recalc"]
+    for name in sheets:
+        errors, warnings = counts[name]
+        count_cell, note_cell = (f"{name}!{cell}" for cell in cells[name])
+        assert before[count_cell]["value"] == errors, name
+        assert f"另有警告 {warnings} 个" in before[note_cell]["string"], name
+    fixed = "中小企业公共服务平台运行维护经费"
+    assert after[f"{fixed}!B9"]["value"] == counts[fixed][0] - 1
+    total = next(state for key, state in before.items() if key.startswith("填报说明!"))
+    assert total["value"] == result.errors

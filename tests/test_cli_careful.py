@@ -258,6 +258,7 @@ def test_template_year_defaults_to_next_year_and_says_so(tmp_path):
     assert result.output.splitlines()[-1] == f"budget year: {year} (no --year given, so next year; add --year for another)"
     book = openpyxl.load_workbook(next(tmp_path.glob("*.xlsx")), read_only=True)
     meta = [row for row in book["_meta"].iter_rows(values_only=True) if row[0] == "workbook"][0]
+    book.close()
     assert f'"year": {year}' in meta[1]
 
 

@@ -64,6 +64,7 @@ def test_a_merge_over_them_keeps_every_good_return(hostile_folder, tmp_path, job
     book = openpyxl.load_workbook(out, read_only=True)
     states = {Path(row[0]).name: row[1] for row in book["汇总说明"].iter_rows(values_only=True)
               if row and isinstance(row[0], str) and row[0].startswith(str(inputs))}
+    book.close()
     assert states == {"declared_shared_strings.xlsx": "无法读取", "meta_key_removed.xlsx": "无法读取",
                       "471001_遵化市工业和信息化局本级.xlsx": "已汇总（有警告）",
                       "471002_遵化市中小企业服务中心.xlsx": "已汇总", "471003_遵化市无线电监测站.xlsx": "已汇总"}

@@ -33,8 +33,9 @@ def test_tables_with_the_summarys_columns_types_and_provenance(department):
     assert str(projects["budget_total"].dtype) == "float64" and str(projects["indicator_count"].dtype) == "int64"
     assert projects["budget_total"].sum() == pytest.approx(193.86)
     indicators = pd.read_parquet(department / "dept" / "indicators.parquet")
-    sheet = openpyxl.load_workbook(department / "s.xlsx", read_only=True)["绩效指标明细"]
-    shown = [row for row in sheet.iter_rows(min_row=2, values_only=True)]
+    book = openpyxl.load_workbook(department / "s.xlsx", read_only=True)
+    shown = [row for row in book["绩效指标明细"].iter_rows(min_row=2, values_only=True)]
+    book.close()
     assert [row[8] for row in shown] == list(indicators["target"])  # the same rows as the sheet, in order
     assert set(indicators["source_file"]) == {str(p) for p in sorted((SAMPLES / "returns").glob("*.xlsx"))}
     assert indicators["source_cell"].str.fullmatch(r"E\d+").all()

@@ -86,7 +86,9 @@ def _notes(findings: list[Finding]) -> list[Note]:
             if finding.hint("zh"):
                 text += f"\n→ {finding.hint('zh')}"
             texts.append(text)
-        notes.append(Note(sheet, cell, "\n".join(texts), "error" if any(f.is_error for f in found) else "warning"))
+        errors = sum(1 for f in found if f.is_error)
+        notes.append(Note(sheet, cell, "\n".join(texts), "error" if errors else "warning", errors,
+                          len(found) - errors))
     return notes
 
 

@@ -48,6 +48,8 @@ class Note:
     cell: str
     text: str
     severity: str = "error"
+    errors: int = 1  # the findings at this cell, as the sheet's counters count them
+    warnings: int = 0
 
 
 @dataclass
@@ -373,10 +375,18 @@ def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> byte
     for sheet_plan, sheet in zip(plan.sheets, project_sheets):
         total_initial += _write_project_sheet(sheet, sheet_plan, plan, framework, spec, layout, formats)
         problem_cells.append((sheet_plan.name, layout["problem_count"]))
+    if plan.findings_sheet is not None:  # an annotated copy counts the findings it marks, errors only here
+        total_initial = sum(note.errors for note in plan.notes
+                            if note.sheet in {name for name, _ in problem_cells})
     _write_instructions(instructions, plan, framework, spec, problem_cells, total_initial, formats)
     if findings_sheet is not None:
         _write_findings_sheet(findings_sheet, plan.findings_sheet, formats, plan.password)
     _write_marks(workbook, plan.notes, formats)
+    if plan.findings_sheet is not None:
+        notes_cells = {sheet_names["unit"]: spec.data["unit_sheet"]["problem_count"]["note_merge"].split(":")[0]}
+        notes_cells.update((sheet.name, spec.data["project_sheet"]["problem_count"]["note_merge"].split(":")[0])
+                           for sheet in plan.sheets)
+        _write_mark_counters(workbook, plan.notes, dict(problem_cells), notes_cells, formats)
     _write_meta(meta, plan, framework, spec, layout, unit_sheet_layout)
     lists.hide()
     meta.very_hidden()
@@ -409,6 +419,31 @@ def _write_marks(workbook, notes: list[Note], formats: _Formats) -> None:
         marked_sheets.add(target)
     for target in marked_sheets:
         target.set_column(MARK_COLUMN, MARK_COLUMN + 15, None, None, {"hidden": True})
+
+
+def _still_marked(note: Note) -> str:
+    row, column = split_cell(note.cell)
+    return f'IF({note.cell}&""=${column_letter(MARK_COLUMN + column)}${row}&"",1,0)'
+
+
+def _write_mark_counters(workbook, notes: list[Note], count_cells: dict[str, str], note_cells: dict[str, str],
+                         formats: _Formats) -> None:
+    """In an annotated copy each sheet's 本表待修正问题 counts the error findings still marked on it, and the
+    note beside it the warnings, so that the counts are those of the marks (and fall as the unit corrects)."""
+    for sheet_name, cell in count_cells.items():
+        sheet = workbook.get_worksheet_by_name(sheet_name)
+        if sheet is None:
+            continue
+        own = [note for note in notes if note.sheet == sheet_name]
+        errors = "+".join(f"{note.errors}*{_still_marked(note)}" for note in own if note.errors) or "0"
+        warnings = "+".join(f"{note.warnings}*{_still_marked(note)}" for note in own if note.warnings) or "0"
+        row, column = split_cell(cell)
+        sheet.write_formula(row - 1, column - 1, f"={errors}", formats.counter, sum(n.errors for n in own))
+        note_row, note_column = split_cell(note_cells[sheet_name])
+        warning_count = sum(n.warnings for n in own)
+        sheet.write_formula(note_row - 1, note_column - 1,
+                            f'="个错误（红色底纹），另有警告 "&({warnings})&" 个（橙色底纹）；改正后自动减少"',
+                            formats.plain, f"个错误（红色底纹），另有警告 {warning_count} 个（橙色底纹）；改正后自动减少")
 
 
 def _write_lists(workbook, sheet, framework: Framework, sheet_name: str) -> None:
