@@ -162,11 +162,19 @@ def test_cover_toc_and_part_one(seed_report, seed):
     body = [p.text for p in document.paragraphs]
     assert body[:3] == ["遵化市工业和信息化局本级", "2022年部门预算绩效文本", "遵化市工业和信息化局本级编制"]
     assert not any(text.endswith("审核") for text in body)  # no reviewer given
-    # the table of contents is a real field with a placeholder, for Word/WPS/LibreOffice to update
-    toc = next(p for p in document.paragraphs if LABELS["toc_placeholder"] in p.text)
-    kinds = [c.get(qn("w:fldCharType")) for c in toc._p.iter(qn("w:fldChar"))]
+    # the table of contents is a real field (Word/WPS/LibreOffice update its page numbers) whose shown result
+    # already lists every heading of levels 1-3, so a Word user sees the contents without doing anything
+    toc = [p for p in document.paragraphs if p.style.name.startswith("toc ")]
+    headings = [(int(p.style.name[-1]), p.text) for p in document.paragraphs if p.style.name in
+                ("Heading 1", "Heading 2", "Heading 3")]
+    assert [(int(p.style.name[-1]), p.text) for p in toc] == headings and len(headings) > 10
+    kinds = [c.get(qn("w:fldCharType")) for p in toc for c in p._p.iter(qn("w:fldChar"))]
     assert kinds == ["begin", "separate", "end"]
-    assert [t.text for t in toc._p.iter(qn("w:instrText"))] == [' TOC \\o "1-3" \\h \\z \\u ']
+    assert [t.text for t in toc[0]._p.iter(qn("w:instrText"))] == [' TOC \\o "1-3" \\h \\z \\u ']
+    assert [c.get(qn("w:fldCharType")) for c in toc[-1]._p.iter(qn("w:fldChar"))] == ["end"]
+    assert LABELS["toc_placeholder"] not in "\n".join(body)
+    assert document.settings.element.find(qn("w:updateFields")).get(qn("w:val")) == "true"
+    body = body[body.index(toc[-1].text) + 1:]  # the text itself, after its contents
     assert body.index(department["overall_goal"]) == body.index(LABELS["overall"]) + 1
     start = body.index(LABELS["measures"]) + 1
     assert body[start:start + len(department["measures"])] == department["measures"]
@@ -331,4 +339,5 @@ def test_pdf_without_the_contents_macro_still_converts(tmp_path, monkeypatch):
     assert (result.output, result.pdf) == (tmp_path / "seed.docx", tmp_path / "seed.pdf")
     assert result.notes == [report.TEXTS["toc_stale"][0]] and result.notes[0] in result.message()
     text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, text=True, check=True).stdout
-    assert LABELS["toc_placeholder"] in text
+    # not updated, the contents still list the headings (without their page numbers)
+    assert LABELS["toc_placeholder"] not in text and text.count(LABELS["part2"]) >= 2

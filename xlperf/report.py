@@ -26,6 +26,7 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.text.paragraph import Paragraph
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor, Twips
@@ -109,6 +110,9 @@ TEXTS = {
     "written": ("已写出报告：{output}（{units} 个单位，{projects} 个项目）",
                 "report written: {output} ({units} unit(s), {projects} project(s))"),
     "written_pdf": ("已写出 PDF：{pdf}", "PDF written: {pdf}"),
+    "toc_pages": ("目录已列出各级标题；页码在 Word/WPS 打开时更新域后显示（或加 --format pdf，由 LibreOffice 生成带页码的 PDF）。",
+                  "the contents list every heading; Word/WPS add the page numbers when they update the fields on "
+                  "opening (or add --format pdf for a PDF with page numbers from LibreOffice)."),
     "toc_stale": ("PDF 中的目录未能自动更新；请在 Word/WPS 中打开 .docx，右键目录选“更新域”。",
                   "the table of contents in the PDF could not be updated; open the .docx in Word/WPS and update it."),
 }
@@ -562,7 +566,7 @@ def _cover(document, department: str, year: str, reviewer: str | None) -> None:
                    font=HEADING_FONT, indent=False)
 
 
-def _contents(document) -> None:
+def _contents(document):
     title = _paragraph(document, LABELS["toc_title"], align=WD_ALIGN_PARAGRAPH.CENTER, size=Pt(18), bold=True,
                        font=HEADING_FONT, indent=False)
     title.paragraph_format.page_break_before = True
@@ -570,6 +574,37 @@ def _contents(document) -> None:
     paragraph = document.add_paragraph()
     paragraph.paragraph_format.first_line_indent = Pt(0)
     _field_runs(paragraph, 'TOC \\o "1-3" \\h \\z \\u', LABELS["toc_placeholder"])
+    return paragraph
+
+
+TOC_LEVELS = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
+
+
+def _fill_contents(document, toc) -> None:
+    """The contents field's shown result: every heading of levels 1-3, in the "toc N" styles, so that a
+    Word or WPS user sees a table of contents at once. Page numbers need a layout: Word/WPS fill them when
+    the document opens (``w:updateFields``), LibreOffice when it makes the PDF."""
+    entries = [(TOC_LEVELS[p.style.name], p.text) for p in document.paragraphs
+               if p.style.name in TOC_LEVELS and p.text.strip()]
+    if not entries:
+        return
+    runs = toc._p.findall(qn("w:r"))
+    placeholder, end = runs[-2], runs[-1]
+    placeholder.getparent().remove(placeholder)
+    end.getparent().remove(end)
+    paragraph = toc
+    for number, (level, text) in enumerate(entries):
+        if number:
+            new = OxmlElement("w:p")
+            paragraph._p.addnext(new)
+            paragraph = Paragraph(new, toc._parent)
+        paragraph.style = document.styles[f"toc {level}"]
+        paragraph.add_run(text)
+    paragraph._p.append(end)
+    settings = document.settings.element
+    update = OxmlElement("w:updateFields")
+    update.set(qn("w:val"), "true")
+    settings.append(update)
 
 
 def _page_numbers(section) -> None:
@@ -686,11 +721,12 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
     _setup_styles(document)
     _setup_page(document.sections[0])
     _cover(document, department, year_text, _line(reviewer) or None)
-    _contents(document)
+    toc = _contents(document)
     body = document.add_section(WD_SECTION.NEW_PAGE)
     _page_numbers(body)
     _part_one(document, documents, [project for _, project in projects])
     _part_two(document, projects, list(consolidation.milestones or []))
+    _fill_contents(document, toc)
 
     properties = document.core_properties
     properties.title = f"{department}{LABELS['cover'].format(year=year_text)}"
@@ -790,6 +826,8 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
     found_years = sorted({str(d.get("year")) for d in documents if d.get("year") is not None})
     if year is not None and found_years and found_years != [str(year)]:
         result.notes.append(_text("year_relabelled", lang, found="、".join(found_years), year=year))
+    if pdf_path is None:
+        result.notes.append(_text("toc_pages", lang))
     if pdf_path is not None:
         if not convert_to_pdf(docx_path, pdf_path, timeout=timeout, lang=lang):
             result.notes.append(_text("toc_stale", lang))
