@@ -187,3 +187,18 @@ def test_counts_equal_the_findings_marked_and_fall_as_the_unit_corrects(tmp_path
     assert after[f"{fixed}!B9"]["value"] == counts[fixed][0] - 1
     total = next(state for key, state in before.items() if key.startswith("填报说明!"))
     assert total["value"] == result.errors
+
+
+def test_long_unit_texts_get_rows_tall_enough_to_print_whole(tmp_path):
+    """单位整体's fixed row heights cut long measures on paper: a copy holding 30 lines of them makes the row
+    tall enough, and LibreOffice's PDF shows the last line."""
+    import subprocess
+
+    result = validate_paths([SAMPLES / "returns" / "471001_遵化市工业和信息化局本级.xlsx"])[0]
+    lines = [f"（{n}）加强组织领导，明确责任分工，做好第{n}项保障工作，确保项目按期保质完成。" for n in range(1, 31)]
+    result.document.document["measures"] = "\n".join(lines)
+    copy = annotate_results([result], tmp_path)[result.path]
+    assert openpyxl.load_workbook(copy)["单位整体"].row_dimensions[6].height >= 14 * 30
+    pdf = lo.convert(copy, "pdf", tmp_path / "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "做好第30项保障工作" in text.replace("\n", "")

@@ -164,6 +164,9 @@ def test_print_setup(seed_book):
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert (sheet.page_setup.fitToWidth or 1) == 1 and sheet.page_setup.fitToHeight == 0  # 1 is the default
     assert sheet.print_title_rows == "$10:$10"
+    # 填报说明 prints as the project sheets it explains do: A4 landscape, one page wide
+    instructions = seed_book["填报说明"]
+    assert instructions.page_setup.orientation == "landscape" and instructions.page_setup.paperSize == 9
 
 
 def test_problem_counter_formulas_and_cached_values(seed_book, sample_templates):

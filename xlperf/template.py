@@ -277,6 +277,17 @@ def wrapped_lines(text: str, width: int) -> int:
     return sum(max(1, -(-display_width(line) // max(1, width - 1))) for line in text.split("\n"))
 
 
+def _fitted_height(field_spec: dict, value: object, width_of) -> float:
+    """A text field's row: the spec's height, or taller when what it holds needs more lines (spreadsheet
+    programs do not grow a row on opening, and print what the row shows: nothing may be cut off)."""
+    height = field_spec["height"]
+    if not isinstance(value, str) or not value:
+        return height
+    first, last = (field_spec.get("merge") or f"{field_spec['cell']}:{field_spec['cell']}").split(":")
+    width = sum(width_of(column) or 9 for column in range(split_cell(first)[1], split_cell(last)[1] + 1))
+    return max(height, 14 * wrapped_lines(value, width) + 6)
+
+
 def goals_text(goals: list[str] | None) -> str | None:
     """Goals are one cell in the template: numbered lines, as in the published table."""
     if not goals:
@@ -497,7 +508,8 @@ def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, forma
             if values.get(key) in (None, ""):
                 blank_inputs.append(field_spec["cell"])
         if field_spec.get("height"):
-            sheet.set_row(split_cell(field_spec["cell"])[0] - 1, field_spec["height"])
+            sheet.set_row(split_cell(field_spec["cell"])[0] - 1,
+                          _fitted_height(field_spec, values.get(key), lambda column: 16 if column == 1 else 22))
     counter = unit_spec["problem_count"]
     _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
     formula = "=" + "+".join(f"COUNTBLANK({unit_spec['fields'][k]['cell']})" for k in ("overall_goal", "measures"))
@@ -527,6 +539,7 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     sheet.set_row(0, 30)
     _write_value(sheet, project_spec["money_unit_cell"], spec.data["money_unit_note"], formats.note)
 
+    widths = {column_index(c["column"]): c["width"] for c in project_spec["indicators"]["columns"]}
     values = {key: project.get(key) for key in project_spec["fields"]}
     values["unit"] = f"{plan.unit_code}{plan.unit_name}"
     values["goals"] = goals_text(project.get("goals"))
@@ -549,7 +562,8 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
             if key != "other":
                 required_inputs.append(key)
         if field_spec.get("height"):
-            sheet.set_row(split_cell(field_spec["cell"])[0] - 1, field_spec["height"])
+            sheet.set_row(split_cell(field_spec["cell"])[0] - 1,
+                          _fitted_height(field_spec, values.get(key), widths.get))
         if key in sheet_plan.carried:
             row, column = split_cell(field_spec["label_cell"])
             sheet.write_comment(row - 1, column - 1, CARRIED_NOTE)
@@ -722,8 +736,7 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
             fields = "、".join(CARRIED_LABELS[key] for key in CARRIED_LABELS if key in sheet_plan.carried)
             sheet.write_string(row, 1, f"{sheet_plan.name}：{fields}预填自上年度（绿色底纹），请逐项核实修改", formats.plain)
             row += 1
-    _print_setup(sheet, row, None)
-    sheet.set_portrait()
+    _print_setup(sheet, row, None)  # landscape, as the project sheets it explains
     _protect(sheet, plan.password)
 
 
