@@ -15,13 +15,14 @@ KEYS = ["level1", "level2", "name", "description", "target", "basis"]
 
 
 def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_level1=False, drop_basis=False,
-                    money_unit="caption_wan"):
+                    money_unit="caption_wan", words=None):
     """A document shaped like the published one: a project block table, then an indicator table.
     ``money_unit``: how the amounts say their unit, as real documents do: ``caption_wan`` (单位：万元 in the
     table, the seed's way), ``caption_yuan`` (单位：元 there, amounts in 元), ``paragraph_yuan`` (a paragraph
     金额单位：元 before the tables), ``cell_yuan`` (each amount written 109600元), ``cell_wan`` (10.96万),
     ``header_yuan`` (预算数（元）)."""
     department = seed["department"]
+    words = words or {}
     document = docx.Document()
     document.add_paragraph(department["unit_name"].replace("本级", ""))
     document.add_paragraph(f"{seed['year']}年部门预算绩效文本")
@@ -47,13 +48,13 @@ def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_
         block.cell(0, 0).merge(block.cell(0, 5)).text = f"{department['unit_code']}{department['unit_name']}"
         block.cell(0, 6).text = "单位：元" if money_unit == "caption_yuan" else \
             "" if money_unit in ("paragraph_yuan", "header_yuan") else "单位：万元"
-        block.cell(1, 0).text = "项目 编码" if spaced_labels else "项目编码"
+        block.cell(1, 0).text = "项目 编码" if spaced_labels else words.get("项目编码", "项目编码")
         block.cell(1, 1).merge(block.cell(1, 2)).text = project["project_code"]
-        block.cell(1, 3).text = "项目名称"
+        block.cell(1, 3).text = words.get("项目名称", "项目名称")
         block.cell(1, 4).merge(block.cell(1, 6)).text = project["project_name"]
         block.cell(2, 0).merge(block.cell(3, 0)).text = "预算规模及资金用途"
-        for column, text in enumerate(["预算数（元）" if money_unit == "header_yuan" else "预算数",
-                                       money(project["budget_total"]), fiscal_label,
+        for column, text in enumerate(["预算数（元）" if money_unit == "header_yuan" else words.get("预算数", "预算数"),
+                                       money(project["budget_total"]), words.get("其中：财政资金", fiscal_label),
                                        money(project["fiscal"]), "其他资金", ""], start=1):
             block.cell(2, column).text = text
         block.cell(3, 1).merge(block.cell(3, 6)).text = project["purpose"]
@@ -61,13 +62,13 @@ def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_
         for column, milestone in enumerate(["3月底", "6月底", "10月底", "12月底"], start=1):
             block.cell(4, column).text = milestone
             block.cell(5, column).text = f"{project['spending_plan'][milestone]}%"
-        block.cell(6, 0).text = "绩效目标"
+        block.cell(6, 0).text = words.get("绩效目标", "绩效目标")
         block.cell(6, 1).merge(block.cell(6, 6)).text = "\n".join(
             f"{n}.{goal}" for n, goal in enumerate(project["goals"], start=1))
         columns = COLUMNS[:-1] if drop_basis else COLUMNS
         table = document.add_table(rows=1 + len(project["indicators"]), cols=len(columns))
         for column, label in enumerate(columns):
-            table.cell(0, column).text = label
+            table.cell(0, column).text = words.get(label, label)
         start = None
         for row, indicator in enumerate(project["indicators"], start=1):
             for column, key in enumerate(KEYS[: len(columns)]):
@@ -171,3 +172,20 @@ def test_amounts_in_yuan_are_converted_to_wan_and_said(seed, tmp_path, money_uni
         money_unit, f"{round(first['budget_total'] * 10000)}")
     assert f"“{written}” → {first['budget_total']:.2f} 万元" in output, output
     assert all(r.errors == 0 for r in validate_paths(result.files))
+
+
+@pytest.mark.parametrize("words", [
+    {"指标值": "*指标值（包含数字及文字描述）", "三级指标": "指标内容", "绩效指标描述": "指标解释"},
+    {"指标值": "当年预期实现值", "预算数": "预算金额", "其中：财政资金": "其中：当年财政拨款", "绩效目标": "年度绩效目标"},
+    {"指标值": "指标值及单位", "项目名称": "项目支出名称", "项目编码": "项目代码", "预算数": "年度资金总额",
+     "指标值确定依据": "指标值设定依据"},
+])
+def test_other_real_wordings_of_headers_and_fields_import_the_same(seed, tmp_path, words):
+    """Headers and labels as other regions publish them (import_vocabulary.json) give the same return as the
+    seed's own wording: no indicator, amount, goal or name lost."""
+    plain = import_documents([build_seed_docx(tmp_path / "plain.docx", seed)], tmp_path / "a", year=2022)
+    worded = import_documents([build_seed_docx(tmp_path / "worded.docx", seed, words=words)], tmp_path / "b", year=2022)
+    assert worded.unplaced == [] and worded.indicators == plain.indicators > 0
+    expected = read_return(plain.files[0]).document
+    got = read_return(worded.files[0]).document
+    assert got["projects"] == expected["projects"]

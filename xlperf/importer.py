@@ -7,14 +7,17 @@ reported, never guessed.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import XlperfError
 from .fileio import atomic_write_bytes
 from .frameworks import Framework, load_framework
 from .reader import split_goals
+from .resources import templates_root
 from .sendout import workbook_file_name
 from .spec import Spec, check_spec_fits, load_spec
 from decimal import Decimal, InvalidOperation
@@ -22,8 +25,8 @@ from decimal import Decimal, InvalidOperation
 from .targets import clean_text, fold_width, parse_number
 from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
 
-INDICATOR_HEADERS = {"一级指标": "level1", "二级指标": "level2", "三级指标": "name", "绩效指标描述": "description",
-                     "指标值": "target", "指标值确定依据": "basis"}
+HEADER_LABELS = {"一级指标": "level1", "二级指标": "level2", "三级指标": "name", "绩效指标描述": "description",
+                 "指标值": "target", "指标值确定依据": "basis"}  # as the missing ones are named
 LOCKED_FROM_DOCUMENT = frozenset({"project_code", "project_name", "budget_total", "fiscal", "other"})
 _UNIT_LINE = re.compile(r"^([0-9]{3,12})\s*(\S.*?)\s*(?:单位[:：]\s*万元)?$")
 _YEAR = re.compile(r"(20[0-9]{2})\s*年")
@@ -59,6 +62,31 @@ class ImportResult:
     indicators: int = 0
     unplaced: list[Unplaced] = field(default_factory=list)
     converted: list[Converted] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, dict[str, str]]:
+    """workbook_templates/import_vocabulary.json as label → key, per kind ("indicator_headers", "fields")."""
+    with open(templates_root() / "import_vocabulary.json", encoding="utf-8") as handle:
+        data = json.load(handle)
+    return {kind: {canonical_label(label): key for key, labels in data[kind].items() for label in labels}
+            for kind in ("indicator_headers", "fields")}
+
+
+def canonical_label(text: str | None) -> str:
+    """A label as the vocabulary matches it: ``label_key`` without a leading ``*`` or a bracketed remark
+    (``*指标值（包含数字及文字描述）`` → ``指标值``, ``成本指标(0-20)分`` → ``成本指标分``)."""
+    return re.sub(r"\([^()]*\)", "", label_key(text)).lstrip("*")
+
+
+def header_key(text: str | None) -> str | None:
+    """The indicator column a header cell names (``level1``, …, ``basis``), if any."""
+    return vocabulary()["indicator_headers"].get(canonical_label(text))
+
+
+def field_key(text: str | None) -> str | None:
+    """The template field a label of the project block names, if any (its unit remark ignored)."""
+    return vocabulary()["fields"].get(canonical_label(text))
 
 
 def label_key(text: str | None) -> str:
@@ -162,7 +190,7 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             values["purpose"] = _text(cells[1])  # the row under 预算数 (its first cell merged or blank)
             after_budget = False
             continue
-        after_budget = "预算数" in map(_bare, keys)
+        after_budget = any(field_key(_text(c)) == "budget_total" for c in cells)
         if plan_labels is not None and len(cells) > 1:
             percent = [_text(c) for c in cells[1:]]
             values["spending_plan"] = {m: parse_number(p.rstrip("%％").strip()) for m, p in zip(plan_labels, percent)
@@ -170,21 +198,16 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             plan_labels = None
             continue
         for index, key in enumerate(keys):
-            if key == "项目编码":
-                values["project_code"] = _after(cells, index)
-            elif key == "项目名称":
-                values["project_name"] = _after(cells, index)
-            elif _bare(key) == "预算数":
-                money("budget_total", cells, index)
-            elif _bare(key).endswith("财政资金"):
-                money("fiscal", cells, index)
-            elif _bare(key) == "其他资金":
-                money("other", cells, index)
-            elif key == "绩效目标":
+            known = field_key(_text(cells[index]))
+            if known in ("project_code", "project_name"):
+                values[known] = _after(cells, index)
+            elif known in ("budget_total", "fiscal", "other"):
+                money(known, cells, index)
+            elif known == "goals":
                 values["goals"] = split_goals(_after(cells, index))
             elif key.startswith("资金支出计划"):
                 plan_labels = [_text(c) for c in cells[index + 1:]]
-            elif key == "资金用途" and "预算数" not in keys:
+            elif key == "资金用途" and not after_budget:
                 values["purpose"] = _after(cells, index)
         if len(cells) <= 3 and "单位:万元" in keys[-1] and len(keys) > 1:
             unit_line = _text(cells[0])
@@ -198,8 +221,12 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
 def _read_indicators(rows: list[list], start: int, project: _Project, file: str, table_number: int,
                      result: ImportResult) -> None:
     header = [label_key(_text(c)) for c in rows[start]]
-    columns = {INDICATOR_HEADERS[key]: index for index, key in enumerate(header) if key in INDICATOR_HEADERS}
-    for missing in [k for k, v in INDICATOR_HEADERS.items() if v not in columns]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(rows[start]):
+        key = header_key(_text(cell))
+        if key is not None and key not in columns:
+            columns[key] = index
+    for missing in [label for label, key in HEADER_LABELS.items() if key not in columns]:
         result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
     previous_level1 = None
     for row_number, cells in enumerate(rows[start + 1:], start=start + 2):
@@ -278,7 +305,7 @@ def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Proje
         current_unit = _unit_of(paragraph_unit) or current_unit
         rows = _rows(table)
         header_row = next((i for i, cells in enumerate(rows)
-                           if {"一级指标", "指标值"} <= {label_key(_text(c)) for c in cells}), None)
+                           if {"level1", "target"} <= {header_key(_text(c)) for c in cells}), None)
         block_rows = rows if header_row is None else rows[:header_row]
         project, line = _read_project_block(block_rows, file, table_number, result, money_unit)
         current_unit = _unit_of(line) or current_unit
