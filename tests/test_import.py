@@ -189,3 +189,25 @@ def test_other_real_wordings_of_headers_and_fields_import_the_same(seed, tmp_pat
     expected = read_return(plain.files[0]).document
     got = read_return(worded.files[0]).document
     assert got["projects"] == expected["projects"]
+
+
+def test_noisy_category_labels_and_the_2021_framework(seed, tmp_path):
+    """一级/二级 with a line break or a score in them are the framework's names; with --framework cn-2021 the
+    published 产出指标/成本指标 is mapped to 成本指标/经济成本指标 as prefill maps it, so nothing is flagged."""
+    document_path = build_seed_docx(tmp_path / "noisy.docx", seed, words={"一级指标": "一级指标"})
+    document = docx.Document(str(document_path))
+    for table in document.tables:
+        for row in table.rows[1:]:
+            cells = row.cells
+            if len(cells) == 6 and cells[1].text == "成本指标":
+                cells[1].text = "成本指标(0-20)分"
+            elif len(cells) == 6 and cells[1].text == "社会效益指标":
+                cells[1].text = "社会效益\n指标"
+    document.save(document_path)
+    result = import_documents([document_path], tmp_path / "out", year=2022, framework="cn-2021")
+    doc = read_return(result.files[0]).document
+    categories = {(i["level1"], i["level2"]) for p in doc["projects"] for i in p["indicators"]}
+    assert ("成本指标", "经济成本指标") in categories and ("产出指标", "成本指标") not in categories
+    assert ("效益指标", "社会效益指标") in categories
+    codes = {f.code for r in validate_paths(result.files) for f in r.findings}
+    assert not codes & {"LEVEL1_UNKNOWN", "LEVEL2_NOT_IN_LEVEL1", "LEVEL1_MISSING"}, codes

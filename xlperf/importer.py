@@ -79,6 +79,14 @@ def canonical_label(text: str | None) -> str:
     return re.sub(r"\([^()]*\)", "", label_key(text)).lstrip("*")
 
 
+def category_label(text: str) -> str:
+    """A 一级/二级 as the framework names it, without the noise of published tables: a line break or spaces
+    inside (``经济效益\n指标``), a score (``成本指标(0-20)分``, ``产出指标（50分）``)."""
+    bare = re.sub(r"\([^()]*\)", "", label_key(text))
+    bare = re.sub(r"(指标)(?:[0-9.]+)?分$", r"\1", bare)
+    return bare or text
+
+
 def header_key(text: str | None) -> str | None:
     """The indicator column a header cell names (``level1``, …, ``basis``), if any."""
     return vocabulary()["indicator_headers"].get(canonical_label(text))
@@ -234,6 +242,9 @@ def _read_indicators(rows: list[list], start: int, project: _Project, file: str,
         if not any(texts):
             continue
         indicator = {key: texts[index] for key, index in columns.items() if index < len(texts) and texts[index]}
+        for key in ("level1", "level2"):
+            if key in indicator:
+                indicator[key] = category_label(indicator[key])
         if "level1" not in indicator and previous_level1 and len(texts) >= len(header):
             indicator["level1"] = previous_level1  # 一级 cells left blank under a merged-looking first cell
         previous_level1 = indicator.get("level1", previous_level1)
@@ -268,6 +279,19 @@ def _part_one(document) -> dict[str, dict[str | None, str]]:
             found[current].setdefault(unit, []).append(text)
     return {key: {unit: "\n".join(lines) for unit, lines in by_unit.items() if lines}
             for key, by_unit in found.items()}
+
+
+def _in_framework(indicator: dict, framework: Framework) -> dict:
+    """An indicator under the chosen framework's categories: published tables use the older tree (cn-2020),
+    mapped through the framework's ``level2_from`` as ``--prefill`` does; kept as it is otherwise (validate
+    then says what does not fit)."""
+    from .prefill import map_indicator
+
+    for source in [None, *framework.level2_from]:
+        mapped = map_indicator(indicator, framework, source)
+        if mapped is not None:
+            return mapped
+    return indicator
 
 
 def _give_unit_texts(unit_values: dict, units: dict[str, dict], first: dict) -> None:
@@ -371,7 +395,7 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
         names = sheet_names_for([p.values.get("project_name") or "" for p in unit["projects"]], set(spec.sheets.values()))
         sheets = []
         for name, project in zip(names, unit["projects"]):
-            indicators = project.indicators
+            indicators = [_in_framework(indicator, framework) for indicator in project.indicators]
             if len(indicators) > rows_available:
                 for extra in indicators[rows_available:]:
                     result.unplaced.append(Unplaced(project.where, name, extra.get("name", ""), "no_room"))
