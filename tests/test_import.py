@@ -15,7 +15,7 @@ KEYS = ["level1", "level2", "name", "description", "target", "basis"]
 
 
 def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_level1=False, drop_basis=False,
-                    money_unit="caption_wan", words=None):
+                    money_unit="caption_wan", words=None, unit_caption="{code}{name}"):
     """A document shaped like the published one: a project block table, then an indicator table.
     ``money_unit``: how the amounts say their unit, as real documents do: ``caption_wan`` (单位：万元 in the
     table, the seed's way), ``caption_yuan`` (单位：元 there, amounts in 元), ``paragraph_yuan`` (a paragraph
@@ -45,7 +45,8 @@ def build_seed_docx(path, seed, *, spaced_labels=False, full_width=False, blank_
         if money_unit == "paragraph_yuan":
             document.add_paragraph("金额单位：元")
         block = document.add_table(rows=7, cols=7)
-        block.cell(0, 0).merge(block.cell(0, 5)).text = f"{department['unit_code']}{department['unit_name']}"
+        block.cell(0, 0).merge(block.cell(0, 5)).text = unit_caption.format(code=department["unit_code"],
+                                                                             name=department["unit_name"])
         block.cell(0, 6).text = "单位：元" if money_unit == "caption_yuan" else \
             "" if money_unit in ("paragraph_yuan", "header_yuan") else "单位：万元"
         block.cell(1, 0).text = "项目 编码" if spaced_labels else words.get("项目编码", "项目编码")
@@ -211,3 +212,12 @@ def test_noisy_category_labels_and_the_2021_framework(seed, tmp_path):
     assert ("效益指标", "社会效益指标") in categories
     codes = {f.code for r in validate_paths(result.files) for f in r.findings}
     assert not codes & {"LEVEL1_UNKNOWN", "LEVEL2_NOT_IN_LEVEL1", "LEVEL1_MISSING"}, codes
+
+
+@pytest.mark.parametrize("caption", ["[{code}]{name}", "【{code}】{name}", "{code}-{name}", "{code} {name}"])
+def test_unit_codes_written_other_ways(seed, tmp_path, caption):
+    path = build_seed_docx(tmp_path / "unit.docx", seed, unit_caption=caption)
+    result = import_documents([path], tmp_path / "out", year=2022)
+    assert result.unplaced == [] and len(result.files) == 1
+    unit = read_return(result.files[0]).document["unit"]
+    assert unit == {"code": seed["department"]["unit_code"], "name": seed["department"]["unit_name"]}

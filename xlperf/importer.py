@@ -28,7 +28,9 @@ from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
 HEADER_LABELS = {"一级指标": "level1", "二级指标": "level2", "三级指标": "name", "绩效指标描述": "description",
                  "指标值": "target", "指标值确定依据": "basis"}  # as the missing ones are named
 LOCKED_FROM_DOCUMENT = frozenset({"project_code", "project_name", "budget_total", "fiscal", "other"})
-_UNIT_LINE = re.compile(r"^([0-9]{3,12})\s*(\S.*?)\s*(?:单位[:：]\s*万元)?$")
+# a unit as published above its tables: 471001遵化市…, [015001]名称, 【015001】名称, 820001-名称, 820001 名称
+_UNIT_LINE = re.compile(r"^[\[【(（]?([0-9]{3,12})[\]】)）]?\s*[-—－:：]?\s*(\S.*?)\s*"
+                        r"(?:(?:金额)?单位[:：]\s*(?:万元|元|千元))?$")
 _YEAR = re.compile(r"(20[0-9]{2})\s*年")
 _PART_HEADINGS = {"总体绩效目标": "overall_goal", "工作保障措施": "measures"}
 
