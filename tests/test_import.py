@@ -221,3 +221,36 @@ def test_unit_codes_written_other_ways(seed, tmp_path, caption):
     assert result.unplaced == [] and len(result.files) == 1
     unit = read_return(result.files[0]).document["unit"]
     assert unit == {"code": seed["department"]["unit_code"], "name": seed["department"]["unit_name"]}
+
+
+def _split_after(table, keep: int, repeat_header: bool):
+    """Cut ``table`` after ``keep`` rows into two tables, as a page break in a converted PDF leaves it;
+    the second repeats the header row inside it when ``repeat_header``."""
+    import copy as copying
+
+    second = copying.deepcopy(table._tbl)
+    rows = table._tbl.findall(docx.oxml.ns.qn("w:tr"))
+    for row in rows[keep:]:
+        table._tbl.remove(row)
+    copied = second.findall(docx.oxml.ns.qn("w:tr"))
+    for index, row in enumerate(copied[:keep]):
+        if not (repeat_header and index == 0):
+            second.remove(row)
+    paragraph = docx.oxml.OxmlElement("w:p")
+    table._tbl.addnext(paragraph)
+    paragraph.addnext(second)
+
+
+@pytest.mark.parametrize("repeat_header", [False, True])
+def test_indicator_tables_split_over_pages_lose_nothing(seed, tmp_path, repeat_header):
+    """An indicator table cut by a page break, with or without its header repeated, gives every indicator
+    once (no header row as an indicator), its 一级 carried over where the continuation left it blank."""
+    plain = import_documents([build_seed_docx(tmp_path / "plain.docx", seed)], tmp_path / "a", year=2022)
+    path = build_seed_docx(tmp_path / "split.docx", seed, blank_level1=True)
+    document = docx.Document(str(path))
+    indicator_tables = [t for t in document.tables if t.rows[0].cells[0].text == "一级指标"]
+    _split_after(indicator_tables[0], keep=4, repeat_header=repeat_header)
+    document.save(path)
+    split = import_documents([path], tmp_path / "b", year=2022)
+    assert split.unplaced == [] and split.indicators == plain.indicators
+    assert read_return(split.files[0]).document["projects"] == read_return(plain.files[0]).document["projects"]

@@ -228,32 +228,52 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
     return _Project(values, f"{file} 表{table_number}"), unit_line
 
 
-def _read_indicators(rows: list[list], start: int, project: _Project, file: str, table_number: int,
-                     result: ImportResult) -> None:
-    header = [label_key(_text(c)) for c in rows[start]]
+def _indicator_columns(header_cells: list, file: str, table_number: int, result: ImportResult) -> dict[str, int]:
+    """Which column holds which part of an indicator, from a header row; missing columns are reported."""
     columns: dict[str, int] = {}
-    for index, cell in enumerate(rows[start]):
+    for index, cell in enumerate(header_cells):
         key = header_key(_text(cell))
         if key is not None and key not in columns:
             columns[key] = index
     for missing in [label for label, key in HEADER_LABELS.items() if key not in columns]:
         result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
-    previous_level1 = None
-    for row_number, cells in enumerate(rows[start + 1:], start=start + 2):
+    return columns
+
+
+def _is_header(cells: list) -> bool:
+    return {"level1", "target"} <= {header_key(_text(c)) for c in cells}
+
+
+def _read_indicators(rows: list[list], columns: dict[str, int], width: int, project: _Project, file: str,
+                     table_number: int, result: ImportResult, first_number: int = 1,
+                     previous_level1: str | None = None) -> str | None:
+    """The indicator rows of a table (``rows`` after its header, or a continuation after a page break);
+    returns the last 一级 seen, which carries over into a continuation."""
+    for row_number, cells in enumerate(rows, start=first_number):
         texts = [_text(c) for c in cells]
-        if not any(texts):
+        if not any(texts) or _is_header(cells):  # a header repeated inside the table is not an indicator
             continue
         indicator = {key: texts[index] for key, index in columns.items() if index < len(texts) and texts[index]}
         for key in ("level1", "level2"):
             if key in indicator:
                 indicator[key] = category_label(indicator[key])
-        if "level1" not in indicator and previous_level1 and len(texts) >= len(header):
+        if "level1" not in indicator and previous_level1 and len(texts) >= width:
             indicator["level1"] = previous_level1  # 一级 cells left blank under a merged-looking first cell
         previous_level1 = indicator.get("level1", previous_level1)
-        if len(texts) != len(header) and "level1" not in indicator:
+        if len(texts) != width and "level1" not in indicator:
             result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", " | ".join(texts), "row_shape"))
             continue
         project.indicators.append(indicator)
+    return previous_level1
+
+
+def _continues_indicators(rows: list[list], width: int, framework_names: set[str]) -> bool:
+    """A table without header or project block whose rows look like indicator rows of the previous table
+    (same number of columns, a 一级 or 二级 the framework knows, or a blank 一级): the rest after a page break."""
+    shaped = [cells for cells in rows if any(_text(c) for c in cells)]
+    return bool(shaped) and all(len(cells) == width for cells in shaped) and any(
+        category_label(_text(cells[0])) in framework_names or category_label(_text(cells[1])) in framework_names
+        for cells in shaped if len(cells) > 1)
 
 
 def _part_one(document) -> dict[str, dict[str | None, str]]:
@@ -283,6 +303,15 @@ def _part_one(document) -> dict[str, dict[str | None, str]]:
             for key, by_unit in found.items()}
 
 
+def _category_names(framework: Framework) -> frozenset[str]:
+    names = set(framework.categories)
+    for level2_names in framework.categories.values():
+        names.update(level2_names)
+    for mapping in framework.level2_from.values():
+        names.update(part for key in mapping for part in key.split("/"))
+    return frozenset(names)
+
+
 def _in_framework(indicator: dict, framework: Framework) -> dict:
     """An indicator under the chosen framework's categories: published tables use the older tree (cn-2020),
     mapped through the framework's ``level2_from`` as ``--prefill`` does; kept as it is otherwise (validate
@@ -309,8 +338,10 @@ def _give_unit_texts(unit_values: dict, units: dict[str, dict], first: dict) -> 
             target["values"][key] = f"{previous}\n{text}" if previous else text
 
 
-def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Project], int | None]:
-    """(unit values, projects, year) found in one document."""
+def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str] = frozenset()
+              ) -> tuple[dict, list[_Project], int | None]:
+    """(unit values, projects, year) found in one document; ``categories``: the 一级/二级 names a table
+    continued after a page break is recognised by."""
     import zipfile
 
     import docx
@@ -326,23 +357,34 @@ def read_docx(path: str | Path, result: ImportResult) -> tuple[dict, list[_Proje
     unit_values = _part_one(document)
     projects: list[_Project] = []
     current_unit: tuple[str, str] | None = None
+    last_table = None  # (columns, width, last 一级) of the last indicator table, for a continuation
     for table_number, block in enumerate(_tables_with_units(document), start=1):
         table, paragraph_unit, money_unit = block
         current_unit = _unit_of(paragraph_unit) or current_unit
         rows = _rows(table)
-        header_row = next((i for i, cells in enumerate(rows)
-                           if {"level1", "target"} <= {header_key(_text(c)) for c in cells}), None)
+        header_row = next((i for i, cells in enumerate(rows) if _is_header(cells)), None)
+        if header_row is None and last_table and projects and _continues_indicators(rows, last_table[1], categories):
+            last = _read_indicators(rows, last_table[0], last_table[1], projects[-1], file, table_number, result,
+                                    previous_level1=last_table[2])
+            last_table = (last_table[0], last_table[1], last)
+            continue
         block_rows = rows if header_row is None else rows[:header_row]
         project, line = _read_project_block(block_rows, file, table_number, result, money_unit)
         current_unit = _unit_of(line) or current_unit
         if project is not None:
             project.unit = current_unit
             projects.append(project)
+            last_table = None
         if header_row is not None:
             if not projects:
                 result.unplaced.append(Unplaced(file, f"表{table_number}", "一级指标", "no_project"))
                 continue
-            _read_indicators(rows, header_row, projects[-1], file, table_number, result)
+            columns = _indicator_columns(rows[header_row], file, table_number, result)
+            width = len(rows[header_row])
+            carried = last_table[2] if project is None and last_table else None  # the header repeated after a break
+            last = _read_indicators(rows[header_row + 1:], columns, width, projects[-1], file, table_number, result,
+                                    first_number=header_row + 2, previous_level1=carried)
+            last_table = (columns, width, last)
     return unit_values, projects, int(year_match.group(1)) if year_match else None
 
 
@@ -380,7 +422,7 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
     result = ImportResult()
     units: dict[str, dict] = {}
     for path in paths:
-        unit_values, projects, found_year = read_docx(path, result)
+        unit_values, projects, found_year = read_docx(path, result, _category_names(framework))
         for number, project in enumerate(projects):
             code, name = project.unit or (None, None)
             code, name = unit_code or code, unit_name or name
