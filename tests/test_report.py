@@ -163,14 +163,19 @@ def test_cover_toc_and_part_one(seed_report, seed):
     assert body[:3] == ["遵化市工业和信息化局本级", "2022年部门预算绩效文本", "遵化市工业和信息化局本级编制"]
     assert not any(text.endswith("审核") for text in body)  # no reviewer given
     # the table of contents is a real field (Word/WPS/LibreOffice update its page numbers) whose shown result
-    # already lists every heading of levels 1-3, so a Word user sees the contents without doing anything
+    # already lists every heading of levels 1-2 (as the published contents do), so a Word user sees the
+    # contents without doing anything
     toc = [p for p in document.paragraphs if p.style.name.startswith("toc ")]
     headings = [(int(p.style.name[-1]), p.text) for p in document.paragraphs if p.style.name in
-                ("Heading 1", "Heading 2", "Heading 3")]
-    assert [(int(p.style.name[-1]), p.text) for p in toc] == headings and len(headings) > 10
+                ("Heading 1", "Heading 2")]
+    assert [(int(p.style.name[-1]), p.text) for p in toc] == headings
+    # the published document's contents, entry for entry
+    assert [p.text for p in toc] == [LABELS["part1"], LABELS["overall"], LABELS["sub_goals"], LABELS["measures"],
+                                     LABELS["part2"], *(f"{n}.{p['project_name']}绩效目标表"
+                                                        for n, p in enumerate(seed["projects"], start=1))]
     kinds = [c.get(qn("w:fldCharType")) for p in toc for c in p._p.iter(qn("w:fldChar"))]
     assert kinds == ["begin", "separate", "end"]
-    assert [t.text for t in toc[0]._p.iter(qn("w:instrText"))] == [' TOC \\o "1-3" \\h \\z \\u ']
+    assert [t.text for t in toc[0]._p.iter(qn("w:instrText"))] == [' TOC \\o "1-2" \\h \\z \\u ']
     assert [c.get(qn("w:fldCharType")) for c in toc[-1]._p.iter(qn("w:fldChar"))] == ["end"]
     assert LABELS["toc_placeholder"] not in "\n".join(body)
     assert document.settings.element.find(qn("w:updateFields")).get(qn("w:val")) == "true"

@@ -573,15 +573,16 @@ def _contents(document):
     title.paragraph_format.space_after = Pt(12)
     paragraph = document.add_paragraph()
     paragraph.paragraph_format.first_line_indent = Pt(0)
-    _field_runs(paragraph, 'TOC \\o "1-3" \\h \\z \\u', LABELS["toc_placeholder"])
+    # parts and their sections, as the published contents list them (not every project's own heading)
+    _field_runs(paragraph, 'TOC \\o "1-2" \\h \\z \\u', LABELS["toc_placeholder"])
     return paragraph
 
 
-TOC_LEVELS = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
+TOC_LEVELS = {"Heading 1": 1, "Heading 2": 2}
 
 
 def _fill_contents(document, toc) -> None:
-    """The contents field's shown result: every heading of levels 1-3, in the "toc N" styles, so that a
+    """The contents field's shown result: every heading of levels 1-2, in the "toc N" styles, so that a
     Word or WPS user sees a table of contents at once. Page numbers need a layout: Word/WPS fill them when
     the document opens (``w:updateFields``), LibreOffice when it makes the PDF."""
     entries = [(TOC_LEVELS[p.style.name], p.text) for p in document.paragraphs
