@@ -13,6 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from .findings import Finding, Location
 
 
+META_MARKER = "xlperf-meta"  # A1 of a template's hidden _meta sheet: written by the template, checked on reading
+
+
 def cents(amount: float) -> Decimal:
     """An amount of 万元 to the cent, rounded as a spreadsheet shows it (half away from zero): what
     is shown is what is compared and summed (an amount too large to have cents is left as it is)."""

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from .errors import XlperfError
 from .findings import Finding, Location
-from .model import ReturnDocument, pointer
+from .model import META_MARKER, ReturnDocument, pointer
 from .resources import templates_root
 from .safety import Limits, Refused, check_path, preflight
 from .spec import load_spec, split_cell
@@ -98,8 +98,6 @@ def _grid(workbook, name: str) -> _Grid:
 
 def read_meta(workbook, path: str) -> dict:
     """The template metadata, or an UnreadableError saying this is not an xlperf template."""
-    from .template import META_MARKER  # here: the template writer (xlsxwriter) is not needed to send files out
-
     names = workbook.sheet_names
     if "_meta" not in names:
         raise unreadable(path, "READ_NOT_TEMPLATE")

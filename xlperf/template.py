@@ -19,9 +19,9 @@ import xlsxwriter.worksheet
 
 from . import __version__
 from .frameworks import Framework
+from .model import META_MARKER
 from .spec import Spec, column_index, column_letter, project_layout, split_cell, unit_layout
 
-META_MARKER = "xlperf-meta"
 LEVEL1_NAME = "xl_l1"
 LEVEL2_PREFIX = "xl_l2_"
 LEVEL2_ALL_NAME = "xl_l2_all"
