@@ -195,6 +195,8 @@ def test_print_setup_on_every_visible_sheet(book):
         assert sheet.page_setup.fitToWidth in (None, 1), sheet.title  # 1 is the default, left out of the XML
         assert sheet.page_setup.fitToHeight == 0, sheet.title
         assert sheet.print_title_rows in ("$1:$1", "$1:$2"), sheet.title
+        if sheet.title != ABOUT:  # its own first row is the title; the others print it atop every page
+            assert sheet.oddHeader.center.text == "2022年度部门项目支出绩效目标汇总", sheet.title
     # the source columns (来源文件, 来源工作表) are not printed
     assert book[PROJECTS].print_area == f"'{PROJECTS}'!$A$1:${column_of(PROJECT_HEADERS, '状态')}$7"
 

@@ -212,14 +212,22 @@ def _standard_formats() -> _Formats:
     return formats
 
 
+def summary_title(consolidation: Consolidation) -> str:
+    year = consolidation.year
+    return f"{year}年度部门项目支出绩效目标汇总" if year else "部门项目支出绩效目标汇总"
+
+
 def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "",
-                 area: tuple[int, int] | None = None) -> None:
-    """A4 landscape, one page wide, the header rows on every page; ``area`` = (last row, last column) printed."""
+                 area: tuple[int, int] | None = None, title: str = "") -> None:
+    """A4 landscape, one page wide, the header rows on every page, the summary's title (with its year) at
+    the top of each page; ``area`` = (last row, last column) printed."""
     sheet.set_paper(9)  # A4
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
-    sheet.set_header(f"&L&\"宋体\"&9{header}&R&\"宋体\"&9&A" if header else "&R&\"宋体\"&9&A")
+    left = f"&L&\"宋体\"&9{header}" if header else ""
+    centre = f"&C&\"宋体,Bold\"{title}" if title else ""  # no size code: its digits would run into the year
+    sheet.set_header(f"{left}{centre}&R&\"宋体\"&9&A")
     sheet.set_footer("&C&\"宋体\"&9第 &P 页，共 &N 页")
     if repeat:
         sheet.repeat_rows(*repeat)
@@ -264,7 +272,8 @@ SEGMENT_ROWS = 2000  # rows per deflated segment when a table is made here
 class _Book:
     """The workbook being written, its formats, and the tables whose rows are spliced in after ``close``."""
 
-    def __init__(self, workbook: xlsxwriter.Workbook, sheet_names: list[str]):
+    def __init__(self, workbook: xlsxwriter.Workbook, sheet_names: list[str], title: str = ""):
+        self.title = title  # printed at the top of every page
         self.formats = _Formats(workbook)
         self.sheets = {name: workbook.add_worksheet(name) for name in sheet_names}
         self.numbers = {id(sheet): number for number, sheet in enumerate(self.sheets.values(), start=1)}
@@ -405,7 +414,7 @@ def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, count, len(columns) - 1)
     keys = [column.key for column in columns]
-    _print_setup(sheet, (0, 0), area=(max(count, 1), keys.index(printed)) if printed else None)
+    _print_setup(sheet, (0, 0), area=(max(count, 1), keys.index(printed)) if printed else None, title=book.title)
 
 
 def _project_columns(consolidation: Consolidation) -> list[Column]:
@@ -454,7 +463,7 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     sheet.freeze_panes(1, 4)
     sheet.autofilter(0, 0, count, len(columns) - 1)
     # the source columns are for tracing on screen; leaving them off paper keeps the print legible
-    _print_setup(sheet, (0, 0), "金额单位：万元", area=(total_row, position["status"]))
+    _print_setup(sheet, (0, 0), "金额单位：万元", area=(total_row, position["status"]), title=book.title)
     return totals
 
 
@@ -573,7 +582,7 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name in rows])))
     sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
     sheet.freeze_panes(2, 2)
-    _print_setup(sheet, (0, 1))
+    _print_setup(sheet, (0, 1), title=summary_title(consolidation))
 
     if not level1_names:
         return
@@ -635,7 +644,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
     sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name, _ in groups])))
     sheet.set_column(2, 2 + 2 * len(milestones), 12)
     sheet.freeze_panes(2, 2)
-    _print_setup(sheet, (0, 1), "金额单位：万元")
+    _print_setup(sheet, (0, 1), "金额单位：万元", title=summary_title(consolidation))
     if milestones:
         chart = workbook.add_chart({"type": "line"})
         chart.add_series({"name": "部门累计计划支出（万元）",
@@ -686,7 +695,7 @@ def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:
     if not records:
         sheet.write_string(0, 0, NO_MANIFEST if consolidation.expect is None else ALL_RETURNED, formats.plain)
         sheet.set_column(0, 0, 40)
-        _print_setup(sheet, (0, 0))
+        _print_setup(sheet, (0, 0), title=book.title)
         return
     _table_sheet(book, sheet, MISSING_TABLE, records, len(records))
 
@@ -696,8 +705,7 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
     columns = INPUT_TABLE[:-1]  # the file's hash is for programs, not for the page
     last = len(columns) - 1
     year = consolidation.year
-    _merge(sheet, 0, 0, 0, last, f"{year}年度部门项目支出绩效目标汇总" if year else "部门项目支出绩效目标汇总",
-           formats.title)
+    _merge(sheet, 0, 0, 0, last, summary_title(consolidation), formats.title)
     sheet.set_row(0, 30)
     missing_kinds = [row["kind"] for row in consolidation.records("missing")]
     facts: list[tuple[str, object]] = [
@@ -819,7 +827,8 @@ def _write_draft(consolidation: Consolidation, draft: Path) -> list[Splice]:
     workbook.set_properties({"title": f"{year or ''}年度部门项目支出绩效目标汇总", "author": "xlperf",
                              "comments": f"xlperf {__version__}, framework {consolidation.framework}",
                              "created": datetime(2000, 1, 1)})
-    book = _Book(workbook, [ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA])
+    book = _Book(workbook, [ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA],
+                 summary_title(consolidation))
     sheets, formats = book.sheets, book.formats
     totals = _write_projects(book, sheets[PROJECTS], consolidation)
     _write_about(book, sheets[ABOUT], consolidation, totals)
