@@ -52,8 +52,11 @@ TABLE_STYLE = "表格文字"
 # The project block's columns (twips): a label column, then cells whose edges line up row to row.
 LABEL_WIDTH = 1247
 CODE_ROW = (3150, 1100)                     # project code (21 characters), 项目名称; the name takes the rest
-AMOUNT_ROW = (950, 1350, 1250, 1350, 1100)  # 预算数, amount, 其中：财政资金, amount, 其他资金; amount takes the rest
-INDICATOR_WIDTHS = (1100, 1300, 1400, 2262, 1000, 1250)
+AMOUNT_ROW = (850, 1150, 1650, 1150, 1050)  # 预算数, amount, 其中：财政资金, amount, 其他资金; amount takes the rest
+# 五号 is 210 twips a character and a cell's margins take 170: 一级 fits 满意度指标, 二级/三级 six characters
+# (经济效益指标), 指标值 10.96万元 (with the space LibreOffice and Word put between digits and CJK) and
+# 依据 five a line, so no label or short value breaks mid-word
+INDICATOR_WIDTHS = (1230, 1440, 1230, 1932, 1250, 1230)
 _STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 
 LABELS = {
@@ -77,9 +80,9 @@ LABELS = {
     "budget_total": "预算数",
     "fiscal": "其中：财政资金",
     "other": "其他资金",
-    "plan": "资金支出计划（%）",
+    "plan": ["资金支出", "计划（%）"],  # broken where the words part, not where the cell ends
     "goal_row": "绩效目标",
-    "indicator_header": ("一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"),
+    "indicator_header": ("一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", ["指标值", "确定依据"]),
 }
 
 TEXTS = {
