@@ -56,7 +56,7 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 </oor:items>
 """
 MISSING = ("LibreOffice is required for these tests but `soffice` was not found on PATH. Install it "
-           "(Debian/Ubuntu: apt-get install libreoffice-calc python3-uno poppler-utils fonts-noto-cjk), "
+           "(Debian/Ubuntu: apt-get install libreoffice-calc python3-uno poppler-utils fonts-noto-cjk fonts-crosextra-carlito), "
            "or set XLPERF_SOFFICE to the soffice executable.")
 
 

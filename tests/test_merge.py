@@ -290,7 +290,7 @@ def test_money_is_summed_as_shown(tmp_path):
     write_summary(merged, tmp_path / "s.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")["项目汇总"]
     rows = list(sheet.iter_rows(values_only=True))
-    header, body, total = rows[0], rows[1:-1], rows[-1]
+    header, body, total = [str(name).replace("\n", "") for name in rows[0]], rows[1:-1], rows[-1]
     cached_totals = list(openpyxl.load_workbook(tmp_path / "s.xlsx", data_only=True)["项目汇总"].iter_rows(
         values_only=True))[-1]
     money = [i for i, name in enumerate(header) if name in ("预算数", "财政资金", "其他资金") or "计划支出" in str(name)]

@@ -86,10 +86,15 @@ def test_published_codes_names_budgets(seed_book, seed):
 def test_labels_are_the_official_texts(seed_book):
     sheet = seed_book[SEED_SHEETS[0]]
     labels = {cell: sheet[cell].value for cell in ("A3", "C3", "A4", "C4", "E4", "A5", "A6", "A8", "B6", "C6", "D6", "E6")}
-    assert labels == {"A3": "项目编码", "C3": "项目名称", "A4": "预算数", "C4": "财政资金", "E4": "其他资金", "A5": "资金用途",
-                      "A6": "资金支出计划（%）", "A8": "绩效目标", "B6": "3月底", "C6": "6月底", "D6": "10月底", "E6": "12月底"}
+    assert labels == {"A3": "项目编码", "C3": "项目名称", "A4": "预算数", "C4": "其中：财政资金", "E4": "其他资金",
+                      "A5": "资金用途", "A6": "资金支出计划（%）", "A8": "绩效目标", "B6": "3月底", "C6": "6月底", "D6": "10月底", "E6": "12月底"}
     assert [sheet.cell(row=10, column=c).value for c in range(1, 7)] == [
         "一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
+
+
+def test_indicator_header_stays_in_sight_while_scrolling(seed_book):
+    sheet = seed_book[SEED_SHEETS[0]]
+    assert sheet.freeze_panes == "A11"  # rows 1-10: the project block and the indicator columns' names
 
 
 def _validations(sheet) -> dict[str, object]:

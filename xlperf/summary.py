@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
@@ -47,6 +47,8 @@ CHUNK_SIZE = 30_000  # characters per _data cell; Excel holds at most 32,767 (co
 TOTAL_FILL = "#FFF2CC"
 ALERT_COLOR = "#9C0006"
 HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
+# A project code (21 characters) on one line, also where 宋体's stand-in draws Latin wider than half a character
+CODE_WIDTH = 25
 STAT_WIDTH = 10
 LINE_HEIGHT = 13.5  # points per line of 宋体 10
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
@@ -71,6 +73,11 @@ class Column:
     widest: int = 40
     wrap: bool = True  # False: long text is cut at the column edge instead of making the row taller
     width: int | None = None  # fixed width, whatever the values (tables whose rows are made before the widths)
+    lines: tuple[str, ...] = ()  # the header cell's lines, broken where the words part (default: ``header``)
+
+    @property
+    def shown_header(self) -> str:
+        return "\n".join(self.lines) if self.lines else self.header
 
     @property
     def style(self) -> str:
@@ -217,13 +224,36 @@ def summary_title(consolidation: Consolidation) -> str:
     return f"{year}年度部门项目支出绩效目标汇总" if year else "部门项目支出绩效目标汇总"
 
 
+MIN_PRINT_SCALE = 70  # percent: smaller print is not legible for a reader of 宋体 10
+# A4 landscape's width inside the margins set below, in pixels at 96 dpi, as spreadsheet programs lay out columns
+PRINTABLE_PIXELS = (297 / 25.4 - 2 * 0.4) * 96
+
+
+def column_pixels(width: float) -> int:
+    """A column ``width`` (characters of the default font, Calibri 11) as pixels, the way Excel converts it."""
+    return int(width * 7 + 0.5) + 5 if width >= 1 else int(width * 12 + 0.5)
+
+
+def fitting_scale(widths: Sequence[float]) -> int:
+    """The print scale (percent, at most 100) at which columns of these ``widths`` fit one page width."""
+    return min(100, int(100 * PRINTABLE_PIXELS / max(1, sum(column_pixels(width) for width in widths))))
+
+
 def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "",
-                 area: tuple[int, int] | None = None, title: str = "") -> None:
-    """A4 landscape, one page wide, the header rows on every page, the summary's title (with its year) at
-    the top of each page; ``area`` = (last row, last column) printed."""
+                 area: tuple[int, int] | None = None, title: str = "",
+                 widths: Sequence[float] = (), keep: int = 0) -> None:
+    """A4 landscape, the header rows on every page, the summary's title (with its year) at the top of each
+    page; ``area`` = (last row, last column) printed. One page wide when the printed ``widths`` fit at
+    ``MIN_PRINT_SCALE`` or more; else at that scale, continued on further pages across, with the first
+    ``keep`` columns (what identifies a row) repeated on each."""
     sheet.set_paper(9)  # A4
     sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
+    if widths and keep and fitting_scale(widths) < MIN_PRINT_SCALE:
+        sheet.set_print_scale(MIN_PRINT_SCALE)
+        sheet.repeat_columns(0, keep - 1)
+        sheet.print_across()  # a row's pages side by side before the next rows
+    else:
+        sheet.fit_to_pages(1, 0)
     sheet.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
     left = f"&L&\"宋体\"&9{header}" if header else ""
     centre = f"&C&\"宋体,Bold\"{title}" if title else ""  # no size code: its digits would run into the year
@@ -293,8 +323,8 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     widths = _widths(columns, values)
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
-        sheet.write_string(top, index, column.header, formats.header)
-    _fit_row(sheet, top, max(_lines(column.header, width) for column, width in zip(columns, widths)))
+        sheet.write_string(top, index, column.shown_header, formats.header)
+    _fit_row(sheet, top, max(_lines(column.shown_header, width) for column, width in zip(columns, widths)))
     if not count:
         return widths
     for index, column in enumerate(columns):
@@ -317,7 +347,8 @@ def _widths(columns: list[Column], values: list[list]) -> list[int]:
         if column.width is not None:
             widths.append(column.width)
             continue
-        widest = min(_display_width(column.header), HEADER_WIDTH)
+        widest = max(_display_width(line) for line in column.shown_header.split("\n"))
+        widest = widest if column.lines else min(widest, HEADER_WIDTH)
         # a thousand returns repeat their units and categories; anything not hashable is measured as its text
         distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
                     for value in column_values}
@@ -408,28 +439,39 @@ def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int],
 
 
 def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
-                 printed: str | None = None, segments: Iterable[Segment] | None = None) -> None:
-    """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper."""
-    _write_table(book, sheet, columns, records, count, segments=segments)
+                 printed: str | None = None, segments: Iterable[Segment] | None = None, keep: int = 0) -> None:
+    """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper,
+    ``keep`` = how many leading columns pages across repeat when the table is too wide for one."""
+    widths = _write_table(book, sheet, columns, records, count, segments=segments)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, count, len(columns) - 1)
     keys = [column.key for column in columns]
-    _print_setup(sheet, (0, 0), area=(max(count, 1), keys.index(printed)) if printed else None, title=book.title)
+    last = keys.index(printed) if printed else len(columns) - 1
+    _print_setup(sheet, (0, 0), area=(max(count, 1), last) if printed else None, title=book.title,
+                 widths=widths[:last + 1], keep=keep)
 
 
 def _project_columns(consolidation: Consolidation) -> list[Column]:
     milestones = consolidation.milestones
-    return [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=16),
-            Column("project_code", "项目编码", widest=22), Column("project_name", "项目名称", widest=20),
-            Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money"),
-            Column("other", "其他资金", "money"),
-            *(Column(f"plan_pct/{m}", f"{m}支出比例", "percent") for m in milestones),
-            *(Column(f"plan_amount/{m}", f"{m}计划支出", "money") for m in milestones),
-            *(Column(f"count/{name}", f"{name}数", "count") for name in consolidation.level1_names),
+    # headers in two short lines and names wrapped, so the printed table keeps to 70% or more of full size
+    return [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=12),
+            Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", widest=16),
+            Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money", lines=("财政", "资金")),
+            Column("other", "其他资金", "money", lines=("其他", "资金")),
+            *(Column(f"plan_pct/{m}", f"{m}支出比例", "percent", lines=(m, "支出比例")) for m in milestones),
+            *(Column(f"plan_amount/{m}", f"{m}计划支出", "money", lines=(m, "计划支出")) for m in milestones),
+            *(Column(f"count/{name}", f"{name}数", "count", lines=_count_lines(name))
+              for name in consolidation.level1_names),
             Column("indicator_count", "指标数", "count"),
-            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=16),
+            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
             Column("source_file", "来源文件", widest=24, wrap=False),
             Column("source_sheet", "来源工作表", widest=14, wrap=False)]
+
+
+def _count_lines(level1: str) -> tuple[str, ...]:
+    """产出指标数 as 产出 / 指标数: the 一级 name's stem over what is counted."""
+    stem = level1[:-2] if level1.endswith("指标") and len(level1) > 2 else level1
+    return (stem, "指标数")
 
 
 def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[str, tuple[str, float]]:
@@ -439,7 +481,7 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     projects = consolidation.table("projects")
     count = consolidation.size("projects")
     total_row = count + 1
-    _write_table(book, sheet, columns, projects, count, last_row=total_row)
+    widths = _write_table(book, sheet, columns, projects, count, last_row=total_row)
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
     budget_cell = xl_rowcol_to_cell(total_row, position["budget_total"])
@@ -463,21 +505,23 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     sheet.freeze_panes(1, 4)
     sheet.autofilter(0, 0, count, len(columns) - 1)
     # the source columns are for tracing on screen; leaving them off paper keeps the print legible
-    _print_setup(sheet, (0, 0), "金额单位：万元", area=(total_row, position["status"]), title=book.title)
+    _print_setup(sheet, (0, 0), "金额单位：万元", area=(total_row, position["status"]), title=book.title,
+                 widths=widths[:position["status"] + 1], keep=position["project_name"] + 1)
     return totals
 
 
 # 绩效指标明细, in INDICATOR_COLUMNS order. Fixed widths: a merge makes these rows in its worker processes,
 # one return at a time, before anyone knows the widest value (rows are as tall as their text wrapped to these).
 INDICATOR_TABLE = [
-    Column("unit_code", "单位编码", width=12), Column("unit_name", "单位名称", width=18),
-    Column("project_code", "项目编码", width=24), Column("project_name", "项目名称", width=22),
-    Column("level1", "一级指标", width=12), Column("level2", "二级指标", width=20),
-    Column("name", "三级指标", width=18), Column("description", "绩效指标描述", width=28),
-    Column("target", "指标值", width=14), Column("operator", "比较符", width=6),
-    Column("number", "数值", "number", width=10), Column("unit", "单位", width=8),
-    Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), width=8),
-    Column("basis", "指标值确定依据", width=20), Column("source_file", "来源文件", width=22, wrap=False),
+    Column("unit_code", "单位编码", width=10), Column("unit_name", "单位名称", width=14),
+    Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", width=16),
+    Column("level1", "一级指标", width=10), Column("level2", "二级指标", width=12),
+    Column("name", "三级指标", width=14), Column("description", "绩效指标描述", width=22, lines=("绩效指标", "描述")),
+    Column("target", "指标值", width=12), Column("operator", "比较符", width=6),
+    Column("number", "数值", "number", width=8), Column("unit", "单位", width=6),
+    Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), width=6),
+    Column("basis", "指标值确定依据", width=16, lines=("指标值", "确定依据")),
+    Column("source_file", "来源文件", width=22, wrap=False),
     Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
 
 
@@ -496,7 +540,8 @@ def rows_layout() -> list:
 def _write_indicators(book: _Book, sheet, consolidation: Consolidation) -> None:
     prepared = consolidation.prepared
     _table_sheet(book, sheet, INDICATOR_TABLE, None if prepared else consolidation.table("indicators"),
-                 consolidation.indicator_count, printed="basis", segments=prepared.indicator_segments if prepared else None)
+                 consolidation.indicator_count, printed="basis", segments=prepared.indicator_segments if prepared else None,
+                 keep=4)
 
 
 def unit_text(value: object) -> str:
@@ -686,7 +731,7 @@ def table_columns(consolidation: Consolidation, name: str) -> dict[str, Column]:
 
 def _write_findings(book: _Book, sheet, consolidation: Consolidation) -> None:
     findings = consolidation.records("findings")
-    _table_sheet(book, sheet, FINDING_TABLE, findings, len(findings))
+    _table_sheet(book, sheet, FINDING_TABLE, findings, len(findings), keep=2)
 
 
 def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:

@@ -253,6 +253,10 @@ def _protect(sheet, password: str | None) -> None:
     sheet.protect(password or "", {"select_locked_cells": True, "select_unlocked_cells": True, "objects": True})
 
 
+DEFAULT_ROW_POINTS = 15
+MOST_FROZEN_POINTS = 300  # about 400 pixels: half of what a laptop shows of a sheet
+
+
 def _print_setup(sheet, last_row: int, repeat_row: int | None) -> None:
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
@@ -543,6 +547,7 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     values = {key: project.get(key) for key in project_spec["fields"]}
     values["unit"] = f"{plan.unit_code}{plan.unit_name}"
     values["goals"] = goals_text(project.get("goals"))
+    heights = {0: 30}  # points, of the rows given a height
     required_inputs: list[str] = []
     for key, field_spec in project_spec["fields"].items():
         _write_value(sheet, field_spec["label_cell"], field_spec["label"], formats.label)
@@ -562,8 +567,9 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
             if key != "other":
                 required_inputs.append(key)
         if field_spec.get("height"):
-            sheet.set_row(split_cell(field_spec["cell"])[0] - 1,
-                          _fitted_height(field_spec, values.get(key), widths.get))
+            row_index = split_cell(field_spec["cell"])[0] - 1
+            heights[row_index] = _fitted_height(field_spec, values.get(key), widths.get)
+            sheet.set_row(row_index, heights[row_index])
         if key in sheet_plan.carried:
             row, column = split_cell(field_spec["label_cell"])
             sheet.write_comment(row - 1, column - 1, CARRIED_NOTE)
@@ -635,6 +641,10 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
                     "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
     _live_checks(sheet, layout, columns, first_row, last_row, formats)
     _print_setup(sheet, last_row, header_row)
+    # the indicator columns' names stay in sight while the rows are filled, unless the rows above them (long
+    # texts carried over) would fill a laptop's window and leave no room to scroll the indicators through
+    if sum(heights.get(row, DEFAULT_ROW_POINTS) for row in range(header_row)) <= MOST_FROZEN_POINTS:
+        sheet.freeze_panes(header_row, 0)
     _protect(sheet, plan.password)
     return initial
 
