@@ -139,7 +139,8 @@ def test_header_rows_repeat_and_rows_do_not_split(seed_report):
 def test_captions_and_headings(seed_report, seed):
     _, document = seed_report
     names = [p["project_name"] for p in seed["projects"]]
-    assert texts(document, "Heading 1") == [LABELS["part1"], LABELS["part2"]]
+    # the parts as the published document heads their pages: the part over its title, part 1's with the year
+    assert texts(document, "Heading 1") == ["第一部分\n2022年部门整体绩效目标", "第二部分\n预算项目绩效目标"]
     assert texts(document, "Heading 2") == [LABELS["overall"], LABELS["sub_goals"], LABELS["measures"],
                                            *(f"{n}.{name}绩效目标表" for n, name in enumerate(names, start=1))]
     assert texts(document, "Heading 3") == [f"（{c}）{name}" for c, name in zip("一二三四", names)]
@@ -168,8 +169,8 @@ def test_cover_toc_and_part_one(seed_report, seed):
     # already lists every heading of levels 1-2 (as the published contents do), so a Word user sees the
     # contents without doing anything
     toc = [p for p in document.paragraphs if p.style.name.startswith("toc ")]
-    headings = [(int(p.style.name[-1]), p.text) for p in document.paragraphs if p.style.name in
-                ("Heading 1", "Heading 2")]
+    headings = [(int(p.style.name[-1]), report.contents_entry(p.text)) for p in document.paragraphs
+                if p.style.name in ("Heading 1", "Heading 2")]
     assert [(int(p.style.name[-1]), p.text) for p in toc] == headings
     # the published document's contents, entry for entry
     assert [p.text for p in toc] == [LABELS["part1"], LABELS["overall"], LABELS["sub_goals"], LABELS["measures"],
@@ -347,4 +348,5 @@ def test_pdf_without_the_contents_macro_still_converts(tmp_path, monkeypatch):
     assert result.notes == [report.TEXTS["toc_stale"][0]] and result.notes[0] in result.message()
     text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, text=True, check=True).stdout
     # not updated, the contents still list the headings (without their page numbers)
-    assert LABELS["toc_placeholder"] not in text and text.count(LABELS["part2"]) >= 2
+    assert LABELS["toc_placeholder"] not in text and text.count(LABELS["part2"]) == 1  # the contents' entry
+    assert "第二部分\n预算项目绩效目标" in text  # and the part's own heading

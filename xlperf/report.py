@@ -65,7 +65,9 @@ LABELS = {
     "reviewed_by": "{name}审核",
     "toc_title": "目    录",
     "toc_placeholder": "右键更新目录",
-    "part1": "第一部分 部门整体绩效目标",
+    "part1": "第一部分 部门整体绩效目标",  # in the contents; on its page as the two lines below
+    "part1_lines": ("第一部分", "{year}年部门整体绩效目标"),
+    "part2_lines": ("第二部分", "预算项目绩效目标"),
     "overall": "一、总体绩效目标",
     "sub_goals": "二、分项绩效目标",
     "measures": "三、工作保障措施",
@@ -584,11 +586,31 @@ def _contents(document):
 TOC_LEVELS = {"Heading 1": 1, "Heading 2": 2}
 
 
+YEAR_PREFIX = re.compile(r"^\d{4}年")
+
+
+def contents_entry(heading: str) -> str:
+    """A heading as the contents list it: a part's two lines (第一部分 / 2022年部门整体绩效目标) on one, without
+    the year, as the published contents have them."""
+    if "\n" not in heading:
+        return heading
+    part, title = heading.split("\n", 1)
+    return f"{part} {YEAR_PREFIX.sub('', title)}"
+
+
+def _part_heading(document, lines: tuple[str, str]):
+    """第一部分 over its title, on two lines of one heading (one entry in the contents)."""
+    heading = document.add_paragraph(style="Heading 1")
+    heading.add_run(lines[0]).add_break()
+    heading.add_run(lines[1])
+    return heading
+
+
 def _fill_contents(document, toc) -> None:
     """The contents field's shown result: every heading of levels 1-2, in the "toc N" styles, so that a
     Word or WPS user sees a table of contents at once. Page numbers need a layout: Word/WPS fill them when
     the document opens (``w:updateFields``), LibreOffice when it makes the PDF."""
-    entries = [(TOC_LEVELS[p.style.name], p.text) for p in document.paragraphs
+    entries = [(TOC_LEVELS[p.style.name], contents_entry(p.text)) for p in document.paragraphs
                if p.style.name in TOC_LEVELS and p.text.strip()]
     if not entries:
         return
@@ -649,8 +671,9 @@ def _unit_texts(document, documents: list[dict], key: str) -> None:
             document.add_paragraph(text)
 
 
-def _part_one(document, documents: list[dict], projects: list[dict]) -> None:
-    document.add_paragraph(LABELS["part1"], style="Heading 1")
+def _part_one(document, documents: list[dict], projects: list[dict], year: str) -> None:
+    part1, title = LABELS["part1_lines"]
+    _part_heading(document, (part1, title.format(year=year) if year else title.replace("{year}年", "")))
     document.add_paragraph(LABELS["overall"], style="Heading 2")
     _unit_texts(document, documents, "overall_goal")
     document.add_paragraph(LABELS["sub_goals"], style="Heading 2")
@@ -669,7 +692,7 @@ def _part_one(document, documents: list[dict], projects: list[dict]) -> None:
 
 
 def _part_two(document, units: list[tuple[dict, dict]], milestones: list[str]) -> None:
-    heading = document.add_paragraph(LABELS["part2"], style="Heading 1")
+    heading = _part_heading(document, LABELS["part2_lines"])
     heading.paragraph_format.page_break_before = True
     for number, (unit, project) in enumerate(units, start=1):
         title = document.add_paragraph(
@@ -728,7 +751,7 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
     toc = _contents(document)
     body = document.add_section(WD_SECTION.NEW_PAGE)
     _page_numbers(body)
-    _part_one(document, documents, [project for _, project in projects])
+    _part_one(document, documents, [project for _, project in projects], year_text)
     _part_two(document, projects, list(consolidation.milestones or []))
     _fill_contents(document, toc)
 
