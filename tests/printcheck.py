@@ -38,6 +38,7 @@ class Page:
     width: float
     height: float
     words: list[tuple[float, float, str]]  # (xMin, xMax, text)
+    boxes: list[tuple[float, float, float, float, str]]  # (xMin, yMin, xMax, yMax, text)
 
     @property
     def landscape(self) -> bool:
@@ -54,6 +55,18 @@ class Page:
                     and len(text) >= 2]
         return statistics.median(advances) / font_points if advances else None
 
+    def overlaps(self, slack: float = 1.0) -> list[tuple[str, str]]:
+        """Pairs of words drawn over each other: text that ran out of its cell into a neighbour's."""
+        boxes = sorted(self.boxes)
+        found = []
+        for index, (left, top, right, bottom, text) in enumerate(boxes):
+            for other_left, other_top, other_right, other_bottom, other in boxes[index + 1:]:
+                if other_left >= right - slack:
+                    break
+                if other_top < bottom - slack and top < other_bottom - slack:
+                    found.append((text, other))
+        return found
+
 
 def pages(pdf: Path) -> list[Page]:
     """The pages of ``pdf`` with their words' positions (``pdftotext -bbox``)."""
@@ -61,10 +74,11 @@ def pages(pdf: Path) -> list[Page]:
     found = []
     for number, match in enumerate(re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', xml,
                                                 flags=re.S), start=1):
-        words = [(float(left), float(right), text) for left, right, text in
-                 re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+        boxes = [(float(left), float(top), float(right), float(bottom), text) for left, top, right, bottom, text in
+                 re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
                             match.group(3))]
-        found.append(Page(number, float(match.group(1)), float(match.group(2)), words))
+        words = [(left, right, text) for left, _, right, _, text in boxes]
+        found.append(Page(number, float(match.group(1)), float(match.group(2)), words, boxes))
     return found
 
 
@@ -166,7 +180,8 @@ def main(outdir: str) -> int:
         for page, scale in zip(found, scales):
             paper = ("A4" if page.is_a4 else f"{page.width:.0f}x{page.height:.0f}pt") + (
                 " landscape" if page.landscape else " portrait")
-            print(f"  page {page.number}: {paper}" + (f", text at {scale:.0%}" if scale and kind != "report" else ""))
+            print(f"  page {page.number}: {paper}" + (f", text at {scale:.0%}" if scale and kind != "report" else "")
+                  + (f", words over each other: {page.overlaps()[:3]}" if page.overlaps() else ""))
         if path.suffix == ".xlsx":
             missing = [text for texts in shown_cells(path, folder / kind / "csv").values()
                        for text in not_on_paper(pdf, texts)]

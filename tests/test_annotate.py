@@ -7,6 +7,7 @@ from conftest import SAMPLES
 from fill import template_meta
 
 import lo
+import printcheck
 from xlperf.annotate import annotate_results
 from xlperf.validate import validate_paths
 
@@ -37,8 +38,8 @@ def test_annotated_copy_marks_every_located_finding(tmp_path, lo_saved_return):
     sheet = book["校验结果"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(result.findings)
-    assert {row[5] for row in rows} == {f.code for f in result.findings}
-    link = next(c for c in sheet["B"][1:] if c.hyperlink is not None)
+    assert {row[6] for row in rows} == {f.code for f in result.findings}
+    link = next(c for c in sheet["C"][1:] if c.hyperlink is not None)
     assert link.hyperlink.location and "!" in link.hyperlink.location
     assert sheet.protection.sheet
 
@@ -101,8 +102,8 @@ def test_the_findings_sheet_opens_first_in_chinese_and_prints_whole(tmp_path):
     book = openpyxl.load_workbook(copy)
     assert book.sheetnames[0] == "校验结果" and book.active.title == "校验结果"
     rows = list(book["校验结果"].iter_rows(values_only=True))
-    assert rows[0] == ("严重程度", "位置", "字段", "问题", "修改建议", "代码")
-    fields = [row[2] for row in rows[1:]]
+    assert rows[0] == ("严重程度", "工作表", "单元格", "字段", "问题", "修改建议", "代码")
+    fields = [row[3] for row in rows[1:]]
     assert "财政资金" in fields and "资金支出计划 6月底" in fields
     assert not any(re.fullmatch(r"[a-z_/0-9月底]+", field or "") for field in fields)
     again = validate_paths([copy])[0]  # still a return, read as such with the findings sheet first
@@ -113,8 +114,9 @@ def test_the_findings_sheet_opens_first_in_chinese_and_prints_whole(tmp_path):
                                 text=True, check=True).stdout
     flat = re.sub(r"\s+", "", first_page)
     for row in rows[1:]:
-        for text in row[:5]:
-            assert re.sub(r"\s+", "", str(text)) in flat, text
+        for text in row[:6]:
+            assert re.sub(r"\s+", "", str(text or "")) in flat, text
+    assert printcheck.pages(pdf)[0].overlaps() == []  # no text runs out of its cell over the next
     size = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True, text=True).stdout
     assert "841.89 x 595.3" in size  # A4 landscape
 
@@ -174,7 +176,7 @@ def test_counts_equal_the_findings_marked_and_fall_as_the_unit_corrects(tmp_path
                      sum(1 for f in result.findings if f.location.sheet == name and f.location.cell and not f.is_error))
               for name in sheets}
     assert sum(e for e, _ in counts.values()) == result.errors and sum(w for _, w in counts.values()) > 0
-    cells = {name: ("B7", "C7") if name == "单位整体" else ("B9", "C9") for name in sheets}
+    cells = {name: ("B7", "A8") if name == "单位整体" else ("B9", "C9") for name in sheets}
     watch = [(name, cell) for name in sheets for cell in cells[name]] + [("填报说明", "B7")]
     typed = lo.type_into(copy, [("中小企业公共服务平台运行维护经费", "B12", "质量指标")], None, watch=watch)
     before, after = typed["watch_before"], typed["watch_after_hard_recalc"]

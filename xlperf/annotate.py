@@ -55,8 +55,8 @@ def annotation_plan(result: FileResult) -> WorkbookPlan:
             values["indicators"] = _indicator_rows(doc, index, first_row, project)
         sheets.append(SheetPlan(name=project_meta["sheet"], project=values, locked=frozenset(project_meta["locked"])))
     notes = _notes(result.findings)
-    rows = [[SEVERITY_ZH[f.level.value], _link(f), field_label(f.field, "zh") if f.field else "", f.message("zh"),
-             f.hint("zh"), f.code]
+    rows = [[SEVERITY_ZH[f.level.value], f.location.sheet or "", _link(f),
+             field_label(f.field, "zh") if f.field else "", f.message("zh"), f.hint("zh"), f.code]
             for f in sorted(result.findings, key=lambda f: not f.is_error)]
     return WorkbookPlan(
         year=info["year"], unit_code=info["unit_code"], unit_name=info["unit_name"], sheets=sheets,
@@ -66,10 +66,12 @@ def annotation_plan(result: FileResult) -> WorkbookPlan:
 
 
 def _link(finding: Finding) -> tuple[str, str] | str:
+    """The finding's cell as a link to it (the sheet has its own column: a link's text does not wrap in
+    LibreOffice, so a long sheet name in it would be cut off on paper)."""
     location = finding.location
     if location.sheet and location.cell:
-        return f"{quote_sheet(location.sheet)}!{location.cell}", f"{location.sheet}!{location.cell}"
-    return location.sheet or ""
+        return f"{quote_sheet(location.sheet)}!{location.cell}", location.cell
+    return ""
 
 
 def _notes(findings: list[Finding]) -> list[Note]:

@@ -108,13 +108,20 @@ def legacy_password_hash(password: str) -> str:
     return f"{hash_value:04X}"
 
 
-def lock_structure(xlsx: bytes, password: str | None) -> bytes:
-    """Add workbook structure protection (no adding, deleting, renaming or unhiding sheets)."""
+def lock_structure(xlsx: bytes, password: str | None, growing_rows: dict[str, set[int]] | None = None) -> bytes:
+    """Add workbook structure protection (no adding, deleting, renaming or unhiding sheets).
+
+    ``growing_rows`` (sheet part → 1-based rows): rows whose height is where they start, not fixed, so Excel,
+    WPS and LibreOffice make them taller as the unit types a long text (XlsxWriter marks every height it
+    sets as custom, and a custom height never grows: the text would be cut off on paper)."""
     source = zipfile.ZipFile(io.BytesIO(xlsx))
     output = io.BytesIO()
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             data = source.read(info.filename)
+            if info.filename in (growing_rows or {}):
+                rows = "|".join(str(row) for row in sorted(growing_rows[info.filename]))
+                data = re.sub(rf'(<row r="(?:{rows})"[^>]*?) customHeight="1"'.encode(), rb"\1", data)
             if info.filename == "xl/workbook.xml":
                 attributes = ' lockStructure="1"'
                 if password:
@@ -254,16 +261,17 @@ def _protect(sheet, password: str | None) -> None:
 
 
 DEFAULT_ROW_POINTS = 15
+UNIT_LABEL_WIDTH, UNIT_TEXT_WIDTH = 16, 80  # 单位整体: A4 portrait at full size
 MOST_FROZEN_POINTS = 300  # about 400 pixels: half of what a laptop shows of a sheet
 
 
-def _print_setup(sheet, last_row: int, repeat_row: int | None) -> None:
+def _print_setup(sheet, last_row: int, repeat_row: int | None, last_column: int = 5) -> None:
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
     sheet.center_horizontally()
     sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    sheet.print_area(0, 0, last_row - 1, 5)
+    sheet.print_area(0, 0, last_row - 1, last_column)
     if repeat_row:
         sheet.repeat_rows(repeat_row - 1)
 
@@ -407,7 +415,10 @@ def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> byte
     meta.very_hidden()
     (findings_sheet or instructions).activate()
     workbook.close()
-    return lock_structure(buffer.getvalue(), plan.password)
+    unit_part = f"xl/worksheets/sheet{workbook.worksheets().index(unit_sheet) + 1}.xml"
+    text_rows = {split_cell(field["cell"])[0] for field in spec.data["unit_sheet"]["fields"].values()
+                 if field.get("height")}
+    return lock_structure(buffer.getvalue(), plan.password, {unit_part: text_rows})
 
 
 def _write_marks(workbook, notes: list[Note], formats: _Formats) -> None:
@@ -495,9 +506,10 @@ def _write_lists(workbook, sheet, framework: Framework, sheet_name: str) -> None
 
 def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, formats: _Formats) -> int:
     unit_spec = spec.data["unit_sheet"]
-    sheet.set_column(0, 0, 16)
-    sheet.set_column(1, 5, 22)
-    sheet.merge_range(0, 0, 0, 5, f"{plan.unit_name}{plan.year}年度{unit_spec['title']}", formats.title)
+    # one wide input column, no merged cells: a row grows as the unit types only where its cell is not merged
+    sheet.set_column(0, 0, UNIT_LABEL_WIDTH)
+    sheet.set_column(1, 1, UNIT_TEXT_WIDTH)
+    sheet.merge_range(0, 0, 0, 1, f"{plan.unit_name}{plan.year}年度{unit_spec['title']}", formats.title)
     sheet.set_row(0, 30)
     values = {"unit_code": plan.unit_code, "unit_name": plan.unit_name, **plan.unit_values}
     blank_inputs = []
@@ -513,7 +525,8 @@ def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, forma
                 blank_inputs.append(field_spec["cell"])
         if field_spec.get("height"):
             sheet.set_row(split_cell(field_spec["cell"])[0] - 1,
-                          _fitted_height(field_spec, values.get(key), lambda column: 16 if column == 1 else 22))
+                          _fitted_height(field_spec, values.get(key),
+                                         lambda column: UNIT_LABEL_WIDTH if column == 1 else UNIT_TEXT_WIDTH))
     counter = unit_spec["problem_count"]
     _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
     formula = "=" + "+".join(f"COUNTBLANK({unit_spec['fields'][k]['cell']})" for k in ("overall_goal", "measures"))
@@ -521,7 +534,8 @@ def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, forma
     sheet.write_formula(row - 1, column - 1, formula, formats.counter, len(blank_inputs))
     _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
                     "为 0 表示本表必填项已填写", formats.plain)
-    _print_setup(sheet, split_cell(counter["cell"])[0], None)
+    note_row, _ = split_cell(counter["note_merge"].split(":")[0])
+    _print_setup(sheet, max(note_row, split_cell(counter["cell"])[0]), None, last_column=1)
     sheet.set_portrait()
     _protect(sheet, plan.password)
     return len(blank_inputs)
@@ -751,16 +765,17 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
 
 
 def _write_findings_sheet(sheet, rows: list[list[object]], formats: _Formats, password: str | None) -> None:
-    headers = ["严重程度", "位置", "字段", "问题", "修改建议", "代码"]
-    widths = [6, 26, 12, 44, 36, 22]
+    headers = ["严重程度", "工作表", "单元格", "字段", "问题", "修改建议", "代码"]
+    widths = [10, 24, 8, 16, 40, 32, 22]
+    link_column = headers.index("单元格")
     for index, (header, width) in enumerate(zip(headers, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(0, index, header, formats.header)
     for row_index, row in enumerate(rows, start=1):
         for column_index_, value in enumerate(row):
-            if column_index_ == 1 and isinstance(value, tuple):
+            if column_index_ == link_column and isinstance(value, tuple):
                 target, text = value
-                sheet.write_url(row_index, 1, f"internal:{target}", formats.link, text)
+                sheet.write_url(row_index, link_column, f"internal:{target}", formats.link, text)
             else:
                 sheet.write_string(row_index, column_index_, "" if value is None else str(value), formats.plain)
         shown = [value[1] if isinstance(value, tuple) else str(value or "") for value in row[:-1]]
