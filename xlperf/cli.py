@@ -50,6 +50,9 @@ TEXTS = {
     "unplaced_no_project": ("未能放置：{where} 的指标表前没有项目信息", "not placed: the indicator table in {where} follows no project"),
     "unplaced_no_unit": ("未能放置：{where} 中找不到单位编码和名称（可用 --unit-code/--unit-name 指定）",
                          "not placed: no unit code and name in {where} (give --unit-code/--unit-name)"),
+    "unplaced_no_table": ("未能导入：{where} 中没有可识别的绩效目标表（项目编码/项目名称表格及指标表）",
+                          "nothing imported: {where} holds no table recognised as a 绩效目标表 (project code/name "
+                          "and an indicator table)"),
     "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
     "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
                     "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),
@@ -515,8 +518,9 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
 def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang):
     """Turn 绩效目标表 tables in old Word documents (.docx) into filled workbooks in our template format.
 
-    Exit codes: 0 written (tables that could not be placed are listed); 2 bad usage or a document
-    cannot be read; 130/143/129 interrupted.
+    Exit codes: 0 everything in the documents was placed; 1 something was not (it is listed, the
+    workbooks are still written) or a document holds no 绩效目标表; 2 bad usage or a document cannot be
+    read; 130/143/129 interrupted.
 
     Example: xlperf import 2021年部门预算绩效文本.docx -o out/imported
     """
@@ -531,6 +535,7 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
                        wan=f"{item.wan:.2f}"))
     for item in result.unplaced:
         click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
+    sys.exit(1 if result.unplaced else 0)
 
 
 MAX_ERRORS_SHOWN = 5

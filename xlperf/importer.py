@@ -22,7 +22,7 @@ from .sendout import workbook_file_name
 from .spec import Spec, check_spec_fits, load_spec
 from decimal import Decimal, InvalidOperation
 
-from .targets import clean_text, fold_width, parse_number
+from .targets import clean_text, fold_width, operator_symbol, parse_number
 from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
 
 HEADER_LABELS = {"一级指标": "level1", "二级指标": "level2", "三级指标": "name", "绩效指标描述": "description",
@@ -116,6 +116,17 @@ def _rows(table) -> list[list]:
             cells.append(cell)
         rows.append(cells)
     return rows
+
+
+def _grid_rows(table) -> list[list]:
+    """Each row's cells by grid column: a horizontally merged cell stands in every column it covers, its
+    text counted in the first (``_grid_texts``), so the columns after it keep their place."""
+    return [list(row.cells) for row in table.rows]
+
+
+def _grid_texts(cells: list) -> list[str]:
+    return [_text(cell) if index == 0 or cell._tc is not cells[index - 1]._tc else ""
+            for index, cell in enumerate(cells)]
 
 
 def _text(cell) -> str:
@@ -215,6 +226,8 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
                 money(known, cells, index)
             elif known == "goals":
                 values["goals"] = split_goals(_after(cells, index))
+            elif known == "unit":  # 单位名称及代码 | [015001]某某局
+                unit_line = _after(cells, index) or unit_line
             elif key.startswith("资金支出计划"):
                 plan_labels = [_text(c) for c in cells[index + 1:]]
             elif key == "资金用途" and not after_budget:
@@ -235,9 +248,34 @@ def _indicator_columns(header_cells: list, file: str, table_number: int, result:
         key = header_key(_text(cell))
         if key is not None and key not in columns:
             columns[key] = index
+    if "target" not in columns and "target_operator" in columns:  # 指标性质 | 值 | 度量单位, the value unnamed
+        columns["target"] = columns["target_operator"] + 1
     for missing in [label for label, key in HEADER_LABELS.items() if key not in columns]:
         result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
     return columns
+
+
+# 指标性质 written in words some tables use for the direction of a target rather than a comparison
+_DIRECTIONS = {"正向": "≥", "正向指标": "≥", "反向": "≤", "反向指标": "≤", "定性": "", "定性指标": "", "定量": "",
+               "定量指标": ""}
+
+
+def joined_target(indicator: dict) -> dict:
+    """指标性质 | 指标值 | 度量单位 in three columns (≥ | 95 | %) joined into one target (≥95%), as the template
+    holds it; a target that already says its comparison or unit keeps them once."""
+    operator = indicator.pop("target_operator", "")
+    unit = indicator.pop("target_unit", "")
+    value = indicator.get("target", "")
+    if not (operator or unit) or not value:
+        return indicator
+    symbol = operator_symbol(operator)
+    symbol = _DIRECTIONS.get(label_key(operator), operator) if symbol is None else symbol
+    if symbol and not value.startswith(symbol) and operator_symbol(value[:1]) is None:
+        value = symbol + value
+    if unit and not value.endswith(unit) and re.search(r"[0-9]$", value):
+        value += unit
+    indicator["target"] = value
+    return indicator
 
 
 def _is_header(cells: list) -> bool:
@@ -250,10 +288,11 @@ def _read_indicators(rows: list[list], columns: dict[str, int], width: int, proj
     """The indicator rows of a table (``rows`` after its header, or a continuation after a page break);
     returns the last 一级 seen, which carries over into a continuation."""
     for row_number, cells in enumerate(rows, start=first_number):
-        texts = [_text(c) for c in cells]
+        texts = _grid_texts(cells)
         if not any(texts) or _is_header(cells):  # a header repeated inside the table is not an indicator
             continue
-        indicator = {key: texts[index] for key, index in columns.items() if index < len(texts) and texts[index]}
+        indicator = joined_target(
+            {key: texts[index] for key, index in columns.items() if index < len(texts) and texts[index]})
         for key in ("level1", "level2"):
             if key in indicator:
                 indicator[key] = category_label(indicator[key])
@@ -361,10 +400,10 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
     for table_number, block in enumerate(_tables_with_units(document), start=1):
         table, paragraph_unit, money_unit = block
         current_unit = _unit_of(paragraph_unit) or current_unit
-        rows = _rows(table)
-        header_row = next((i for i, cells in enumerate(rows) if _is_header(cells)), None)
-        if header_row is None and last_table and projects and _continues_indicators(rows, last_table[1], categories):
-            last = _read_indicators(rows, last_table[0], last_table[1], projects[-1], file, table_number, result,
+        rows, grid = _rows(table), _grid_rows(table)
+        header_row = next((i for i, cells in enumerate(grid) if _is_header(cells)), None)
+        if header_row is None and last_table and projects and _continues_indicators(grid, last_table[1], categories):
+            last = _read_indicators(grid, last_table[0], last_table[1], projects[-1], file, table_number, result,
                                     previous_level1=last_table[2])
             last_table = (last_table[0], last_table[1], last)
             continue
@@ -379,18 +418,35 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
             if not projects:
                 result.unplaced.append(Unplaced(file, f"表{table_number}", "一级指标", "no_project"))
                 continue
-            columns = _indicator_columns(rows[header_row], file, table_number, result)
-            width = len(rows[header_row])
+            columns = _indicator_columns(grid[header_row], file, table_number, result)
+            width = len(grid[header_row])
             carried = last_table[2] if project is None and last_table else None  # the header repeated after a break
-            last = _read_indicators(rows[header_row + 1:], columns, width, projects[-1], file, table_number, result,
+            last = _read_indicators(grid[header_row + 1:], columns, width, projects[-1], file, table_number, result,
                                     first_number=header_row + 2, previous_level1=carried)
             last_table = (columns, width, last)
     return unit_values, projects, int(year_match.group(1)) if year_match else None
 
 
+_UNIT_NAME_FIRST = re.compile(r"^(\S.*?)\s*[\[【(（]([0-9]{3,12})[\]】)）]$")
+
+
 def _unit_of(line: str | None) -> tuple[str, str] | None:
+    """(code, name) from a unit line: 015001某某局, [015001]某某局, 820001-某某局, or 某某局（015001）."""
     match = _UNIT_LINE.match(line or "")
-    return (match.group(1), match.group(2).strip()) if match else None
+    if match:
+        return match.group(1), match.group(2).strip()
+    match = _UNIT_NAME_FIRST.match((line or "").strip())
+    return (match.group(2), match.group(1).strip()) if match else None
+
+
+def _laid_out(table):
+    """A table, or the tables inside it when it is a 1x1 layout table (a web page saved as Word)."""
+    rows = table.rows
+    if len(rows) == 1 and len(rows[0].cells) == 1 and rows[0].cells[0].tables:
+        for inner in rows[0].cells[0].tables:
+            yield from _laid_out(inner)
+    else:
+        yield table
 
 
 def _tables_with_units(document):
@@ -407,8 +463,9 @@ def _tables_with_units(document):
                 unit_line = text.replace("单位：万元", "").replace("单位:万元", "").strip()
             money_unit = declared_unit(text) if len(text) < 60 and declared_unit(text) else money_unit
         elif child.tag.endswith("}tbl"):
-            yield Table(child, document), unit_line, money_unit
-            unit_line = None
+            for table in _laid_out(Table(child, document)):
+                yield table, unit_line, money_unit
+                unit_line = None
 
 
 def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int | None = None,
@@ -423,6 +480,8 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
     units: dict[str, dict] = {}
     for path in paths:
         unit_values, projects, found_year = read_docx(path, result, _category_names(framework))
+        if not projects:  # nothing that looks like a 绩效目标表: say so rather than write nothing in silence
+            result.unplaced.append(Unplaced(str(path), "", "", "no_table"))
         for number, project in enumerate(projects):
             code, name = project.unit or (None, None)
             code, name = unit_code or code, unit_name or name

@@ -119,6 +119,13 @@ _OPERATORS = {
     **dict.fromkeys(("小于", "少于", "低于"), "<"),
     **dict.fromkeys(("等于", "达到"), "="),
 }
+def operator_symbol(text: str) -> str | None:
+    """A comparison written as a symbol or in words (≥, >=, 不低于, 等于) as the symbol a target uses
+    (``=`` as the published tables write it, ＝); None when ``text`` is not one."""
+    symbol = _OPERATORS.get(re.sub(r"\s+", "", text))
+    return "＝" if symbol == "=" else symbol
+
+
 _OPERATOR = re.compile("(" + "|".join(map(re.escape, sorted(_OPERATORS, key=len, reverse=True))) + r")\s*")
 _SUFFIXES = {"及以上": "≥", "以上": "≥", "及以下": "≤", "以下": "≤", "以内": "≤"}
 _TARGET_NUMBER = re.compile(r"([+-]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)")

@@ -1,0 +1,133 @@
+"""Import: layouts real documents use beyond the seed's own (issue 18), each built as a .docx and imported."""
+from __future__ import annotations
+
+import docx
+from click.testing import CliRunner
+
+from xlperf.cli import cli
+from xlperf.importer import import_documents
+from xlperf.reader import read_return
+
+HEADER = ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
+ROWS = [["产出指标", "数量指标", "采购台数", "购置办公设备台数", "≥20台", "年度计划"],
+        ["效益指标", "社会效益指标", "服务保障", "保障机关正常运转", "有效保障", "工作要求"],
+        ["满意度指标", "服务对象满意度指标", "职工满意度", "职工满意程度", "≥95%", "往年情况"]]
+
+
+def _block(container, unit_row=("单位名称及代码", "[015001]某某市教育局")):
+    """A project block as a 6-column table: unit, code/name, money, goals."""
+    rows = [list(unit_row) + ["", "", "", ""] if unit_row else None,
+            ["项目编码", "P2023001", "项目名称", "办公设备购置", "", ""],
+            ["预算数", "12.5", "其中：财政资金", "12.5", "其他资金", ""],
+            ["绩效目标", "保障办公设备正常更新", "", "", "", ""]]
+    rows = [row for row in rows if row]
+    table = container.add_table(rows=len(rows), cols=6)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    return table
+
+
+def _indicators(container, header=HEADER, rows=ROWS):
+    table = container.add_table(rows=1 + len(rows), cols=len(header))
+    for c, text in enumerate(header):
+        table.cell(0, c).text = text
+    for r, row in enumerate(rows, start=1):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    return table
+
+
+def _imported(path, tmp_path):
+    result = import_documents([path], tmp_path / "out")
+    return result, [read_return(file).document for file in result.files]
+
+
+def test_comparison_value_and_unit_in_three_columns_are_joined(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("2023年部门预算项目绩效目标表")
+    _block(document)
+    header = ["一级指标", "二级指标", "三级指标", "指标性质", "指标值", "度量单位", "指标值确定依据"]
+    rows = [["产出指标", "数量指标", "采购台数", "≥", "20", "台", "年度计划"],
+            ["产出指标", "质量指标", "验收合格率", "大于等于", "95", "%", "标准"],
+            ["产出指标", "成本指标", "设备单价", "正向指标", "0.6", "万元", "市场价"],
+            ["效益指标", "社会效益指标", "服务保障", "定性", "有效保障", "", "工作要求"],
+            ["满意度指标", "服务对象满意度指标", "职工满意度", "≥", "95%", "%", "往年情况"]]
+    _indicators(document, header, rows)
+    path = tmp_path / "three.docx"
+    document.save(path)
+    result, (doc,) = _imported(path, tmp_path)
+    targets = [indicator["target"] for indicator in doc["projects"][0]["indicators"]]
+    assert targets == ["≥20台", "≥95%", "≥0.6万元", "有效保障", "≥95%"]
+    assert [(u.text, u.reason) for u in result.unplaced] == [("绩效指标描述", "missing_column")]  # none in it
+    assert doc["unit"] == {"code": "015001", "name": "某某市教育局"}  # from 单位名称及代码
+
+
+def test_a_form_nested_in_a_one_cell_layout_table_is_found(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    layout = document.add_table(rows=1, cols=1)
+    cell = layout.cell(0, 0)
+    _block(cell)
+    _indicators(cell)
+    path = tmp_path / "nested.docx"
+    document.save(path)
+    result, (doc,) = _imported(path, tmp_path)
+    assert result.unplaced == [] and result.projects == 1
+    assert [i["name"] for i in doc["projects"][0]["indicators"]] == ["采购台数", "服务保障", "职工满意度"]
+
+
+def test_horizontally_merged_cells_keep_the_columns_in_place(tmp_path):
+    """A 三级 cell merged over the 描述 column (a row with no description) must not shift 指标值 and 依据."""
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    _block(document)
+    table = _indicators(document)
+    merged = table.cell(2, 2).merge(table.cell(2, 3))
+    merged.text = "服务保障"
+    path = tmp_path / "merged.docx"
+    document.save(path)
+    result, (doc,) = _imported(path, tmp_path)
+    second = doc["projects"][0]["indicators"][1]
+    assert (second["name"], second["target"], second["basis"]) == ("服务保障", "有效保障", "工作要求")
+    assert not second.get("description")
+    assert result.unplaced == []
+
+
+def test_name_first_unit_codes_are_understood(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    _block(document, unit_row=("主管部门及代码", "某某市教育局（015）"))
+    _indicators(document)
+    path = tmp_path / "name-first.docx"
+    document.save(path)
+    _, (doc,) = _imported(path, tmp_path)
+    assert doc["unit"] == {"code": "015", "name": "某某市教育局"}
+
+
+def test_exit_codes_say_whether_everything_was_placed(tmp_path):
+    empty = docx.Document()
+    empty.add_paragraph("2023年部门预算绩效文本：本单位无项目支出。")
+    empty.save(tmp_path / "empty.docx")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "empty.docx"), "-o", str(tmp_path / "out"),
+                                      "--lang", "zh"])
+    assert result.exit_code == 1
+    assert f"未能导入：{tmp_path / 'empty.docx'} 中没有可识别的绩效目标表" in result.output
+
+    partial = docx.Document()
+    partial.add_paragraph("2023年项目支出绩效目标表")
+    _block(partial)
+    _indicators(partial, HEADER[:-1], [row[:-1] for row in ROWS])  # no 依据 column
+    partial.save(tmp_path / "partial.docx")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "partial.docx"), "-o", str(tmp_path / "out2"),
+                                      "--lang", "en"])
+    assert result.exit_code == 1 and "has no '指标值确定依据' column" in result.output
+    assert len(list((tmp_path / "out2").glob("*.xlsx"))) == 1  # written all the same
+
+    whole = docx.Document()
+    whole.add_paragraph("2023年项目支出绩效目标表")
+    _block(whole)
+    _indicators(whole)
+    whole.save(tmp_path / "whole.docx")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "whole.docx"), "-o", str(tmp_path / "out3")])
+    assert result.exit_code == 0, result.output
