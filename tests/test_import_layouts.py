@@ -131,3 +131,49 @@ def test_exit_codes_say_whether_everything_was_placed(tmp_path):
     whole.save(tmp_path / "whole.docx")
     result = CliRunner().invoke(cli, ["import", str(tmp_path / "whole.docx"), "-o", str(tmp_path / "out3")])
     assert result.exit_code == 0, result.output
+
+
+def _seed_doc(seed, tmp_path):
+    """The seed-shaped document saved by LibreOffice as an old Word document (.doc)."""
+    import lo
+    from test_import import build_seed_docx
+
+    docx_path = build_seed_docx(tmp_path / "seed.docx", seed)
+    document = docx.Document(docx_path)  # as Word writes it, a paragraph after the last table (.doc needs one:
+    document.add_paragraph("")          # without it LibreOffice turns the last table into text)
+    document.save(docx_path)
+    return lo.convert(docx_path, "doc", tmp_path / "doc")
+
+
+def test_a_table_that_a_conversion_turned_into_text_is_reported(seed, tmp_path):
+    import lo
+    from test_import import build_seed_docx
+
+    doc_path = lo.convert(build_seed_docx(tmp_path / "seed.docx", seed), "doc", tmp_path / "doc")  # ends in a table
+    result = import_documents([doc_path], tmp_path / "out")
+    assert result.projects == 3  # the last table came back from the .doc as a paragraph...
+    lost = [u for u in result.unplaced if u.reason == "table_as_text"]
+    assert len(lost) == 1 and lost[0].text.startswith("471001遵化市工业和信息化局本级")  # ...and it is said
+
+
+def test_an_old_word_document_is_converted_by_libreoffice_and_imported(seed, tmp_path):
+    doc_path = _seed_doc(seed, tmp_path)
+    before = doc_path.read_bytes()
+    result = CliRunner().invoke(cli, ["import", str(doc_path), "-o", str(tmp_path / "out"), "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert f"已用 LibreOffice 把旧版 Word 文档转换为 .docx 后导入：{doc_path}" in result.output
+    assert "已导入 4 个项目、37 条指标" in result.output
+    document = read_return(next((tmp_path / "out").glob("*.xlsx"))).document
+    assert [p["project_code"] for p in document["projects"]] == [p["project_code"] for p in seed["projects"]]
+    assert doc_path.read_bytes() == before  # the input is never touched
+
+
+def test_without_libreoffice_an_old_word_document_is_refused_with_the_way_out(seed, tmp_path, monkeypatch):
+    doc_path = _seed_doc(seed, tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))  # a machine without soffice on its PATH
+    for lang, expected in (("zh", "是旧版 Word 文档（.doc）：请在 Word 或 WPS 中“另存为” .docx 后导入"),
+                           ("en", "an old Word document (.doc): save it as .docx in Word or WPS")):
+        result = CliRunner().invoke(cli, ["import", str(doc_path), "-o", str(tmp_path / "out"), "--lang", lang])
+        assert result.exit_code == 2
+        assert result.output.strip().startswith("xlperf: ") and expected in result.output
+        assert len(result.output.strip().splitlines()) == 1

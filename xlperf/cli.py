@@ -50,6 +50,11 @@ TEXTS = {
     "unplaced_no_project": ("未能放置：{where} 的指标表前没有项目信息", "not placed: the indicator table in {where} follows no project"),
     "unplaced_no_unit": ("未能放置：{where} 中找不到单位编码和名称（可用 --unit-code/--unit-name 指定）",
                          "not placed: no unit code and name in {where} (give --unit-code/--unit-name)"),
+    "from_doc": ("已用 LibreOffice 把旧版 Word 文档转换为 .docx 后导入：{file}",
+                 "an old Word document, converted to .docx by LibreOffice and imported: {file}"),
+    "unplaced_table_as_text": ("未能放置：{where} 中有一段像绩效目标表的文字不在表格里（表格结构已丢失，请用原表格重新导出）：{text}",
+                               "not placed: {where} has text that looks like a 绩效目标表 but is not in a table (the "
+                               "table was lost, export the original again): {text}"),
     "unplaced_no_table": ("未能导入：{where} 中没有可识别的绩效目标表（项目编码/项目名称表格及指标表）",
                           "nothing imported: {where} holds no table recognised as a 绩效目标表 (project code/name "
                           "and an indicator table)"),
@@ -516,7 +521,7 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
 @click.option("--unit-name", default=None, help="Unit name when the document does not show it.")
 @common_options
 def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang):
-    """Turn 绩效目标表 tables in old Word documents (.docx) into filled workbooks in our template format.
+    """Turn 绩效目标表 tables in old Word documents (.docx; .doc through LibreOffice) into filled workbooks.
 
     Exit codes: 0 everything in the documents was placed; 1 something was not (it is listed, the
     workbooks are still written) or a document holds no 绩效目标表; 2 bad usage or a document cannot be
@@ -524,10 +529,16 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
 
     Example: xlperf import 2021年部门预算绩效文本.docx -o out/imported
     """
-    from .importer import import_documents
+    from .importer import DocxError, import_documents
 
-    result = import_documents(list(documents), outdir, year=year, framework=framework_name, unit_code=unit_code,
-                              unit_name=unit_name)
+    try:
+        result = import_documents(list(documents), outdir, year=year, framework=framework_name, unit_code=unit_code,
+                                  unit_name=unit_name)
+    except DocxError as error:
+        click.echo(f"xlperf: {say('error', lang)}: {error.message(lang)}", err=True)
+        sys.exit(2)
+    for document in result.from_doc:
+        click.echo(say("from_doc", lang, file=document))
     click.echo(say("imported", lang, projects=result.projects, indicators=result.indicators,
                    files=len(result.files), outdir=outdir))
     for item in result.converted:

@@ -36,7 +36,14 @@ _PART_HEADINGS = {"总体绩效目标": "overall_goal", "工作保障措施": "m
 
 
 class DocxError(XlperfError):
-    """A .docx that cannot be opened at all."""
+    """A document that cannot be opened at all; ``message(lang)`` says why and what to do."""
+
+    def __init__(self, path: str | Path, zh: str, en: str):
+        self.path, self.texts = str(path), (zh, en)
+        super().__init__(f"{path}: {en}")
+
+    def message(self, lang: str = "en") -> str:
+        return f"{self.path}: {self.texts[0] if lang == 'zh' else self.texts[1]}"
 
 
 @dataclass
@@ -64,6 +71,7 @@ class ImportResult:
     indicators: int = 0
     unplaced: list[Unplaced] = field(default_factory=list)
     converted: list[Converted] = field(default_factory=list)
+    from_doc: list[str] = field(default_factory=list)  # old Word documents converted by LibreOffice
 
 
 @lru_cache(maxsize=1)
@@ -389,9 +397,10 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
 
     file = str(path)
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(_old_word_converted(path, result) or str(path))
     except (PackageNotFoundError, ValueError, KeyError, OSError, zipfile.BadZipFile, XMLSyntaxError) as exc:
-        raise DocxError(f"{path}: not a readable .docx ({type(exc).__name__})") from None
+        name = type(exc).__name__
+        raise DocxError(path, f"不是可读取的 .docx 文件（{name}）", f"not a readable .docx ({name})") from None
     year_match = next((_YEAR.search(p.text) for p in document.paragraphs[:40] if _YEAR.search(p.text)), None)
     unit_values = _part_one(document)
     projects: list[_Project] = []
@@ -424,10 +433,49 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
             last = _read_indicators(grid[header_row + 1:], columns, width, projects[-1], file, table_number, result,
                                     first_number=header_row + 2, previous_level1=carried)
             last_table = (columns, width, last)
+    for paragraph in document.paragraphs:  # a table turned into text by a conversion: say so, never skip it
+        key = label_key(paragraph.text)
+        if "项目编码" in key and any(header in key for header in ("一级指标", "绩效目标", "预算数")):
+            result.unplaced.append(Unplaced(file, "", _clip(paragraph.text), "table_as_text"))
     return unit_values, projects, int(year_match.group(1)) if year_match else None
 
 
+def _clip(text: str, length: int = 40) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= length else text[:length] + "…"
+
+
 _UNIT_NAME_FIRST = re.compile(r"^(\S.*?)\s*[\[【(（]([0-9]{3,12})[\]】)）]$")
+
+
+def _old_word_converted(path: str | Path, result: ImportResult):
+    """An old Word document (.doc, whatever its name ends with) as .docx bytes converted by LibreOffice;
+    None for any other file. Without LibreOffice it is refused with how to save it as .docx."""
+    import io
+
+    from . import office
+    from .safety import OLE2_MAGIC
+
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(OLE2_MAGIC)) != OLE2_MAGIC:
+                return None
+    except OSError:
+        return None  # python-docx says what is wrong with it
+    try:
+        data = office.convert_doc_to_docx(path)
+    except office.OfficeError as error:
+        if error.kind == "missing":
+            raise DocxError(path, "是旧版 Word 文档（.doc）：请在 Word 或 WPS 中“另存为” .docx 后导入（装有 LibreOffice 时"
+                                  "会自动转换）",
+                            "an old Word document (.doc): save it as .docx in Word or WPS and import that (with "
+                            "LibreOffice installed it is converted by itself)") from None
+        raise DocxError(path, f"是旧版 Word 文档（.doc），LibreOffice 未能转换（{error.kind}）：请在 Word 或 WPS 中另存为 "
+                              ".docx 后导入",
+                        f"an old Word document (.doc) that LibreOffice could not convert ({error.kind}): save it as "
+                        ".docx in Word or WPS and import that") from None
+    result.from_doc.append(str(path))
+    return io.BytesIO(data)
 
 
 def _unit_of(line: str | None) -> tuple[str, str] | None:

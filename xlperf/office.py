@@ -1,6 +1,6 @@
 """LibreOffice headless, driven safely: a private throw-away profile, its own process group, a time limit.
 
-Used to turn the report into PDF. The profile carries a small Basic macro that updates the table of
+Used to turn the report into PDF, and an old Word document (.doc) into .docx for ``xlperf import``. The profile carries a small Basic macro that updates the table of
 contents before exporting (a plain ``--convert-to pdf`` leaves the placeholder), and font pairs that
 print the document's Chinese fonts with the closest installed Noto CJK face where they are missing.
 """
@@ -174,5 +174,27 @@ def convert_to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = 180,
                 raise OfficeError("failed", code=result.returncode, detail=detail)
         atomic_write_bytes(pdf, target.read_bytes())
         return toc_updated
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def convert_doc_to_docx(doc: str | Path, *, timeout: float = 120) -> bytes:
+    """An old Word document (.doc) as .docx bytes, converted by a headless LibreOffice from a copy (the input
+    is never touched). Raises ``OfficeError`` (missing, timeout, failed)."""
+    soffice = soffice_path()
+    if soffice is None:
+        raise OfficeError("missing")
+    work = Path(tempfile.mkdtemp(prefix="xlperf-import-"))
+    try:
+        source = work / "document.doc"
+        shutil.copyfile(doc, source)
+        profile = _make_profile(work, ())
+        result = _run([soffice, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
+                       f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "docx:MS Word 2007 XML",
+                       "--outdir", str(work / "out"), str(source)], timeout)
+        target = work / "out" / "document.docx"
+        if not target.exists() or target.stat().st_size == 0:
+            raise OfficeError("failed", code=result.returncode, detail=(result.stderr or result.stdout).strip()[-500:])
+        return target.read_bytes()
     finally:
         shutil.rmtree(work, ignore_errors=True)
