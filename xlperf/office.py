@@ -6,6 +6,7 @@ print the document's Chinese fonts with the closest installed Noto CJK face wher
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -146,6 +147,30 @@ def _end_group(group: int) -> None:
         pass
 
 
+@contextlib.contextmanager
+def _session(source: str | Path, name: str, font_pairs: tuple[tuple[str, str], ...] = ()):
+    """A throw-away folder holding a copy of ``source`` as ``name`` (the input is never touched), and the
+    soffice command line with a private profile there: yields (folder, copy, command)."""
+    soffice = soffice_path()
+    if soffice is None:
+        raise OfficeError("missing")
+    work = Path(tempfile.mkdtemp(prefix="xlperf-office-"))
+    try:
+        copy = work / name
+        shutil.copyfile(source, copy)
+        profile = _make_profile(work, font_pairs)
+        yield work, copy, [soffice, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
+                           f"-env:UserInstallation={profile.as_uri()}"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _made(target: Path, result: subprocess.CompletedProcess) -> Path:
+    if not target.exists() or target.stat().st_size == 0:
+        raise OfficeError("failed", code=result.returncode, detail=(result.stderr or result.stdout).strip()[-500:])
+    return target
+
+
 def convert_to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = 180,
                    font_pairs: tuple[tuple[str, str], ...] = ()) -> bool:
     """Convert ``docx`` to ``pdf`` (written atomically) with a headless LibreOffice and a private profile.
@@ -153,48 +178,21 @@ def convert_to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = 180,
     Returns True when the table of contents was updated in the PDF, False when only the plain conversion
     worked (the PDF then shows the placeholder). Raises ``OfficeError`` (missing, timeout, failed).
     """
-    soffice = soffice_path()
-    if soffice is None:
-        raise OfficeError("missing")
-    work = Path(tempfile.mkdtemp(prefix="xlperf-report-"))
-    try:
-        source = work / "report.docx"
-        shutil.copyfile(docx, source)
-        profile = _make_profile(work, font_pairs)
+    with _session(docx, "report.docx", font_pairs) as (work, source, command):
         target = work / "report.pdf"
-        common = [soffice, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
-                  f"-env:UserInstallation={profile.as_uri()}"]
-        _run(common + [f'macro:///Standard.XlperfReport.ExportPdf("{source.as_uri()}","{target.as_uri()}")'],
+        _run(command + [f'macro:///Standard.XlperfReport.ExportPdf("{source.as_uri()}","{target.as_uri()}")'],
              timeout)
         toc_updated = target.exists() and target.stat().st_size > 0
         if not toc_updated:
-            result = _run(common + ["--convert-to", "pdf", "--outdir", str(work), str(source)], timeout)
-            if not target.exists() or target.stat().st_size == 0:
-                detail = (result.stderr or result.stdout).strip()[-500:]
-                raise OfficeError("failed", code=result.returncode, detail=detail)
+            _made(target, _run(command + ["--convert-to", "pdf", "--outdir", str(work), str(source)], timeout))
         atomic_write_bytes(pdf, target.read_bytes())
         return toc_updated
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def convert_doc_to_docx(doc: str | Path, *, timeout: float = 120) -> bytes:
     """An old Word document (.doc) as .docx bytes, converted by a headless LibreOffice from a copy (the input
     is never touched). Raises ``OfficeError`` (missing, timeout, failed)."""
-    soffice = soffice_path()
-    if soffice is None:
-        raise OfficeError("missing")
-    work = Path(tempfile.mkdtemp(prefix="xlperf-import-"))
-    try:
-        source = work / "document.doc"
-        shutil.copyfile(doc, source)
-        profile = _make_profile(work, ())
-        result = _run([soffice, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
-                       f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "docx:MS Word 2007 XML",
-                       "--outdir", str(work / "out"), str(source)], timeout)
-        target = work / "out" / "document.docx"
-        if not target.exists() or target.stat().st_size == 0:
-            raise OfficeError("failed", code=result.returncode, detail=(result.stderr or result.stdout).strip()[-500:])
-        return target.read_bytes()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with _session(doc, "document.doc") as (work, source, command):
+        result = _run(command + ["--convert-to", "docx:MS Word 2007 XML", "--outdir", str(work / "out"),
+                                 str(source)], timeout)
+        return _made(work / "out" / "document.docx", result).read_bytes()
