@@ -177,3 +177,27 @@ def test_without_libreoffice_an_old_word_document_is_refused_with_the_way_out(se
         assert result.exit_code == 2
         assert result.output.strip().startswith("xlperf: ") and expected in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_several_units_in_one_document_each_get_their_workbook(tmp_path):
+    """Units named in the block (单位名称及代码), in a paragraph with a label or as code+name before their
+    tables: each unit's projects go to its own workbook, none to a merged 000000 one."""
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    _block(document, unit_row=("单位名称及代码", "[015001]某某市教育局"))
+    _indicators(document)
+    document.add_paragraph("单位名称及代码：015002某某市第一中学")
+    _block(document, unit_row=None)
+    _indicators(document, rows=ROWS[:2])
+    document.add_paragraph("2023年项目支出绩效目标表")
+    document.add_paragraph("015003-某某市第二中学")
+    _block(document, unit_row=None)
+    _indicators(document, rows=ROWS[:1])
+    path = tmp_path / "units.docx"
+    document.save(path)
+    result, documents = _imported(path, tmp_path)
+    assert result.unplaced == []
+    got = {doc["unit"]["code"]: (doc["unit"]["name"], len(doc["projects"][0]["indicators"])) for doc in documents}
+    assert got == {"015001": ("某某市教育局", 3), "015002": ("某某市第一中学", 2), "015003": ("某某市第二中学", 1)}
+    assert sorted(p.name for p in result.files) == ["015001_某某市教育局.xlsx", "015002_某某市第一中学.xlsx",
+                                                     "015003_某某市第二中学.xlsx"]

@@ -29,7 +29,7 @@ HEADER_LABELS = {"一级指标": "level1", "二级指标": "level2", "三级指�
                  "指标值": "target", "指标值确定依据": "basis"}  # as the missing ones are named
 LOCKED_FROM_DOCUMENT = frozenset({"project_code", "project_name", "budget_total", "fiscal", "other"})
 # a unit as published above its tables: 471001遵化市…, [015001]名称, 【015001】名称, 820001-名称, 820001 名称
-_UNIT_LINE = re.compile(r"^[\[【(（]?([0-9]{3,12})[\]】)）]?\s*[-—－:：]?\s*(\S.*?)\s*"
+_UNIT_LINE = re.compile(r"^[\[【(（]?([0-9]{3,12})(?![0-9]|\s*年)[\]】)）]?\s*[-—－:：]?\s*(\S.*?)\s*"
                         r"(?:(?:金额)?单位[:：]\s*(?:万元|元|千元))?$")
 _YEAR = re.compile(r"(20[0-9]{2})\s*年")
 _PART_HEADINGS = {"总体绩效目标": "overall_goal", "工作保障措施": "measures"}
@@ -487,6 +487,12 @@ def _unit_of(line: str | None) -> tuple[str, str] | None:
     return (match.group(2), match.group(1).strip()) if match else None
 
 
+def _unit_label_removed(text: str) -> str:
+    """A paragraph naming the unit of the tables after it, without its label: ``单位名称及代码：[015002]某某中学``."""
+    label, colon, rest = text.replace("：", ":").partition(":")
+    return rest.strip() if colon and field_key(label) == "unit" else text
+
+
 def _laid_out(table):
     """A table, or the tables inside it when it is a 1x1 layout table (a web page saved as Word)."""
     rows = table.rows
@@ -509,6 +515,8 @@ def _tables_with_units(document):
             text = clean_text(Paragraph(child, document).text) or ""
             if "单位:万元" in label_key(text):
                 unit_line = text.replace("单位：万元", "").replace("单位:万元", "").strip()
+            elif len(text) < 60 and _unit_of(_unit_label_removed(text)):
+                unit_line = _unit_label_removed(text)  # 单位名称及代码：[015002]某某中学 above the table
             money_unit = declared_unit(text) if len(text) < 60 and declared_unit(text) else money_unit
         elif child.tag.endswith("}tbl"):
             for table in _laid_out(Table(child, document)):
