@@ -201,3 +201,24 @@ def test_several_units_in_one_document_each_get_their_workbook(tmp_path):
     assert got == {"015001": ("某某市教育局", 3), "015002": ("某某市第一中学", 2), "015003": ("某某市第二中学", 1)}
     assert sorted(p.name for p in result.files) == ["015001_某某市教育局.xlsx", "015002_某某市第一中学.xlsx",
                                                      "015003_某某市第二中学.xlsx"]
+
+
+def test_a_row_that_only_names_a_group_is_no_indicator(tmp_path):
+    """二级 written once in a row of its own heads the indicators under it (no half-filled indicator row)."""
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    _block(document)
+    rows = [["产出指标", "数量指标", "", "", "", ""],
+            ["产出指标", "", "采购台数", "购置办公设备台数", "≥20台", "年度计划"],
+            ["产出指标", "", "培训人次", "培训人次", "≥30人次", "年度计划"],
+            ["满意度指标", "服务对象满意度指标", "", "", "", ""],
+            ["满意度指标", "", "职工满意度", "职工满意程度", "≥95%", "往年情况"]]
+    _indicators(document, HEADER, rows)
+    path = tmp_path / "groups.docx"
+    document.save(path)
+    result, (doc,) = _imported(path, tmp_path)
+    indicators = doc["projects"][0]["indicators"]
+    assert [(i["level1"], i["level2"], i["name"]) for i in indicators] == [
+        ("产出指标", "数量指标", "采购台数"), ("产出指标", "数量指标", "培训人次"),
+        ("满意度指标", "服务对象满意度指标", "职工满意度")]
+    assert result.unplaced == []

@@ -183,7 +183,7 @@ def test_parse_target_qualitative(raw):
 
 
 @pytest.mark.parametrize("raw", [
-    "≥", "95%%", "=", "abc123def456", "%", "≥高", "1.2.3万元", "不低于", "以上", "大于或等于", "高",
+    "≥", "95%%", "=", "abc123def456", "%", "≥高", "1.2.3万元", "不低于", "以上", "大于或等于",
     "≥-5%", "=-5%", "≥90%以下", "≤5%以上", "9" * 400 + "元", "95%左右", "1,0000元", "12,5%", "1e5",
     "≥95%（全年）", "第1名", "5" + "个" * 11, "5个3", "≥≥5", "> =5", ".5%",
     "٣٠%",  # Arabic-Indic digits are not our digits
@@ -216,7 +216,7 @@ def test_format_target(raw, shown):
 
 
 @pytest.mark.parametrize("unit, expected", [
-    ("万元", True), ("元", True), ("千元", True), ("亿元", True), ("%", False), ("人", False), ("万", False), (None, False),
+    ("万元", True), ("元", True), ("千元", True), ("亿元", True), ("%", False), ("人", False), ("万", True), (None, False),
 ])
 def test_is_money_unit(unit, expected):
     assert is_money_unit(unit) is expected
@@ -242,7 +242,7 @@ def test_parse_target_never_raises(text):
     target = parse_target(text)
     assert target is None or (isinstance(target, Target) and target.kind in KINDS)
     if target is not None:
-        assert target.text == clean_text(text)
+        assert target.text == fold_width(clean_text(text))  # as test_target_keeps_raw_and_cleaned_text shows it
         quantitative = target.kind == "quantitative"
         assert (target.operator is not None) == quantitative and (target.number is not None) == quantitative
         if quantitative:
@@ -312,3 +312,24 @@ def test_clean_text_translates_only_when_there_is_something_to_translate(text):
 
     expected = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").strip() or None
     assert clean_text(text) == expected
+
+
+@pytest.mark.parametrize("typed", ["2023年12月底前", "2023.07-2024.01", "2023年6月30日前完成", "2024-03底"])
+def test_a_date_or_period_is_a_time_target_in_words(typed):
+    """Published 时效 targets are dates and periods: text, not a number with a unit ``.07-2024.01``."""
+    assert parse_target(typed).kind == "qualitative"
+
+
+@pytest.mark.parametrize("typed, kind", [("无", "qualitative"), ("是", "qualitative"), ("高", "qualitative"), ("x", "invalid"),
+                                         ("2023.5万元", "quantitative"), ("2023", "quantitative")])
+def test_one_chinese_word_is_text_and_amounts_stay_numbers(typed, kind):
+    assert parse_target(typed).kind == kind
+
+
+def test_money_per_something_and_wan_alone_are_money():
+    from xlperf.targets import is_money_unit, money_in_wan
+
+    assert is_money_unit("元/亩") and is_money_unit("万元/人") and is_money_unit("万")
+    assert not is_money_unit("人/亩") and not is_money_unit("万人次")
+    assert money_in_wan(parse_target("250万")) == 250.0
+    assert money_in_wan(parse_target("1600元/亩")) is None  # per 亩: not comparable with the budget

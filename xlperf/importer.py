@@ -295,6 +295,7 @@ def _read_indicators(rows: list[list], columns: dict[str, int], width: int, proj
                      previous_level1: str | None = None) -> str | None:
     """The indicator rows of a table (``rows`` after its header, or a continuation after a page break);
     returns the last 一级 seen, which carries over into a continuation."""
+    previous_level2 = None
     for row_number, cells in enumerate(rows, start=first_number):
         texts = _grid_texts(cells)
         if not any(texts) or _is_header(cells):  # a header repeated inside the table is not an indicator
@@ -306,7 +307,14 @@ def _read_indicators(rows: list[list], columns: dict[str, int], width: int, proj
                 indicator[key] = category_label(indicator[key])
         if "level1" not in indicator and previous_level1 and len(texts) >= width:
             indicator["level1"] = previous_level1  # 一级 cells left blank under a merged-looking first cell
+        if indicator.get("level1") != previous_level1:
+            previous_level2 = None
         previous_level1 = indicator.get("level1", previous_level1)
+        if indicator and set(indicator) <= {"level1", "level2"}:  # a row that only heads a group of indicators
+            previous_level2 = indicator.get("level2", previous_level2)
+            continue
+        if "level2" not in indicator and previous_level2:
+            indicator["level2"] = previous_level2  # under a 二级 written once in a row of its own
         if len(texts) != width and "level1" not in indicator:
             result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", " | ".join(texts), "row_shape"))
             continue

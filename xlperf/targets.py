@@ -131,7 +131,9 @@ _SUFFIXES = {"及以上": "≥", "以上": "≥", "及以下": "≤", "以下": 
 _TARGET_NUMBER = re.compile(r"([+-]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)")
 _OPERATOR_SYMBOLS = frozenset("≥≧≤≦<>=")
 _UNIT_SYMBOLS = frozenset("/·²³℃°")
-_MONEY = {"万元": Decimal(1), "元": Decimal("0.0001"), "千元": Decimal("0.1"), "亿元": Decimal(10000)}
+# 万 alone after an amount is 万元 in a budget table (``250万``)
+_MONEY = {"万元": Decimal(1), "万": Decimal(1), "元": Decimal("0.0001"), "千元": Decimal("0.1"),
+          "亿元": Decimal(10000)}
 
 
 def _valid_unit(unit: str) -> bool:
@@ -151,18 +153,20 @@ def parse_target(raw: str | None) -> Target | None:
     invalid when it contradicts (``≥90%以下``). A sign is allowed only without an operator
     (``-5%``). Whitespace inside the unit is dropped (``90 ％`` → ``%``).
     """
-    text = clean_text(raw)
-    if text is None:
+    cleaned = clean_text(raw)
+    if cleaned is None:
         return None
-    text = fold_width(text)
+    text = shown = fold_width(cleaned)  # shown and read in half width (＝１６万元 → =16万元)
     raw = raw if isinstance(raw, str) else str(raw)
-    invalid = Target(raw, text, "invalid")
+    invalid = Target(raw, shown, "invalid")
+    if _DATED.match(re.sub(r"\s+", "", text)):  # a date or period is a 时效 target in words, not a number
+        return Target(raw, shown, "qualitative")
     match = _OPERATOR.match(text)
     operator = _OPERATORS[match.group(1)] if match else None
     rest = text[match.end():] if match else text
     number = _TARGET_NUMBER.match(rest)
     if number is None or (operator and number.group(1)):
-        return _qualitative(raw, text)
+        return _qualitative(raw, text, shown)
     value = float(number.group(1) + number.group(2).replace(",", ""))
     unit = rest[number.end():].strip()
     for suffix, implied in _SUFFIXES.items():
@@ -176,16 +180,22 @@ def parse_target(raw: str | None) -> Target | None:
     unit = re.sub(r"\s+", "", unit)
     if not math.isfinite(value) or (unit and not _valid_unit(unit)):
         return invalid
-    return Target(raw, text, "quantitative", operator or "=", value, unit or None)
+    return Target(raw, shown, "quantitative", operator or "=", value, unit or None)
 
 
-def _qualitative(raw: str, text: str) -> Target:
-    """No digit, no comparison symbol, at least two letters/CJK, and not a bare 不低于 or 以上."""
+# a date or a period, the usual 时效 target: 2023年12月底前, 2023.07-2024.01, 2023年6月30日前完成
+_DATED = re.compile(r"^(?:19|20)[0-9]{2}(?:年|[.\-/])(?:0?[1-9]|1[0-2])(?:$|[月日底末前后内至到\-—~～/.])")
+
+
+def _qualitative(raw: str, text: str, shown: str) -> Target:
+    """Text with no digit, no comparison symbol, two letters or one CJK character (无, 是), that is not a
+    bare 不低于 or 以上."""
     bare = re.sub(r"\s+", "", text)
+    letters = sum(c.isalpha() for c in text)
     if (re.search(r"\d", text) or _OPERATOR_SYMBOLS.intersection(text) or bare in _OPERATORS
-            or bare in _SUFFIXES or sum(c.isalpha() for c in text) < 2):
-        return Target(raw, text, "invalid")
-    return Target(raw, text, "qualitative")
+            or bare in _SUFFIXES or letters < 2 and not (letters == 1 and "\u4e00" <= bare[:1] <= "\u9fff")):
+        return Target(raw, shown, "invalid")
+    return Target(raw, shown, "qualitative")
 
 
 def format_target(t: Target) -> str:
@@ -203,8 +213,8 @@ def format_target(t: Target) -> str:
 
 
 def is_money_unit(unit: str | None) -> bool:
-    """万元, 元, 千元 or 亿元."""
-    return unit in _MONEY
+    """万元, 万, 元, 千元 or 亿元, or money per something (``元/亩``, ``万元/人``)."""
+    return unit in _MONEY or (unit is not None and unit.split("/", 1)[0] in _MONEY and "/" in unit)
 
 
 def money_in_wan(t: Target) -> float | None:
