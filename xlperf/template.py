@@ -714,7 +714,7 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
     facts = [
         ("单位", f"{plan.unit_code} {plan.unit_name}"),
         ("预算年度", str(plan.year)),
-        ("指标体系", f"{framework.id}：{framework.title}"),
+        ("指标体系", f"{framework.title}，{framework.id}"),
         ("项目数", str(len(plan.sheets))),
     ]
     row = 2
