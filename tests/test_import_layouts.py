@@ -222,3 +222,84 @@ def test_a_row_that_only_names_a_group_is_no_indicator(tmp_path):
         ("产出指标", "数量指标", "采购台数"), ("产出指标", "数量指标", "培训人次"),
         ("满意度指标", "服务对象满意度指标", "职工满意度")]
     assert result.unplaced == []
+
+
+GOAL = "1.保障全市中小学正常运转；2.完成校舍维修改造12所。"
+
+
+def _department_table(document, name_row=("部门（单位）名称", "某某市教育局")):
+    """A 部门（单位）整体支出绩效目标表 as Hunan and Hubei publish it: title and year rows, name, a budget of two
+    rows under one merged label, duties, 年度总体目标, then 年度绩效指标 (merged down) over the indicators,
+    三级 and 指标值 each merged over two grid columns."""
+    table = document.add_table(rows=12, cols=7)
+
+    def put(row, texts):
+        for column, text in enumerate(texts):
+            table.cell(row, column).text = text
+
+    table.cell(0, 0).merge(table.cell(0, 6)).text = "部门（单位）整体支出绩效目标表"
+    table.cell(1, 0).merge(table.cell(1, 6)).text = "（2023年度）"
+    table.cell(2, 0).text = name_row[0]
+    table.cell(2, 1).merge(table.cell(2, 6)).text = name_row[1]
+    put(3, ["年度预算申请（万元）", "资金总额", "1200", "其中：财政拨款", "1000", "其他资金", "200"])
+    put(4, ["", "按支出性质分", "", "其中：基本支出", "800", "项目支出", "400"])
+    table.cell(3, 0).merge(table.cell(4, 0))
+    table.cell(5, 0).text = "部门职能职责概述"
+    table.cell(5, 1).merge(table.cell(5, 6)).text = "主管全市基础教育。"
+    table.cell(6, 0).text = "年度总体目标"
+    table.cell(6, 1).merge(table.cell(6, 6)).text = GOAL
+    rows = [["一级指标", "二级指标", "三级指标", "指标值"], ["产出指标", "数量指标", "维修校舍数", "12所"],
+            ["产出指标", "时效指标", "按时完成率", "100%"], ["满意度指标", "服务对象满意度指标", "家长满意度", "≥90%"],
+            ["效益指标", "社会效益指标", "入学率", "≥99%"]]
+    for row, texts in enumerate(rows, start=7):
+        table.cell(row, 1).text, table.cell(row, 2).text = texts[0], texts[1]
+        table.cell(row, 3).merge(table.cell(row, 4)).text = texts[2]
+        table.cell(row, 5).merge(table.cell(row, 6)).text = texts[3]
+    table.cell(7, 0).merge(table.cell(11, 0)).text = "年度绩效指标"
+    return table
+
+
+def test_a_department_table_goes_to_the_units_sheet_and_the_rest_is_listed(tmp_path):
+    """部门整体支出绩效目标表: its 年度总体目标 becomes the unit's 总体绩效目标 (the unit its name names), and
+    what 单位整体 has no place for (budget, duties, each indicator) is listed, so the import exits 1."""
+    document = docx.Document()
+    document.add_paragraph("某某市教育局2023年部门预算绩效目标")
+    _department_table(document)
+    document.add_paragraph("2023年项目支出绩效目标表")
+    _block(document)
+    _indicators(document)
+    path = tmp_path / "department.docx"
+    document.save(path)
+    result = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "out"), "--lang", "zh"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("已导入 1 个项目、3 条指标，写出 1 个工作簿")
+    where = f"{path} 表1"
+    assert lines[1:] == [
+        f"未能放置：{where} 第4行 的部门整体表内容“年度预算申请（万元）：资金总额 | 1200 | 其中：财政拨款 | 1000 | 其他资金 | "
+        "200”在“单位整体”表中没有对应栏目",
+        f"未能放置：{where} 第5行 的部门整体表内容“年度预算申请（万元）：按支出性质分 | 其中：基本支出 | 800 | 项目支出 | 400”"
+        "在“单位整体”表中没有对应栏目",
+        f"未能放置：{where} 第6行 的部门整体表内容“部门职能职责概述：主管全市基础教育。”在“单位整体”表中没有对应栏目",
+        f"未能放置：{where} 第9行 的部门整体绩效指标“产出指标/数量指标/维修校舍数：12所”在“单位整体”表中没有对应栏目",
+        f"未能放置：{where} 第10行 的部门整体绩效指标“产出指标/时效指标/按时完成率：100%”在“单位整体”表中没有对应栏目",
+        f"未能放置：{where} 第11行 的部门整体绩效指标“满意度指标/服务对象满意度指标/家长满意度：≥90%”在“单位整体”表中没有对应栏目",
+        f"未能放置：{where} 第12行 的部门整体绩效指标“效益指标/社会效益指标/入学率：≥99%”在“单位整体”表中没有对应栏目",
+    ]
+    (workbook,) = (tmp_path / "out").glob("*.xlsx")
+    doc = read_return(workbook).document
+    assert doc["unit"] == {"code": "015001", "name": "某某市教育局"} and doc["overall_goal"] == GOAL
+    assert [p["project_code"] for p in doc["projects"]] == ["P2023001"]
+    assert len(doc["projects"][0]["indicators"]) == 3  # the department's indicators are not the project's
+
+
+def test_a_document_with_only_a_department_table_gives_the_units_workbook(tmp_path):
+    document = docx.Document()
+    _department_table(document, name_row=("单位名称及代码", "[015001]某某市教育局"))
+    path = tmp_path / "only.docx"
+    document.save(path)
+    result, (doc,) = _imported(path, tmp_path)
+    assert doc["unit"] == {"code": "015001", "name": "某某市教育局"} and doc["overall_goal"] == GOAL
+    assert doc["projects"] == [] and result.projects == 0
+    assert sorted({u.reason for u in result.unplaced}) == ["department_field", "department_indicator"]
+    assert sum(u.reason == "department_indicator" for u in result.unplaced) == 4

@@ -58,6 +58,11 @@ TEXTS = {
     "unplaced_no_table": ("未能导入：{where} 中没有可识别的绩效目标表（项目编码/项目名称表格及指标表）",
                           "nothing imported: {where} holds no table recognised as a 绩效目标表 (project code/name "
                           "and an indicator table)"),
+    "unplaced_department_field": ("未能放置：{where} 的部门整体表内容“{text}”在“单位整体”表中没有对应栏目",
+                                  "not placed: '{text}' of the 部门整体 table in {where} has no place on the 单位整体 sheet"),
+    "unplaced_department_indicator": ("未能放置：{where} 的部门整体绩效指标“{text}”在“单位整体”表中没有对应栏目",
+                                      "not placed: 部门整体 indicator '{text}' in {where} has no place on the 单位整体 "
+                                      "sheet"),
     "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
     "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
                     "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),

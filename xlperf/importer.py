@@ -76,11 +76,12 @@ class ImportResult:
 
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, dict[str, str]]:
-    """workbook_templates/import_vocabulary.json as label → key, per kind ("indicator_headers", "fields")."""
+    """workbook_templates/import_vocabulary.json as label → key, per kind ("indicator_headers", "fields",
+    "department_fields")."""
     with open(templates_root() / "import_vocabulary.json", encoding="utf-8") as handle:
         data = json.load(handle)
     return {kind: {canonical_label(label): key for key, labels in data[kind].items() for label in labels}
-            for kind in ("indicator_headers", "fields")}
+            for kind in ("indicator_headers", "fields", "department_fields")}
 
 
 def canonical_label(text: str | None) -> str:
@@ -188,6 +189,20 @@ class _Project:
     where: str
     indicators: list[dict] = field(default_factory=list)
     unit: tuple[str, str] | None = None
+    rows: list[int] = field(default_factory=list)  # the table row each indicator was read from
+
+
+@dataclass
+class _Department:
+    """A 部门（单位）整体支出绩效目标表: its unit, and what fits the unit's 单位整体 sheet (总体目标, 保障措施).
+    Its indicators are read as a project's are, only to be reported: 单位整体 has no place for them."""
+
+    where: str
+    name: str | None
+    values: dict
+    unit: tuple[str, str] | None = None
+    indicators: list[dict] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
 
 
 def _read_project_block(rows: list[list], file: str, table_number: int, result: ImportResult,
@@ -249,8 +264,77 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
     return _Project(values, f"{file} 表{table_number}"), unit_line
 
 
-def _indicator_columns(header_cells: list, file: str, table_number: int, result: ImportResult) -> dict[str, int]:
-    """Which column holds which part of an indicator, from a header row; missing columns are reported."""
+def department_key(text: str | None) -> str | None:
+    """The part of a 部门整体支出绩效目标表 a label names (``unit_name``, ``overall_goal``, ``budget``, …)."""
+    return vocabulary()["department_fields"].get(canonical_label(text))
+
+
+def _is_department_table(rows: list[list]) -> bool:
+    """A 部门（单位）整体 table: a 年度总体目标 and a 部门名称 or 年度预算申请, and no project code or name."""
+    keys = {department_key(_text(cell)) for cells in rows for cell in cells[:2]}
+    fields = {field_key(_text(cell)) for cells in rows for cell in cells}
+    return "overall_goal" in keys and bool(keys & {"unit_name", "budget"}) and not fields & {
+        "project_code", "project_name"}
+
+
+def _is_caption(text: str) -> bool:
+    """A table's title or caption row (部门整体支出绩效目标表, （2023年度）, 单位：万元): no data of its own."""
+    bare = label_key(text)
+    return bool(re.fullmatch(r"\(?(?:20[0-9]{2}年度?)\)?", bare) or ("绩效目标" in bare and bare.endswith("表"))
+                or (declared_unit(text) and len(bare) < 12))
+
+
+def _read_department(rows: list[list], file: str, table_number: int, result: ImportResult) -> _Department:
+    """What a 部门整体 table says before its indicator header: name and unit code, 总体目标 and 保障措施 for
+    the unit's 单位整体 sheet; the budget, duties and any other labelled row are reported as not placed."""
+    values: dict[str, str] = {}
+    name = unit_line = None
+    previous_label = None
+    for row_number, cells in enumerate(rows, start=1):
+        texts = [_text(cell) for cell in cells]
+        if not any(texts):
+            continue
+        where = f"表{table_number} 第{row_number}行"
+        distinct = set(filter(None, texts))
+        if len(distinct) == 1 and _is_caption(next(iter(distinct))):
+            continue
+        label_index = next((i for i, text in enumerate(texts) if text), 0)
+        label = texts[label_index]
+        if previous_label is not None and cells[0]._tc is previous_label:
+            key = department_key(_text(cells[0]))  # a row under a label merged down (年度预算申请 | 其中：…)
+            label_index = 0
+        else:
+            key = department_key(label)
+        previous_label = cells[label_index]._tc
+        rest = [text for text in texts[label_index + 1:] if text]
+        value = "\n".join(rest)
+        if key == "unit_name" or field_key(label) == "unit":
+            name = name or value
+            unit_line = value if _unit_of(value) else unit_line
+        elif key in ("overall_goal", "measures") and value:
+            values[key] = f"{values[key]}\n{value}" if key in values else value
+        elif rest or key is None:
+            shown = " | ".join(texts[label_index:]) if key is None else f"{label}：{' | '.join(rest)}"
+            result.unplaced.append(Unplaced(file, where, _clip(shown, 80), "department_field"))
+    department = _Department(f"{file} 表{table_number}", name, values)
+    department.unit = _unit_of(unit_line)
+    if department.unit:
+        department.name = department.unit[1]
+    return department
+
+
+def _report_department_indicators(department: _Department, result: ImportResult) -> None:
+    for indicator, row in zip(department.indicators, department.rows):
+        text = "/".join(indicator.get(key, "") for key in ("level1", "level2", "name"))
+        target = indicator.get("target", "")
+        result.unplaced.append(Unplaced(department.where, f"第{row}行", f"{text}：{target}" if target else text,
+                                        "department_indicator"))
+
+
+def _indicator_columns(header_cells: list, file: str, table_number: int, result: ImportResult | None
+                       ) -> dict[str, int]:
+    """Which column holds which part of an indicator, from a header row; missing columns are reported
+    (unless ``result`` is None)."""
     columns: dict[str, int] = {}
     for index, cell in enumerate(header_cells):
         key = header_key(_text(cell))
@@ -258,7 +342,7 @@ def _indicator_columns(header_cells: list, file: str, table_number: int, result:
             columns[key] = index
     if "target" not in columns and "target_operator" in columns:  # 指标性质 | 值 | 度量单位, the value unnamed
         columns["target"] = columns["target_operator"] + 1
-    for missing in [label for label, key in HEADER_LABELS.items() if key not in columns]:
+    for missing in [label for label, key in HEADER_LABELS.items() if key not in columns and result is not None]:
         result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
     return columns
 
@@ -319,6 +403,7 @@ def _read_indicators(rows: list[list], columns: dict[str, int], width: int, proj
             result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", " | ".join(texts), "row_shape"))
             continue
         project.indicators.append(indicator)
+        project.rows.append(row_number)
     return previous_level1
 
 
@@ -393,9 +478,27 @@ def _give_unit_texts(unit_values: dict, units: dict[str, dict], first: dict) -> 
             target["values"][key] = f"{previous}\n{text}" if previous else text
 
 
+def _department_unit(department: _Department, units: dict[str, dict], document_units: list[dict],
+                     unit_code: str | None, unit_name: str | None) -> dict | None:
+    """The unit a 部门整体 table belongs to: the one its code names (or --unit-code), else the document's unit
+    of that name (a 部门 is also its 本级 office: 某某局 → 某某局本级), else, the table naming none, the
+    document's only unit."""
+    code, name = department.unit or (None, department.name)
+    code, name = unit_code or code, unit_name or name
+    if code:
+        return units.setdefault(code, {"name": name or code, "projects": [], "values": {}})
+    candidates = list({id(unit): unit for unit in document_units}.values())
+    for matches in (lambda unit: unit["name"] == name, lambda unit: unit["name"] == f"{name}本级",
+                    lambda unit: bool(name) and unit["name"].startswith(name)):
+        found = [unit for unit in candidates if matches(unit)]
+        if found:
+            return found[0]
+    return candidates[0] if len(candidates) == 1 and not name else None
+
+
 def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str] = frozenset()
-              ) -> tuple[dict, list[_Project], int | None]:
-    """(unit values, projects, year) found in one document; ``categories``: the 一级/二级 names a table
+              ) -> tuple[dict, list[_Project], list[_Department], int | None]:
+    """(unit values, projects, 部门整体 tables, year) found in one document; ``categories``: the 一级/二级 names a table
     continued after a page break is recognised by."""
     import zipfile
 
@@ -412,40 +515,52 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
     year_match = next((_YEAR.search(p.text) for p in document.paragraphs[:40] if _YEAR.search(p.text)), None)
     unit_values = _part_one(document)
     projects: list[_Project] = []
+    departments: list[_Department] = []
     current_unit: tuple[str, str] | None = None
+    owner = None  # the project or 部门整体 table that indicator rows without a project block belong to
     last_table = None  # (columns, width, last 一级) of the last indicator table, for a continuation
     for table_number, block in enumerate(_tables_with_units(document), start=1):
         table, paragraph_unit, money_unit = block
         current_unit = _unit_of(paragraph_unit) or current_unit
         rows, grid = _rows(table), _grid_rows(table)
         header_row = next((i for i, cells in enumerate(grid) if _is_header(cells)), None)
-        if header_row is None and last_table and projects and _continues_indicators(grid, last_table[1], categories):
-            last = _read_indicators(grid, last_table[0], last_table[1], projects[-1], file, table_number, result,
+        if header_row is None and last_table and owner and _continues_indicators(grid, last_table[1], categories):
+            last = _read_indicators(grid, last_table[0], last_table[1], owner, file, table_number, result,
                                     previous_level1=last_table[2])
             last_table = (last_table[0], last_table[1], last)
             continue
         block_rows = rows if header_row is None else rows[:header_row]
-        project, line = _read_project_block(block_rows, file, table_number, result, money_unit)
-        current_unit = _unit_of(line) or current_unit
+        if _is_department_table(block_rows):
+            owner = _read_department(block_rows, file, table_number, result)
+            owner.unit = owner.unit or (current_unit if owner.name in (None, (current_unit or ("", ""))[1]) else None)
+            current_unit = owner.unit or current_unit
+            departments.append(owner)
+            project = None
+        else:
+            project, line = _read_project_block(block_rows, file, table_number, result, money_unit)
+            current_unit = _unit_of(line) or current_unit
         if project is not None:
             project.unit = current_unit
             projects.append(project)
-            last_table = None
+            owner, last_table = project, None
         if header_row is not None:
-            if not projects:
+            if owner is None:
                 result.unplaced.append(Unplaced(file, f"表{table_number}", "一级指标", "no_project"))
                 continue
-            columns = _indicator_columns(grid[header_row], file, table_number, result)
+            columns = _indicator_columns(grid[header_row], file, table_number,
+                                         None if isinstance(owner, _Department) else result)
             width = len(grid[header_row])
             carried = last_table[2] if project is None and last_table else None  # the header repeated after a break
-            last = _read_indicators(grid[header_row + 1:], columns, width, projects[-1], file, table_number, result,
+            last = _read_indicators(grid[header_row + 1:], columns, width, owner, file, table_number, result,
                                     first_number=header_row + 2, previous_level1=carried)
             last_table = (columns, width, last)
     for paragraph in document.paragraphs:  # a table turned into text by a conversion: say so, never skip it
         key = label_key(paragraph.text)
         if "项目编码" in key and any(header in key for header in ("一级指标", "绩效目标", "预算数")):
             result.unplaced.append(Unplaced(file, "", _clip(paragraph.text), "table_as_text"))
-    return unit_values, projects, int(year_match.group(1)) if year_match else None
+    for department in departments:
+        _report_department_indicators(department, result)
+    return unit_values, projects, departments, int(year_match.group(1)) if year_match else None
 
 
 def _clip(text: str, length: int = 40) -> str:
@@ -543,10 +658,11 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
     result = ImportResult()
     units: dict[str, dict] = {}
     for path in paths:
-        unit_values, projects, found_year = read_docx(path, result, _category_names(framework))
-        if not projects:  # nothing that looks like a 绩效目标表: say so rather than write nothing in silence
+        unit_values, projects, departments, found_year = read_docx(path, result, _category_names(framework))
+        if not projects and not departments:  # nothing like a 绩效目标表: say so rather than write nothing
             result.unplaced.append(Unplaced(str(path), "", "", "no_table"))
-        for number, project in enumerate(projects):
+        document_units: list[dict] = []
+        for project in projects:
             code, name = project.unit or (None, None)
             code, name = unit_code or code, unit_name or name
             if not code or not name:
@@ -554,10 +670,21 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
                 code, name = code or "000000", name or Path(path).stem
             unit = units.setdefault(code, {"name": name, "projects": [], "values": {}, "year": year or found_year})
             unit["projects"].append(project)
-            if number == 0:
-                first = unit
-        if projects:
-            _give_unit_texts(unit_values, units, first)
+            document_units.append(unit)
+        for department in departments:
+            unit = _department_unit(department, units, document_units, unit_code, unit_name)
+            if unit is None:
+                result.unplaced.append(Unplaced(department.where, "", "单位编码/单位名称", "no_unit"))
+                unit = units.setdefault("000000", {"name": department.name or Path(path).stem, "projects": [],
+                                                   "values": {}, "year": year or found_year})
+            unit.setdefault("year", year or found_year)
+            document_units.append(unit)
+            for key, text in department.values.items():
+                previous = unit["values"].get(key)
+                if not previous or text not in previous:
+                    unit["values"][key] = f"{previous}\n{text}" if previous else text
+        if document_units:
+            _give_unit_texts(unit_values, units, document_units[0])
     for code, unit in units.items():
         names = sheet_names_for([p.values.get("project_name") or "" for p in unit["projects"]], set(spec.sheets.values()))
         sheets = []
