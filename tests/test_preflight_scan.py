@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from xlperf import safety
-from xlperf.spec import column_index
+from xlperf.cells import column_index
 
 SETTINGS = settings(max_examples=1500, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))

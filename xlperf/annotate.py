@@ -13,7 +13,8 @@ from .fileio import atomic_write_bytes
 from .findings import Finding, field_label
 from .frameworks import load_framework
 from .model import ReturnDocument, pointer
-from .spec import load_spec, split_cell
+from .cells import split_cell
+from .spec import load_spec
 from .template import Note, SheetPlan, WorkbookPlan, build_workbook, quote_sheet
 from .validate import FileResult
 

@@ -7,12 +7,15 @@ finding can still point at the cell to fill in. ``raw`` keeps the cell value bef
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .findings import Finding, Location
 
 
+SUMMARY_MARKER = "xlperf-summary"  # A1 of a summary's hidden _data sheet: written by the summary, read back
+DATA_ROW_KEY = "document"  # the first cell of each _data row that carries a document as JSON
 META_MARKER = "xlperf-meta"  # A1 of a template's hidden _meta sheet: written by the template, checked on reading
 
 
@@ -49,3 +52,21 @@ class ReturnDocument:
                 return self.sources[current]
             current = current.rsplit("/", 1)[0]
         return Location(self.path)
+
+
+def read_summary_documents(rows: list[list[object]]) -> list[dict]:
+    """The documents a summary carries, from its ``_data`` rows as python-calamine returns them (list of lists).
+
+    Raises ``ValueError`` when the rows are not a summary's ``_data`` sheet or a document is not valid JSON.
+    """
+    if not rows or not rows[0] or rows[0][0] != SUMMARY_MARKER:
+        raise ValueError("not the _data sheet of an xlperf summary")
+    documents = []
+    for row in rows[1:]:
+        if not row or row[0] != DATA_ROW_KEY:
+            continue
+        document = json.loads("".join(cell for cell in row[1:] if isinstance(cell, str)))
+        if not isinstance(document, dict):
+            raise ValueError("a carried document is not a JSON object")
+        documents.append(document)
+    return documents

@@ -17,10 +17,11 @@ from typing import NamedTuple
 
 from .errors import XlperfError
 from .findings import Finding, Location
-from .model import META_MARKER, ReturnDocument, pointer
+from .model import META_MARKER, SUMMARY_MARKER, ReturnDocument, pointer, read_summary_documents
 from .resources import templates_root
 from .safety import Limits, Refused, check_path, preflight
-from .spec import load_spec, split_cell
+from .cells import split_cell
+from .spec import load_spec
 from .targets import clean_text, format_number, parse_number
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -511,7 +512,6 @@ def _set_pointer(document: dict, json_path: str, value: object) -> None:
         target[parts[-1]] = value
 
 
-SUMMARY_MARKER = "xlperf-summary"
 
 
 def read_workbook(path: str | Path, limits: Limits | None = None) -> list[ReturnDocument]:
@@ -557,8 +557,6 @@ def _parquet_documents(path: Path, limits: Limits | None) -> list[ReturnDocument
 
 
 def _carried_documents(path: Path, rows: list[list[object]]) -> list[ReturnDocument]:
-    from .summary import read_summary_documents
-
     try:
         carried = read_summary_documents(rows)
     except (ValueError, KeyError, TypeError):

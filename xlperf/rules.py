@@ -14,7 +14,8 @@ from functools import lru_cache
 from .findings import Finding, Location
 from .frameworks import Framework
 from .model import ReturnDocument, cents, pointer
-from .spec import Spec, split_cell
+from .cells import split_cell
+from .spec import Spec
 from .targets import Target, format_number, is_money_unit, money_in_wan, parse_target
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .findings import Finding, Location
-from .spec import column_index
+from .cells import column_index
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"

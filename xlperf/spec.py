@@ -6,50 +6,18 @@ stores in each workbook's metadata; the reader then trusts the metadata, never t
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cells import cell_name, column_index
 from .errors import SpecError
 from .frameworks import Framework
 from .resources import templates_root
 
 if TYPE_CHECKING:
     from .safety import Limits
-
-_A1 = re.compile(r"^([A-Z]{1,3})([1-9][0-9]*)$")
-
-
-def column_letter(index: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
-def column_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index
-
-
-@lru_cache(maxsize=8192)
-def split_cell(cell: str) -> tuple[int, int]:
-    """'B7' → (row 7, column 2), both 1-based."""
-    match = _A1.match(cell)
-    if not match:
-        raise SpecError(f"not a cell address: {cell!r}")
-    return int(match.group(2)), column_index(match.group(1))
-
-
-def cell_name(row: int, column: int) -> str:
-    return f"{column_letter(column)}{row}"
-
 
 @dataclass(frozen=True)
 class Spec:

@@ -3,7 +3,7 @@
 The visible sheets are for people: what was merged (汇总说明), one row per project with live totals (项目汇总),
 one row per indicator (绩效指标明细), indicator counts and planned spending with charts, every finding and what
 has not come back. The very hidden ``_data`` sheet carries every included return as JSON, so a summary can be
-merged again into a higher-level one (``reader.read_workbook`` → ``read_summary_documents``).
+merged again into a higher-level one (``reader.read_workbook`` → ``model.read_summary_documents``).
 
 Values that came from a unit become text cells or number cells only: in the tables through ``render_rows``
 (rows made as XML and spliced into the package, see ``sheetxml``), elsewhere through ``write_string`` and
@@ -34,7 +34,7 @@ from . import __version__
 from .consolidation import STATE_LABELS, Consolidation
 from .fileio import atomic_path
 from .findings import field_label
-from .reader import SUMMARY_MARKER
+from .model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from .sheetxml import (Segment, Splice, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care,
                        row_xml, splice_package, text_cell)
 from .template import LABEL_FILL, display_width as _display_width, quote_sheet
@@ -42,7 +42,6 @@ from .template import LABEL_FILL, display_width as _display_width, quote_sheet
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
 DATA_VERSION = "1"
-DATA_ROW_KEY = "document"
 CHUNK_SIZE = 30_000  # characters per _data cell; Excel holds at most 32,767 (counted in UTF-16 units)
 TOTAL_FILL = "#FFF2CC"
 ALERT_COLOR = "#9C0006"
@@ -830,24 +829,6 @@ def _write_data(book: _Book, sheet, consolidation: Consolidation) -> None:
     if count:
         sheet.write_string(1, 0, DATA_ROW_KEY)  # the probe row: the documents' rows take its place
         book.splices.append(Splice(book.numbers[id(sheet)], 1, count, max(widest - 1, 1), segments))
-
-
-def read_summary_documents(rows: list[list[object]]) -> list[dict]:
-    """The documents a summary carries, from its ``_data`` rows as python-calamine returns them (list of lists).
-
-    Raises ``ValueError`` when the rows are not a summary's ``_data`` sheet or a document is not valid JSON.
-    """
-    if not rows or not rows[0] or rows[0][0] != SUMMARY_MARKER:
-        raise ValueError("not the _data sheet of an xlperf summary")
-    documents = []
-    for row in rows[1:]:
-        if not row or row[0] != DATA_ROW_KEY:
-            continue
-        document = json.loads("".join(cell for cell in row[1:] if isinstance(cell, str)))
-        if not isinstance(document, dict):
-            raise ValueError("a carried document is not a JSON object")
-        documents.append(document)
-    return documents
 
 
 def build_summary(consolidation: Consolidation) -> bytes:

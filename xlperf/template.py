@@ -20,7 +20,8 @@ import xlsxwriter.worksheet
 from . import __version__
 from .frameworks import Framework
 from .model import META_MARKER
-from .spec import Spec, column_index, column_letter, project_layout, split_cell, unit_layout
+from .cells import column_index, column_letter, split_cell
+from .spec import Spec, project_layout, unit_layout
 
 LEVEL1_NAME = "xl_l1"
 LEVEL2_PREFIX = "xl_l2_"
