@@ -38,6 +38,7 @@ from .model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa:
 from .sheetxml import (Segment, Splice, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care,
                        row_xml, splice_package, text_cell)
 from .template import LABEL_FILL, display_width as _display_width, quote_sheet
+from .xlsxprivate import style_index
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
@@ -185,7 +186,7 @@ class _Formats:
             fmt = workbook.add_format({**base, **extra})
             # XlsxWriter numbers formats as cells first use them; numbering them now, in this fixed order,
             # lets rows be made before the workbook (in worker processes, or kept in the cache)
-            fmt._get_xf_index()
+            style_index(fmt)
             return fmt
 
         total = {"bold": True, "bg_color": TOTAL_FILL}
@@ -206,7 +207,7 @@ class _Formats:
 
     def table_styles(self, columns: list[Column]) -> list[int]:
         """The style index of each column's cells, then of the alert format (as the probe row carries them)."""
-        return [self.kinds[column.style]._get_xf_index() for column in columns] + [self.alert._get_xf_index()]
+        return [style_index(self.kinds[column.style]) for column in columns] + [style_index(self.alert)]
 
 
 @functools.lru_cache(maxsize=1)

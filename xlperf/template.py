@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import xlsxwriter
-import xlsxwriter.worksheet
+import xlsxwriter
 
 from . import __version__
 from .frameworks import Framework
 from .model import META_MARKER
 from .cells import column_index, column_letter, split_cell
 from .spec import Spec, project_layout, unit_layout
+from .xlsxprivate import CachingWorksheet, add_worksheet
 
 LEVEL1_NAME = "xl_l1"
 LEVEL2_PREFIX = "xl_l2_"
@@ -134,33 +135,8 @@ def lock_structure(xlsx: bytes, password: str | None, growing_rows: dict[str, se
     return output.getvalue()
 
 
-_PREPARED_FORMULAS: dict[tuple[str, bool, bool], str] = {}
-
-
-class _Worksheet(xlsxwriter.worksheet.Worksheet):
-    """XlsxWriter's worksheet, remembering how it prepared each formula.
-
-    XlsxWriter runs ~75 regular expressions over every formula (to prefix newer functions with
-    _xlfn.); a template repeats the same few hundred formulas on every project sheet of every
-    workbook, and that preparation was half the time of ``xlperf template``. The result depends only
-    on the formula and two flags, so it is kept by those."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.values: dict[str, object] = {}  # what was written into each input cell (A1 → value)
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        key = (formula, bool(expand_future_functions), bool(self.use_future_functions))
-        prepared = _PREPARED_FORMULAS.get(key)
-        if prepared is None:
-            prepared = super()._prepare_formula(formula, expand_future_functions)
-            if len(_PREPARED_FORMULAS) < 20_000:
-                _PREPARED_FORMULAS[key] = prepared
-        return prepared
-
-
 def _add_sheet(workbook, name: str):
-    return workbook.add_worksheet(name, worksheet_class=_Worksheet)
+    return add_worksheet(workbook, name)
 
 
 class _Formats:
@@ -237,7 +213,7 @@ def _write_value(sheet, cell: str, value: object, fmt) -> None:
 
 
 def _remember(sheet, cell: str, value: object) -> None:
-    if isinstance(sheet, _Worksheet):
+    if isinstance(sheet, CachingWorksheet):
         sheet.values[cell] = value
 
 
@@ -434,7 +410,7 @@ def _write_marks(workbook, notes: list[Note], formats: _Formats) -> None:
         row, column = split_cell(note.cell)
         target.write_comment(row - 1, column - 1, note.text, {"x_scale": 2.5, "y_scale": 2})
         keep_row, keep_column = row - 1, MARK_COLUMN + column - 1
-        value = target.values.get(note.cell) if isinstance(target, _Worksheet) else None
+        value = target.values.get(note.cell) if isinstance(target, CachingWorksheet) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             target.write_number(keep_row, keep_column, value)
         elif value not in (None, ""):
