@@ -100,6 +100,21 @@ def test_gbk_project_list(tmp_path):
     (tmp_path / "gbk.csv").write_bytes(text.encode("gbk"))
     result = run("template", tmp_path / "gbk.csv", "-o", tmp_path / "out")
     assert result.exit_code == 0
+    # the GBK text arrived as the same Chinese, not mojibake: names in the workbooks and the manifest
+    import csv
+
+    import openpyxl
+    with open(SAMPLES / "projects.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    names = {row["项目名称"].replace("“", "").replace("”", "") for row in rows}
+    written = set()
+    for path in sorted((tmp_path / "out").glob("*.xlsx")):
+        book = openpyxl.load_workbook(path, read_only=True)
+        written |= {book[name]["D3"].value for name in book.sheetnames if name not in ("填报说明", "单位整体", "_lists",
+                                                                                        "_meta")}
+        book.close()
+    assert written == names and "工信局购置公务用车" in written
+    assert {row["单位名称"] for row in rows} == {path.stem.split("_", 1)[1] for path in (tmp_path / "out").glob("*.xlsx")}
 
 
 def test_xlsx_project_list_with_english_headers(tmp_path):
@@ -111,7 +126,11 @@ def test_xlsx_project_list_with_english_headers(tmp_path):
     book.save(tmp_path / "list.xlsx")
     result = run("template", tmp_path / "list.xlsx", "-o", tmp_path / "out", "--lang", "en")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "471001_单位.xlsx").is_file()
+    book = openpyxl.load_workbook(tmp_path / "out" / "471001_单位.xlsx")
+    assert (book["单位整体"]["B3"].value, book["单位整体"]["B4"].value) == ("471001", "单位")  # a code, as text
+    sheet = book["项目"]
+    assert [sheet[cell].value for cell in ("B3", "D3", "B4", "D4")] == ["13028122P00306010001X", "项目", 10.96, 10.96]
+    assert sheet["F4"].value is None
 
 
 def test_blank_template_cli(tmp_path):
@@ -178,8 +197,27 @@ def test_validate_nothing_found(tmp_path):
 
 
 def test_every_catalog_entry_renders_in_both_languages():
+    """Each message and hint, given a value for every placeholder it names, renders whole in both languages:
+    every placeholder filled, English words in the English message, no field key in the Chinese one."""
+    import re
+    import string
+
     for code, entry in CATALOG.items():
-        assert entry.zh and entry.en and entry.hint_zh and entry.hint_en, code
+        texts = (entry.zh, entry.en, entry.hint_zh, entry.hint_en)
+        names = {name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name}
+        params = {name: f"<{name}>" for name in names - {"value", "field"}}
+        finding = Finding(code, Location("x.xlsx", "表", "B3"), field="fiscal", value="<value>", params=params)
+        rendered = {lang: (finding.message(lang), finding.hint(lang)) for lang in ("zh", "en")}
+        pairs = [(entry.zh, rendered["zh"][0]), (entry.hint_zh, rendered["zh"][1]),
+                 (entry.en, rendered["en"][0]), (entry.hint_en, rendered["en"][1])]
+        for text, shown in pairs:
+            assert shown and "{" not in shown and "}" not in shown, (code, shown)
+            for _, name, _, _ in string.Formatter().parse(text):
+                if name and name not in ("value", "field"):
+                    assert f"<{name}>" in shown, (code, name, shown)  # every placeholder given its value
+        assert re.search(r"[a-z]{3}", rendered["en"][0]) and re.search(r"[\u4e00-\u9fff]", rendered["zh"][0]), code
+        chinese = re.sub(r"<[^>]*>", "", "".join(rendered["zh"]))
+        assert "fiscal" not in chinese, (code, rendered["zh"])  # a field key is shown by its label
 
 
 def test_merge_clean_samples_exact_output(tmp_path):

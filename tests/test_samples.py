@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from build_samples import build
 from conftest import SAMPLES
@@ -32,6 +33,12 @@ def test_seed_return_has_the_published_values(seed):
             assert got[key] == published[key]
 
 
-def test_every_mistake_sample_has_errors_and_good_samples_have_none():
-    assert all(r.errors == 0 for r in validate_paths([SAMPLES / "returns"]))
-    assert all(r.errors > 0 for r in validate_paths([SAMPLES / "returns-with-errors"]))
+def test_every_mistake_sample_has_its_mistakes_and_good_samples_have_none():
+    assert [r.errors for r in validate_paths([SAMPLES / "returns"])] == [0, 0, 0]
+    errors = {Path(r.path).name: sorted({f.code for f in r.findings if f.is_error})
+              for r in validate_paths([SAMPLES / "returns-with-errors"])}
+    assert errors == {  # each sample the mistakes it was made with (tests/build_samples.py), nothing else
+        "471001_budget-and-plan-errors.xlsx": ["PLAN_DECREASING", "PLAN_NOT_100", "READ_PREFILLED_CHANGED"],
+        "471002_indicator-errors.xlsx": ["COST_OVER_BUDGET", "LEVEL2_NOT_IN_LEVEL1", "REQUIRED_MISSING",
+                                         "TARGET_INVALID"],
+        "471003_missing-parts.xlsx": ["LEVEL1_MISSING", "REQUIRED_MISSING"]}
