@@ -80,3 +80,30 @@ def test_no_import_cycles():
     graph = import_graph()
     assert len(graph) > 20 and "xlperf.reader" in graph["xlperf.validate"]  # the walk sees the package
     assert cycles(graph) == []
+
+
+README = PACKAGE.parent / "README.md"
+
+
+def test_every_public_name_and_every_name_the_readme_uses_resolves():
+    import re
+
+    import xlperf
+
+    for name in xlperf.__all__:
+        assert getattr(xlperf, name) is not None, name
+    used = set(re.findall(r"\bxlperf\.([a-z_][A-Za-z_]*)\(", README.read_text(encoding="utf-8")))
+    assert {"make_templates", "validate_paths", "merge_returns", "write_summary"} <= used
+    assert used <= set(xlperf.__all__), used - set(xlperf.__all__)
+
+
+def test_every_command_the_readme_runs_exists():
+    import re
+
+    from xlperf.cli import cli
+
+    text = README.read_text(encoding="utf-8")  # run in a shell line, or named in the text as `xlperf merge …`
+    commands = set(re.findall(r"^\s*(?:\$ )?xlperf (?:--lang \w+ )?([a-z]+)\b", text, flags=re.M))
+    commands |= set(re.findall(r"`xlperf ([a-z]+)\b", text))
+    assert {"template", "validate", "merge", "report", "import"} <= commands
+    assert commands <= set(cli.commands), commands - set(cli.commands)
