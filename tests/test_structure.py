@@ -103,7 +103,8 @@ def test_every_command_the_readme_runs_exists():
     from xlperf.cli import cli
 
     text = README.read_text(encoding="utf-8")  # run in a shell line, or named in the text as `xlperf merge …`
-    commands = set(re.findall(r"^\s*(?:\$ )?xlperf (?:--lang \w+ )?([a-z]+)\b", text, flags=re.M))
+    code = "\n".join(re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.M | re.S))
+    commands = set(re.findall(r"(?:^|&& )\s*xlperf (?:--lang \w+ )?([a-z]+)\b", code, flags=re.M))
     commands |= set(re.findall(r"`xlperf ([a-z]+)\b", text))
     assert {"template", "validate", "merge", "report", "import"} <= commands
     assert commands <= set(cli.commands), commands - set(cli.commands)
