@@ -303,3 +303,39 @@ def test_a_document_with_only_a_department_table_gives_the_units_workbook(tmp_pa
     assert doc["projects"] == [] and result.projects == 0
     assert sorted({u.reason for u in result.unplaced}) == ["department_field", "department_indicator"]
     assert sum(u.reason == "department_indicator" for u in result.unplaced) == 4
+
+
+def test_nothing_is_passed_over_in_silence(tmp_path):
+    """A labelled cell the template has no field for, a column it has no place for, a table that looks like a
+    绩效目标表 but cannot be read, and indicator-shaped rows after a table that are not a continuation: each
+    listed once, located (document, table, row) with its text; a table of other content is no concern."""
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    block = _block(document)
+    extra = block.add_row().cells
+    extra[0].text, extra[1].text, extra[2].text, extra[3].text = "项目负责人", "张三", "联系电话", "12345"
+    _indicators(document, HEADER + ["分值"], [row + ["10"] for row in ROWS])
+    document.add_paragraph("其他说明")
+    goals_only = document.add_table(rows=1, cols=2)
+    goals_only.cell(0, 0).text, goals_only.cell(0, 1).text = "绩效目标", "（见附件）"
+    unknown = document.add_table(rows=1, cols=7)
+    for column, text in enumerate(["自定义类", "某类", "某项", "某描述", "5项", "计划", "10"]):
+        unknown.cell(0, column).text = text
+    document.add_paragraph("收入支出表")
+    other = document.add_table(rows=2, cols=2)
+    other.cell(0, 0).text, other.cell(0, 1).text, other.cell(1, 0).text, other.cell(1, 1).text = "收入", "100", "支出", "90"
+    path = tmp_path / "extras.docx"
+    document.save(path)
+    result = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "out"), "--lang", "zh"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        f"未能放置：{path} 表1 第5行 的“项目负责人 | 张三 | 联系电话 | 12345”在模板中没有对应栏目",
+        f"未能放置：{path} 表2 的“分值”列在模板中没有对应栏目，该列内容未导入",
+        f"未能导入：{path} 表3 像是绩效目标表，但找不到项目编码/项目名称或指标表头：绩效目标 | （见附件）",
+        f"未能导入：{path} 表4 像是绩效目标表，但找不到项目编码/项目名称或指标表头：自定义类 | 某类 | 某项 | 某描述 | 5项 | 计划 | 10",
+    ]
+    (workbook,) = (tmp_path / "out").glob("*.xlsx")
+    assert len(read_return(workbook).document["projects"][0]["indicators"]) == 3  # the rest still imported
+    english = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "en"), "--lang", "en"])
+    assert f"not placed: the '分值' column of {path} 表2 has no place in the template" in english.output
+    assert len(english.output.splitlines()) == 5

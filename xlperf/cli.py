@@ -63,6 +63,14 @@ TEXTS = {
     "unplaced_department_indicator": ("未能放置：{where} 的部门整体绩效指标“{text}”在“单位整体”表中没有对应栏目",
                                       "not placed: 部门整体 indicator '{text}' in {where} has no place on the 单位整体 "
                                       "sheet"),
+    "unplaced_block_cell": ("未能放置：{where} 的“{text}”在模板中没有对应栏目", "not placed: '{text}' in {where} has no field in "
+                            "the template"),
+    "unplaced_extra_column": ("未能放置：{where} 的“{text}”列在模板中没有对应栏目，该列内容未导入",
+                              "not placed: the '{text}' column of {where} has no place in the template; its cells were "
+                              "not imported"),
+    "unplaced_unrecognised_table": ("未能导入：{where} 像是绩效目标表，但找不到项目编码/项目名称或指标表头：{text}",
+                                    "not imported: {where} looks like a 绩效目标表 but has no project code/name or "
+                                    "indicator header: {text}"),
     "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
     "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
                     "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),

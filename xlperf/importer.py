@@ -210,12 +210,17 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
     """The project block of a table: codes, money (in 万元, converted from the unit the table or the amount
     states), purpose, spending plan, goals; and the unit line."""
     values: dict = {}
+    used: set[int] = set()  # the cells read (labels and values); any other cell with text is reported
     for cells in rows:  # a caption (单位：元) or a money header (预算数（元）) counts for the whole table
         for cell in cells:
             text = fold_width(_text(cell))
             if len(text) < 30 and (_DECLARED_UNIT.search(text) or (
                     _BRACKETED_UNIT.search(text) and any(word in text for word in ("预算", "资金", "金额")))):
                 money_unit = declared_unit(text)
+                used.add(id(cell._tc))
+
+    def take(cells: list, *indexes: int) -> None:
+        used.update(id(cells[index]._tc) for index in indexes if index < len(cells))
 
     def money(key: str, cells: list, index: int) -> None:
         text = _after(cells, index)
@@ -232,10 +237,12 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
         keys = [label_key(_text(c)) for c in cells]
         if after_budget and len(cells) == 2 and keys[0] in ("", "预算规模及资金用途", "资金用途"):
             values["purpose"] = _text(cells[1])  # the row under 预算数 (its first cell merged or blank)
+            take(cells, 0, 1)
             after_budget = False
             continue
         after_budget = any(field_key(_text(c)) == "budget_total" for c in cells)
         if plan_labels is not None and len(cells) > 1:
+            take(cells, *range(len(cells)))
             percent = [_text(c) for c in cells[1:]]
             values["spending_plan"] = {m: parse_number(p.rstrip("%％").strip()) for m, p in zip(plan_labels, percent)
                                        if parse_number(p.rstrip("%％").strip()) is not None}
@@ -243,6 +250,10 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             continue
         for index, key in enumerate(keys):
             known = field_key(_text(cells[index]))
+            if known is not None or key.startswith("资金支出计划") or key in ("资金用途", "预算规模及资金用途"):
+                take(cells, index, index + 1)
+            if key.startswith("资金支出计划"):
+                take(cells, *range(index, len(cells)))
             if known in ("project_code", "project_name"):
                 values[known] = _after(cells, index)
             elif known in ("budget_total", "fiscal", "other"):
@@ -257,10 +268,18 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
                 values["purpose"] = _after(cells, index)
         if len(cells) <= 3 and "单位:万元" in keys[-1] and len(keys) > 1:
             unit_line = _text(cells[0])
+            take(cells, 0, len(cells) - 1)
         elif len(cells) == 1 and not values and _UNIT_LINE.match(_text(cells[0]) or "x"):
             unit_line = _text(cells[0])
+            take(cells, 0)
     if "project_code" not in values and "project_name" not in values:
         return None, unit_line
+    for row_number, cells in enumerate(rows, start=1):  # a label the template has no field for, and its value
+        left = list(dict.fromkeys(text for cell in cells if id(cell._tc) not in used for text in [_text(cell)]
+                                  if text and not _is_caption(text)))
+        if left:
+            result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", _clip(" | ".join(left), 80),
+                                            "block_cell"))
     return _Project(values, f"{file} 表{table_number}"), unit_line
 
 
@@ -275,6 +294,20 @@ def _is_department_table(rows: list[list]) -> bool:
     fields = {field_key(_text(cell)) for cells in rows for cell in cells}
     return "overall_goal" in keys and bool(keys & {"unit_name", "budget"}) and not fields & {
         "project_code", "project_name"}
+
+
+def _looks_like_target_table(rows: list[list]) -> bool:
+    """A table that speaks of performance targets (绩效目标, 绩效指标, 指标值, 三级指标, 项目编码, 年度总体目标),
+    though it was not read as one: it is reported rather than passed over."""
+    for cells in rows:
+        for cell in cells:
+            text = _text(cell)
+            if len(text) > 40:
+                continue
+            if header_key(text) or field_key(text) in ("project_code", "project_name", "goals") or \
+                    department_key(text) in ("overall_goal", "indicators") or "绩效目标" in text or "绩效指标" in text:
+                return True
+    return False
 
 
 def _is_caption(text: str) -> bool:
@@ -342,8 +375,14 @@ def _indicator_columns(header_cells: list, file: str, table_number: int, result:
             columns[key] = index
     if "target" not in columns and "target_operator" in columns:  # 指标性质 | 值 | 度量单位, the value unnamed
         columns["target"] = columns["target_operator"] + 1
-    for missing in [label for label, key in HEADER_LABELS.items() if key not in columns and result is not None]:
+    if result is None:
+        return columns
+    for missing in [label for label, key in HEADER_LABELS.items() if key not in columns]:
         result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
+    mapped = set(columns.values())
+    for index, text in enumerate(_grid_texts(header_cells)):  # a column the template has no place for (分值, 备注)
+        if text and index not in mapped and department_key(text) != "indicators":
+            result.unplaced.append(Unplaced(file, f"表{table_number}", text, "extra_column"))
     return columns
 
 
@@ -539,6 +578,10 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
         else:
             project, line = _read_project_block(block_rows, file, table_number, result, money_unit)
             current_unit = _unit_of(line) or current_unit
+            after_indicators = bool(last_table) and all(len(cells) == last_table[1] for cells in grid)
+            if project is None and header_row is None and (after_indicators or _looks_like_target_table(rows)):
+                shown = " | ".join(dict.fromkeys(text for cells in rows for text in map(_text, cells) if text))
+                result.unplaced.append(Unplaced(file, f"表{table_number}", _clip(shown, 60), "unrecognised_table"))
         if project is not None:
             project.unit = current_unit
             projects.append(project)
