@@ -146,7 +146,7 @@ _MIN_ELEMENT_BYTES = 4  # "<si/>", "<xf/>": no counted element is shorter
 _COUNT_ATTRIBUTE = re.compile(rb"""\s(count|uniqueCount)\s*=\s*["']\s*([^"']*)["']""")
 _COUNTED_TAG = re.compile(rb"<(?:[\w.-]+:)?(sst|cellXfs|cellStyleXfs|fonts|fills|borders|numFmts|dxfs|cellStyles|"
                           rb"definedNames|mergeCells|tableStyles|colors|extLst)\b[^>]*>")
-_SPANS = re.compile(rb"""\sspans\s*=\s*["']([^"']*)["']""")
+_SPANS = re.compile(rb"""spans\s*=\s*["']([^"']*)["']""")  # a literal first: the engine skips ahead to it
 _COL_TAG = re.compile(rb"<(?:[\w.-]+:)?col\b[^>]*>")
 _MIN_MAX = re.compile(rb"""\s(min|max)\s*=\s*["']([^"']*)["']""")
 _RANGE_TAG = re.compile(rb"<(?:[\w.-]+:)?(mergeCell|dimension)\b[^>]*>")
@@ -167,31 +167,44 @@ def _number(part: str, attribute: str, text: bytes, limit: int) -> int:
     return value
 
 
+def _from_first(block: bytes, names: tuple[bytes, ...]) -> int:
+    """Where the first of ``names`` is in ``block`` (less room for a namespace prefix), or -1: the tag
+    patterns start with an alternation the regex engine cannot skip ahead to, so it is found by ``find``."""
+    found = [index for index in (block.find(name) for name in names) if index >= 0]
+    return max(0, min(found) - 40) if found else -1
+
+
+_COUNTED_NAMES = (b"sst", b"Xfs", b"fonts", b"fills", b"borders", b"numFmts", b"dxfs", b"cellStyles", b"definedNames",
+                  b"mergeCells", b"tableStyles", b"colors", b"extLst")
+
+
 def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is_sheet: bool) -> None:
     """The numbers in one window of a part that readers trust, checked before any reader sees them."""
     capacity = max(1, part_bytes // _MIN_ELEMENT_BYTES)
-    if b"ount" in block:
-        for tag in _COUNTED_TAG.finditer(block):
+    # in a worksheet the one counted tag is mergeCells (a worksheet is mostly cells: one scan for it)
+    start = _from_first(block, (b"mergeCells",) if is_sheet else _COUNTED_NAMES) if b"ount" in block else -1
+    if start >= 0:
+        for tag in _COUNTED_TAG.finditer(block, start):
             for name, value in _COUNT_ATTRIBUTE.findall(tag.group(0)):
                 what = f"{tag.group(1).decode()} {name.decode()}"
                 _number(part, what, value, capacity if name == b"uniqueCount" else max(capacity, limits.max_cells))
     if not is_sheet:
         return
-    if b"spans" in block:
-        for spans in _SPANS.findall(block):
+    if b"spans" in block:  # every row declares its spans, nearly always the same few: each checked once
+        for spans in set(_SPANS.findall(block)):
             for end in spans.split(b":"):
                 _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
-    if b"<col" in block or b":col" in block:
-        for tag in _COL_TAG.finditer(block):
+    start = _from_first(block, (b"<col", b":col"))
+    if start >= 0:
+        for tag in _COL_TAG.finditer(block, start):
             for name, value in _MIN_MAX.findall(tag.group(0)):
                 _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
-    if b"ergeCell" in block or b"dimension" in block:
-        for tag in _RANGE_TAG.finditer(block):
-            kind = tag.group(1).decode()
+    start = _from_first(block, (b"mergeCell", b"dimension"))
+    if start >= 0:
+        for tag in _RANGE_TAG.finditer(block, start):
             ref = _REF_ATTRIBUTE.search(tag.group(0))
-            if ref is None:
-                continue
-            _check_range(part, kind, ref.group(1), limits)
+            if ref is not None:
+                _check_range(part, tag.group(1).decode(), ref.group(1), limits)
 
 
 def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:
