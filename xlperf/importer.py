@@ -231,6 +231,7 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             result.converted.append(Converted(file, f"表{table_number} {_text(cells[index])}", text, value))
 
     unit_line = None
+    named: list[tuple[list, int]] = []  # 主管部门及代码 | [128001]某某局, 实施单位 | 某某局
     plan_labels: list[str] | None = None
     after_budget = False
     for row_number, cells in enumerate(rows):
@@ -260,18 +261,23 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
                 money(known, cells, index)
             elif known == "goals":
                 values["goals"] = split_goals(_after(cells, index))
-            elif known == "unit":  # 单位名称及代码 | [015001]某某局
-                unit_line = _after(cells, index) or unit_line
+            elif known == "unit":  # 单位名称及代码 | [015001]某某局 (a name without code: below)
+                named.append((cells, index))
             elif key.startswith("资金支出计划"):
                 plan_labels = [_text(c) for c in cells[index + 1:]]
             elif key == "资金用途" and not after_budget:
                 values["purpose"] = _after(cells, index)
-        if len(cells) <= 3 and "单位:万元" in keys[-1] and len(keys) > 1:
+        if len(cells) <= 3 and _DECLARED_UNIT.search(keys[-1]) and len(keys) > 1:  # 471001某某局 | 单位：元
             unit_line = _text(cells[0])
             take(cells, 0, len(cells) - 1)
         elif len(cells) == 1 and not values and _UNIT_LINE.match(_text(cells[0]) or "x"):
             unit_line = _text(cells[0])
             take(cells, 0)
+    coded = [_unit_of(_after(cells, index)) for cells, index in named]
+    unit_line = next((_after(cells, index) for (cells, index), unit in zip(named, coded) if unit), unit_line)
+    for (cells, index), unit in zip(named, coded):  # a unit named without code is placed when it is that unit
+        if not unit and _unit_of(unit_line) and _after(cells, index) != _unit_of(unit_line)[1]:
+            used.difference_update({id(cells[index]._tc), id(cells[index + 1]._tc)})
     if "project_code" not in values and "project_name" not in values:
         return None, unit_line
     for row_number, cells in enumerate(rows, start=1):  # a label the template has no field for, and its value
@@ -679,8 +685,8 @@ def _tables_with_units(document):
     for child in document.element.body.iterchildren():
         if child.tag.endswith("}p"):
             text = clean_text(Paragraph(child, document).text) or ""
-            if "单位:万元" in label_key(text):
-                unit_line = text.replace("单位：万元", "").replace("单位:万元", "").strip()
+            if _DECLARED_UNIT.search(label_key(text)) and _unit_of(_DECLARED_UNIT.sub("", text).strip()):
+                unit_line = _DECLARED_UNIT.sub("", text).strip()  # 471001某某局    单位：元
             elif len(text) < 60 and _unit_of(_unit_label_removed(text)):
                 unit_line = _unit_label_removed(text)  # 单位名称及代码：[015002]某某中学 above the table
             money_unit = declared_unit(text) if len(text) < 60 and declared_unit(text) else money_unit
