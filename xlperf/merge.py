@@ -175,7 +175,7 @@ def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str) ->
         check_path(path, spec.limits)
         sha = _sha256(path)
     except Refused as refusal:
-        return _unreadable(path, "", Finding(refusal.code, Location(str(path)), params=refusal.params), lang)
+        return _unreadable(path, "", refusal.finding(path), lang)
     except PermissionError:
         return _unreadable(path, "", Finding("READ_NO_PERMISSION", Location(str(path))), lang)
     except OSError as exc:

@@ -88,7 +88,7 @@ def read_project_list(path: str | Path) -> list[ProjectEntry]:
     try:
         rows = _rows(path)
     except Refused as refusal:
-        raise ProjectListError(source, [Finding(refusal.code, Location(source), params=refusal.params)]) from None
+        raise ProjectListError(source, [refusal.finding(source)]) from None
     except Exception as exc:  # calamine, csv and OS errors all mean the same thing here
         reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc).splitlines()[0][:200]
         raise ProjectListError(source, [Finding("PL_UNREADABLE", Location(source), params={"reason": reason})]) from None

@@ -275,7 +275,7 @@ def _preflight(path: Path, limits: Limits | None) -> list[Finding]:
             raise Refused("READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
         return preflight(path, limits)
     except Refused as refusal:
-        raise unreadable(str(path), refusal.code, **refusal.params) from None
+        raise UnreadableError(refusal.finding(path)) from None
 
 
 @lru_cache(maxsize=1)
@@ -541,7 +541,7 @@ def _parquet_documents(path: Path, limits: Limits | None) -> list[ReturnDocument
     try:
         check_path(path, limits)
     except Refused as refusal:
-        raise unreadable(str(path), refusal.code, **refusal.params) from None
+        raise UnreadableError(refusal.finding(path)) from None
     try:
         import pyarrow.parquet as pq
     except ImportError:

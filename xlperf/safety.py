@@ -96,6 +96,10 @@ class Refused(Exception):
     def __init__(self, code: str, **params):
         self.code, self.params = code, params
 
+    def finding(self, path: object) -> Finding:
+        """The refusal as the finding on the file at ``path`` (the one conversion every caller uses)."""
+        return Finding(self.code, Location(str(path)), params=self.params)
+
 
 def _limit(name: str, value: int, limit: int) -> None:
     if value > limit:
