@@ -25,7 +25,7 @@ from .safety import Refused, check_path
 from .sheetxml import Segment
 from .summary import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
 from .spec import load_spec
-from .targets import parse_target
+from .targets import parsed_target
 from .validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, read_boundary
 from .workers import Crash, map_in_workers
 
@@ -568,7 +568,7 @@ def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list
     unit = doc.document.get("unit", {})
     rows = []
     for number, indicator in enumerate(project.get("indicators") or []):
-        target = parse_target(indicator.get("target")) if isinstance(indicator.get("target"), str) else None
+        target = parsed_target(indicator.get("target")) if isinstance(indicator.get("target"), str) else None
         location = doc.location(pointer("projects", index, "indicators", number, "target"))
         rows.append([unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"),
                      *(indicator.get(key) for key in ("level1", "level2", "name", "description", "target")),

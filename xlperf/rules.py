@@ -9,25 +9,19 @@ import dataclasses
 import math
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 from .findings import Finding, Location
 from .frameworks import Framework
 from .model import ReturnDocument, cents, pointer
 from .cells import split_cell
 from .spec import Spec
-from .targets import Target, format_number, is_money_unit, money_in_wan, parse_target
+from .targets import Target, format_number, is_money_unit, money_in_wan, parsed_target
 
 
 MONEY_CEILING = 1e12  # beyond this the schema already reports the value; arithmetic on it means nothing
 
-# Two rules parse every target, and the same targets recur from return to return; a Target is immutable.
-# Only short ones are remembered, so what a process holds stays small whatever the returns hold.
-_cached_parse_target = lru_cache(maxsize=4096)(parse_target)
-
-
 def _parsed_target(raw: str) -> Target | None:
-    return _cached_parse_target(raw) if len(raw) <= 100 else parse_target(raw)
+    return parsed_target(raw)
 
 
 def _is_number(value: object) -> bool:

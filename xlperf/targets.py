@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -196,6 +197,16 @@ def _qualitative(raw: str, text: str, shown: str) -> Target:
             or bare in _SUFFIXES or letters < 2 and not (letters == 1 and "\u4e00" <= bare[:1] <= "\u9fff")):
         return Target(raw, shown, "invalid")
     return Target(raw, shown, "qualitative")
+
+
+# The rules and the merge's rows parse every target, and the same targets recur from return to return; a
+# Target is immutable. Only short ones are remembered, so what a process holds stays small.
+_cached_parse_target = lru_cache(maxsize=4096)(parse_target)
+
+
+def parsed_target(raw: str) -> Target | None:
+    """``parse_target``, remembered for short texts."""
+    return _cached_parse_target(raw) if len(raw) <= 100 else parse_target(raw)
 
 
 def format_target(t: Target) -> str:
