@@ -71,6 +71,8 @@ TEXTS = {
     "unplaced_unrecognised_table": ("未能导入：{where} 像是绩效目标表，但找不到项目编码/项目名称或指标表头：{text}",
                                     "not imported: {where} looks like a 绩效目标表 but has no project code/name or "
                                     "indicator header: {text}"),
+    "unplaced_long_term": ("未能放置：{where} 的中长期指标“{text}”（模板只收年度指标）",
+                           "not placed: long-term indicator '{text}' in {where} (the template holds the year's)"),
     "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
     "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
                     "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),

@@ -205,6 +205,29 @@ class _Department:
     rows: list[int] = field(default_factory=list)
 
 
+def goals_of(text: str) -> list[str]:
+    """Goals as the template lists them, numbered on lines of their own or in one run of text
+    (``1.推广新技术10项；2.培训农民1000人次。``), without numbers or the separator between them."""
+    lines = re.sub(r"(?<=[；;。])\s*(?=(?:[0-9]{1,2}|[一二三四五六七八九十]{1,2})[.．、)）])", "\n", text or "")
+    return [goal.rstrip("；;，,") for goal in split_goals(lines)]
+
+
+class _Part:
+    """One side of a cell written ``label：value`` (资金总额：100万元), read as if it were two cells."""
+
+    def __init__(self, text: str, tc) -> None:
+        self.paragraphs = [type("Text", (), {"text": text})()]
+        self._tc = tc
+
+
+def _label_and_value(cell) -> list:
+    """A cell, or the label and the value it holds both (资金总额：100, 财政拨款：80, 项目名称：某项目)."""
+    label, colon, value = _text(cell).replace("：", ":").partition(":")
+    if colon and value.strip() and field_key(label) not in (None, "unit") and "\n" not in label:
+        return [_Part(label, cell._tc), _Part(value.strip(), cell._tc)]
+    return [cell]
+
+
 def _read_project_block(rows: list[list], file: str, table_number: int, result: ImportResult,
                         money_unit: str | None = None) -> tuple[_Project | None, str | None]:
     """The project block of a table: codes, money (in 万元, converted from the unit the table or the amount
@@ -234,7 +257,9 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
     named: list[tuple[list, int]] = []  # 主管部门及代码 | [128001]某某局, 实施单位 | 某某局
     plan_labels: list[str] | None = None
     after_budget = False
+    code_cell = None  # 主管部门编码 | 610828001 beside 主管部门 | 某某局
     for row_number, cells in enumerate(rows):
+        cells = [part for cell in cells for part in _label_and_value(cell)]
         keys = [label_key(_text(c)) for c in cells]
         if after_budget and len(cells) == 2 and keys[0] in ("", "预算规模及资金用途", "资金用途"):
             values["purpose"] = _text(cells[1])  # the row under 预算数 (its first cell merged or blank)
@@ -251,7 +276,9 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             continue
         for index, key in enumerate(keys):
             known = field_key(_text(cells[index]))
-            if known is not None or key.startswith("资金支出计划") or key in ("资金用途", "预算规模及资金用途"):
+            if known == "money_caption":  # 项目资金（万元） heading the amounts beside it
+                take(cells, index)
+            elif known is not None or key.startswith("资金支出计划") or key == "资金用途":
                 take(cells, index, index + 1)
             if key.startswith("资金支出计划"):
                 take(cells, *range(index, len(cells)))
@@ -260,9 +287,11 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             elif known in ("budget_total", "fiscal", "other"):
                 money(known, cells, index)
             elif known == "goals":
-                values["goals"] = split_goals(_after(cells, index))
+                values["goals"] = goals_of(_after(cells, index))
             elif known == "unit":  # 单位名称及代码 | [015001]某某局 (a name without code: below)
                 named.append((cells, index))
+            elif known == "unit_code" and re.fullmatch(r"[0-9]{3,12}", _after(cells, index)):
+                code_cell = _after(cells, index)
             elif key.startswith("资金支出计划"):
                 plan_labels = [_text(c) for c in cells[index + 1:]]
             elif key == "资金用途" and not after_budget:
@@ -274,7 +303,9 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             unit_line = _text(cells[0])
             take(cells, 0)
     coded = [_unit_of(_after(cells, index)) for cells, index in named]
-    unit_line = next((_after(cells, index) for (cells, index), unit in zip(named, coded) if unit), unit_line)
+    if code_cell and not any(coded) and named and _after(*named[0]):  # the code and the name in cells of their own
+        coded[0] = (code_cell, _after(*named[0]))
+    unit_line = next((f"{unit[0]}{unit[1]}" for unit in coded if unit), unit_line)
     for (cells, index), unit in zip(named, coded):  # a unit named without code is placed when it is that unit
         if not unit and _unit_of(unit_line) and _after(cells, index) != _unit_of(unit_line)[1]:
             used.difference_update({id(cells[index]._tc), id(cells[index + 1]._tc)})
@@ -283,6 +314,7 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
     for row_number, cells in enumerate(rows, start=1):  # a label the template has no field for, and its value
         left = list(dict.fromkeys(text for cell in cells if id(cell._tc) not in used for text in [_text(cell)]
                                   if text and not _is_caption(text)))
+        used.update(id(cell._tc) for cell in cells)  # a label merged down over rows is listed once
         if left:
             result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", _clip(" | ".join(left), 80),
                                             "block_cell"))
@@ -370,10 +402,11 @@ def _report_department_indicators(department: _Department, result: ImportResult)
                                         "department_indicator"))
 
 
-def _indicator_columns(header_cells: list, file: str, table_number: int, result: ImportResult | None
-                       ) -> dict[str, int]:
+def _indicator_columns(header_cells: list, file: str, table_number: int, result: ImportResult | None,
+                       body: list[list] = ()) -> dict[str, int]:
     """Which column holds which part of an indicator, from a header row; missing columns are reported
-    (unless ``result`` is None)."""
+    (unless ``result`` is None), and so are columns the template has no place for whose ``body`` cells
+    hold text."""
     columns: dict[str, int] = {}
     for index, cell in enumerate(header_cells):
         key = header_key(_text(cell))
@@ -386,9 +419,10 @@ def _indicator_columns(header_cells: list, file: str, table_number: int, result:
     for missing in [label for label, key in HEADER_LABELS.items() if key not in columns]:
         result.unplaced.append(Unplaced(file, f"表{table_number}", missing, "missing_column"))
     mapped = set(columns.values())
+    filled = {index for cells in body if not _is_header(cells) for index, text in enumerate(_grid_texts(cells)) if text}
     for index, text in enumerate(_grid_texts(header_cells)):  # a column the template has no place for (分值, 备注)
-        if text and index not in mapped and department_key(text) != "indicators":
-            result.unplaced.append(Unplaced(file, f"表{table_number}", text, "extra_column"))
+        if text and index not in mapped and index in filled and not label_key(text).endswith("绩效指标"):
+            result.unplaced.append(Unplaced(file, f"表{table_number}", text, "extra_column"))  # not 年度绩效指标
     return columns
 
 
@@ -419,18 +453,32 @@ def _is_header(cells: list) -> bool:
     return {"level1", "target"} <= {header_key(_text(c)) for c in cells}
 
 
+# the label of a section of indicators for more than the year: 长期绩效指标, 中期绩效指标, 总目标绩效指标
+_LONG_TERM = re.compile(r"(长期|中期|总目标|总体目标|实施期)[^年]*指标")
+
+
 def _read_indicators(rows: list[list], columns: dict[str, int], width: int, project: _Project, file: str,
                      table_number: int, result: ImportResult, first_number: int = 1,
                      previous_level1: str | None = None) -> str | None:
     """The indicator rows of a table (``rows`` after its header, or a continuation after a page break);
     returns the last 一级 seen, which carries over into a continuation."""
     previous_level2 = None
+    mapped = set(columns.values())
     for row_number, cells in enumerate(rows, start=first_number):
         texts = _grid_texts(cells)
         if not any(texts) or _is_header(cells):  # a header repeated inside the table is not an indicator
             continue
+        if any(_LONG_TERM.search(text) for index, text in enumerate(texts) if index not in mapped):
+            result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", _clip(" | ".join(
+                texts[index] for index in sorted(mapped) if index < len(texts) and texts[index]), 80), "long_term"))
+            continue  # 长期绩效指标 beside 年度绩效指标 (a table of both): the template holds the year's
         indicator = joined_target(
             {key: texts[index] for key, index in columns.items() if index < len(texts) and texts[index]})
+        one_cell = len({id(cells[index]._tc) for index in mapped if index < len(cells)}) == 1 < len(mapped)
+        if not indicator or one_cell:  # a note under the table (其他说明的问题 | 无), one cell across the columns
+            result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", _clip(" | ".join(
+                filter(None, texts)), 80), "row_shape"))
+            continue
         for key in ("level1", "level2"):
             if key in indicator:
                 indicator[key] = category_label(indicator[key])
@@ -445,7 +493,8 @@ def _read_indicators(rows: list[list], columns: dict[str, int], width: int, proj
         if "level2" not in indicator and previous_level2:
             indicator["level2"] = previous_level2  # under a 二级 written once in a row of its own
         if len(texts) != width and "level1" not in indicator:
-            result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", " | ".join(texts), "row_shape"))
+            result.unplaced.append(Unplaced(file, f"表{table_number} 第{row_number}行", " | ".join(filter(None, texts)),
+                                            "row_shape"))
             continue
         project.indicators.append(indicator)
         project.rows.append(row_number)
@@ -597,7 +646,7 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
                 result.unplaced.append(Unplaced(file, f"表{table_number}", "一级指标", "no_project"))
                 continue
             columns = _indicator_columns(grid[header_row], file, table_number,
-                                         None if isinstance(owner, _Department) else result)
+                                         None if isinstance(owner, _Department) else result, grid[header_row + 1:])
             width = len(grid[header_row])
             carried = last_table[2] if project is None and last_table else None  # the header repeated after a break
             last = _read_indicators(grid[header_row + 1:], columns, width, owner, file, table_number, result,
