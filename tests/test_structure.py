@@ -108,3 +108,18 @@ def test_every_command_the_readme_runs_exists():
     commands |= set(re.findall(r"`xlperf ([a-z]+)\b", text))
     assert {"template", "validate", "merge", "report", "import"} <= commands
     assert commands <= set(cli.commands), commands - set(cli.commands)
+
+
+def test_one_exit_code_policy():
+    from xlperf import exitcodes
+
+    assert (exitcodes.OK, exitcodes.FINDINGS, exitcodes.UNUSABLE) == (0, 1, 2)
+    assert [exitcodes.signalled(n) for n in (2, 15, 1)] == [130, 143, 129]
+    assert [exitcodes.for_validation(u, e) for u, e in ((False, False), (False, True), (True, False), (True, True))] \
+        == [0, 1, 2, 2]
+    assert exitcodes.for_consolidation(left_out=False, kept_with_errors=False, missing=False) == 0
+    assert all(exitcodes.for_consolidation(**{name: True, **{o: False for o in ("left_out", "kept_with_errors",
+                                                                                "missing") if o != name}}) == 1
+               for name in ("left_out", "kept_with_errors", "missing"))
+    assert (exitcodes.for_report(False), exitcodes.for_report(True)) == (0, 1)
+    assert (exitcodes.for_import(False), exitcodes.for_import(True)) == (0, 1)

@@ -16,7 +16,7 @@ import traceback
 
 import click
 
-from . import __version__
+from . import __version__, exitcodes
 from .errors import ProjectListError, XlperfError
 from .findings import default_lang
 
@@ -133,7 +133,7 @@ class Interrupted(BaseException):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum
+        return exitcodes.signalled(self.signum)
 
 
 def _raise_interrupted(signum, frame):
@@ -561,7 +561,7 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
                        wan=f"{item.wan:.2f}"))
     for item in result.unplaced:
         click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
-    sys.exit(1 if result.unplaced else 0)
+    sys.exit(exitcodes.for_import(bool(result.unplaced)))
 
 
 MAX_ERRORS_SHOWN = 5

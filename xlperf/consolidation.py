@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from . import exitcodes
+
 # Each input ends in exactly one of these states.
 INCLUDED = "included"
 INCLUDED_WITH_WARNINGS = "included_with_warnings"
@@ -188,12 +190,11 @@ class Consolidation:
     def exit_code(self) -> int:
         """0 when every return was included cleanly (warnings allowed) and nothing is missing; else 1."""
         inputs = self.records("inputs")
-        if any(row["state"] in (EXCLUDED, UNREADABLE) for row in inputs):
-            return 1
-        if any(row["errors"] > 0 for row in inputs) and \
-                any(row["state"] in (INCLUDED, INCLUDED_WITH_WARNINGS) for row in inputs):
-            return 1  # kept by --include-invalid, but not clean
-        return 1 if self.records("missing") else 0
+        return exitcodes.for_consolidation(
+            left_out=any(row["state"] in (EXCLUDED, UNREADABLE) for row in inputs),
+            kept_with_errors=any(row["errors"] > 0 for row in inputs)
+            and any(row["state"] in (INCLUDED, INCLUDED_WITH_WARNINGS) for row in inputs),
+            missing=bool(self.records("missing")))
 
 
 REPEATED_COLUMNS = ("unit_code", "unit_name", "project_code", "project_name", "level1", "level2", "basis",

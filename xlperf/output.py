@@ -1,6 +1,7 @@
 """Findings and results as text for people and JSON for programs (pure functions, no I/O)."""
 from __future__ import annotations
 
+from . import exitcodes
 from .findings import Finding
 from .validate import FileResult
 
@@ -78,7 +79,6 @@ def results_json(results: list[FileResult], lang: str) -> dict:
 
 
 def exit_code(results: list[FileResult]) -> int:
-    """0 no errors, 1 any error finding, 2 an input that cannot be read at all."""
-    if any(result.unreadable for result in results):
-        return 2
-    return 1 if any(result.errors for result in results) else 0
+    """0 no errors, 1 any error finding, 2 an input that cannot be read at all (``exitcodes``)."""
+    return exitcodes.for_validation(any(result.unreadable for result in results),
+                                    any(result.errors for result in results))

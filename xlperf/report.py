@@ -32,7 +32,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor, Twips
 from docx.table import Table, _Cell
 
-from . import office
+from . import exitcodes, office
 from .errors import XlperfError
 from .targets import format_number, parse_target
 
@@ -849,7 +849,7 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
     result = ReportResult(output=docx_path, pdf=None, units=units,
                           projects=sum(len(d.get("projects") or []) for d in documents),
                           consolidation=consolidation, lang=lang,
-                          exit_code=1 if (reported["errors"] > 0).any() else 0)
+                          exit_code=exitcodes.for_report(bool((reported["errors"] > 0).any())))
     found_years = sorted({str(d.get("year")) for d in documents if d.get("year") is not None})
     if year is not None and found_years and found_years != [str(year)]:
         result.notes.append(_text("year_relabelled", lang, found="、".join(found_years), year=year))
