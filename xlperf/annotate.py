@@ -20,7 +20,6 @@ from .validate import FileResult
 
 STRUCTURE_CODES = {"READ_SHEET_MISSING", "READ_SHEET_ADDED", "READ_SHEET_RENAMED", "READ_LABEL_MOVED",
                    "READ_FRAMEWORK_MISMATCH"}
-SEVERITY_ZH = {"error": "错误", "warning": "警告"}
 
 
 def can_annotate(result: FileResult) -> bool:
@@ -56,7 +55,7 @@ def annotation_plan(result: FileResult) -> WorkbookPlan:
             values["indicators"] = _indicator_rows(doc, index, first_row, project)
         sheets.append(SheetPlan(name=project_meta["sheet"], project=values, locked=frozenset(project_meta["locked"])))
     notes = _notes(result.findings)
-    rows = [[SEVERITY_ZH[f.level.value], f.location.sheet or "", _link(f),
+    rows = [[f.level.label("zh"), f.location.sheet or "", _link(f),
              field_label(f.field, "zh") if f.field else "", f.message("zh"), f.hint("zh"), f.code]
             for f in sorted(result.findings, key=lambda f: not f.is_error)]
     return WorkbookPlan(
@@ -85,7 +84,7 @@ def _notes(findings: list[Finding]) -> list[Note]:
     for (sheet, cell), found in by_cell.items():
         texts = []
         for finding in found:
-            text = f"{SEVERITY_ZH[finding.level.value]}：{finding.message('zh')}"
+            text = f"{finding.level.label('zh')}：{finding.message('zh')}"
             if finding.hint("zh"):
                 text += f"\n→ {finding.hint('zh')}"
             texts.append(text)

@@ -16,6 +16,13 @@ class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
 
+    def label(self, lang: str = "zh") -> str:
+        """错误/警告, or error/warning: the one place severities get their words."""
+        return SEVERITY_LABELS[self.value][0 if lang == "zh" else 1]
+
+
+SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}  # key → (zh, en)
+
 
 @dataclass(frozen=True, slots=True)  # hundreds per return are kept during a merge
 class Location:

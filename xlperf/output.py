@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from . import exitcodes
-from .findings import Finding
+from .findings import SEVERITY_LABELS, Finding
 from .validate import FileResult
 
 WORDS = {
-    "error": ("错误", "error"),
-    "warning": ("警告", "warning"),
+    **SEVERITY_LABELS,
     "ok": ("通过", "OK"),
     "summary": ("共 {files} 个文件：{clean} 个通过，{warned} 个仅有警告，{failed} 个有错误，{unreadable} 个无法读取",
                 "{files} file(s): {clean} passed, {warned} with warnings only, {failed} with errors, {unreadable} unreadable"),

@@ -33,7 +33,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from . import __version__
 from .consolidation import STATE_LABELS, Consolidation
 from .fileio import atomic_path
-from .findings import field_label
+from .findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS, field_label
 from .model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from .sheetxml import (Segment, Splice, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care,
                        row_xml, splice_package, text_cell)
@@ -55,7 +55,7 @@ MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department tot
 
 STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
 KIND_LABELS = {"quantitative": "定量", "qualitative": "定性", "invalid": "无法识别"}
-SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
+SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}
 MISSING_LABELS = {"unit": "未报送单位", "project": "未报送项目", "unexpected": "未下发的报送"}
 ALL_RETURNED, NO_MANIFEST = "全部已报送", "未提供报送清单（--expect）"
 _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
