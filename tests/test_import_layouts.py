@@ -339,3 +339,22 @@ def test_nothing_is_passed_over_in_silence(tmp_path):
     english = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "en"), "--lang", "en"])
     assert f"not placed: the '分值' column of {path} 表2 has no place in the template" in english.output
     assert len(english.output.splitlines()) == 5
+
+
+def test_an_amount_in_yuan_that_is_no_whole_cent_of_wan_is_kept_exact_and_said(tmp_path):
+    """109601 元 is 10.9601 万元: stored exactly, printed exactly, and said to go beyond the template's cents."""
+    document = docx.Document()
+    document.add_paragraph("2023年项目支出绩效目标表")
+    document.add_paragraph("金额单位：元")
+    block = _block(document)
+    block.cell(2, 1).text, block.cell(2, 3).text = "109601", "109600"
+    _indicators(document)
+    path = tmp_path / "cents.docx"
+    document.save(path)
+    result = CliRunner().invoke(cli, ["import", str(path), "-o", str(tmp_path / "out"), "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        f"已换算为万元：{path} 表1 预算数 “109601” → 10.9601 万元（不是整百元，按原值保留，超过两位小数，请核实）",
+        f"已换算为万元：{path} 表1 其中：财政资金 “109600” → 10.96 万元"]
+    project = read_return(next((tmp_path / "out").glob("*.xlsx"))).document["projects"][0]
+    assert (project["budget_total"], project["fiscal"]) == (10.9601, 10.96)

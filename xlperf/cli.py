@@ -88,6 +88,9 @@ TEXTS = {
                      "budget year: {year} (no --year given, so next year; add --year for another)"),
     "writing": ("正在写出 {path} …", "writing {path} …"),
     "converted": ("已换算为万元：{where} “{text}” → {wan} 万元", "converted to 万元: {where} '{text}' → {wan} 万元"),
+    "converted_beyond_cent": ("已换算为万元：{where} “{text}” → {wan} 万元（不是整百元，按原值保留，超过两位小数，请核实）",
+                              "converted to 万元: {where} '{text}' → {wan} 万元 (not whole hundreds of 元: kept exact, "
+                              "beyond two decimals; please check)"),
     "too_many_rows": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行，未写出 {output}；请加 --parquet 目录，"
                       "用 Parquet 保存全部数据（可再作为上级汇总的输入）",
                       "the summary would need {rows} rows, more than Excel's 1,048,576, so {output} was not written; "
@@ -557,8 +560,8 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
     click.echo(say("imported", lang, projects=result.projects, indicators=result.indicators,
                    files=len(result.files), outdir=outdir))
     for item in result.converted:
-        click.echo(say("converted", lang, where=f"{item.file} {item.where}".strip(), text=item.text,
-                       wan=f"{item.wan:.2f}"))
+        click.echo(say("converted" if item.to_the_cent else "converted_beyond_cent", lang,
+                       where=f"{item.file} {item.where}".strip(), text=item.text, wan=item.shown))
     for item in result.unplaced:
         click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
     sys.exit(exitcodes.for_import(bool(result.unplaced)))

@@ -63,6 +63,18 @@ class Converted:
     text: str
     wan: float
 
+    @property
+    def shown(self) -> str:
+        """The amount as stored, exactly: two decimals (10.96), more where the cent of 万元 does not hold it
+        (109601 元 → 10.9601)."""
+        exact = f"{self.wan:.6f}".rstrip("0")
+        return exact if len(exact.partition(".")[2]) > 2 else f"{self.wan:.2f}"
+
+    @property
+    def to_the_cent(self) -> bool:
+        """Whether the amount is a whole number of cents of 万元 (100 元), as the template's money is."""
+        return len(self.shown.partition(".")[2]) <= 2
+
 
 @dataclass
 class ImportResult:
