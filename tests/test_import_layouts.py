@@ -358,3 +358,23 @@ def test_an_amount_in_yuan_that_is_no_whole_cent_of_wan_is_kept_exact_and_said(t
         f"已换算为万元：{path} 表1 其中：财政资金 “109600” → 10.96 万元"]
     project = read_return(next((tmp_path / "out").glob("*.xlsx"))).document["projects"][0]
     assert (project["budget_total"], project["fiscal"]) == (10.9601, 10.96)
+
+
+def test_a_list_of_projects_is_no_project(tmp_path):
+    """A 部门预算 document lists its projects (项目支出表: 项目编码 | 项目名称 | 合计 | …) before the 绩效目标表: the
+    list is neither a project named 合计 nor a table to report; a project whose name ends in 资金 is a project."""
+    document = docx.Document()
+    document.add_paragraph("项目支出表")
+    listing = document.add_table(rows=3, cols=4)
+    for r, row in enumerate([["项目编码", "项目名称", "合计", "一般公共预算拨款"], ["P2023001", "办公设备购置", "12.5", "12.5"],
+                             ["P2023002", "教育专项资金", "3", "3"]]):
+        for c, text in enumerate(row):
+            listing.cell(r, c).text = text
+    document.add_paragraph("2023年项目支出绩效目标表")
+    block = _block(document)
+    block.cell(1, 3).text = "教育专项资金"
+    _indicators(document)
+    path = tmp_path / "listing.docx"
+    document.save(path)
+    result, (doc,) = _imported(path, tmp_path)
+    assert result.unplaced == [] and [p["project_name"] for p in doc["projects"]] == ["教育专项资金"]

@@ -89,11 +89,12 @@ class ImportResult:
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, dict[str, str]]:
     """workbook_templates/import_vocabulary.json as label → key, per kind ("indicator_headers", "fields",
-    "department_fields")."""
+    "department_fields", "listing_headers")."""
     with open(templates_root() / "import_vocabulary.json", encoding="utf-8") as handle:
         data = json.load(handle)
-    return {kind: {canonical_label(label): key for key, labels in data[kind].items() for label in labels}
-            for kind in ("indicator_headers", "fields", "department_fields")}
+    kinds = {kind: {canonical_label(label): key for key, labels in data[kind].items() for label in labels}
+             for kind in ("indicator_headers", "fields", "department_fields")}
+    return {**kinds, "listing_headers": {canonical_label(label): "listing" for label in data["listing_headers"]}}
 
 
 def canonical_label(text: str | None) -> str:
@@ -224,6 +225,12 @@ def goals_of(text: str) -> list[str]:
     return [goal.rstrip("；;，,") for goal in split_goals(lines)]
 
 
+def _is_column_header(text: str) -> bool:
+    """Whether the text beside 项目名称 is another column's header (合计, 一般公共预算拨款, 项目名称: the vocabulary's
+    listing_headers and labels), as in a list of projects, rather than the project's name."""
+    return bool(field_key(text) or header_key(text) or canonical_label(text) in vocabulary()["listing_headers"])
+
+
 class _Part:
     """One side of a cell written ``label：value`` (资金总额：100万元), read as if it were two cells."""
 
@@ -294,6 +301,8 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
                 take(cells, index, index + 1)
             if key.startswith("资金支出计划"):
                 take(cells, *range(index, len(cells)))
+            if known in ("project_code", "project_name") and _is_column_header(_after(cells, index)):
+                return None, unit_line  # 项目编码 | 项目名称 | 合计 …: a list of projects (项目支出表), not a form
             if known in ("project_code", "project_name"):
                 values[known] = _after(cells, index)
             elif known in ("budget_total", "fiscal", "other"):
@@ -347,14 +356,14 @@ def _is_department_table(rows: list[list]) -> bool:
 
 
 def _looks_like_target_table(rows: list[list]) -> bool:
-    """A table that speaks of performance targets (绩效目标, 绩效指标, 指标值, 三级指标, 项目编码, 年度总体目标),
+    """A table that speaks of performance targets (绩效目标, 绩效指标, 指标值, 三级指标, 年度总体目标),
     though it was not read as one: it is reported rather than passed over."""
     for cells in rows:
         for cell in cells:
             text = _text(cell)
             if len(text) > 40:
                 continue
-            if header_key(text) or field_key(text) in ("project_code", "project_name", "goals") or \
+            if header_key(text) or field_key(text) == "goals" or \
                     department_key(text) in ("overall_goal", "indicators") or "绩效目标" in text or "绩效指标" in text:
                 return True
     return False
