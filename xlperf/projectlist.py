@@ -11,23 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ProjectListError
-from .findings import Finding, Location
+from .findings import FIELD_LABELS, Finding, Location
 from .model import cents
 from .safety import Refused, preflight
 from .spec import load_spec
 from .targets import clean_text, parse_number
 
-# field key → accepted headers (Chinese, English); matched case-insensitively after cleaning
-COLUMNS = {
-    "unit_code": ("单位编码", "unit_code"),
-    "unit_name": ("单位名称", "unit_name"),
-    "project_code": ("项目编码", "project_code"),
-    "project_name": ("项目名称", "project_name"),
-    "budget_total": ("预算数", "budget_total"),
-    "fiscal": ("财政资金", "fiscal"),
-    "other": ("其他资金", "other"),
-    "purpose": ("资金用途", "purpose"),
-}
+# field key → accepted headers (its Chinese label, its key); matched case-insensitively after cleaning
+COLUMNS = {key: (FIELD_LABELS[key][0], key) for key in ("unit_code", "unit_name", "project_code", "project_name",
+                                                        "budget_total", "fiscal", "other", "purpose")}
 REQUIRED_COLUMNS = ("unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other")
 TEXT_FIELDS = ("unit_code", "unit_name", "project_code", "project_name")
 MONEY_FIELDS = ("budget_total", "fiscal", "other")

@@ -18,9 +18,10 @@ import xlsxwriter
 import xlsxwriter
 
 from . import __version__
+from .cells import column_index, column_letter, split_cell
+from .findings import field_label
 from .frameworks import Framework
 from .model import META_MARKER
-from .cells import column_index, column_letter, split_cell
 from .spec import Spec, project_layout, unit_layout
 from .xlsxprivate import CachingWorksheet, add_worksheet
 
@@ -161,27 +162,29 @@ class _Formats:
         self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
 
 
+# the help shown when an input cell is selected: its title is the field's label (findings.FIELD_LABELS),
+# or the title below for inputs that are not one field
+INPUT_TITLES = {"money": "金额（万元）", "percent": "累计支出比例"}
 INPUT_MESSAGES = {
-    "money": ("金额（万元）", "以万元为单位填写，可含两位小数，例：10.96"),
-    "percent": ("累计支出比例", "填写截至该月底累计支出占预算的比例，例：30%（直接输入 30 亦可）。须在 0%–100% 之间、逐期不减少，12月底为 100%。"),
-    "project_code": ("项目编码", "填写预算系统中的项目编码，例：13028122P00306010001X"),
-    "project_name": ("项目名称", "填写项目全称。"),
-    "purpose": ("资金用途", "简述资金用途，例：保障公车经费及时、顺畅报销。"),
-    "goals": ("绩效目标", "每行一条目标，可编号，例：1.及时排查安全隐患。单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter。"),
-    "overall_goal": ("总体绩效目标", "概述本单位本年度的总体绩效目标。"),
-    "measures": ("工作保障措施", "分条写明保障绩效目标实现的措施，例：（一）加强领导……"),
-    "level1": ("一级指标", "从下拉列表选择一级指标。"),
-    "level2": ("二级指标", "先选一级指标，再从下拉列表选择其下的二级指标。"),
-    "name": ("三级指标", "可从下拉列表选用常用指标（随二级指标变化），也可直接填写，例：执法行动次数。"),
-    "description": ("绩效指标描述", "说明指标含义或计算方法，例：安全生产执法行动的次数。"),
-    "target": ("指标值", "填写比较符、数值和单位，例：≥95%、＝16万元、≥20次；无法量化时填写定性描述，例：提升生态环境质量。"),
-    "basis": ("指标值确定依据", "例：根据年初工作计划安排。"),
+    "money": "以万元为单位填写，可含两位小数，例：10.96",
+    "percent": "填写截至该月底累计支出占预算的比例，例：30%（直接输入 30 亦可）。须在 0%–100% 之间、逐期不减少，12月底为 100%。",
+    "project_code": "填写预算系统中的项目编码，例：13028122P00306010001X",
+    "project_name": "填写项目全称。",
+    "purpose": "简述资金用途，例：保障公车经费及时、顺畅报销。",
+    "goals": "每行一条目标，可编号，例：1.及时排查安全隐患。单元格内换行：Excel/WPS 按 Alt+Enter，LibreOffice 按 Ctrl+Enter。",
+    "overall_goal": "概述本单位本年度的总体绩效目标。",
+    "measures": "分条写明保障绩效目标实现的措施，例：（一）加强领导……",
+    "level1": "从下拉列表选择一级指标。",
+    "level2": "先选一级指标，再从下拉列表选择其下的二级指标。",
+    "name": "可从下拉列表选用常用指标（随二级指标变化），也可直接填写，例：执法行动次数。",
+    "description": "说明指标含义或计算方法，例：安全生产执法行动的次数。",
+    "target": "填写比较符、数值和单位，例：≥95%、＝16万元、≥20次；无法量化时填写定性描述，例：提升生态环境质量。",
+    "basis": "例：根据年初工作计划安排。",
 }
 
 
 def _input_message(key: str) -> dict:
-    title, message = INPUT_MESSAGES[key]
-    return {"input_title": title, "input_message": message}
+    return {"input_title": INPUT_TITLES.get(key) or field_label(key, "zh"), "input_message": INPUT_MESSAGES[key]}
 
 
 def _money_validation() -> dict:
