@@ -378,3 +378,18 @@ def test_a_list_of_projects_is_no_project(tmp_path):
     document.save(path)
     result, (doc,) = _imported(path, tmp_path)
     assert result.unplaced == [] and [p["project_name"] for p in doc["projects"]] == ["教育专项资金"]
+
+
+def test_an_unreadable_document_never_stops_the_others(tmp_path):
+    whole = docx.Document()
+    whole.add_paragraph("2023年项目支出绩效目标表")
+    _block(whole)
+    _indicators(whole)
+    whole.save(tmp_path / "good.docx")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "broken.docx"), str(tmp_path / "good.docx"),
+                                      "-o", str(tmp_path / "out"), "--lang", "zh"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"xlperf: 错误: {tmp_path / 'broken.docx'}: 不是可读取的 .docx 文件（PackageNotFoundError）"
+    assert result.stdout.splitlines()[0].startswith("已导入 1 个项目、3 条指标，写出 1 个工作簿")
+    assert [p.name for p in (tmp_path / "out").glob("*.xlsx")] == ["015001_某某市教育局.xlsx"]

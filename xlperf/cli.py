@@ -543,18 +543,18 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
 
     Exit codes: 0 everything in the documents was placed; 1 something was not (it is listed, the
     workbooks are still written) or a document holds no 绩效目标表; 2 bad usage or a document cannot be
-    read; 130/143/129 interrupted.
+    read (the others are imported all the same); 130/143/129 interrupted.
 
     Example: xlperf import 2021年部门预算绩效文本.docx -o out/imported
     """
-    from .importer import DocxError, import_documents
+    from .importer import import_documents
 
-    try:
-        result = import_documents(list(documents), outdir, year=year, framework=framework_name, unit_code=unit_code,
-                                  unit_name=unit_name)
-    except DocxError as error:
+    result = import_documents(list(documents), outdir, year=year, framework=framework_name, unit_code=unit_code,
+                              unit_name=unit_name)
+    for error in result.unreadable:  # said, and the other documents imported all the same
         click.echo(f"xlperf: {say('error', lang)}: {error.message(lang)}", err=True)
-        sys.exit(2)
+    if len(result.unreadable) == len(documents):
+        sys.exit(exitcodes.UNUSABLE)
     for document in result.from_doc:
         click.echo(say("from_doc", lang, file=document))
     click.echo(say("imported", lang, projects=result.projects, indicators=result.indicators,
@@ -564,7 +564,7 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
                        where=f"{item.file} {item.where}".strip(), text=item.text, wan=item.shown))
     for item in result.unplaced:
         click.echo(say(f"unplaced_{item.reason}", lang, where=f"{item.file} {item.where}".strip(), text=item.text))
-    sys.exit(exitcodes.for_import(bool(result.unplaced)))
+    sys.exit(exitcodes.for_import(bool(result.unplaced), bool(result.unreadable)))
 
 
 MAX_ERRORS_SHOWN = 5

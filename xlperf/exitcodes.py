@@ -31,6 +31,7 @@ def for_report(reported_with_errors: bool) -> int:
     return FINDINGS if reported_with_errors else OK
 
 
-def for_import(unplaced: bool) -> int:
-    """import: 1 when anything in the documents was not placed (or a document holds no table)."""
-    return FINDINGS if unplaced else OK
+def for_import(unplaced: bool, unreadable: bool = False) -> int:
+    """import: 2 when a document could not be read at all (the others are imported), else 1 when anything in
+    the documents was not placed (or a document holds no table)."""
+    return UNUSABLE if unreadable else FINDINGS if unplaced else OK

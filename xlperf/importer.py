@@ -84,6 +84,7 @@ class ImportResult:
     unplaced: list[Unplaced] = field(default_factory=list)
     converted: list[Converted] = field(default_factory=list)
     from_doc: list[str] = field(default_factory=list)  # old Word documents converted by LibreOffice
+    unreadable: list[DocxError] = field(default_factory=list)  # documents that could not be read at all
 
 
 @lru_cache(maxsize=1)
@@ -777,7 +778,11 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
     result = ImportResult()
     units: dict[str, dict] = {}
     for path in paths:
-        unit_values, projects, departments, found_year = read_docx(path, result, _category_names(framework))
+        try:
+            unit_values, projects, departments, found_year = read_docx(path, result, _category_names(framework))
+        except DocxError as error:  # one unreadable document never stops the others
+            result.unreadable.append(error)
+            continue
         if not projects and not departments:  # nothing like a 绩效目标表: say so rather than write nothing
             result.unplaced.append(Unplaced(str(path), "", "", "no_table"))
         document_units: list[dict] = []
