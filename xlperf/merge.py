@@ -225,10 +225,11 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
             frameworks[found.id] = found.sha256
     docs, projects, indicators, carried = _tables(documents, spec.milestones)
     indicator_rows, data, data_columns = _rendered(indicators, carried)
-    tally = indicator_tally(*zip(*((row[0], row[4], row[5]) for row in indicators))) if indicators else Counter()
+    tally = indicator_tally(*zip(*((row[UNIT_CODE], row[LEVEL1], row[LEVEL2]) for row in indicators))) \
+        if indicators else Counter()
     return {"unreadable": False, "findings": [finding_to_json(f, path_text) for f in findings],
             "saved": saved_time(path), "frameworks": frameworks, "docs": docs,
-            "projects": [[*facts[:-3], _file(facts[-3], path_text), *facts[-2:]] for facts in projects],
+            "projects": [_with_source_file(facts, _file(facts[FACT_FILE], path_text)) for facts in projects],
             "tally": [[*key, count] for key, count in tally.items()], "indicator_count": len(indicators),
             "tables": _tables_json(indicators, carried, path_text),
             "rendered_for": path_text, "segments": {"indicators": indicator_rows, "data": data},
@@ -253,6 +254,7 @@ def _tables_from_json(data: bytes, path_text: str) -> tuple[list[list], list[dic
 
 
 SOURCE_FILE = INDICATOR_COLUMNS.index("source_file")
+UNIT_CODE, LEVEL1, LEVEL2 = (INDICATOR_COLUMNS.index(key) for key in ("unit_code", "level1", "level2"))
 
 
 def _tables(documents: list[ReturnDocument], milestones: list[str]):
@@ -312,7 +314,7 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.saved = entry["saved"]
     item.framework_ids = list(entry["frameworks"])
     item.docs = entry["docs"]
-    item.projects = [[*facts[:-3], _back(facts[-3], path), *facts[-2:]] for facts in entry["projects"]]
+    item.projects = [_with_source_file(facts, _back(facts[FACT_FILE], path)) for facts in entry["projects"]]
     item.tally = Counter({(code, level1, level2): count for code, level1, level2, count in entry["tally"]})
     item.indicator_count = entry["indicator_count"]
     tables = entry["tables"]
@@ -540,8 +542,8 @@ def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: l
     location = doc.location(pointer("projects", index))
     return [unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"),
             _money(budget), _money(_number(project.get("fiscal"))), _money(_number(project.get("other"))),
-            *percents, *amounts, len(indicators),
-            location.file or doc.path, location.sheet,
+            *percents, *amounts,
+            len(indicators), location.file or doc.path, location.sheet,  # FACT_TAIL, in its order
             dict(Counter(i.get("level1") for i in indicators if isinstance(i.get("level1"), str)))]
 
 
@@ -556,11 +558,23 @@ def _project_columns(milestones: list[str], level1_names: list[str]) -> list[str
             + [f"count/{l1}" for l1 in level1_names] + ["indicator_count", "status", "source_file", "source_sheet"])
 
 
+# A project's facts (``_project_facts``) end with these, after its 项目汇总 values; read by these names,
+# never by counting from the end
+FACT_TAIL = ("indicator_count", "source_file", "source_sheet", "level1_counts")
+FACT_FILE = FACT_TAIL.index("source_file") - len(FACT_TAIL)
+
+
+def _with_source_file(facts: list, source_file: object) -> list:
+    changed = list(facts)
+    changed[FACT_FILE] = source_file
+    return changed
+
+
 def _project_row(facts: list, level1_names: list[str], status: str) -> list:
     """A project's facts (``_project_facts``) as its row of 项目汇总 (``_project_columns``)."""
-    indicator_count, source_file, source_sheet, level1_counts = facts[-4:]
-    return [*facts[:-4], *(level1_counts.get(level1, 0) for level1 in level1_names), indicator_count, status,
-            source_file, source_sheet]
+    tail = dict(zip(FACT_TAIL, facts[-len(FACT_TAIL):]))
+    return [*facts[:-len(FACT_TAIL)], *(tail["level1_counts"].get(level1, 0) for level1 in level1_names),
+            tail["indicator_count"], status, tail["source_file"], tail["source_sheet"]]
 
 
 def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list]:
