@@ -393,3 +393,31 @@ def test_an_unreadable_document_never_stops_the_others(tmp_path):
     assert result.stderr.strip() == f"xlperf: 错误: {tmp_path / 'broken.docx'}: 不是可读取的 .docx 文件（PackageNotFoundError）"
     assert result.stdout.splitlines()[0].startswith("已导入 1 个项目、3 条指标，写出 1 个工作簿")
     assert [p.name for p in (tmp_path / "out").glob("*.xlsx")] == ["015001_某某市教育局.xlsx"]
+
+
+def test_the_year_is_found_in_a_table_or_said_to_be_missing(tmp_path):
+    """A form whose year is only in its own title row (a web page's form) gives that year; a document stating
+    none is written for next year and says so, never an old year in silence."""
+    import datetime
+
+    dated = docx.Document()
+    layout = dated.add_table(rows=1, cols=1).cell(0, 0)
+    layout.add_table(rows=1, cols=1).cell(0, 0).text = "项目支出绩效目标表（2021年度）"
+    _block(layout)
+    _indicators(layout)
+    dated.save(tmp_path / "dated.docx")
+    result, (doc,) = _imported(tmp_path / "dated.docx", tmp_path)
+    assert doc["year"] == 2021 and result.unplaced == []
+
+    undated = docx.Document()
+    _block(undated)
+    _indicators(undated)
+    undated.save(tmp_path / "undated.docx")
+    run = CliRunner().invoke(cli, ["import", str(tmp_path / "undated.docx"), "-o", str(tmp_path / "u"), "--lang", "zh"])
+    next_year = datetime.date.today().year + 1
+    assert run.exit_code == 1
+    assert run.output.splitlines()[1:] == [
+        f"未能确定：{tmp_path / 'undated.docx'} 中找不到预算年度，已按 {next_year} 年写出（可用 --year 指定）"]
+    assert read_return(next((tmp_path / "u").glob("*.xlsx"))).document["year"] == next_year
+    given = CliRunner().invoke(cli, ["import", str(tmp_path / "undated.docx"), "-o", str(tmp_path / "g"), "--year", "2020"])
+    assert given.exit_code == 0, given.output

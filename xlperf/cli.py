@@ -73,6 +73,8 @@ TEXTS = {
                                     "indicator header: {text}"),
     "unplaced_long_term": ("未能放置：{where} 的中长期指标“{text}”（模板只收年度指标）",
                            "not placed: long-term indicator '{text}' in {where} (the template holds the year's)"),
+    "unplaced_no_year": ("未能确定：{where} 中找不到预算年度，已按 {text} 年写出（可用 --year 指定）",
+                         "not found: {where} states no budget year; written as {text} (give --year)"),
     "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
     "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
                     "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),

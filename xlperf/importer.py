@@ -7,6 +7,7 @@ reported, never guessed.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -362,7 +363,7 @@ def _looks_like_target_table(rows: list[list]) -> bool:
     for cells in rows:
         for cell in cells:
             text = _text(cell)
-            if len(text) > 40:
+            if len(text) > 40 or _is_caption(text):
                 continue
             if header_key(text) or field_key(text) == "goals" or \
                     department_key(text) in ("overall_goal", "indicators") or "绩效目标" in text or "绩效指标" in text:
@@ -372,8 +373,8 @@ def _looks_like_target_table(rows: list[list]) -> bool:
 
 def _is_caption(text: str) -> bool:
     """A table's title or caption row (部门整体支出绩效目标表, （2023年度）, 单位：万元): no data of its own."""
-    bare = label_key(text)
-    return bool(re.fullmatch(r"\(?(?:20[0-9]{2}年度?)\)?", bare) or ("绩效目标" in bare and bare.endswith("表"))
+    bare = re.sub(r"\(?(?:20[0-9]{2}年度?)\)?", "", label_key(text))
+    return bool(not bare or ("绩效目标" in bare and bare.endswith("表"))
                 or (declared_unit(text) and len(bare) < 12))
 
 
@@ -594,15 +595,20 @@ def _give_unit_texts(unit_values: dict, units: dict[str, dict], first: dict) -> 
             target["values"][key] = f"{previous}\n{text}" if previous else text
 
 
+def _new_unit(name: str | None, path: str | Path, year: int | None) -> dict:
+    """A unit's workbook to be: its name, projects and 单位整体 values, the year and the document it came from."""
+    return {"name": name, "projects": [], "values": {}, "year": year, "file": str(path)}
+
+
 def _department_unit(department: _Department, units: dict[str, dict], document_units: list[dict],
-                     unit_code: str | None, unit_name: str | None) -> dict | None:
+                     unit_code: str | None, unit_name: str | None, new: dict) -> dict | None:
     """The unit a 部门整体 table belongs to: the one its code names (or --unit-code), else the document's unit
     of that name (a 部门 is also its 本级 office: 某某局 → 某某局本级), else, the table naming none, the
     document's only unit."""
     code, name = department.unit or (None, department.name)
     code, name = unit_code or code, unit_name or name
     if code:
-        return units.setdefault(code, {"name": name or code, "projects": [], "values": {}})
+        return units.setdefault(code, {**new, "name": name or code})
     candidates = list({id(unit): unit for unit in document_units}.values())
     for matches in (lambda unit: unit["name"] == name, lambda unit: unit["name"] == f"{name}本级",
                     lambda unit: bool(name) and unit["name"].startswith(name)):
@@ -628,7 +634,7 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
     except (PackageNotFoundError, ValueError, KeyError, OSError, zipfile.BadZipFile, XMLSyntaxError) as exc:
         name = type(exc).__name__
         raise DocxError(path, f"不是可读取的 .docx 文件（{name}）", f"not a readable .docx ({name})") from None
-    year_match = next((_YEAR.search(p.text) for p in document.paragraphs[:40] if _YEAR.search(p.text)), None)
+    year = _document_year(document)
     unit_values = _part_one(document)
     projects: list[_Project] = []
     departments: list[_Department] = []
@@ -680,7 +686,24 @@ def read_docx(path: str | Path, result: ImportResult, categories: frozenset[str]
             result.unplaced.append(Unplaced(file, "", _clip(paragraph.text), "table_as_text"))
     for department in departments:
         _report_department_indicators(department, result)
-    return unit_values, projects, departments, int(year_match.group(1)) if year_match else None
+    return unit_values, projects, departments, year
+
+
+def _document_year(document) -> int | None:
+    """The budget year a document states: in a title paragraph (2022年部门预算绩效文本), else in a table's title
+    or year row (（2023年度）, a web page's form)."""
+    for paragraph in document.paragraphs[:40]:
+        match = _YEAR.search(paragraph.text)
+        if match:
+            return int(match.group(1))
+    for block in _tables_with_units(document):
+        for row in block[0].rows:
+            for cell in row.cells:
+                text = _text(cell)
+                match = _YEAR.search(text) if len(text) < 40 and ("年度" in text or "绩效" in text) else None
+                if match:
+                    return int(match.group(1))
+    return None
 
 
 def _clip(text: str, length: int = 40) -> str:
@@ -777,6 +800,7 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
     rows_available = spec.data["project_sheet"]["indicators"]["rows"]
     result = ImportResult()
     units: dict[str, dict] = {}
+    default_year = datetime.date.today().year + 1  # as template and prefill take it, when a document states none
     for path in paths:
         try:
             unit_values, projects, departments, found_year = read_docx(path, result, _category_names(framework))
@@ -792,16 +816,15 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
             if not code or not name:
                 result.unplaced.append(Unplaced(project.where, "", "单位编码/单位名称", "no_unit"))
                 code, name = code or "000000", name or Path(path).stem
-            unit = units.setdefault(code, {"name": name, "projects": [], "values": {}, "year": year or found_year})
+            unit = units.setdefault(code, _new_unit(name, path, year or found_year))
             unit["projects"].append(project)
             document_units.append(unit)
         for department in departments:
-            unit = _department_unit(department, units, document_units, unit_code, unit_name)
+            unit = _department_unit(department, units, document_units, unit_code, unit_name,
+                                    _new_unit(department.name, path, year or found_year))
             if unit is None:
                 result.unplaced.append(Unplaced(department.where, "", "单位编码/单位名称", "no_unit"))
-                unit = units.setdefault("000000", {"name": department.name or Path(path).stem, "projects": [],
-                                                   "values": {}, "year": year or found_year})
-            unit.setdefault("year", year or found_year)
+                unit = units.setdefault("000000", _new_unit(department.name or Path(path).stem, path, year or found_year))
             document_units.append(unit)
             for key, text in department.values.items():
                 previous = unit["values"].get(key)
@@ -823,7 +846,9 @@ def import_documents(paths: list[str | Path], outdir: str | Path, *, year: int |
                                     locked=frozenset(k for k in LOCKED_FROM_DOCUMENT if values.get(k) is not None)))
             result.projects += 1
             result.indicators += len(indicators)
-        plan = WorkbookPlan(year=unit["year"] or 2022, unit_code=code, unit_name=unit["name"], sheets=sheets,
+        if not unit["year"]:  # said, never guessed in silence
+            result.unplaced.append(Unplaced(unit["file"], "", str(default_year), "no_year"))
+        plan = WorkbookPlan(year=unit["year"] or default_year, unit_code=code, unit_name=unit["name"], sheets=sheets,
                             unit_values=unit["values"])
         target = Path(outdir) / workbook_file_name(plan)
         atomic_write_bytes(target, build_workbook(plan, framework, spec))
