@@ -204,7 +204,7 @@ class _Project:
     where: str
     indicators: list[dict] = field(default_factory=list)
     unit: tuple[str, str] | None = None
-    rows: list[int] = field(default_factory=list)  # the table row each indicator was read from
+    rows: list[tuple[int, int]] = field(default_factory=list)  # (table, row) each indicator was read from
 
 
 @dataclass
@@ -217,7 +217,8 @@ class _Department:
     values: dict
     unit: tuple[str, str] | None = None
     indicators: list[dict] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
+    rows: list[tuple[int, int]] = field(default_factory=list)
+    file: str = ""
 
 
 def goals_of(text: str) -> list[str]:
@@ -410,7 +411,7 @@ def _read_department(rows: list[list], file: str, table_number: int, result: Imp
         elif rest or key is None:
             shown = " | ".join(texts[label_index:]) if key is None else f"{label}：{' | '.join(rest)}"
             result.unplaced.append(Unplaced(file, where, _clip(shown, 80), "department_field"))
-    department = _Department(f"{file} 表{table_number}", name, values)
+    department = _Department(f"{file} 表{table_number}", name, values, file=file)
     department.unit = _unit_of(unit_line)
     if department.unit:
         department.name = department.unit[1]
@@ -418,10 +419,10 @@ def _read_department(rows: list[list], file: str, table_number: int, result: Imp
 
 
 def _report_department_indicators(department: _Department, result: ImportResult) -> None:
-    for indicator, row in zip(department.indicators, department.rows):
+    for indicator, (table, row) in zip(department.indicators, department.rows):
         text = "/".join(indicator.get(key, "") for key in ("level1", "level2", "name"))
         target = indicator.get("target", "")
-        result.unplaced.append(Unplaced(department.where, f"第{row}行", f"{text}：{target}" if target else text,
+        result.unplaced.append(Unplaced(department.file, f"表{table} 第{row}行", f"{text}：{target}" if target else text,
                                         "department_indicator"))
 
 
@@ -520,7 +521,7 @@ def _read_indicators(rows: list[list], columns: dict[str, int], width: int, proj
                                             "row_shape"))
             continue
         project.indicators.append(indicator)
-        project.rows.append(row_number)
+        project.rows.append((table_number, row_number))
     return previous_level1
 
 
