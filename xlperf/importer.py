@@ -221,6 +221,13 @@ class _Department:
     file: str = ""
 
 
+def _below(rows: list[list], row_number: int, cell):
+    """The cell under ``cell`` (same grid column) in the next row, if any."""
+    if row_number + 1 >= len(rows):
+        return None
+    return next((other for other in rows[row_number + 1] if other._tc.left == cell._tc.left), None)
+
+
 def goals_of(text: str) -> list[str]:
     """Goals as the template lists them, numbered on lines of their own or in one run of text
     (``1.推广新技术10项；2.培训农民1000人次。``), without numbers or the separator between them."""
@@ -311,7 +318,12 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
             elif known in ("budget_total", "fiscal", "other"):
                 money(known, cells, index)
             elif known == "goals":
-                values["goals"] = goals_of(_after(cells, index))
+                text = _after(cells, index)
+                below = _below(rows, row_number, cells[index]) if not text else None
+                if below is not None:  # 总体目标 | 中期目标 | 年度目标 over a row of their texts
+                    text = _text(below)
+                    used.add(id(below._tc))
+                values["goals"] = goals_of(text)
             elif known == "unit":  # 单位名称及代码 | [015001]某某局 (a name without code: below)
                 named.append((cells, index))
             elif known == "unit_code" and re.fullmatch(r"[0-9]{3,12}", _after(cells, index)):
