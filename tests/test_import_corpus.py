@@ -46,3 +46,30 @@ def test_corpus_document_imports_exactly(path, tmp_path):
                 assert project["spending_plan"] == want["spending_plan"]
             indicators = [[indicator.get(key) or "" for key in INDICATOR_FIELDS] for indicator in project["indicators"]]
             assert indicators == want["indicators"], project.get("project_name")
+
+
+WORDS = ["", "：", "资金总额：", "12元", "10.96万", "1.甲；2.乙", "合计", "2023年度", "[1]", "【12345】某局", "单位：元",
+         "长期绩效指标", "年度绩效指标", "项目名称", "项目编码", "预算数", "绩效目标", "一级指标", "指标值", "年度总体目标",
+         "部门名称", "单位名称及代码", "其他说明的问题", "≥", "%", "-5", "1e9"]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_damaged_corpus_document_never_crashes_the_import(seed, tmp_path):
+    """Corpus documents with cells replaced by labels, amounts, merges and rows dropped (as a careless
+    conversion leaves them): the import always ends with its workbooks and its list, never a traceback."""
+    import random
+
+    rng = random.Random(seed)
+    description = load(rng.choice(corpus_files()))
+    for block in description["body"]:
+        table = block.get("table")
+        if not table:
+            continue
+        if len(table) > 1 and rng.random() < 0.3:
+            del table[rng.randrange(1, len(table))]
+        for r, row in enumerate(table):
+            for c in range(len(row)):
+                if rng.random() < 0.2:
+                    row[c] = rng.choice(WORDS + ["<"] * (c > 0) + ["^"] * (r > 0))
+    result = import_documents([build(description, tmp_path / "damaged.docx")], tmp_path / "out", year=2023)
+    assert result.files or result.unplaced

@@ -344,7 +344,7 @@ def _read_project_block(rows: list[list], file: str, table_number: int, result: 
     unit_line = next((f"{unit[0]}{unit[1]}" for unit in coded if unit), unit_line)
     for (cells, index), unit in zip(named, coded):  # a unit named without code is placed when it is that unit
         if not unit and _unit_of(unit_line) and _after(cells, index) != _unit_of(unit_line)[1]:
-            used.difference_update({id(cells[index]._tc), id(cells[index + 1]._tc)})
+            used.difference_update(id(cell._tc) for cell in cells[index:index + 2])
     if "project_code" not in values and "project_name" not in values:
         return None, unit_line
     for row_number, cells in enumerate(rows, start=1):  # a label the template has no field for, and its value
