@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 import math
 import re
+import shutil
+import tempfile
 import zipfile
 from xml.sax.saxutils import escape as xml_escape
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from docx import Document
+from lxml import etree
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
@@ -608,14 +611,14 @@ def _add_styled(document, text: str = "", style: str | None = None):
     return paragraph
 
 
-def _fill_contents(document, toc) -> None:
+def _fill_contents(document, toc, streamed: list[tuple[int, str]] = ()) -> None:
     """The contents field's shown result: every heading of levels 1-2, in the "toc N" styles, so that a
     Word or WPS user sees a table of contents at once. Page numbers need a layout: Word/WPS fill them when
     the document opens (``w:updateFields``), LibreOffice when it makes the PDF."""
     levels = {_style_id(document, name): level for name, level in TOC_LEVELS.items()}
     entries = [(levels[p.style], contents_entry(Paragraph(p, document._body).text))
                for p in document.element.body.iterchildren(qn("w:p")) if p.style in levels]
-    entries = [(level, text) for level, text in entries if text.strip()]
+    entries = [(level, text) for level, text in [*entries, *streamed] if text.strip()]
     if not entries:
         return
     runs = toc._p.findall(qn("w:r"))
@@ -695,10 +698,21 @@ def _part_one(document, documents: list[dict], projects: list[dict], year: str) 
     _unit_texts(document, documents, "measures")
 
 
-def _part_two(document, units: list[tuple[dict, dict]], milestones: list[str]) -> None:
+PART_TWO_MARK = "xlperf-part-two-streamed-here"
+
+
+def _part_two(document, units: list[tuple[dict, dict]], milestones: list[str], spool) -> list[tuple[int, str]]:
+    """Part 2, one 绩效目标表 per project. Each project's paragraphs and tables leave the document as soon as
+    they are made: their XML goes to ``spool`` and a marker paragraph stands where it all goes back when the
+    package is written (``_package``), so memory holds one project at a time, not the whole part (python-docx
+    took 2.6 MB a unit). Returns the contents entries of the projects' headings."""
     heading = _part_heading(document, LABELS["part2_lines"])
     heading.paragraph_format.page_break_before = True
+    body = document.element.body
+    section = body[-1]  # python-docx adds every paragraph and table before the body's closing sectPr
+    entries = []
     for number, (unit, project) in enumerate(units, start=1):
+        anchor = section.getprevious()  # what was last before this project
         title = _add_styled(
             document, LABELS["table_title"].format(number=number, name=_line(project.get("project_name"))), "Heading 2")
         title.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -718,10 +732,27 @@ def _part_two(document, units: list[tuple[dict, dict]], milestones: list[str]) -
         spacer.paragraph_format.line_spacing = Pt(1)
         spacer.add_run().font.size = Pt(1)
         _indicator_table(document, project.get("indicators") or [])
+        entries.append((2, title.text))
+        element = anchor.getnext()
+        while element is not section:
+            spool.write(_fragment(element))
+            element, done = element.getnext(), element
+            body.remove(done)
+    document.add_paragraph(PART_TWO_MARK)
+    return entries
 
 
-def _normalised_zip(data: bytes) -> bytes:
-    """The same parts in the same order with fixed timestamps, so equal documents are equal bytes."""
+def _fragment(element) -> str:
+    """An element's XML as it reads inside document.xml: without the namespace declarations lxml repeats
+    on a fragment's first tag (the document's root declares them)."""
+    text = etree.tostring(element, encoding="unicode")
+    end = text.index(">")
+    return re.sub(r' xmlns:\w+="[^"]*"', "", text[:end]) + text[end:]
+
+
+def _package(data: bytes, spool_path: Path) -> bytes:
+    """The saved package with part 2 streamed back in at its marker, the parts in the same order with fixed
+    timestamps (equal documents are equal bytes)."""
     source = zipfile.ZipFile(io.BytesIO(data))
     target_bytes = io.BytesIO()
     with zipfile.ZipFile(target_bytes, "w", zipfile.ZIP_DEFLATED) as target:
@@ -729,7 +760,16 @@ def _normalised_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename != "word/document.xml":
+                target.writestr(fixed, content)
+                continue
+            mark = content.index(PART_TWO_MARK.encode())
+            start, end = content.rindex(b"<w:p>", 0, mark), content.index(b"</w:p>", mark) + len(b"</w:p>")
+            with target.open(fixed, "w") as out, open(spool_path, "rb") as spool:
+                out.write(content[:start])
+                shutil.copyfileobj(spool, out, 1 << 20)
+                out.write(content[end:])
     return target_bytes.getvalue()
 
 
@@ -756,9 +796,18 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
     body = document.add_section(WD_SECTION.NEW_PAGE)
     _page_numbers(body)
     _part_one(document, documents, [project for _, project in projects], year_text)
-    _part_two(document, projects, list(consolidation.milestones or []))
-    _fill_contents(document, toc)
+    with tempfile.TemporaryDirectory(prefix="xlperf-report-") as folder:
+        spool_path = Path(folder) / "part2.xml"
+        with open(spool_path, "w", encoding="utf-8") as spool:
+            streamed = _part_two(document, projects, list(consolidation.milestones or []), spool)
+        _fill_contents(document, toc, streamed)
+        data = _save(document, department, year_text, consolidation)
+        return _package(data, spool_path)
 
+
+def _save(document, department: str, year_text: str, consolidation) -> bytes:
+    """The document's package as python-docx saves it, with fixed properties and without the template's
+    leftovers."""
     properties = document.core_properties
     properties.title = f"{department}{LABELS['cover'].format(year=year_text)}"
     properties.author = properties.last_modified_by = department
@@ -773,7 +822,7 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
                 del rels[rel_id]
     buffer = io.BytesIO()
     document.save(buffer)
-    return _normalised_zip(buffer.getvalue())
+    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------------------------- LibreOffice
