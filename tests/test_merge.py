@@ -252,7 +252,8 @@ def test_the_year_comes_from_every_return_and_another_year_is_a_finding(tmp_path
     assert merged.year == 2022 and consolidation_data(merged)["year"] == 2022
     write_summary(merged, tmp_path / "s.xlsx")
     about = openpyxl.load_workbook(tmp_path / "s.xlsx")["汇总说明"]
-    assert about["A1"].value == "2022年度部门项目支出绩效目标汇总"
+    # the department whose own office (…本级) is among the units, and the year
+    assert about["A1"].value == "遵化市工业和信息化局2022年度部门项目支出绩效目标汇总"
     assert {row[0]: row[1] for row in about.iter_rows(values_only=True) if row[0]}["预算年度"] == 2022
 
     book = openpyxl.load_workbook(SAMPLES / "returns" / "471003_遵化市无线电监测站.xlsx")

@@ -123,3 +123,11 @@ def test_one_exit_code_policy():
                for name in ("left_out", "kept_with_errors", "missing"))
     assert (exitcodes.for_report(False), exitcodes.for_report(True)) == (0, 1)
     assert (exitcodes.for_import(False), exitcodes.for_import(True)) == (0, 1)
+
+
+def test_the_department_is_named_only_where_the_units_say_it():
+    from xlperf.consolidation import own_department
+
+    assert own_department(["遵化市工业和信息化局本级", "遵化市无线电监测站"]) == "遵化市工业和信息化局"
+    assert own_department(["甲单位"]) == "甲单位"
+    assert own_department(["甲单位", "乙单位"]) == ""

@@ -92,6 +92,13 @@ def test_labels_are_the_official_texts(seed_book):
         "一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
 
 
+def test_every_printed_page_says_whose_workbook_and_which_year(seed_book):
+    for name in ("填报说明", "单位整体", SEED_SHEETS[0]):
+        header = seed_book[name].oddHeader.left.text
+        assert header == "471001 遵化市工业和信息化局本级　2022年度项目支出绩效目标表", name
+        assert seed_book[name].oddFooter.center.text == "第 &P 页，共 &N 页"
+
+
 def test_indicator_header_stays_in_sight_while_scrolling(seed_book):
     sheet = seed_book[SEED_SHEETS[0]]
     assert sheet.freeze_panes == "A11"  # rows 1-10: the project block and the indicator columns' names

@@ -8,6 +8,16 @@ from dataclasses import dataclass
 
 from . import exitcodes
 
+def own_department(unit_names) -> str:
+    """The department the units make up, when the names say it: one unit's own name, or the department whose
+    own office (…本级) is among them (遵化市工业和信息化局本级 → 遵化市工业和信息化局); else ''."""
+    names = {str(name).strip() for name in unit_names if name is not None and str(name).strip()}
+    if len(names) == 1:
+        return next(iter(names))
+    own = sorted(name[:-len("本级")] for name in names if name.endswith("本级") and len(name) > len("本级"))
+    return own[0] if own else ""
+
+
 # Each input ends in exactly one of these states.
 INCLUDED = "included"
 INCLUDED_WITH_WARNINGS = "included_with_warnings"

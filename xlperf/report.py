@@ -36,6 +36,7 @@ from docx.shared import Pt, RGBColor, Twips
 from docx.table import Table
 
 from . import exitcodes, office
+from .consolidation import own_department
 from .errors import XlperfError
 from .targets import format_number, parse_target
 
@@ -661,10 +662,7 @@ def department_name(unit_names: list[object]) -> str:
     whose own office is among them (遵化市工业和信息化局本级 → 遵化市工业和信息化局), else the first unit
     and how many there are."""
     names = [_line(name) for name in unit_names if _line(name)]
-    if len(set(names)) <= 1:
-        return names[0] if names else ""
-    own = [name[:-len("本级")] for name in names if name.endswith("本级") and len(name) > len("本级")]
-    return own[0] if own else f"{names[0]}等{len(set(names))}个单位"
+    return own_department(names) or (f"{names[0]}等{len(set(names))}个单位" if names else "")
 
 
 def _unit_texts(document, documents: list[dict], key: str) -> None:

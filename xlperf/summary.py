@@ -31,7 +31,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from . import __version__
-from .consolidation import STATE_LABELS, Consolidation
+from .consolidation import STATE_LABELS, Consolidation, own_department
 from .fileio import atomic_path
 from .findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS, field_label
 from .model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
@@ -220,8 +220,11 @@ def _standard_formats() -> _Formats:
 
 
 def summary_title(consolidation: Consolidation) -> str:
+    """遵化市工业和信息化局2022年度部门项目支出绩效目标汇总: the department when the units' names say it
+    (``own_department``), and the year."""
     year = consolidation.year
-    return f"{year}年度部门项目支出绩效目标汇总" if year else "部门项目支出绩效目标汇总"
+    department = own_department(_unit_names(consolidation).values())
+    return f"{department}{year}年度部门项目支出绩效目标汇总" if year else f"{department}部门项目支出绩效目标汇总"
 
 
 MIN_PRINT_SCALE = 70  # percent: smaller print is not legible for a reader of 宋体 10

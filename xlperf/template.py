@@ -245,7 +245,16 @@ UNIT_LABEL_WIDTH, UNIT_TEXT_WIDTH = 16, 80  # 单位整体: A4 portrait at full 
 MOST_FROZEN_POINTS = 300  # about 400 pixels: half of what a laptop shows of a sheet
 
 
-def _print_setup(sheet, last_row: int, repeat_row: int | None, last_column: int = 5) -> None:
+def page_heading(plan) -> str:
+    """Atop every printed page of a unit's workbook: whose it is and for which year."""
+    return f"{plan.unit_code} {plan.unit_name}　{plan.year}年度项目支出绩效目标表"
+
+
+def _print_setup(sheet, last_row: int, repeat_row: int | None, last_column: int = 5, heading: str = "") -> None:
+    """A4 landscape, one page wide; ``heading`` (the unit and the year) atop every page."""
+    if heading:  # no size code before it: the unit code's digits would be read as the size
+        sheet.set_header(f"&L&\"宋体\"{heading}")
+        sheet.set_footer("&C&\"宋体\"&9第 &P 页，共 &N 页")
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
@@ -515,7 +524,8 @@ def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, forma
     _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
                     "为 0 表示本表必填项已填写", formats.plain)
     note_row, _ = split_cell(counter["note_merge"].split(":")[0])
-    _print_setup(sheet, max(note_row, split_cell(counter["cell"])[0]), None, last_column=1)
+    _print_setup(sheet, max(note_row, split_cell(counter["cell"])[0]), None, last_column=1,
+                 heading=page_heading(plan))
     sheet.set_portrait()
     _protect(sheet, plan.password)
     return len(blank_inputs)
@@ -634,7 +644,7 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
                     "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
     _live_checks(sheet, layout, columns, first_row, last_row, formats)
-    _print_setup(sheet, last_row, header_row)
+    _print_setup(sheet, last_row, header_row, heading=page_heading(plan))
     # the indicator columns' names stay in sight while the rows are filled, unless the rows above them (long
     # texts carried over) would fill a laptop's window and leave no room to scroll the indicators through
     if sum(heights.get(row, DEFAULT_ROW_POINTS) for row in range(header_row)) <= MOST_FROZEN_POINTS:
@@ -740,7 +750,7 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
             fields = "、".join(CARRIED_LABELS[key] for key in CARRIED_LABELS if key in sheet_plan.carried)
             sheet.write_string(row, 1, f"{sheet_plan.name}：{fields}预填自上年度（绿色底纹），请逐项核实修改", formats.plain)
             row += 1
-    _print_setup(sheet, row, None)  # landscape, as the project sheets it explains
+    _print_setup(sheet, row, None, heading=page_heading(plan))  # landscape, as the project sheets it explains
     _protect(sheet, plan.password)
 
 
