@@ -17,6 +17,7 @@ import traceback
 import click
 
 from . import __version__, exitcodes
+from .messages import pick
 from .errors import ProjectListError, XlperfError
 from .findings import default_lang
 
@@ -108,8 +109,7 @@ EXIT_CODES_HELP = ("Exit codes: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the run was
 
 
 def say(key: str, lang: str, **values) -> str:
-    zh, en = TEXTS[key]
-    return (zh if lang == "zh" else en).format(**values)
+    return pick(TEXTS, key, lang, **values)
 
 
 def resolve_lang(given: str | None) -> str:

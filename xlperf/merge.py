@@ -16,6 +16,7 @@ from pathlib import Path
 from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS, UNREADABLE,
                             Consolidation, Prepared)
 from .errors import UsageError
+from .messages import pick
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json, here as _file, resolve_here as _back
 from .findings import Finding, Location
 from .frameworks import Framework, builtin_hashes
@@ -41,8 +42,7 @@ REASONS = {
 
 
 def reason_text(key: str, lang: str, **values) -> str:
-    zh, en = REASONS[key]
-    return (zh if lang == "zh" else en).format(**values)
+    return pick(REASONS, key, lang, **values)
 
 
 def reasons(key: str, **values) -> dict[str, str]:

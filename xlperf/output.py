@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import exitcodes
 from .findings import SEVERITY_LABELS, Finding
+from .messages import pick
 from .validate import FileResult
 
 WORDS = {
@@ -17,8 +18,7 @@ WORDS = {
 
 
 def word(key: str, lang: str, **values) -> str:
-    zh, en = WORDS[key]
-    return (zh if lang == "zh" else en).format(**values)
+    return pick(WORDS, key, lang, **values)
 
 
 def finding_lines(finding: Finding, lang: str) -> list[str]:

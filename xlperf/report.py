@@ -38,6 +38,7 @@ from docx.table import Table
 from . import exitcodes, office
 from .consolidation import own_department
 from .errors import XlperfError
+from .messages import pick
 from .targets import format_number, parse_target
 
 __all__ = ["build_report", "write_report", "convert_to_pdf", "ReportResult", "ReportError", "ReturnsRefused",
@@ -128,8 +129,7 @@ TEXTS = {
 
 
 def _text(key: str, lang: str, **values) -> str:
-    zh, en = TEXTS[key]
-    return (zh if lang == "zh" else en).format(**values)
+    return pick(TEXTS, key, lang, **values)
 
 
 class ReportError(XlperfError):
