@@ -131,3 +131,20 @@ def test_the_department_is_named_only_where_the_units_say_it():
     assert own_department(["遵化市工业和信息化局本级", "遵化市无线电监测站"]) == "遵化市工业和信息化局"
     assert own_department(["甲单位"]) == "甲单位"
     assert own_department(["甲单位", "乙单位"]) == ""
+
+
+def test_one_definition_of_the_project_table_for_the_merge_and_the_summary(tmp_path):
+    import openpyxl
+    from conftest import SAMPLES
+
+    from xlperf.consolidation import project_columns
+    from xlperf.merge import merge_returns
+    from xlperf.summary import write_summary
+
+    merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
+    keys = project_columns(merged.milestones, merged.level1_names)
+    assert keys[:2] == ["unit_code", "unit_name"] and "plan_pct/3月底" in keys and "count/产出指标" in keys
+    assert list(merged.projects.columns) == keys  # what the merge fills
+    write_summary(merged, tmp_path / "s.xlsx")
+    header = [cell.value for cell in next(openpyxl.load_workbook(tmp_path / "s.xlsx")["项目汇总"].iter_rows())]
+    assert len(header) == len(keys) and header[keys.index("plan_pct/3月底")] == "3月底\n支出比例"

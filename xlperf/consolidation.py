@@ -33,10 +33,15 @@ STATE_LABELS = {
     DUPLICATE: ("重复文件", "duplicate"),
 }
 
-PROJECT_COLUMNS = ["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other",
-                   # then plan_pct/<milestone> and plan_amount/<milestone> for each milestone,
-                   # then count/<一级> for each 一级, then:
-                   "indicator_count", "status", "source_file", "source_sheet"]
+PROJECT_HEAD = ["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
+PROJECT_TAIL = ["indicator_count", "status", "source_file", "source_sheet"]
+
+
+def project_columns(milestones: list[str], level1_names: list[str]) -> list[str]:
+    """The columns of 项目汇总, in order: the one definition the merge fills and the summary, the exports
+    and Parquet show (plan percentages and amounts per milestone, then a count per 一级, between the two)."""
+    return (PROJECT_HEAD + [f"plan_pct/{m}" for m in milestones] + [f"plan_amount/{m}" for m in milestones]
+            + [f"count/{level1}" for level1 in level1_names] + PROJECT_TAIL)
 INDICATOR_COLUMNS = ["unit_code", "unit_name", "project_code", "project_name", "level1", "level2", "name",
                      "description", "target", "operator", "number", "unit", "kind", "basis",
                      "source_file", "source_sheet", "source_cell"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS, UNREADABLE,
                             Consolidation, Prepared)
+from .consolidation import project_columns as consolidation_project_columns
 from .errors import UsageError
 from .messages import pick
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json, here as _file, resolve_here as _back
@@ -465,7 +466,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     milestones = spec.milestones
     level1_names = list(framework.level1_names) if framework else []
     included = [item for item in inputs if item.state in (INCLUDED, INCLUDED_WITH_WARNINGS)]
-    project_columns = _project_columns(milestones, level1_names)
+    project_columns = consolidation_project_columns(milestones, level1_names)
     project_table: dict[str, list] = {key: [] for key in project_columns}  # column lists: a thousand returns'
     unit_names, tally = {}, Counter()                                       # projects without a dict each
     for item in included:
@@ -551,13 +552,6 @@ def _money(amount: float | None) -> float | None:
     return None if amount is None else float(cents(amount))
 
 
-def _project_columns(milestones: list[str], level1_names: list[str]) -> list[str]:
-    """The columns of 项目汇总, as ``_project_row`` fills them."""
-    return (["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
-            + [f"plan_pct/{m}" for m in milestones] + [f"plan_amount/{m}" for m in milestones]
-            + [f"count/{l1}" for l1 in level1_names] + ["indicator_count", "status", "source_file", "source_sheet"])
-
-
 # A project's facts (``_project_facts``) end with these, after its 项目汇总 values; read by these names,
 # never by counting from the end
 FACT_TAIL = ("indicator_count", "source_file", "source_sheet", "level1_counts")
@@ -571,7 +565,7 @@ def _with_source_file(facts: list, source_file: object) -> list:
 
 
 def _project_row(facts: list, level1_names: list[str], status: str) -> list:
-    """A project's facts (``_project_facts``) as its row of 项目汇总 (``_project_columns``)."""
+    """A project's facts (``_project_facts``) as its row of 项目汇总 (``consolidation.project_columns``)."""
     tail = dict(zip(FACT_TAIL, facts[-len(FACT_TAIL):]))
     return [*facts[:-len(FACT_TAIL)], *(tail["level1_counts"].get(level1, 0) for level1 in level1_names),
             tail["indicator_count"], status, tail["source_file"], tail["source_sheet"]]

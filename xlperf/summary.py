@@ -31,7 +31,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from . import __version__
-from .consolidation import STATE_LABELS, Consolidation, own_department
+from .consolidation import STATE_LABELS, Consolidation, own_department, project_columns
 from .fileio import atomic_path
 from .findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS, field_label
 from .model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
@@ -454,21 +454,31 @@ def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
                  widths=widths[:last + 1], keep=keep)
 
 
+# headers in two short lines and names wrapped, so the printed table keeps to 70% or more of full size
+_PROJECT_FIXED = {column.key: column for column in [
+    Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=12),
+    Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", widest=16),
+    Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money", lines=("财政", "资金")),
+    Column("other", "其他资金", "money", lines=("其他", "资金")), Column("indicator_count", "指标数", "count"),
+    Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
+    Column("source_file", "来源文件", widest=24, wrap=False),
+    Column("source_sheet", "来源工作表", widest=14, wrap=False)]}
+
+
+def _project_column(key: str) -> Column:
+    """How the summary shows one column of ``consolidation.project_columns``."""
+    if key in _PROJECT_FIXED:
+        return _PROJECT_FIXED[key]
+    kind, name = key.split("/", 1)
+    if kind == "plan_pct":
+        return Column(key, f"{name}支出比例", "percent", lines=(name, "支出比例"))
+    if kind == "plan_amount":
+        return Column(key, f"{name}计划支出", "money", lines=(name, "计划支出"))
+    return Column(key, f"{name}数", "count", lines=_count_lines(name))  # count/<一级>
+
+
 def _project_columns(consolidation: Consolidation) -> list[Column]:
-    milestones = consolidation.milestones
-    # headers in two short lines and names wrapped, so the printed table keeps to 70% or more of full size
-    return [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=12),
-            Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", widest=16),
-            Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money", lines=("财政", "资金")),
-            Column("other", "其他资金", "money", lines=("其他", "资金")),
-            *(Column(f"plan_pct/{m}", f"{m}支出比例", "percent", lines=(m, "支出比例")) for m in milestones),
-            *(Column(f"plan_amount/{m}", f"{m}计划支出", "money", lines=(m, "计划支出")) for m in milestones),
-            *(Column(f"count/{name}", f"{name}数", "count", lines=_count_lines(name))
-              for name in consolidation.level1_names),
-            Column("indicator_count", "指标数", "count"),
-            Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
-            Column("source_file", "来源文件", widest=24, wrap=False),
-            Column("source_sheet", "来源工作表", widest=14, wrap=False)]
+    return [_project_column(key) for key in project_columns(consolidation.milestones, consolidation.level1_names)]
 
 
 def _count_lines(level1: str) -> tuple[str, ...]:
