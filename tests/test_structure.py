@@ -148,3 +148,11 @@ def test_one_definition_of_the_project_table_for_the_merge_and_the_summary(tmp_p
     write_summary(merged, tmp_path / "s.xlsx")
     header = [cell.value for cell in next(openpyxl.load_workbook(tmp_path / "s.xlsx")["项目汇总"].iter_rows())]
     assert len(header) == len(keys) and header[keys.index("plan_pct/3月底")] == "3月底\n支出比例"
+
+
+def test_every_summary_table_shows_the_consolidation_columns_in_their_order():
+    from xlperf import consolidation, summary
+
+    for columns, table in (("INDICATOR_COLUMNS", "INDICATOR_TABLE"), ("FINDING_COLUMNS", "FINDING_TABLE"),
+                           ("INPUT_COLUMNS", "INPUT_TABLE"), ("MISSING_COLUMNS", "MISSING_TABLE")):
+        assert [column.key for column in getattr(summary, table)] == getattr(consolidation, columns), table
