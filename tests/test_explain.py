@@ -66,3 +66,25 @@ def test_samples_with_errors_give_the_same_findings():
         doc = read_return(path)
         framework = FRAMEWORKS[doc.document["framework"]]
         assert schema_findings(doc, framework) == explain_whole(doc, framework)
+
+
+def test_only_the_failing_indicators_of_the_failing_projects_are_explained():
+    """A blank 指标值确定依据 in one indicator: the pure-Python validator sees that one indicator of that
+    one project, and the finding is placed on the indicator's own cell in the whole document."""
+    from xlperf.validate import _failing_part
+
+    framework = FRAMEWORKS["cn-2020"]
+    base = read_return(sorted((SAMPLES / "returns").glob("*.xlsx"))[0])
+    doc = copy.copy(base)
+    doc.document = copy.deepcopy(base.document)
+    project = max(range(len(doc.document["projects"])), key=lambda i: len(doc.document["projects"][i]["indicators"]))
+    indicators = doc.document["projects"][project]["indicators"]
+    assert len(indicators) > 2
+    indicators[2]["basis"] = ""
+    part, index_of = _failing_part(doc.document, framework)
+    assert index_of == [(project, [2])]
+    assert part["projects"] == [{**doc.document["projects"][project], "indicators": [indicators[2]]}]
+    findings = schema_findings(doc, framework)
+    assert findings == explain_whole(doc, framework)
+    assert [(f.code, f.location) for f in findings] == \
+        [("REQUIRED_MISSING", doc.location(f"/projects/{project}/indicators/2/basis"))]

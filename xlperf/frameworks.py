@@ -75,9 +75,31 @@ class Framework:
     def fast_project_validator(self):
         """A compiled validator of one project (the schema's ``projects`` items, with its ``$defs``), so that
         only the projects that fail are explained; ``None`` for a schema shaped otherwise."""
+        return self._fast_part_validator((self.schema.get("properties") or {}).get("projects"))
+
+    @cached_property
+    def fast_indicator_validator(self):
+        """The same for one indicator of a project (the project's ``indicators`` items): within a failing
+        project only the failing indicators are explained; ``None`` for a schema shaped otherwise."""
+        project = self.local_schema(((self.schema.get("properties") or {}).get("projects") or {}).get("items"))
+        indicators = (project.get("properties") or {}).get("indicators") if isinstance(project, dict) else None
+        return self._fast_part_validator(indicators)
+
+    def local_schema(self, schema: object) -> object:
+        """``schema``, or what its lone local ``$ref`` (``#/$defs/name``) names; ``None`` for any other ``$ref``."""
+        if not isinstance(schema, dict) or "$ref" not in schema:
+            return schema
+        ref = schema["$ref"]
+        if set(schema) - {"$ref", "description", "title"} or not isinstance(ref, str) \
+                or not ref.startswith(("#/$defs/", "#/definitions/")):
+            return None
+        section, _, name = ref[2:].partition("/")
+        return (self.schema.get(section) or {}).get(name)
+
+    def _fast_part_validator(self, array: object):
         import jsonschema_rs
 
-        items = ((self.schema.get("properties") or {}).get("projects") or {}).get("items")
+        items = array.get("items") if isinstance(array, dict) else None
         if not isinstance(items, dict):
             return None
         wrapper = {key: value for key, value in self.schema.items() if key in ("$schema", "$defs", "definitions")}

@@ -77,7 +77,10 @@ def schema_findings(doc: ReturnDocument, framework: Framework) -> list[Finding]:
     for error in framework.validator.iter_errors(instance):
         path = list(error.absolute_path)
         if index_of is not None and len(path) > 1 and path[0] == "projects" and isinstance(path[1], int):
-            path[1] = index_of[path[1]]  # back to the project's place in the whole document
+            project, indicators = index_of[path[1]]
+            path[1] = project  # back to the project's place in the whole document, and the indicator's
+            if indicators is not None and len(path) > 3 and path[2] == "indicators" and isinstance(path[3], int):
+                path[3] = indicators[path[3]]
         for finding in _map_error(doc, framework, error, path):
             # jsonschema reports `required` once per missing property, each naming them all
             findings.setdefault((finding.code, finding.location, finding.field), finding)
@@ -93,25 +96,54 @@ def explain_whole(doc: ReturnDocument, framework: Framework) -> list[Finding]:
     return list(findings.values())
 
 
-def _failing_part(document: dict, framework: Framework) -> tuple[dict, list[int] | None]:
-    """The document with only its failing projects (at least one, so a minimum count still holds), and
-    for each project kept its index in the whole; the document itself when it cannot be cut apart."""
+def _failing_part(document: dict, framework: Framework) -> tuple[dict, list[tuple[int, list[int] | None]] | None]:
+    """The document with only its failing projects (at least one, so a minimum count still holds), and in
+    each of those only its failing indicators (at least one, likewise); for each project kept its index in
+    the whole and the indices of the indicators kept (``None``: all of them). The document itself when it
+    cannot be cut apart."""
     projects = document.get("projects") if isinstance(document, dict) else None
     project_check = framework.fast_project_validator
-    if project_check is None or not isinstance(projects, list) or len(projects) < 2 or not _cuttable(framework):
+    if project_check is None or not isinstance(projects, list) or not projects or not _cuttable(framework):
         return document, None
     failing = [index for index, project in enumerate(projects) if not project_check.is_valid(project)]
     kept = failing or [0]
-    if len(kept) == len(projects):
+    indicator_check = framework.fast_indicator_validator if _indicators_cuttable(framework) else None
+    parts, index_of = [], []
+    for index in kept:
+        project, indicators_kept = projects[index], None
+        indicators = project.get("indicators") if isinstance(project, dict) else None
+        if indicator_check is not None and isinstance(indicators, list) and len(indicators) > 1:
+            wrong = [number for number, indicator in enumerate(indicators) if not indicator_check.is_valid(indicator)]
+            if len(wrong or [0]) < len(indicators):
+                indicators_kept = wrong or [0]
+                project = {**project, "indicators": [indicators[number] for number in indicators_kept]}
+        parts.append(project)
+        index_of.append((index, indicators_kept))
+    if len(kept) == len(projects) and all(inner is None for _, inner in index_of):
         return document, None
-    return {**document, "projects": [projects[index] for index in kept]}, kept
+    return {**document, "projects": parts}, index_of
+
+
+_PART_ARRAY_KEYWORDS = {"type", "items", "minItems", "description", "title"}
 
 
 def _cuttable(framework: Framework) -> bool:
     """Whether the projects array has only constraints that hold for part of it (no maxItems, uniqueItems,
     contains...): then explaining the failing projects alone finds every error."""
     projects = framework.schema.get("properties", {}).get("projects", {})
-    return set(projects) <= {"type", "items", "minItems", "description", "title"}
+    return set(projects) <= _PART_ARRAY_KEYWORDS
+
+
+def _indicators_cuttable(framework: Framework) -> bool:
+    """The same for a project's indicators, and the project itself has no keyword whose error would
+    show the project as a whole (which then shows fewer indicators): only its type, required and
+    additional properties, and each property's own schema."""
+    project = framework.local_schema(framework.schema.get("properties", {}).get("projects", {}).get("items"))
+    if not isinstance(project, dict) or \
+            not set(project) <= {"type", "required", "properties", "additionalProperties", "description", "title"}:
+        return False
+    indicators = (project.get("properties") or {}).get("indicators")
+    return isinstance(indicators, dict) and set(indicators) <= _PART_ARRAY_KEYWORDS
 
 
 def _map_error(doc: ReturnDocument, framework: Framework, error: ValidationError, path: list) -> list[Finding]:
