@@ -21,6 +21,7 @@ _EXPORTS = {
     "parse_target": "targets", "Target": "targets",
     "Finding": "findings", "Location": "findings", "Severity": "findings", "CATALOG": "findings",
     "XlperfError": "errors",
+    "default_lang": "findings",
 }
 __all__ = ["__version__", *_EXPORTS]
 

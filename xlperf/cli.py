@@ -608,6 +608,11 @@ class _progress:
         return False
 
 
+from xlperf.web.commands import register as register_portal  # noqa: E402 - round, office, serve
+
+register_portal(cli)
+
+
 def main() -> None:
     """Run the command with exit codes a shell expects: signals end the run as 128 + the signal number."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

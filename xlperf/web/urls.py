@@ -1,0 +1,2 @@
+"""The portal's addresses."""
+urlpatterns: list = []
