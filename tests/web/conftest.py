@@ -20,6 +20,8 @@ import pytest
 _STORE = tempfile.mkdtemp(prefix="xlperf-web-test-")
 os.environ["XLPERF_WEB_DATA"] = _STORE
 os.environ.pop("XLPERF_WEB_DB", None)
+# a file, not memory: the portal reads the database from threads and processes besides the test's own
+os.environ["XLPERF_WEB_TEST_SQLITE"] = os.path.join(_STORE, "test.sqlite3")
 os.environ["DJANGO_SETTINGS_MODULE"] = "xlperf.web.settings"
 
 import django  # noqa: E402

@@ -91,7 +91,7 @@ def test_without_the_web_extra_the_commands_say_how_to_install_it(tmp_path):
     blocker.mkdir()
     # a site directory where `import django` fails, as in an environment without the extra
     (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['django'] = None\n")
-    for args in (["round", "status"], ["office", "add", "x", "--password-stdin"]):
+    for args in (["serve"], ["round", "status"], ["office", "add", "x", "--password-stdin"]):
         result = xlperf(*args, "--data", str(tmp_path / "d"), "--lang", "en", stdin="password123\n",
                         env={"PYTHONPATH": str(blocker)})
         assert result.returncode == 2, (args, result.stderr)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from .texts import state_label
+
 TEXTS = {
     "no_extra": ("xlperf: 错误：门户需要 web 组件，请先安装：pip install '.[web]'（缺少 {module}）",
                  "xlperf: error: the portal needs the web extra: pip install '.[web]' (missing {module})"),
@@ -31,20 +33,12 @@ TEXTS = {
     "requeued": ("重新排队校验 {count} 个未完成的上传", "re-queued {count} unfinished checks"),
     "header": ("单位编码  单位名称  状态  版本数  最近上传", "unit  name  state  versions  last upload"),
 }
-STATES = {"not_returned": ("未报送", "not returned"), "checking": ("校验中", "checking"),
-          "errors": ("有错误", "errors"), "unreadable": ("无法读取", "unreadable"),
-          "warnings": ("仅有警告", "warnings only"), "passed": ("通过", "passed")}
 WEB_MODULES = ("django", "django_tasks", "django_tasks_db", "argon2", "uvicorn", "whitenoise")
 
 
 def say(key: str, lang: str, **values) -> str:
     zh, en = TEXTS[key]
     return (zh if lang == "zh" else en).format(**values)
-
-
-def state_label(state: str, lang: str) -> str:
-    zh, en = STATES[state]
-    return zh if lang == "zh" else en
 
 
 def _lang(given: str | None) -> str:
@@ -247,5 +241,5 @@ def serve(data, db, host, port, workers, base_url, lang):
 
 
 def register(cli: click.Group) -> None:
-    for command in (round_group, office_group):
+    for command in (round_group, office_group, serve):
         cli.add_command(command)
