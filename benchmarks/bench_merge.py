@@ -334,9 +334,9 @@ def unit_answers(plan, index: int, variant: int, mix: str = "clean") -> tuple[di
 
 
 def _plans(project_list: Path):
-    from xlperf.projectlist import read_project_list
-    from xlperf.sendout import unit_plans
-    from xlperf.spec import load_spec
+    from xlperf.intake.projectlist import read_project_list
+    from xlperf.writers.sendout import unit_plans
+    from xlperf.framework.spec import load_spec
 
     return unit_plans(read_project_list(project_list), YEAR, load_spec(), None, None)
 
@@ -365,9 +365,9 @@ def _fill_one(args: tuple) -> int:
 def _fill_with_writer(plan, unit_values: dict, sheets: list[dict]) -> bytes:
     """The filled copy as xlperf's template writer makes it (like annotate.annotation_plan): same
     sheets, same locked fields and metadata as the template, plus the unit's values."""
-    from xlperf.frameworks import load_framework
-    from xlperf.spec import load_spec
-    from xlperf.template import SheetPlan, WorkbookPlan, build_workbook
+    from xlperf.framework.frameworks import load_framework
+    from xlperf.framework.spec import load_spec
+    from xlperf.writers.template import SheetPlan, WorkbookPlan, build_workbook
 
     filled = WorkbookPlan(
         year=plan.year, unit_code=plan.unit_code, unit_name=plan.unit_name,

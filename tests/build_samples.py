@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))
 
 from fill import fill_template, seed_document  # noqa: E402
 
-from xlperf.sendout import make_templates  # noqa: E402
+from xlperf.writers.sendout import make_templates  # noqa: E402
 
 SAMPLES = HERE.parent / "samples"
 SEED = HERE / "data" / "seed_department.json"

@@ -31,7 +31,7 @@ def seed() -> dict:
 @pytest.fixture(scope="session")
 def sample_templates(tmp_path_factory) -> dict:
     """The sample project list turned into templates once per session: unit code → path, plus the manifest."""
-    from xlperf.sendout import make_templates
+    from xlperf.writers.sendout import make_templates
 
     outdir = tmp_path_factory.mktemp("templates")
     result = make_templates(SAMPLES / "projects.csv", outdir, year=2022, framework="cn-2020")

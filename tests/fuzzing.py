@@ -206,7 +206,7 @@ def good_returns(folder: Path) -> list[Path]:
     from build_samples import documents
     from fill import fill_template
 
-    from xlperf.sendout import make_templates
+    from xlperf.writers.sendout import make_templates
 
     folder.mkdir(parents=True, exist_ok=True)
     docs = {}
@@ -240,9 +240,9 @@ class Outcome:
 
 
 def run(mutants: list[Mutant], goods: list[Path], workdir: Path, jobs: int) -> Outcome:
-    from xlperf.findings import CATALOG
-    from xlperf.merge import merge_returns
-    from xlperf.validate import validate_paths
+    from xlperf.core.findings import CATALOG
+    from xlperf.consolidate.merge import merge_returns
+    from xlperf.checks.validate import validate_paths
 
     bad: list[str] = []
     escaped: list[str] = []

@@ -8,8 +8,8 @@ from fill import template_meta
 
 import lo
 import printcheck
-from xlperf.annotate import annotate_results
-from xlperf.validate import validate_paths
+from xlperf.writers.annotate import annotate_results
+from xlperf.checks.validate import validate_paths
 
 ERRORS = SAMPLES / "returns-with-errors"
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from conftest import SAMPLES
 
 from xlperf.cli import cli
-from xlperf.errors import OutputError
-from xlperf.fileio import atomic_write_bytes, safe_file_stem
+from xlperf.core.errors import OutputError
+from xlperf.core.fileio import atomic_write_bytes, safe_file_stem
 
 
 def _intact_xlsx(path) -> bool:

@@ -8,10 +8,10 @@ import openpyxl
 import pandas as pd
 from conftest import SAMPLES
 
-from xlperf import merge as merge_module
-from xlperf import workers
-from xlperf.merge import merge_returns
-from xlperf.summary import write_summary
+from xlperf.consolidate import merge as merge_module
+from xlperf.core import workers
+from xlperf.consolidate.merge import merge_returns
+from xlperf.writers.summary import write_summary
 
 
 def _frames(consolidation):
@@ -37,7 +37,7 @@ def _counting(monkeypatch):
 
 
 def test_validate_in_worker_processes_gives_the_same_results(monkeypatch):
-    from xlperf.validate import validate_paths
+    from xlperf.checks.validate import validate_paths
 
     paths = [SAMPLES / "returns", SAMPLES / "returns-with-errors"]
     sequential = validate_paths(paths, jobs=1)

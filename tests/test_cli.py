@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from conftest import SAMPLES
 
 from xlperf.cli import cli
-from xlperf.findings import CATALOG, Finding, Location
-from xlperf.frameworks import load_framework
+from xlperf.core.findings import CATALOG, Finding, Location
+from xlperf.framework.frameworks import load_framework
 
 ERRORS = SAMPLES / "returns-with-errors"
 

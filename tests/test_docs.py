@@ -33,7 +33,7 @@ def test_every_command_is_in_the_readme():
 
 
 def test_every_finding_code_family_is_documented():
-    from xlperf.findings import CATALOG
+    from xlperf.core.findings import CATALOG
 
     undocumented = [code for code in CATALOG if not code.startswith(("READ_", "PL_")) and f"`{code}`" not in README
                     and code not in README]

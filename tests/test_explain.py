@@ -8,9 +8,9 @@ import random
 import pytest
 from conftest import SAMPLES
 
-from xlperf.frameworks import load_framework
-from xlperf.reader import read_return
-from xlperf.validate import explain_whole, schema_findings
+from xlperf.framework.frameworks import load_framework
+from xlperf.intake.reader import read_return
+from xlperf.checks.validate import explain_whole, schema_findings
 
 FRAMEWORKS = {"cn-2020": load_framework("cn-2020"), "cn-2021": load_framework("cn-2021")}
 
@@ -71,7 +71,7 @@ def test_samples_with_errors_give_the_same_findings():
 def test_only_the_failing_indicators_of_the_failing_projects_are_explained():
     """A blank 指标值确定依据 in one indicator: the pure-Python validator sees that one indicator of that
     one project, and the finding is placed on the indicator's own cell in the whole document."""
-    from xlperf.validate import _failing_part
+    from xlperf.checks.validate import _failing_part
 
     framework = FRAMEWORKS["cn-2020"]
     base = read_return(sorted((SAMPLES / "returns").glob("*.xlsx"))[0])

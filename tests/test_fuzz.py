@@ -45,7 +45,7 @@ def test_the_mutants_cover_every_kind(fuzz_run):
 def test_a_zip_entry_name_that_is_not_utf8_is_damaged_not_internal(tmp_path):
     """Found by `python tests/fuzzing.py --n 3000 --seed 11` (flip_bytes): a flipped byte in an entry's name
     whose UTF-8 flag is set made zipfile raise UnicodeDecodeError past the preflight."""
-    from xlperf.validate import validate_paths
+    from xlperf.checks.validate import validate_paths
 
     source = fuzzing.SOURCES[0].read_bytes()
     central = source.rindex(b"PK\x01\x02")  # the last central directory entry: flag bit 11 and its name

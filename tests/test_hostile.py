@@ -3,7 +3,7 @@ changes what the good files next to it give.
 
 Each case runs the real command line (``python -m xlperf``) in a subprocess under an address-space
 limit and a timeout, on a folder holding the bad file and a copy of one good return. The files are
-built at test time by ``hostile.py``; expected texts are built from ``xlperf.findings.CATALOG``.
+built at test time by ``hostile.py``; expected texts are built from ``xlperf.core.findings.CATALOG``.
 """
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from xlperf import safety
-from xlperf.findings import CATALOG, Finding, Location
-from xlperf.output import finding_lines, results_json, results_text, word
-from xlperf.spec import load_spec
-from xlperf.validate import validate_paths
+from xlperf.intake import safety
+from xlperf.core.findings import CATALOG, Finding, Location
+from xlperf.cli.output import finding_lines, results_json, results_text, word
+from xlperf.framework.spec import load_spec
+from xlperf.checks.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 # Address space for each command. A normal run needs ~250 MB here (python, pandas, calamine); the
@@ -383,7 +383,7 @@ def check_merge(case: Case, world: World, folder: Path, bad: Path, baseline: dic
     run = run_xlperf("merge", folder, "-o", summary, "--json", json_path, "--csv", csv_dir, label=f"{case.name} merge")
     assert_clean_stderr(run)
     assert run.returncode == case.merge_exit, run.stdout
-    from xlperf.consolidation import STATE_LABELS
+    from xlperf.consolidate.consolidation import STATE_LABELS
 
     naming = [line for line in run.lines  # the one state line per input (later lines may repeat the path in a hint)
               if any(line.startswith(f"{labels[1]}: {bad}") for labels in STATE_LABELS.values())]
@@ -653,7 +653,7 @@ def test_permission_denied_on_open(tmp_path, unopenable):
 
 
 def test_permission_denied_in_merge(tmp_path, unopenable):
-    from xlperf.merge import merge_returns
+    from xlperf.consolidate.merge import merge_returns
 
     denied = unopenable
     merged = merge_returns([tmp_path], lang="en", cache_dir=None)

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from xlperf.cli import cli
-from xlperf.importer import import_documents, label_key
-from xlperf.reader import read_return
-from xlperf.validate import validate_paths
+from xlperf.writers.importer import import_documents, label_key
+from xlperf.intake.reader import read_return
+from xlperf.checks.validate import validate_paths
 
 COLUMNS = ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
 KEYS = ["level1", "level2", "name", "description", "target", "basis"]
@@ -135,7 +135,7 @@ def test_not_a_docx(tmp_path):
 def test_report_docx_imports_back_to_the_same_returns(tmp_path):
     from conftest import SAMPLES
 
-    from xlperf.report import write_report
+    from xlperf.writers.report import write_report
 
     write_report([SAMPLES / "returns"], tmp_path / "report.docx")
     result = import_documents([tmp_path / "report.docx"], tmp_path / "imported", year=2022)

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from import_corpus.make_docx import build, corpus_files, load
 
 from xlperf.cli import cli
-from xlperf.importer import import_documents
-from xlperf.reader import read_return
+from xlperf.writers.importer import import_documents
+from xlperf.intake.reader import read_return
 
 PROJECT_FIELDS = ("project_code", "project_name", "budget_total", "fiscal", "other", "purpose", "goals")
 INDICATOR_FIELDS = ("level1", "level2", "name", "description", "target", "basis")

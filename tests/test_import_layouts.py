@@ -5,8 +5,8 @@ import docx
 from click.testing import CliRunner
 
 from xlperf.cli import cli
-from xlperf.importer import import_documents
-from xlperf.reader import read_return
+from xlperf.writers.importer import import_documents
+from xlperf.intake.reader import read_return
 
 HEADER = ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
 ROWS = [["产出指标", "数量指标", "采购台数", "购置办公设备台数", "≥20台", "年度计划"],

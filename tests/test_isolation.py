@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import hostile
-import xlperf.validate
+import xlperf.checks.validate
 from xlperf.cli import cli
-from xlperf.validate import validate_paths
+from xlperf.checks.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 RETURNS = ROOT / "samples" / "returns"
@@ -73,9 +73,9 @@ def test_a_merge_over_them_keeps_every_good_return(hostile_folder, tmp_path, job
 def test_a_parser_abort_takes_only_its_file_down(hostile_folder, monkeypatch):
     """Without the preflight's check, python-calamine really aborts on the declared 2^32 strings: the worker
     under RLIMIT_AS dies, the file is reported as out of memory, the other results are exactly as alone."""
-    import xlperf.safety
+    import xlperf.intake.safety
 
-    monkeypatch.setattr(xlperf.safety, "_check_declared", lambda *args: None)  # forked workers inherit it
+    monkeypatch.setattr(xlperf.intake.safety, "_check_declared", lambda *args: None)  # forked workers inherit it
     crafted = hostile_folder / "declared_shared_strings.xlsx"
     goods = sorted(RETURNS.glob("*.xlsx"))
     for jobs in (1, 2):
@@ -92,18 +92,18 @@ def test_a_parser_abort_takes_only_its_file_down(hostile_folder, monkeypatch):
 def test_a_hang_is_stopped_at_the_time_limit(monkeypatch):
     import time
 
-    import xlperf.reader
-    import xlperf.validate
+    import xlperf.intake.reader
+    import xlperf.checks.validate
 
     slow = sorted(RETURNS.glob("*.xlsx"))[1]
-    real_open = xlperf.reader._open
+    real_open = xlperf.intake.reader._open
 
     def hanging_open(path):
         if Path(path).name == slow.name:
             time.sleep(120)
         return real_open(path)
-    monkeypatch.setattr(xlperf.reader, "_open", hanging_open)
-    monkeypatch.setattr(xlperf.validate, "read_boundary", lambda: xlperf.validate.Boundary(seconds=2))
+    monkeypatch.setattr(xlperf.intake.reader, "_open", hanging_open)
+    monkeypatch.setattr(xlperf.checks.validate, "read_boundary", lambda: xlperf.checks.validate.Boundary(seconds=2))
     started = time.monotonic()
     results = validate_paths(sorted(RETURNS.glob("*.xlsx")), isolate=True)
     assert time.monotonic() - started < 30
@@ -114,7 +114,7 @@ def test_a_hang_is_stopped_at_the_time_limit(monkeypatch):
 
 def test_an_internal_error_on_one_file_is_that_files_finding(monkeypatch):
     """The per-file boundary, in this process too: a bug of ours on one file does not end the run."""
-    import xlperf.rules
+    import xlperf.checks.rules
 
     target = sorted(RETURNS.glob("*.xlsx"))[2]
 
@@ -122,7 +122,7 @@ def test_an_internal_error_on_one_file_is_that_files_finding(monkeypatch):
         if doc.path == str(target):
             raise KeyError("layout.unit")
         return iter(())
-    monkeypatch.setattr(xlperf.validate, "RULES", [*xlperf.validate.RULES, broken_rule])
+    monkeypatch.setattr(xlperf.checks.validate, "RULES", [*xlperf.checks.validate.RULES, broken_rule])
     results = validate_paths(sorted(RETURNS.glob("*.xlsx")))
     assert [f.code for f in results[2].findings] == ["READ_INTERNAL"]
     assert "KeyError: 'layout.unit'" in results[2].findings[0].message("en")
@@ -132,7 +132,7 @@ def test_an_internal_error_on_one_file_is_that_files_finding(monkeypatch):
 
 def test_last_years_files_for_prefill_are_behind_the_same_boundary(hostile_folder, tmp_path, monkeypatch):
     """--prefill reads files from outside too: a crafted one is reported, the others carry over."""
-    import xlperf.safety
+    import xlperf.intake.safety
 
     result = CliRunner().invoke(cli, ["--lang", "en", "template", str(ROOT / "samples" / "projects.csv"),
                                       "-o", str(tmp_path / "a"), "--year", "2023", "--prefill", str(RETURNS),
@@ -143,8 +143,8 @@ def test_last_years_files_for_prefill_are_behind_the_same_boundary(hostile_folde
             "xl/sharedStrings.xml declares sst count = 4294967296") in result.output
     assert f"{hostile_folder / 'meta_key_removed.xlsx'}: the template metadata is damaged" in result.output
 
-    monkeypatch.setattr(xlperf.safety, "_check_declared", lambda *args: None)  # calamine aborts in its worker
-    from xlperf.sendout import make_templates
+    monkeypatch.setattr(xlperf.intake.safety, "_check_declared", lambda *args: None)  # calamine aborts in its worker
+    from xlperf.writers.sendout import make_templates
 
     made = make_templates(ROOT / "samples" / "projects.csv", tmp_path / "b", year=2023, isolate=True,
                           prefill=[RETURNS, hostile_folder / "declared_shared_strings.xlsx"])

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES
 
-from xlperf.consolidation import DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, UNREADABLE
-from xlperf.errors import UsageError
-from xlperf.merge import merge_returns
+from xlperf.consolidate.consolidation import DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, UNREADABLE
+from xlperf.core.errors import UsageError
+from xlperf.consolidate.merge import merge_returns
 
 RETURNS = SAMPLES / "returns"
 SEED_RETURN = RETURNS / "471001_遵化市工业和信息化局本级.xlsx"
@@ -144,7 +144,7 @@ def test_inputs_are_not_modified(tmp_path):
 
 
 def test_summary_is_an_input_to_a_higher_level_merge(tmp_path):
-    from xlperf.summary import write_summary
+    from xlperf.writers.summary import write_summary
 
     department = tmp_path / "department.xlsx"
     write_summary(merge_returns([RETURNS]), department)
@@ -170,8 +170,8 @@ def test_formula_looking_text_stays_text_end_to_end(tmp_path):
 
     import openpyxl
 
-    from xlperf.exports import write_csvs
-    from xlperf.summary import write_summary
+    from xlperf.writers.exports import write_csvs
+    from xlperf.writers.summary import write_summary
 
     nasty = ['=HYPERLINK("http://example.invalid","x")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1)", "\t=1"]
     book = openpyxl.load_workbook(RETURNS / "471002_遵化市中小企业服务中心.xlsx")
@@ -198,8 +198,8 @@ def test_rows_made_during_the_merge_are_the_rows_made_from_the_tables(tmp_path, 
     tables without them must hold exactly the same worksheet XML."""
     import zipfile
 
-    from xlperf.consolidation import Consolidation
-    from xlperf.summary import write_summary
+    from xlperf.consolidate.consolidation import Consolidation
+    from xlperf.writers.summary import write_summary
 
     merged = merge_returns([SAMPLES / name for name in inputs], include_invalid=True, expect=MANIFEST)
     assert merged.prepared is not None
@@ -219,7 +219,7 @@ def test_rows_made_during_the_merge_are_the_rows_made_from_the_tables(tmp_path, 
 
 
 def test_json_export_of_a_merge_is_streamed_as_one_dump_would_write_it(tmp_path):
-    from xlperf.exports import consolidation_data, write_json
+    from xlperf.writers.exports import consolidation_data, write_json
 
     merged = merge_returns([SAMPLES / "returns-with-errors"], expect=MANIFEST, include_invalid=True)
     write_json(merged, tmp_path / "merged.json")
@@ -233,7 +233,7 @@ def test_json_export_of_a_merge_is_streamed_as_one_dump_would_write_it(tmp_path)
 def test_csv_export_of_a_merge_is_what_pandas_writes_from_its_tables(tmp_path):
     from test_summary import pandas_csv
 
-    from xlperf.exports import write_csvs
+    from xlperf.writers.exports import write_csvs
 
     merged = merge_returns([SAMPLES / "returns-with-errors"], expect=MANIFEST, include_invalid=True)
     for path in write_csvs(merged, tmp_path / "csv", lang="en"):
@@ -245,8 +245,8 @@ def test_the_year_comes_from_every_return_and_another_year_is_a_finding(tmp_path
     error on that return (left out), not a silent pick of whichever came first."""
     import openpyxl
 
-    from xlperf.exports import consolidation_data
-    from xlperf.summary import write_summary
+    from xlperf.writers.exports import consolidation_data
+    from xlperf.writers.summary import write_summary
 
     merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
     assert merged.year == 2022 and consolidation_data(merged)["year"] == 2022
@@ -285,7 +285,7 @@ def test_money_is_summed_as_shown(tmp_path):
     """Planned amounts like 3.288 万元 are stored to the cent, so every total is the sum of the rows shown."""
     import openpyxl
 
-    from xlperf.summary import write_summary
+    from xlperf.writers.summary import write_summary
 
     merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
     write_summary(merged, tmp_path / "s.xlsx")
@@ -302,6 +302,6 @@ def test_money_is_summed_as_shown(tmp_path):
         assert str(total[column]).startswith("=SUM(")
         # the value Excel shows is the sum of the values shown, to the cent (no 0.01 off)
         assert round(cached_totals[column], 2) == round(sum(values), 2) == float(sum(map(_decimal, values)))
-    from xlperf.exports import consolidation_data
+    from xlperf.writers.exports import consolidation_data
     data = consolidation_data(merged)
     assert any(p["plan_amount/3月底"] == 3.29 for p in data["projects"])  # 10.96 × 30% = 3.288

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import SAMPLES
 
 from xlperf.cli import cli
-from xlperf.merge import merge_returns
+from xlperf.consolidate.merge import merge_returns
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,9 @@ def test_the_dataset_is_an_input_of_a_higher_merge_with_provenance(department, t
 
 
 def test_a_summary_too_large_for_excel_is_refused_or_left_to_parquet(tmp_path, monkeypatch):
-    import xlperf.summary
+    import xlperf.writers.summary
 
-    monkeypatch.setattr(xlperf.summary, "EXCEL_MAX_ROWS", 50)  # 71 indicator rows do not fit
+    monkeypatch.setattr(xlperf.writers.summary, "EXCEL_MAX_ROWS", 50)  # 71 indicator rows do not fit
     out = tmp_path / "s.xlsx"
     refused = CliRunner().invoke(cli, ["--lang", "en", "merge", str(SAMPLES / "returns"), "-o", str(out), "--no-cache"])
     assert refused.exit_code == 2 and not out.exists()

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from xlperf import safety
-from xlperf.spec import load_spec
+from xlperf.intake import safety
+from xlperf.framework.spec import load_spec
 
 LIMITS = load_spec().limits
 SHEET = "xl/worksheets/sheet1.xml"

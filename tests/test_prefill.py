@@ -9,11 +9,11 @@ from conftest import SAMPLES
 from fill import template_meta
 
 from xlperf.cli import cli
-from xlperf.frameworks import load_framework
-from xlperf.prefill import map_indicator
-from xlperf.reader import read_return
-from xlperf.sendout import make_templates
-from xlperf.template import CARRIED_FILL
+from xlperf.framework.frameworks import load_framework
+from xlperf.framework.frameworks import map_indicator
+from xlperf.intake.reader import read_return
+from xlperf.writers.sendout import make_templates
+from xlperf.writers.template import CARRIED_FILL
 
 RETURNS = SAMPLES / "returns"
 
@@ -85,8 +85,8 @@ def test_cli_reports_what_was_left_out(tmp_path):
 
 
 def test_prefill_from_last_years_summary(tmp_path):
-    from xlperf.merge import merge_returns
-    from xlperf.summary import write_summary
+    from xlperf.consolidate.merge import merge_returns
+    from xlperf.writers.summary import write_summary
 
     write_summary(merge_returns([RETURNS]), tmp_path / "summary-2022.xlsx")
     result = make_templates(SAMPLES / "projects.csv", tmp_path / "2023", year=2023, framework="cn-2021",

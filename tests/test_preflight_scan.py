@@ -12,8 +12,8 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from xlperf import safety
-from xlperf.cells import column_index
+from xlperf.intake import safety
+from xlperf.core.cells import column_index
 
 SETTINGS = settings(max_examples=1500, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))

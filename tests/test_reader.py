@@ -11,8 +11,8 @@ from fill import fill_template, seed_document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlperf.reader import UnreadableError, read_return, split_goals
-from xlperf.validate import FrameworkResolver, collect_inputs, validate_file, validate_paths
+from xlperf.intake.reader import UnreadableError, read_return, split_goals
+from xlperf.checks.validate import FrameworkResolver, collect_inputs, validate_file, validate_paths
 
 SHEET = "工信局购置公务用车"
 
@@ -59,7 +59,7 @@ def test_blank_cells_still_have_a_location(seed_template):
     ("１０．９６", 10.96), ("1,234.50", 1234.5), ("\u00a010.96 ", 10.96), ("10.96\u200b", 10.96), ("abc", "abc"),
 ])
 def test_money_as_text_is_normalised(tmp_path, typed, expected):
-    from xlperf.sendout import make_blank_template
+    from xlperf.writers.sendout import make_blank_template
 
     template = make_blank_template(tmp_path, count=1, unit_code="1", unit_name="u").files[0]
     path = fill_template(template, {"projects": []}, tmp_path / "r.xlsx", {("项目1", "B4"): typed})
@@ -84,7 +84,7 @@ def test_text_cells_normalised_and_displayed_as_shown(seed_template, tmp_path):
     indicators = doc.document["projects"][0]["indicators"]
     assert indicators[0]["target"] == "95%"
     assert indicators[1]["target"] == "＝１６万元"  # kept as typed; the parser folds the width
-    from xlperf.targets import parse_target
+    from xlperf.framework.targets import parse_target
     parsed = parse_target(indicators[1]["target"])
     assert (parsed.operator, parsed.number, parsed.unit) == ("=", 16, "万元")
     assert indicators[0]["name"] == "审核 金额"
@@ -197,7 +197,7 @@ def _storable(value):
 
 @pytest.fixture(scope="module")
 def blank_template_path(tmp_path_factory):
-    from xlperf.sendout import make_blank_template
+    from xlperf.writers.sendout import make_blank_template
 
     return make_blank_template(tmp_path_factory.mktemp("blank"), count=1, unit_code="1", unit_name="u").files[0]
 
@@ -205,7 +205,7 @@ def blank_template_path(tmp_path_factory):
 @pytest.mark.parametrize("columns", [("A", "B", "C", "D", "E", "F"), ("F", "A", "AB", "C", "B", "H"),
                                      ("A", "B1", "C", "D", "E", "F")])  # digits in a column: cells of other rows
 def test_indicator_table_rows_read_as_single_cells(columns):
-    from xlperf.reader import _Grid, _table_cells
+    from xlperf.intake.reader import _Grid, _table_cells
 
     grid = _Grid([[f"r{r}c{c}" if (r + c) % 3 else "" for c in range(1 + r % 7)] for r in range(40)])
     for table_row in _table_cells(columns, 11, 20):
@@ -215,7 +215,7 @@ def test_indicator_table_rows_read_as_single_cells(columns):
 def test_a_missing_level1_is_placed_on_the_first_empty_row_not_a_correct_one(tmp_path):
     """LEVEL1_MISSING points where the unit adds the indicator: the first empty row of the table (A16
     after the five rows filled), never the first indicator's row (A11), which is right."""
-    from xlperf.validate import validate_paths
+    from xlperf.checks.validate import validate_paths
 
     result = validate_paths([SAMPLES / "returns-with-errors" / "471003_missing-parts.xlsx"])[0]
     missing = [f for f in result.findings if f.code == "LEVEL1_MISSING"]

@@ -13,8 +13,10 @@ import pytest
 from conftest import SAMPLES
 from docx.oxml.ns import qn
 
-from xlperf import office, report
-from xlperf.report import LABELS, LibreOfficeMissing, ReportError, ReturnsRefused, build_report, write_report
+from xlperf.core import office
+
+from xlperf.writers import report
+from xlperf.writers.report import LABELS, LibreOfficeMissing, ReportError, ReturnsRefused, build_report, write_report
 
 RETURNS = SAMPLES / "returns"
 WITH_ERRORS = SAMPLES / "returns-with-errors" / "471003_missing-parts.xlsx"
@@ -238,7 +240,7 @@ def test_all_three_units_list_nine_projects_in_order(all_units_report):
 
 
 def test_part_one_keeps_every_units_overall_goal_and_measures(all_units_report):
-    from xlperf.reader import read_return
+    from xlperf.intake.reader import read_return
 
     _, document = all_units_report
     body = "\n".join(p.text for p in document.paragraphs)

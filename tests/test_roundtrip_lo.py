@@ -10,10 +10,10 @@ from conftest import SAMPLES
 from fill import fill_template, seed_document
 
 import lo
-from xlperf.merge import merge_returns
-from xlperf.reader import read_return
-from xlperf.summary import write_summary
-from xlperf.validate import validate_paths
+from xlperf.consolidate.merge import merge_returns
+from xlperf.intake.reader import read_return
+from xlperf.writers.summary import write_summary
+from xlperf.checks.validate import validate_paths
 
 
 @pytest.fixture(scope="module")

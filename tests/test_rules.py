@@ -9,11 +9,11 @@ from fill import seed_document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xlperf.frameworks import load_framework
-from xlperf.model import ReturnDocument
-from xlperf.reader import read_return
-from xlperf.spec import load_spec
-from xlperf.validate import check_document
+from xlperf.framework.frameworks import load_framework
+from xlperf.core.model import ReturnDocument
+from xlperf.intake.reader import read_return
+from xlperf.framework.spec import load_spec
+from xlperf.checks.validate import check_document
 
 CN2020 = load_framework("cn-2020")
 SHEET = "工信局购置公务用车"  # the sample's first project sheet
@@ -201,8 +201,8 @@ def test_library_indicator_with_another_unit(doc):
 def test_own_library_file_extends_the_framework(doc, tmp_path):
     import json
 
-    from xlperf.errors import FrameworkError
-    from xlperf.frameworks import with_library
+    from xlperf.core.errors import FrameworkError
+    from xlperf.framework.frameworks import with_library
 
     path = tmp_path / "mine.json"
     own = [{"level2": "数量指标", "name": "审核金额", "unit": "笔"}, {"level2": "数量指标", "name": "新指标", "unit": "个"}]

@@ -7,8 +7,8 @@ from pathlib import Path
 from build_samples import build
 from conftest import SAMPLES
 
-from xlperf.reader import read_return
-from xlperf.validate import validate_paths
+from xlperf.intake.reader import read_return
+from xlperf.checks.validate import validate_paths
 
 
 def test_committed_samples_are_up_to_date(tmp_path):

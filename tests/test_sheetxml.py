@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from xlperf.sheetxml import (FINAL_BLOCK, Splice, blank_cell, crc32_combine, deflate, number_cell, row_xml,
+from xlperf.core.sheetxml import (FINAL_BLOCK, Splice, blank_cell, crc32_combine, deflate, number_cell, row_xml,
                              splice_package, text_cell)
 
 TRICKY = ["plain", "中文，全角", " leading", "trailing ", "a\nb", "tab\there", "&<>\"'", "_x0041_", "_x005F_x0041_",
@@ -113,7 +113,7 @@ def test_splice_refuses_rows_made_for_other_styles(tmp_path):
 def test_rendered_rows_write_each_text_as_its_own_cell_would(row):
     """``render_rows`` looks at a whole row at once and takes a short path for plain text: the cells must be
     exactly what ``text_cell`` makes of each value."""
-    from xlperf.summary import Column, render_rows
+    from xlperf.consolidate.rows import Column, render_rows
 
     columns = [Column(f"c{index}", "h", wrap=False) for index in range(len(row))]
     rendered = render_rows(columns, [row], [10] * len(row), [3] * len(row) + [4])

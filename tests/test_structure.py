@@ -1,4 +1,5 @@
-"""The package's shape: no module imports another that (directly or not) imports it back."""
+"""The package's shape: stages as sub-packages whose imports flow one way, down the pipeline, and no
+module imports another that (directly or not) imports it back."""
 from __future__ import annotations
 
 import ast
@@ -78,8 +79,52 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycles():
     graph = import_graph()
-    assert len(graph) > 20 and "xlperf.reader" in graph["xlperf.validate"]  # the walk sees the package
+    assert len(graph) > 20 and "xlperf.intake.reader" in graph["xlperf.checks.validate"]  # the walk sees the package
     assert cycles(graph) == []
+
+
+# The stages, lowest first: a module may import its own stage and the stages before it, never one after.
+STAGES = ["core", "framework", "intake", "checks", "consolidate", "writers", "web", "cli"]
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in STAGES else None
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(importer, imported) for every import of a later stage by an earlier one."""
+    found = []
+    for module, imported in graph.items():
+        stage = _stage(module)
+        for other in imported:
+            if stage and _stage(other) and STAGES.index(_stage(other)) > STAGES.index(stage):
+                found.append((module, other))
+    return sorted(found)
+
+
+def test_the_upward_import_finder_finds_one():
+    graph = {"xlperf.core.a": {"xlperf.writers.b"}, "xlperf.writers.b": {"xlperf.core.a", "xlperf.writers.c"},
+             "xlperf.writers.c": set()}
+    assert upward_imports(graph) == [("xlperf.core.a", "xlperf.writers.b")]
+
+
+def test_every_module_lives_in_a_stage_and_imports_flow_down_the_stages():
+    graph = import_graph()
+    loose = [module for module in graph
+             if module.count(".") == 1 and module.split(".")[1] not in STAGES and module != "xlperf.__main__"]
+    assert loose == [], "modules outside the stage packages"
+    assert {module.split(".")[1] for module in graph if module.count(".") >= 1} - {"__main__"} <= set(STAGES)
+    assert upward_imports(graph) == []
+
+
+def test_every_stage_says_what_comes_in_and_what_goes_out():
+    import importlib
+
+    for stage in STAGES:
+        if (PACKAGE / stage / "__init__.py").is_file():
+            doc = importlib.import_module(f"xlperf.{stage}").__doc__ or ""
+            assert len(doc) > 80, stage
 
 
 README = PACKAGE.parent / "README.md"
@@ -111,7 +156,7 @@ def test_every_command_the_readme_runs_exists():
 
 
 def test_one_exit_code_policy():
-    from xlperf import exitcodes
+    from xlperf.core import exitcodes
 
     assert (exitcodes.OK, exitcodes.FINDINGS, exitcodes.UNUSABLE) == (0, 1, 2)
     assert [exitcodes.signalled(n) for n in (2, 15, 1)] == [130, 143, 129]
@@ -126,7 +171,7 @@ def test_one_exit_code_policy():
 
 
 def test_the_department_is_named_only_where_the_units_say_it():
-    from xlperf.consolidation import own_department
+    from xlperf.consolidate.consolidation import own_department
 
     assert own_department(["遵化市工业和信息化局本级", "遵化市无线电监测站"]) == "遵化市工业和信息化局"
     assert own_department(["甲单位"]) == "甲单位"
@@ -137,9 +182,9 @@ def test_one_definition_of_the_project_table_for_the_merge_and_the_summary(tmp_p
     import openpyxl
     from conftest import SAMPLES
 
-    from xlperf.consolidation import project_columns
-    from xlperf.merge import merge_returns
-    from xlperf.summary import write_summary
+    from xlperf.consolidate.consolidation import project_columns
+    from xlperf.consolidate.merge import merge_returns
+    from xlperf.writers.summary import write_summary
 
     merged = merge_returns([SAMPLES / "returns"], cache_dir=None)
     keys = project_columns(merged.milestones, merged.level1_names)
@@ -151,8 +196,10 @@ def test_one_definition_of_the_project_table_for_the_merge_and_the_summary(tmp_p
 
 
 def test_every_summary_table_shows_the_consolidation_columns_in_their_order():
-    from xlperf import consolidation, summary
+    from xlperf.consolidate import consolidation, rows
+    from xlperf.writers import summary
 
     for columns, table in (("INDICATOR_COLUMNS", "INDICATOR_TABLE"), ("FINDING_COLUMNS", "FINDING_TABLE"),
                            ("INPUT_COLUMNS", "INPUT_TABLE"), ("MISSING_COLUMNS", "MISSING_TABLE")):
-        assert [column.key for column in getattr(summary, table)] == getattr(consolidation, columns), table
+        shown = getattr(summary, table, None) or getattr(rows, table)
+        assert [column.key for column in shown] == getattr(consolidation, columns), table

@@ -21,14 +21,15 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlperf.consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS,
+from xlperf.consolidate.consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS,
                                   INDICATOR_COLUMNS, INPUT_COLUMNS, MISSING_COLUMNS, STATE_LABELS, UNREADABLE,
                                   Consolidation)
-from xlperf.exports import consolidation_data, neutralise_csv_text, write_csvs, write_json
-from xlperf.reader import read_workbook
-from xlperf.summary import (ABOUT, ALL_RETURNED, CHUNK_SIZE, DATA, FINDINGS, INDICATOR_TABLE, INDICATORS,
-                            MIN_PRINT_SCALE, MISSING, NO_MANIFEST, PROJECTS, SPENDING, STATISTICS, STATUS_LABELS,
-                            build_summary, read_summary_documents, write_summary)
+from xlperf.writers.exports import consolidation_data, neutralise_csv_text, write_csvs, write_json
+from xlperf.intake.reader import read_workbook
+from xlperf.consolidate.rows import CHUNK_SIZE, INDICATOR_TABLE
+from xlperf.writers.summary import (ABOUT, ALL_RETURNED, DATA, FINDINGS, INDICATORS, MIN_PRINT_SCALE, MISSING,
+                                    NO_MANIFEST, PROJECTS, SPENDING, STATISTICS, STATUS_LABELS, build_summary,
+                                    read_summary_documents, write_summary)
 
 MILESTONES = ["3月底", "6月底", "10月底", "12月底"]
 LEVEL2_TREE = {"产出指标": ["数量指标", "质量指标", "时效指标", "成本指标"],

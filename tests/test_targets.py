@@ -1,4 +1,4 @@
-"""xlperf.targets: cell text cleaning, numbers typed as text, and 指标值 parsing."""
+"""xlperf.framework.targets: cell text cleaning, numbers typed as text, and 指标值 parsing."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlperf.targets import (
+from xlperf.framework.targets import (
     fold_width,Target, clean_text, format_number, format_target, is_money_unit, money_in_wan,
                             parse_number, parse_target)
 
@@ -308,7 +308,7 @@ def test_money_in_wan_matches_decimal_arithmetic(number, unit):
 @given(st.text(st.sampled_from(["a", "中", " ", "\r", "\n", "\t", "\u3000", "\u00a0", "\u200b", "\u202e", "\u2028",
                                 "\ufeff", "５", "%"]), max_size=12))
 def test_clean_text_translates_only_when_there_is_something_to_translate(text):
-    from xlperf.targets import _INVISIBLE
+    from xlperf.framework.targets import _INVISIBLE
 
     expected = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").strip() or None
     assert clean_text(text) == expected
@@ -327,7 +327,7 @@ def test_one_chinese_word_is_text_and_amounts_stay_numbers(typed, kind):
 
 
 def test_money_per_something_and_wan_alone_are_money():
-    from xlperf.targets import is_money_unit, money_in_wan
+    from xlperf.framework.targets import is_money_unit, money_in_wan
 
     assert is_money_unit("元/亩") and is_money_unit("万元/人") and is_money_unit("万")
     assert not is_money_unit("人/亩") and not is_money_unit("万人次")

@@ -9,10 +9,10 @@ import pytest
 from fill import template_meta
 from openpyxl.utils import range_boundaries
 
-from xlperf.frameworks import load_framework
-from xlperf.sendout import make_blank_template, make_templates
-from xlperf.spec import load_spec, project_layout
-from xlperf.template import legacy_password_hash, sheet_names_for
+from xlperf.framework.frameworks import load_framework
+from xlperf.writers.sendout import make_blank_template, make_templates
+from xlperf.framework.spec import load_spec, project_layout
+from xlperf.writers.template import legacy_password_hash, sheet_names_for
 
 SEED_SHEETS = ["工信局购置公务用车", "工信局安全生产执法监督管理经费", "公共场所无线局域网建设和免费开放项目服务费及验收费",
                "科技发展工作经费"]

@@ -23,8 +23,8 @@ import pytest
 from defusedxml import ElementTree
 
 import lo
-from xlperf.frameworks import load_framework
-from xlperf.sendout import make_templates
+from xlperf.framework.frameworks import load_framework
+from xlperf.writers.sendout import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = "471001"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from xlperf.workers import Boundary, Crash, map_in_workers
+from xlperf.core.workers import Boundary, Crash, map_in_workers
 
 
 def double_or_die(number: int) -> int:

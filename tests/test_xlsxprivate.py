@@ -9,7 +9,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from xlperf.xlsxprivate import CachingWorksheet, add_worksheet, style_index
+from xlperf.core.xlsxprivate import CachingWorksheet, add_worksheet, style_index
 
 
 def test_the_private_methods_are_there_with_the_arguments_used():

@@ -9,19 +9,19 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "make_templates": "sendout", "make_blank_template": "sendout",
-    "load_framework": "frameworks", "list_frameworks": "frameworks", "Framework": "frameworks",
-    "load_spec": "spec",
-    "read_return": "reader", "read_workbook": "reader",
-    "validate_paths": "validate", "check_document": "validate", "FileResult": "validate",
-    "annotate_results": "annotate",
-    "merge_returns": "merge", "Consolidation": "consolidation",
-    "write_summary": "summary", "build_report": "report", "write_report": "report",
-    "import_documents": "importer", "write_json": "exports", "write_csvs": "exports",
-    "parse_target": "targets", "Target": "targets",
-    "Finding": "findings", "Location": "findings", "Severity": "findings", "CATALOG": "findings",
-    "XlperfError": "errors",
-    "default_lang": "findings",
+    "make_templates": "writers.sendout", "make_blank_template": "writers.sendout",
+    "load_framework": "framework.frameworks", "list_frameworks": "framework.frameworks", "Framework": "framework.frameworks",
+    "load_spec": "framework.spec",
+    "read_return": "intake.reader", "read_workbook": "intake.reader",
+    "validate_paths": "checks.validate", "check_document": "checks.validate", "FileResult": "checks.validate",
+    "annotate_results": "writers.annotate",
+    "merge_returns": "consolidate.merge", "Consolidation": "consolidate.consolidation",
+    "write_summary": "writers.summary", "build_report": "writers.report", "write_report": "writers.report",
+    "import_documents": "writers.importer", "write_json": "writers.exports", "write_csvs": "writers.exports",
+    "parse_target": "framework.targets", "Target": "framework.targets",
+    "Finding": "core.findings", "Location": "core.findings", "Severity": "core.findings", "CATALOG": "core.findings",
+    "XlperfError": "core.errors",
+    "default_lang": "core.findings",
 }
 __all__ = ["__version__", *_EXPORTS]
 

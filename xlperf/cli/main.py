@@ -16,10 +16,11 @@ import traceback
 
 import click
 
-from . import __version__, exitcodes
-from .messages import pick
-from .errors import ProjectListError, XlperfError
-from .findings import default_lang
+from .. import __version__
+from ..core import exitcodes
+from ..core.errors import ProjectListError, XlperfError
+from ..core.findings import default_lang
+from ..core.messages import pick
 
 TEXTS = {
     "templates_done": ("已生成 {units} 个单位模板（共 {projects} 个项目）：{outdir}\n报送清单：{manifest}",
@@ -149,7 +150,7 @@ def require_suffix(output: str, suffixes: tuple[str, ...], lang: str) -> None:
     """Refuse an output name whose extension says another format than the one written."""
     from pathlib import Path
 
-    from .errors import UsageError
+    from ..core.errors import UsageError
 
     if Path(output).suffix.lower() not in suffixes:
         raise UsageError(say("wrong_suffix", lang, path=output, suffixes=" / ".join(suffixes)))
@@ -217,7 +218,7 @@ def frameworks(lang):
 
     Example: xlperf frameworks
     """
-    from .frameworks import list_frameworks
+    from ..framework.frameworks import list_frameworks
 
     click.echo(say("frameworks_header", lang))
     for framework in list_frameworks():
@@ -234,7 +235,7 @@ def schema(framework_name, lang):
 
     Example: xlperf schema --framework cn-2021 > cn-2021.schema.json
     """
-    from .frameworks import load_framework
+    from ..framework.frameworks import load_framework
 
     framework = load_framework(framework_name)
     click.echo(json.dumps(framework.schema, ensure_ascii=False, indent=2))
@@ -270,9 +271,9 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
 
     Example: xlperf template samples/projects.csv -o out/templates --year 2022
     """
-    from .errors import UsageError
-    from .frameworks import load_framework, with_library
-    from .sendout import make_blank_template, make_templates
+    from ..core.errors import UsageError
+    from ..framework.frameworks import load_framework, with_library
+    from ..writers.sendout import make_blank_template, make_templates
 
     year_note = say("year_default", lang, year=next_budget_year()) if year is None else None
     year = year or next_budget_year()
@@ -331,9 +332,9 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
 
     Example: xlperf validate samples/returns-with-errors --annotate out/annotated
     """
+    from ..checks.validate import collect_inputs, iter_validate_paths
+    from ..core.workers import default_jobs
     from .output import exit_code, result_lines, results_json, summary_line
-    from .validate import collect_inputs, iter_validate_paths
-    from .workers import default_jobs
 
     total = len(collect_inputs(list(inputs)))
     if not total:
@@ -349,7 +350,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
             if progress:
                 progress(len(results), total)
     if annotate_dir:
-        from .annotate import annotate_results
+        from ..writers.annotate import annotate_results
 
         written = annotate_results(results, annotate_dir)
         click.echo(say("annotated", lang, count=sum(1 for p in written.values() if p), outdir=annotate_dir), err=True)
@@ -401,11 +402,11 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
 
     Example: xlperf merge samples/returns -o out/summary.xlsx --expect samples/templates/manifest.json
     """
-    from .cache import default_cache_dir
-    from .consolidation import STATE_LABELS
-    from .workers import default_jobs
-    from .merge import merge_returns
-    from .summary import write_summary
+    from ..consolidate.cache import default_cache_dir
+    from ..consolidate.consolidation import STATE_LABELS
+    from ..consolidate.merge import merge_returns
+    from ..core.workers import default_jobs
+    from ..writers.summary import write_summary
 
     require_suffix(output, (".xlsx",), lang)
     with _progress(lang) as progress:
@@ -423,19 +424,19 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         detail = say("empty_detail", lang, count=len(inputs_seen))
         click.echo(f"xlperf: {say('error', lang)}: {say('empty_run', lang, detail=detail)}", err=True)
         sys.exit(2)
-    from .summary import EXCEL_MAX_ROWS, rows_needed
+    from ..writers.summary import EXCEL_MAX_ROWS, rows_needed
 
     rows = rows_needed(consolidation)
     fits = rows <= EXCEL_MAX_ROWS
     if not fits and not parquet_dir:
-        from .errors import OutputError
+        from ..core.errors import OutputError
 
         raise OutputError(say("too_many_rows", lang, rows=f"{rows:,}", output=output))
     if fits:
         _phase(lang, "writing", path=output)
         write_summary(consolidation, output)
     if json_path or csv_dir:
-        from .exports import write_csvs, write_json  # pandas: only when asked for
+        from ..writers.exports import write_csvs, write_json  # pandas: only when asked for
 
         if json_path:
             _phase(lang, "writing", path=json_path)
@@ -444,7 +445,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
             _phase(lang, "writing", path=csv_dir)
             write_csvs(consolidation, csv_dir, lang=lang)
     if parquet_dir:
-        from .exports import write_parquet
+        from ..writers.exports import write_parquet
 
         _phase(lang, "writing", path=parquet_dir)
         write_parquet(consolidation, parquet_dir)
@@ -463,14 +464,14 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
 
 def nothing_included(inputs: list[dict]) -> bool:
     """True when no input row made it into the figures (all unreadable, excluded or duplicates)."""
-    from .consolidation import INCLUDED, INCLUDED_WITH_WARNINGS
+    from ..consolidate.consolidation import INCLUDED, INCLUDED_WITH_WARNINGS
 
     return not any(row["state"] in (INCLUDED, INCLUDED_WITH_WARNINGS) for row in inputs)
 
 
 def _echo_inputs(consolidation, lang: str) -> None:
     """One line per input (its state and why), the first errors of each excluded return, what is missing."""
-    from .consolidation import STATE_LABELS
+    from ..consolidate.consolidation import STATE_LABELS
 
     column = 0 if lang == "zh" else 1
     errors: dict[str, list[dict]] = {}
@@ -514,8 +515,8 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
 
     Example: xlperf report samples/returns -o out/report.docx --unit 471001 --format pdf
     """
-    from .report import ReturnsRefused, write_report
-    from .workers import default_jobs
+    from ..core.workers import default_jobs
+    from ..writers.report import ReturnsRefused, write_report
 
     require_suffix(output, (".docx", ".pdf"), lang)
     if output.lower().endswith(".pdf"):  # the name says which format is wanted
@@ -549,7 +550,7 @@ def import_(documents, outdir, year, framework_name, unit_code, unit_name, lang)
 
     Example: xlperf import 2021年部门预算绩效文本.docx -o out/imported
     """
-    from .importer import import_documents
+    from ..writers.importer import import_documents
 
     result = import_documents(list(documents), outdir, year=year, framework=framework_name, unit_code=unit_code,
                               unit_name=unit_name)

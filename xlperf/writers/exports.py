@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
-from .consolidation import Consolidation
-from .fileio import atomic_path
+from .. import __version__
+from ..consolidate.consolidation import Consolidation
+from ..core.fileio import atomic_path
 
 JSON_KIND = "xlperf-consolidation"
 CSV_TABLES = ("projects", "indicators", "findings", "inputs", "missing")
@@ -173,7 +173,7 @@ def write_parquet(consolidation: Consolidation, folder: str | Path) -> list[Path
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        from .errors import UsageError
+        from ..core.errors import UsageError
 
         raise UsageError("--parquet needs pyarrow: pip install 'xlperf[parquet]'") from None
     folder = Path(folder)

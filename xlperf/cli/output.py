@@ -1,10 +1,10 @@
 """Findings and results as text for people and JSON for programs (pure functions, no I/O)."""
 from __future__ import annotations
 
-from . import exitcodes
-from .findings import SEVERITY_LABELS, Finding
-from .messages import pick
-from .validate import FileResult
+from ..checks.validate import FileResult
+from ..core import exitcodes
+from ..core.findings import SEVERITY_LABELS, Finding
+from ..core.messages import pick
 
 WORDS = {
     **SEVERITY_LABELS,

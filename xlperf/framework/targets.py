@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 # Text a unit typed is kept as typed, except for what is invisible or only looks like a space.
 _INVISIBLE: dict[int, str | None] = {

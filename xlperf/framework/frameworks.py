@@ -13,8 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import FrameworkError
-from .resources import templates_root
+from ..core.errors import FrameworkError
+from ..core.resources import templates_root
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -248,3 +248,17 @@ def read_category_tree(schema: dict, source: str = "schema") -> dict[str, tuple[
             f"{source}: no readable category tree: 一级 without an if/then branch {missing}, branches not in the enum {extra}"
         )
     return {name: tree[name] for name in level1_enum}
+
+
+def map_indicator(indicator: dict, framework: Framework, from_framework: str | None) -> dict | None:
+    """The indicator under this year's categories, or None when its 二级 cannot be placed."""
+    level1, level2 = indicator.get("level1"), indicator.get("level2")
+    if level2 in framework.categories.get(level1, ()):
+        return dict(indicator)
+    mapping = framework.level2_from.get(from_framework or "", {})
+    target = mapping.get(f"{level1}/{level2}")
+    if target:
+        new_level1, new_level2 = target.split("/", 1)
+        if new_level2 in framework.categories.get(new_level1, ()):
+            return {**indicator, "level1": new_level1, "level2": new_level2}
+    return None

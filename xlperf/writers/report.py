@@ -18,28 +18,28 @@ import re
 import shutil
 import tempfile
 import zipfile
-from xml.sax.saxutils import escape as xml_escape
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from docx import Document
-from lxml import etree
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.text.paragraph import Paragraph
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor, Twips
 from docx.table import Table
+from docx.text.paragraph import Paragraph
+from lxml import etree
 
-from . import exitcodes, office
-from .consolidation import own_department
-from .errors import XlperfError
-from .messages import pick
-from .targets import format_number, parse_target
+from ..consolidate.consolidation import own_department
+from ..core import exitcodes, office
+from ..core.errors import XlperfError
+from ..core.messages import pick
+from ..framework.targets import format_number, parse_target
 
 __all__ = ["build_report", "write_report", "convert_to_pdf", "ReportResult", "ReportError", "ReturnsRefused",
            "LibreOfficeMissing"]
@@ -862,9 +862,9 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
 
     Example: ``write_report(["samples/returns"], "out/report.docx", unit="471001", pdf=True)``
     """
-    from .consolidation import EXCLUDED, UNREADABLE
-    from .fileio import atomic_write_bytes
-    from .merge import merge_returns
+    from ..consolidate.consolidation import EXCLUDED, UNREADABLE
+    from ..consolidate.merge import merge_returns
+    from ..core.fileio import atomic_write_bytes
 
     output = Path(output)
     docx_path, pdf_path = output, None

@@ -21,12 +21,12 @@ import re
 import stat
 import zipfile
 import zlib
-from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import unquote
 
-from .findings import Finding, Location
-from .cells import column_index
+from ..core.cells import column_index
+from ..core.findings import Finding, Location
+from ..framework.limits import Limits  # noqa: F401 (the preflight's bounds; callers import them here too)
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -67,27 +67,6 @@ _ATTRIBUTE = re.compile(rb"""\s([^\s<>/="']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NOT_SHEET_TYPES = (b"/styles", b"/theme", b"/sharedStrings", b"/calcChain")
 _BINARY_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".wdp",
                     ".jfif", ".ico", ".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".zip")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Upper bounds for one input; every one is named in the message when it is hit."""
-
-    max_file_bytes: int = 50_000_000
-    max_uncompressed_bytes: int = 300_000_000
-    max_part_bytes: int = 100_000_000
-    max_parts: int = 5_000
-    max_sheets: int = 500
-    max_rows: int = 100_000
-    max_columns: int = 1_000
-    max_cells: int = 2_000_000
-    max_read_memory_bytes: int = 2_000_000_000  # more address space one file's reading may take (isolated)
-    max_read_seconds: int = 30  # wall time one file's reading may take (isolated)
-
-    @classmethod
-    def from_mapping(cls, values: dict) -> "Limits":
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: int(value) for key, value in values.items() if key in known})
 
 
 class Refused(Exception):

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import UsageError
-from .frameworks import Framework
-from .reader import UnreadableError, read_workbook
+from ..checks.validate import collect_inputs, crash_finding, guarded, read_boundary
+from ..core.errors import UsageError
+from ..core.findings import Finding
+from ..core.workers import map_in_workers
+from ..framework.frameworks import Framework, map_indicator
+from ..intake.reader import UnreadableError, read_workbook
 from .template import WorkbookPlan
-from .findings import Finding
-from .validate import collect_inputs, crash_finding, guarded, read_boundary
-from .workers import map_in_workers
 
 
 @dataclass
@@ -71,20 +71,6 @@ def _read_last_year(path: str) -> list[dict] | Finding:
         except UnreadableError as error:
             return error.finding
     return guarded(path, read, lambda finding: finding)
-
-
-def map_indicator(indicator: dict, framework: Framework, from_framework: str | None) -> dict | None:
-    """The indicator under this year's categories, or None when its 二级 cannot be placed."""
-    level1, level2 = indicator.get("level1"), indicator.get("level2")
-    if level2 in framework.categories.get(level1, ()):
-        return dict(indicator)
-    mapping = framework.level2_from.get(from_framework or "", {})
-    target = mapping.get(f"{level1}/{level2}")
-    if target:
-        new_level1, new_level2 = target.split("/", 1)
-        if new_level2 in framework.categories.get(new_level1, ()):
-            return {**indicator, "level1": new_level1, "level2": new_level2}
-    return None
 
 
 def prefill_plans(plans: list[WorkbookPlan], pairs: list[tuple[dict, dict]], from_framework: str | None,

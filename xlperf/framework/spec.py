@@ -9,15 +9,13 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .cells import cell_name, column_index
-from .errors import SpecError
+from ..core.cells import cell_name, column_index
+from ..core.errors import SpecError
+from ..core.resources import templates_root
 from .frameworks import Framework
-from .resources import templates_root
+from .limits import Limits
 
-if TYPE_CHECKING:
-    from .safety import Limits
 
 @dataclass(frozen=True)
 class Spec:
@@ -45,9 +43,7 @@ class Spec:
         return self.data["project_sheet"]["indicators"]["columns"]
 
     @property
-    def limits(self) -> "Limits":
-        from .safety import Limits
-
+    def limits(self) -> Limits:
         return Limits.from_mapping(self.data.get("limits", {}))
 
     def max_text_length(self, field: str) -> int:

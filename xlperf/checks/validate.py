@@ -5,20 +5,20 @@ The validator never opens a file itself: ``validate_file`` asks the reader for t
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from .errors import FrameworkError
-from .findings import Finding, Location
-from .frameworks import Framework, load_framework, with_library
-from .model import ReturnDocument, pointer
-from .reader import DOCUMENTS_PARQUET, READABLE_SUFFIXES, UnreadableError, read_return
+from ..core.errors import FrameworkError
+from ..core.findings import Finding, Location
+from ..core.model import ReturnDocument, pointer
+from ..core.workers import Boundary, Crash, map_in_workers
+from ..framework.frameworks import Framework, load_framework, with_library
+from ..framework.spec import Spec, load_spec
+from ..intake.reader import DOCUMENTS_PARQUET, READABLE_SUFFIXES, UnreadableError, read_return
 from .rules import RULES
-from .spec import Spec, load_spec
-from .workers import Boundary, Crash, map_in_workers
 
 T = TypeVar("T")
 

@@ -15,14 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import XlperfError
-from .findings import Finding, Location
-from .model import META_MARKER, SUMMARY_MARKER, ReturnDocument, pointer, read_summary_documents
-from .resources import templates_root
+from ..core.cells import split_cell
+from ..core.errors import XlperfError
+from ..core.findings import Finding, Location
+from ..core.model import META_MARKER, SUMMARY_MARKER, ReturnDocument, pointer, read_summary_documents
+from ..core.resources import templates_root
+from ..framework.spec import load_spec
+from ..framework.targets import clean_text, format_number, parse_number
 from .safety import Limits, Refused, check_path, preflight
-from .cells import split_cell
-from .spec import load_spec
-from .targets import clean_text, format_number, parse_number
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary

@@ -7,7 +7,7 @@ from pathlib import Path
 
 def templates_root() -> Path:
     """The ``workbook_templates`` folder: shipped as ``xlperf.workbook_templates`` in the wheel."""
-    source_tree = Path(__file__).resolve().parent.parent / "workbook_templates"
+    source_tree = Path(__file__).resolve().parents[2] / "workbook_templates"
     if (source_tree / "spec.json").is_file():
         return source_tree
     return Path(str(resources.files("xlperf.workbook_templates")))

@@ -12,24 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
+from ..checks.validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, read_boundary
+from ..core.errors import UsageError
+from ..core.findings import Finding, Location
+from ..core.messages import pick
+from ..core.model import ReturnDocument, cents, pointer
+from ..core.sheetxml import Segment
+from ..core.workers import Crash, map_in_workers
+from ..framework.frameworks import Framework, builtin_hashes
+from ..framework.spec import load_spec
+from ..framework.targets import parsed_target
+from ..intake.reader import UnreadableError, read_workbook, saved_time
+from ..intake.safety import Refused, check_path
+from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json
+from .cache import here as _file
+from .cache import resolve_here as _back
 from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS, UNREADABLE,
                             Consolidation, Prepared)
 from .consolidation import project_columns as consolidation_project_columns
-from .errors import UsageError
-from .messages import pick
-from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json, here as _file, resolve_here as _back
-from .findings import Finding, Location
-from .frameworks import Framework, builtin_hashes
-from .model import ReturnDocument, cents, pointer
-from .reader import UnreadableError, read_workbook, saved_time
-from .safety import Refused, check_path
-from .sheetxml import Segment
-from .summary import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
-from .spec import load_spec
-from .targets import parsed_target
-from .validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, read_boundary
-from .workers import Crash, map_in_workers
+from .rows import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
 
 REASONS = {
     "errors": ("有 {errors} 个错误，未汇总", "{errors} error(s); left out"),

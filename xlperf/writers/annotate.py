@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .fileio import atomic_write_bytes
-from .findings import Finding, field_label
-from .frameworks import load_framework
-from .model import ReturnDocument, pointer
-from .cells import split_cell
-from .spec import load_spec
+from ..checks.validate import FileResult
+from ..core.cells import split_cell
+from ..core.fileio import atomic_write_bytes
+from ..core.findings import Finding, field_label
+from ..core.model import ReturnDocument, pointer
+from ..framework.frameworks import load_framework
+from ..framework.spec import load_spec
 from .template import Note, SheetPlan, WorkbookPlan, build_workbook, quote_sheet
-from .validate import FileResult
 
 STRUCTURE_CODES = {"READ_SHEET_MISSING", "READ_SHEET_ADDED", "READ_SHEET_RENAMED", "READ_LABEL_MOVED",
                    "READ_FRAMEWORK_MISMATCH"}

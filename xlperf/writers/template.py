@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import xlsxwriter
-import xlsxwriter
 
-from . import __version__
-from .cells import column_index, column_letter, split_cell
-from .findings import field_label
-from .frameworks import Framework
-from .model import META_MARKER
-from .spec import Spec, project_layout, unit_layout
-from .xlsxprivate import CachingWorksheet, add_worksheet
+from .. import __version__
+from ..core.cells import column_index, column_letter, split_cell
+from ..core.findings import field_label
+from ..core.model import META_MARKER
+from ..core.styles import LABEL_FILL, display_width
+from ..core.xlsxprivate import CachingWorksheet, add_worksheet
+from ..framework.frameworks import Framework
+from ..framework.spec import Spec, project_layout, unit_layout
 
 LEVEL1_NAME = "xl_l1"
 LEVEL2_PREFIX = "xl_l2_"
@@ -32,7 +32,6 @@ LIBRARY_PREFIX = "xl_lib_"
 _FORBIDDEN_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\']")
 
 INPUT_FILL = "#FFF7D6"
-LABEL_FILL = "#DDEBF7"
 LOCKED_FILL = "#F2F2F2"
 PROBLEM_FILL = "#FFC7CE"
 WARNING_FILL = "#FFD8A8"  # an annotated copy's warnings: orange, apart from the red of errors
@@ -263,14 +262,6 @@ def _print_setup(sheet, last_row: int, repeat_row: int | None, last_column: int 
     sheet.print_area(0, 0, last_row - 1, last_column)
     if repeat_row:
         sheet.repeat_rows(repeat_row - 1)
-
-
-def display_width(text: str) -> int:
-    """Width in Excel character units: CJK characters, and ambiguous ones such as “ ” ≥, take two in 宋体.
-
-    GBK spends two bytes on exactly those characters and one on ASCII, so its length is the width,
-    counted in C rather than character by character (this runs for every cell of large summaries)."""
-    return len(text.encode("gbk", errors="replace"))
 
 
 def wrapped_lines(text: str, width: int) -> int:

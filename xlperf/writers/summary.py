@@ -13,16 +13,9 @@ not recalculate still show the right totals.
 """
 from __future__ import annotations
 
-import functools
-import io
-import json
 import math
-import numbers
-import re
-import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -30,58 +23,29 @@ from typing import Callable, Iterable, Iterator, Sequence
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from . import __version__
-from .consolidation import STATE_LABELS, Consolidation, own_department, project_columns
-from .fileio import atomic_path
-from .findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS, field_label
-from .model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
-from .sheetxml import (Segment, Splice, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care,
-                       row_xml, splice_package, text_cell)
-from .template import LABEL_FILL, display_width as _display_width, quote_sheet
-from .xlsxprivate import style_index
+from .. import __version__
+from ..consolidate.consolidation import STATE_LABELS, Consolidation, own_department, project_columns
+from ..consolidate.rows import (CODE_WIDTH, DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, Column, Formats, carried_text,
+                                data_segment, indicator_tally, is_blank, is_number, labelled, render_rows, shown_value,
+                                standard_formats, text_lines, unit_text)
+from ..core.fileio import atomic_path
+from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
+from ..core.findings import field_label
+from ..core.model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
+from ..core.sheetxml import Segment, Splice, deflate, splice_package
+from ..core.styles import display_width
+from .template import quote_sheet
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
-DATA_VERSION = "1"
-CHUNK_SIZE = 30_000  # characters per _data cell; Excel holds at most 32,767 (counted in UTF-16 units)
-TOTAL_FILL = "#FFF2CC"
-ALERT_COLOR = "#9C0006"
 HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
-# A project code (21 characters) on one line, also where 宋体's stand-in draws Latin wider than half a character
-CODE_WIDTH = 25
 STAT_WIDTH = 10
-LINE_HEIGHT = 13.5  # points per line of 宋体 10
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
 STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
-KIND_LABELS = {"quantitative": "定量", "qualitative": "定性", "invalid": "无法识别"}
 SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}
 MISSING_LABELS = {"unit": "未报送单位", "project": "未报送项目", "unexpected": "未下发的报送"}
 ALL_RETURNED, NO_MANIFEST = "全部已报送", "未提供报送清单（--expect）"
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a table sheet: where its values come from and how they are shown."""
-
-    key: str
-    header: str
-    kind: str = "text"  # text, money, percent, count, number
-    show: Callable[[object], object] | None = None  # stored code → what the cell shows
-    alert: frozenset = frozenset()  # stored values shown in bold red (errors, left-out files)
-    widest: int = 40
-    wrap: bool = True  # False: long text is cut at the column edge instead of making the row taller
-    width: int | None = None  # fixed width, whatever the values (tables whose rows are made before the widths)
-    lines: tuple[str, ...] = ()  # the header cell's lines, broken where the words part (default: ``header``)
-
-    @property
-    def shown_header(self) -> str:
-        return "\n".join(self.lines) if self.lines else self.header
-
-    @property
-    def style(self) -> str:
-        return self.kind if self.wrap else "clipped"
 
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -116,7 +80,7 @@ def framework_shown(framework_id: object) -> object:
     """A framework by its Chinese title, with its id for reference."""
     if not framework_id:
         return framework_id
-    from .frameworks import load_framework
+    from ..framework.frameworks import load_framework
 
     try:
         return f"{load_framework(str(framework_id)).title}，{framework_id}"
@@ -124,41 +88,14 @@ def framework_shown(framework_id: object) -> object:
         return framework_id
 
 
-def _labels(mapping: dict) -> Callable[[object], object]:
-    return lambda value: mapping.get(value, value)
-
-
-def _is_blank(value: object) -> bool:
-    """None, NaN, pd.NA and infinities are written as empty cells."""
-    if value is None:
-        return True
-    if isinstance(value, (str, dict, list, tuple)):
-        return False
-    if type(value) is float:
-        return value != value or value in (math.inf, -math.inf)
-    if isinstance(value, numbers.Real):
-        return not math.isfinite(value)
-    pandas = sys.modules.get("pandas")  # pd.NA, NaT: only there when pandas is
-    try:
-        return pandas is not None and bool(pandas.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _is_number(value: object) -> bool:
-    if type(value) is float:  # the common case first: every amount of a large summary comes through here
-        return value - value == 0  # False for NaN and infinities
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not _is_blank(value)
-
-
 def _write(sheet, row: int, column: int, value: object, fmt) -> None:
     """The one way values reach a cell: numbers as numbers, everything else as inert text."""
     kind = type(value)
     if kind is str:  # the common case first: most cells are unit text
         sheet.write_string(row, column, value, fmt)
-    elif _is_blank(value):
+    elif is_blank(value):
         sheet.write_blank(row, column, None, fmt)
-    elif _is_number(value):
+    elif is_number(value):
         sheet.write_number(row, column, float(value), fmt)
     else:
         sheet.write_string(row, column, str(value), fmt)
@@ -175,48 +112,7 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
 def _total(values) -> float:
     isfinite = math.isfinite
     return math.fsum(float(v) for v in values  # the common floats first: this runs over every project
-                     if (isfinite(v) if type(v) is float else _is_number(v)))
-
-
-class _Formats:
-    def __init__(self, workbook: xlsxwriter.Workbook):
-        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
-
-        def add(**extra):
-            fmt = workbook.add_format({**base, **extra})
-            # XlsxWriter numbers formats as cells first use them; numbering them now, in this fixed order,
-            # lets rows be made before the workbook (in worker processes, or kept in the cache)
-            style_index(fmt)
-            return fmt
-
-        total = {"bold": True, "bg_color": TOTAL_FILL}
-        self.title = add(border=0, bold=True, font_size=16, align="center")
-        self.header = add(bold=True, bg_color=LABEL_FILL, align="center", text_wrap=True)
-        self.label = add(bold=True, bg_color=LABEL_FILL)
-        self.fact = add(align="left", text_wrap=True)
-        self.fact_money = add(align="left", num_format="#,##0.00")
-        self.plain = add(border=0)
-        self.kinds = {"text": add(text_wrap=True), "money": add(num_format="#,##0.00"),
-                      "percent": add(num_format="0%", align="center"), "count": add(num_format="0", align="center"),
-                      "number": add(), "share": add(num_format="0.0%", align="center"), "clipped": add()}
-        self.totals = {"text": add(**total, align="center"), "money": add(**total, num_format="#,##0.00"),
-                       "percent": add(**total, num_format="0%", align="center"),
-                       "count": add(**total, num_format="0", align="center"),
-                       "share": add(**total, num_format="0.0%", align="center")}
-        self.alert = add(text_wrap=True, bold=True, font_color=ALERT_COLOR)
-
-    def table_styles(self, columns: list[Column]) -> list[int]:
-        """The style index of each column's cells, then of the alert format (as the probe row carries them)."""
-        return [style_index(self.kinds[column.style]) for column in columns] + [style_index(self.alert)]
-
-
-@functools.lru_cache(maxsize=1)
-def _standard_formats() -> _Formats:
-    """The formats as every summary numbers them (see ``_Formats.add``), for rows made away from the workbook."""
-    workbook = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
-    formats = _Formats(workbook)
-    workbook.close()
-    return formats
+                     if (isfinite(v) if type(v) is float else is_number(v)))
 
 
 def summary_title(consolidation: Consolidation) -> str:
@@ -268,22 +164,6 @@ def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "",
         sheet.print_area(0, 0, *area)
 
 
-def _shown(column: Column, value: object) -> object:
-    if column.show and not _is_blank(value):
-        value = column.show(value)
-    if column.kind == "percent" and _is_number(value):
-        value = value / 100  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
-    return value
-
-
-def _lines(text: object, width: float) -> int:
-    """How many lines wrapped text takes in a column ``width`` characters wide (CJK characters count 2)."""
-    if not isinstance(text, str):
-        return 1
-    usable = max(width - 2, 1)
-    return sum(max(1, math.ceil(_display_width(part) / usable)) for part in text.split("\n"))
-
-
 def _fit_row(sheet, row: int, lines: int) -> None:
     """Spreadsheet programs do not grow rows of wrapped text on open (LibreOffice, WPS): size them here."""
     if lines > 1:
@@ -307,7 +187,7 @@ class _Book:
 
     def __init__(self, workbook: xlsxwriter.Workbook, sheet_names: list[str], title: str = ""):
         self.title = title  # printed at the top of every page
-        self.formats = _Formats(workbook)
+        self.formats = Formats(workbook)
         self.sheets = {name: workbook.add_worksheet(name) for name in sheet_names}
         self.numbers = {id(sheet): number for number, sheet in enumerate(self.sheets.values(), start=1)}
         self.splices: list[Splice] = []
@@ -327,7 +207,7 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.shown_header, formats.header)
-    _fit_row(sheet, top, max(_lines(column.shown_header, width) for column, width in zip(columns, widths)))
+    _fit_row(sheet, top, max(text_lines(column.shown_header, width) for column, width in zip(columns, widths)))
     if not count:
         return widths
     for index, column in enumerate(columns):
@@ -337,7 +217,7 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
         styles = formats.table_styles(columns)
         segments = _segments(columns, zip(*values), widths, styles)
     else:
-        styles = _standard_formats().table_styles(columns)
+        styles = standard_formats().table_styles(columns)
     book.splices.append(Splice(book.numbers[id(sheet)], top + 1, max(top + count, last_row or 0), len(columns) - 1,
                                segments, styles))
     return widths
@@ -350,7 +230,7 @@ def _widths(columns: list[Column], values: list[list]) -> list[int]:
         if column.width is not None:
             widths.append(column.width)
             continue
-        widest = max(_display_width(line) for line in column.shown_header.split("\n"))
+        widest = max(display_width(line) for line in column.shown_header.split("\n"))
         widest = widest if column.lines else min(widest, HEADER_WIDTH)
         # a thousand returns repeat their units and categories; anything not hashable is measured as its text
         distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
@@ -358,15 +238,15 @@ def _widths(columns: list[Column], values: list[list]) -> list[int]:
         if column.kind == "percent" and column_values:
             widest = max(widest, 5)
         elif column.kind == "money":
-            amounts = [value for value in distinct if _is_number(value)]
+            amounts = [value for value in distinct if is_number(value)]
             shown = [f"{value:,.2f}" for value in (max(amounts), min(amounts))] if amounts else []
-            others = [value for value in distinct if not _is_number(value) and not _is_blank(value)]
-            widest = max([widest] + [len(text) for text in shown] + [_display_width(str(value)) for value in others])
+            others = [value for value in distinct if not is_number(value) and not is_blank(value)]
+            widest = max([widest] + [len(text) for text in shown] + [display_width(str(value)) for value in others])
         else:
             for value in distinct:
-                if not _is_blank(value):
-                    value = _shown(column, value)
-                    widest = max(widest, _display_width(value if type(value) is str else str(value)))
+                if not is_blank(value):
+                    value = shown_value(column, value)
+                    widest = max(widest, display_width(value if type(value) is str else str(value)))
         widths.append(min(widest, column.widest) + 2)
     return widths
 
@@ -380,65 +260,6 @@ def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], s
             batch = []
     if batch:
         yield deflate(render_rows(columns, batch, widths, styles))
-
-
-def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> str:
-    """Row XML for each row (values in ``columns`` order): numbers as numbers, everything else as inert text.
-
-    ``styles``: each column's style index, then the alert style (``_Formats.table_styles``). This makes
-    every cell of a large summary, so the common cells (plain text, a float, nothing) take a short path."""
-    plain, alert = styles[:-1], styles[-1]
-    alerts = [(index, column.alert) for index, column in enumerate(columns) if column.alert]
-    wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
-    shows = [(index, column) for index, column in enumerate(columns) if column.show]
-    percents = [index for index, column in enumerate(columns) if column.kind == "percent" and not column.show]
-    opened = {style: text_cell(style, "").split("</t>")[0] for style in styles}
-    numbered = {style: f'<c s="{style}"><v>' for style in styles}
-    empty = {style: blank_cell(style) for style in styles}
-    special, close, isfinite = plain_text_needs_care, "</t></is></c>", math.isfinite
-    out = []
-    for values in rows:
-        cell_styles = plain
-        for index, alert_values in alerts:
-            if values[index] in alert_values:
-                cell_styles = list(plain)
-                cell_styles[index] = alert
-        if shows or percents:
-            values = list(values)
-            for index, column in shows:
-                values[index] = _shown(column, values[index])
-            for index in percents:  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
-                if _is_number(values[index]):
-                    values[index] = values[index] / 100
-        cells = []
-        careful = row_needs_care(values)  # one look at the whole row; then each text only if it needs care
-        for style, value in zip(cell_styles, values):
-            kind = type(value)
-            if kind is str:
-                if not value:  # as XlsxWriter writes an empty string: a blank cell
-                    cells.append(empty[style])
-                elif careful and special(value):
-                    cells.append(text_cell(style, value))
-                else:
-                    cells += (opened[style], value, close)
-            elif value is None:
-                cells.append(empty[style])
-            elif kind is float or kind is int:
-                cells.append(f"{numbered[style]}{float(value):.16G}</v></c>" if isfinite(value) else empty[style])
-            elif _is_blank(value):
-                cells.append(empty[style])
-            elif _is_number(value):
-                cells.append(number_cell(style, float(value)))
-            else:
-                cells.append(text_cell(style, str(value)))
-        # only text that may need a second line is measured (cheap length test first)
-        lines = 1
-        for index, usable in wrapped:
-            value = values[index]
-            if type(value) is str and (len(value) * 2 > usable or "\n" in value):
-                lines = max(lines, _lines(value, usable + 2))
-        out.append(row_xml("".join(cells), LINE_HEIGHT * lines + 2 if lines > 1 else None))
-    return "".join(out)
 
 
 def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
@@ -460,7 +281,7 @@ _PROJECT_FIXED = {column.key: column for column in [
     Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", widest=16),
     Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money", lines=("财政", "资金")),
     Column("other", "其他资金", "money", lines=("其他", "资金")), Column("indicator_count", "指标数", "count"),
-    Column("status", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
+    Column("status", "状态", show=labelled(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
     Column("source_file", "来源文件", widest=24, wrap=False),
     Column("source_sheet", "来源工作表", widest=14, wrap=False)]}
 
@@ -523,43 +344,11 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     return totals
 
 
-# 绩效指标明细, in INDICATOR_COLUMNS order. Fixed widths: a merge makes these rows in its worker processes,
-# one return at a time, before anyone knows the widest value (rows are as tall as their text wrapped to these).
-INDICATOR_TABLE = [
-    Column("unit_code", "单位编码", width=10), Column("unit_name", "单位名称", width=14),
-    Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", width=16),
-    Column("level1", "一级指标", width=10), Column("level2", "二级指标", width=12),
-    Column("name", "三级指标", width=14), Column("description", "绩效指标描述", width=22, lines=("绩效指标", "描述")),
-    Column("target", "指标值", width=12), Column("operator", "比较符", width=6),
-    Column("number", "数值", "number", width=8), Column("unit", "单位", width=6),
-    Column("kind", "类型", show=_labels(KIND_LABELS), alert=frozenset({"invalid"}), width=6),
-    Column("basis", "指标值确定依据", width=16, lines=("指标值", "确定依据")),
-    Column("source_file", "来源文件", width=22, wrap=False),
-    Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
-
-
-def indicator_segment(rows: Iterable[tuple]) -> Segment:
-    """Rows of 绩效指标明细 (values in ``INDICATOR_COLUMNS`` order), ready to be spliced into any summary."""
-    widths = [column.width for column in INDICATOR_TABLE]
-    return deflate(render_rows(INDICATOR_TABLE, rows, widths, _standard_formats().table_styles(INDICATOR_TABLE)))
-
-
-def rows_layout() -> list:
-    """What rows made ahead of a summary depend on: a cache of them is void when this changes."""
-    return [DATA_VERSION, CHUNK_SIZE, LINE_HEIGHT, _standard_formats().table_styles(INDICATOR_TABLE),
-            [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE]]
-
-
 def _write_indicators(book: _Book, sheet, consolidation: Consolidation) -> None:
     prepared = consolidation.prepared
     _table_sheet(book, sheet, INDICATOR_TABLE, None if prepared else consolidation.table("indicators"),
                  consolidation.indicator_count, printed="basis", segments=prepared.indicator_segments if prepared else None,
                  keep=4)
-
-
-def unit_text(value: object) -> str:
-    """A unit code or name as the sheets key and show it (a merge's tally and names use the same)."""
-    return "" if _is_blank(value) else str(value)
 
 
 def _unit_names(consolidation: Consolidation) -> dict[str, str]:
@@ -571,11 +360,6 @@ def _unit_names(consolidation: Consolidation) -> dict[str, str]:
         for record in consolidation.records(name):
             names.setdefault(unit_text(record["unit_code"]), unit_text(record["unit_name"]))
     return names
-
-
-def indicator_tally(unit_codes: Iterable, level1s: Iterable, level2s: Iterable) -> Counter:
-    """How many indicators each (unit code, 一级, 二级) has; unit codes as the sheets show them."""
-    return Counter((unit_text(code), level1, level2) for code, level1, level2 in zip(unit_codes, level1s, level2s))
 
 
 def _tally(consolidation: Consolidation) -> Counter:
@@ -593,7 +377,7 @@ def _by_unit(names: dict[str, str], unit_codes: list) -> list[tuple[str, str, li
     return [(code, name, grouped[code]) for code, name in sorted(names.items())]
 
 
-def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _Formats) -> None:
+def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
     """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
     level1_names = consolidation.level1_names
     groups = [(l1, list(consolidation.level2_tree.get(l1, []))) for l1 in level1_names]
@@ -624,7 +408,7 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
             start += len(level2_names)
     for index, (header, _) in enumerate(columns, start=2):
         sheet.write_string(1, index, header, formats.header)
-    _fit_row(sheet, 1, max(_lines(header, STAT_WIDTH) for header, _ in columns))
+    _fit_row(sheet, 1, max(text_lines(header, STAT_WIDTH) for header, _ in columns))
     rows = sorted(_unit_names(consolidation).items())
     for row, (code, name) in enumerate(rows, start=2):
         _write(sheet, row, 0, code, formats.kinds["text"])
@@ -636,8 +420,8 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: _F
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
     for index, (_, count) in enumerate(columns, start=2):
         _write(sheet, total_row, index, count(pairs), formats.totals["count"])
-    sheet.set_column(0, 0, max([10] + [_display_width(code) + 2 for code, _ in rows]))
-    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name in rows])))
+    sheet.set_column(0, 0, max([10] + [display_width(code) + 2 for code, _ in rows]))
+    sheet.set_column(1, 1, min(30, max([12] + [display_width(name) + 2 for _, name in rows])))
     sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), title=summary_title(consolidation))
@@ -666,7 +450,7 @@ def _style_chart(chart, title: str, y_title: str) -> None:
     chart.set_legend({"position": "bottom", "font": font})
 
 
-def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _Formats) -> None:
+def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     milestones = consolidation.milestones
     projects = consolidation.table("projects")
@@ -699,7 +483,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
             _write(sheet, row, first_amount + offset, amount, kinds["money"])
             _write(sheet, row, first_share + offset, amount / budget if budget else None, kinds["share"])
     sheet.set_column(0, 0, 10)
-    sheet.set_column(1, 1, min(30, max([12] + [_display_width(name) + 2 for _, name, _ in groups])))
+    sheet.set_column(1, 1, min(30, max([12] + [display_width(name) + 2 for _, name, _ in groups])))
     sheet.set_column(2, 2 + 2 * len(milestones), 12)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), "金额单位：万元", title=summary_title(consolidation))
@@ -717,17 +501,17 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: _For
 
 FINDING_TABLE = [
     Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
-    Column("severity", "严重程度", show=_labels(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
+    Column("severity", "严重程度", show=labelled(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
     Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16), Column("cell", "单元格", widest=6),
     Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
     Column("value", "填报值", widest=16), Column("message", "问题", widest=36), Column("hint", "修改建议", widest=30)]
 MISSING_TABLE = [
-    Column("kind", "类别", show=_labels(MISSING_LABELS)), Column("unit_code", "单位编码"),
+    Column("kind", "类别", show=labelled(MISSING_LABELS)), Column("unit_code", "单位编码"),
     Column("unit_name", "单位名称", widest=24), Column("project_code", "项目编码"),
     Column("project_name", "项目名称", widest=30), Column("file", "文件", widest=40)]
 INPUT_TABLE = [
     Column("file", "文件", widest=40),
-    Column("state", "状态", show=_labels(STATUS_LABELS), alert=frozenset({"excluded", "unreadable"})),
+    Column("state", "状态", show=labelled(STATUS_LABELS), alert=frozenset({"excluded", "unreadable"})),
     Column("reason", "原因", widest=36), Column("unit_code", "单位编码"),
     Column("unit_name", "单位名称", widest=24), Column("projects", "项目数", "count"),
     Column("errors", "错误数", "count"), Column("warnings", "警告数", "count"),
@@ -795,38 +579,6 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
                           top=row + 2)
     sheet.set_column(0, 0, max(widths[0], 22))  # wide enough for the fact labels too
     _print_setup(sheet, (0, 0))
-
-
-def _chunks(text: str, size: int = CHUNK_SIZE) -> list[str]:
-    """Pieces of at most ``size`` UTF-16 code units (Excel's measure), never splitting a character."""
-    if not _ASTRAL.search(text):
-        return [text[start:start + size] for start in range(0, len(text), size)] or [""]
-    chunks, current, used = [], [], 0
-    for char in text:
-        cost = 2 if ord(char) > 0xFFFF else 1
-        if used + cost > size:
-            chunks.append("".join(current))
-            current, used = [], 0
-        current.append(char)
-        used += cost
-    chunks.append("".join(current))
-    return chunks
-
-
-def carried_text(document: dict) -> str:
-    """A carried document as the ``_data`` sheet holds it."""
-    return json.dumps(document, ensure_ascii=False, sort_keys=True)
-
-
-def data_segment(texts: Iterable[str]) -> tuple[Segment, int]:
-    """``_data`` rows, one per carried document (``carried_text``), ready to be spliced into any summary;
-    and the most cells in one of those rows."""
-    rows, widest = [], 0
-    for text in texts:
-        chunks = _chunks(text)
-        rows.append(row_xml(text_cell(None, DATA_ROW_KEY) + "".join(text_cell(None, chunk) for chunk in chunks)))
-        widest = max(widest, 1 + len(chunks))
-    return deflate("".join(rows)), widest
 
 
 def _write_data(book: _Book, sheet, consolidation: Consolidation) -> None:

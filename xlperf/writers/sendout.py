@@ -5,13 +5,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .errors import UsageError
-from .fileio import atomic_write_bytes, atomic_write_text, safe_file_stem
-from .frameworks import Framework, load_framework
+from .. import __version__
+from ..core.errors import UsageError
+from ..core.fileio import atomic_write_bytes, atomic_write_text, safe_file_stem
+from ..framework.frameworks import Framework, load_framework
+from ..framework.spec import Spec, check_spec_fits, load_spec
+from ..intake.projectlist import ProjectEntry, read_project_list
 from .prefill import PrefillReport, last_year_projects, prefill_plans
-from .projectlist import ProjectEntry, read_project_list
-from .spec import Spec, check_spec_fits, load_spec
 from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
 
 MANIFEST_NAME = "manifest.json"

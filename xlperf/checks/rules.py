@@ -10,13 +10,12 @@ import math
 import re
 from collections.abc import Iterator
 
-from .findings import Finding, Location
-from .frameworks import Framework
-from .model import ReturnDocument, cents, pointer
-from .cells import split_cell
-from .spec import Spec
-from .targets import Target, format_number, is_money_unit, money_in_wan, parsed_target
-
+from ..core.cells import split_cell
+from ..core.findings import Finding, Location
+from ..core.model import ReturnDocument, cents, pointer
+from ..framework.frameworks import Framework
+from ..framework.spec import Spec
+from ..framework.targets import Target, format_number, is_money_unit, money_in_wan, parsed_target
 
 MONEY_CEILING = 1e12  # beyond this the schema already reports the value; arithmetic on it means nothing
 

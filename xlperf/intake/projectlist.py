@@ -10,12 +10,12 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ProjectListError
-from .findings import FIELD_LABELS, Finding, Location
-from .model import cents
+from ..core.errors import ProjectListError
+from ..core.findings import FIELD_LABELS, Finding, Location
+from ..core.model import cents
+from ..framework.spec import load_spec
+from ..framework.targets import clean_text, parse_number
 from .safety import Refused, preflight
-from .spec import load_spec
-from .targets import clean_text, parse_number
 
 # field key → accepted headers (its Chinese label, its key); matched case-insensitively after cleaning
 COLUMNS = {key: (FIELD_LABELS[key][0], key) for key in ("unit_code", "unit_name", "project_code", "project_name",

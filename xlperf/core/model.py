@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .findings import Finding, Location
 
-
 SUMMARY_MARKER = "xlperf-summary"  # A1 of a summary's hidden _data sheet: written by the summary, read back
 DATA_ROW_KEY = "document"  # the first cell of each _data row that carries a document as JSON
 META_MARKER = "xlperf-meta"  # A1 of a template's hidden _meta sheet: written by the template, checked on reading

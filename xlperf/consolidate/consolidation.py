@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from . import exitcodes
+from ..core import exitcodes
+
 
 def own_department(unit_names) -> str:
     """The department the units make up, when the names say it: one unit's own name, or the department whose

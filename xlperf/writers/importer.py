@@ -11,19 +11,18 @@ import datetime
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import XlperfError
-from .fileio import atomic_write_bytes
-from .frameworks import Framework, load_framework
-from .reader import split_goals
-from .resources import templates_root
+from ..core.errors import XlperfError
+from ..core.fileio import atomic_write_bytes
+from ..core.resources import templates_root
+from ..framework.frameworks import Framework, load_framework, map_indicator
+from ..framework.spec import Spec, check_spec_fits, load_spec
+from ..framework.targets import clean_text, fold_width, operator_symbol, parse_number
+from ..intake.reader import split_goals
 from .sendout import workbook_file_name
-from .spec import Spec, check_spec_fits, load_spec
-from decimal import Decimal, InvalidOperation
-
-from .targets import clean_text, fold_width, operator_symbol, parse_number
 from .template import SheetPlan, WorkbookPlan, build_workbook, sheet_names_for
 
 HEADER_LABELS = {"一级指标": "level1", "二级指标": "level2", "三级指标": "name", "绩效指标描述": "description",
@@ -586,7 +585,6 @@ def _in_framework(indicator: dict, framework: Framework) -> dict:
     """An indicator under the chosen framework's categories: published tables use the older tree (cn-2020),
     mapped through the framework's ``level2_from`` as ``--prefill`` does; kept as it is otherwise (validate
     then says what does not fit)."""
-    from .prefill import map_indicator
 
     for source in [None, *framework.level2_from]:
         mapped = map_indicator(indicator, framework, source)
@@ -732,8 +730,8 @@ def _old_word_converted(path: str | Path, result: ImportResult):
     None for any other file. Without LibreOffice it is refused with how to save it as .docx."""
     import io
 
-    from . import office
-    from .safety import OLE2_MAGIC
+    from ..core import office
+    from ..intake.safety import OLE2_MAGIC
 
     try:
         with open(path, "rb") as handle:

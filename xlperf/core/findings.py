@@ -5,9 +5,9 @@ into the message and hint of the language asked for. Tests build expected text f
 """
 from __future__ import annotations
 
+import dataclasses
 import locale
 import os
-import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 

@@ -1,0 +1,283 @@
+"""The summary's tables as rows: each column's definition (Column), the formats every summary numbers
+the same way, and rows rendered as sheet XML. A merge makes a return's rows here once, in its worker
+processes, and keeps them in the cache; the summary writer splices them into the workbook as they are.
+"""
+from __future__ import annotations
+
+import functools
+import io
+import json
+import math
+import numbers
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import xlsxwriter
+
+from ..core.model import DATA_ROW_KEY
+from ..core.sheetxml import (Segment, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care, row_xml,
+                             text_cell)
+from ..core.styles import LABEL_FILL, display_width
+from ..core.xlsxprivate import style_index
+
+DATA_VERSION = "1"
+
+
+CHUNK_SIZE = 30_000  # characters per _data cell; Excel holds at most 32,767 (counted in UTF-16 units)
+
+
+TOTAL_FILL = "#FFF2CC"
+
+
+ALERT_COLOR = "#9C0006"
+
+
+# A project code (21 characters) on one line, also where 宋体's stand-in draws Latin wider than half a character
+CODE_WIDTH = 25
+
+
+LINE_HEIGHT = 13.5  # points per line of 宋体 10
+
+
+KIND_LABELS = {"quantitative": "定量", "qualitative": "定性", "invalid": "无法识别"}
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table sheet: where its values come from and how they are shown."""
+
+    key: str
+    header: str
+    kind: str = "text"  # text, money, percent, count, number
+    show: Callable[[object], object] | None = None  # stored code → what the cell shows
+    alert: frozenset = frozenset()  # stored values shown in bold red (errors, left-out files)
+    widest: int = 40
+    wrap: bool = True  # False: long text is cut at the column edge instead of making the row taller
+    width: int | None = None  # fixed width, whatever the values (tables whose rows are made before the widths)
+    lines: tuple[str, ...] = ()  # the header cell's lines, broken where the words part (default: ``header``)
+
+    @property
+    def shown_header(self) -> str:
+        return "\n".join(self.lines) if self.lines else self.header
+
+    @property
+    def style(self) -> str:
+        return self.kind if self.wrap else "clipped"
+
+
+def labelled(mapping: dict) -> Callable[[object], object]:
+    return lambda value: mapping.get(value, value)
+
+
+def is_blank(value: object) -> bool:
+    """None, NaN, pd.NA and infinities are written as empty cells."""
+    if value is None:
+        return True
+    if isinstance(value, (str, dict, list, tuple)):
+        return False
+    if type(value) is float:
+        return value != value or value in (math.inf, -math.inf)
+    if isinstance(value, numbers.Real):
+        return not math.isfinite(value)
+    pandas = sys.modules.get("pandas")  # pd.NA, NaT: only there when pandas is
+    try:
+        return pandas is not None and bool(pandas.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def is_number(value: object) -> bool:
+    if type(value) is float:  # the common case first: every amount of a large summary comes through here
+        return value - value == 0  # False for NaN and infinities
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not is_blank(value)
+
+
+class Formats:
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
+
+        def add(**extra):
+            fmt = workbook.add_format({**base, **extra})
+            # XlsxWriter numbers formats as cells first use them; numbering them now, in this fixed order,
+            # lets rows be made before the workbook (in worker processes, or kept in the cache)
+            style_index(fmt)
+            return fmt
+
+        total = {"bold": True, "bg_color": TOTAL_FILL}
+        self.title = add(border=0, bold=True, font_size=16, align="center")
+        self.header = add(bold=True, bg_color=LABEL_FILL, align="center", text_wrap=True)
+        self.label = add(bold=True, bg_color=LABEL_FILL)
+        self.fact = add(align="left", text_wrap=True)
+        self.fact_money = add(align="left", num_format="#,##0.00")
+        self.plain = add(border=0)
+        self.kinds = {"text": add(text_wrap=True), "money": add(num_format="#,##0.00"),
+                      "percent": add(num_format="0%", align="center"), "count": add(num_format="0", align="center"),
+                      "number": add(), "share": add(num_format="0.0%", align="center"), "clipped": add()}
+        self.totals = {"text": add(**total, align="center"), "money": add(**total, num_format="#,##0.00"),
+                       "percent": add(**total, num_format="0%", align="center"),
+                       "count": add(**total, num_format="0", align="center"),
+                       "share": add(**total, num_format="0.0%", align="center")}
+        self.alert = add(text_wrap=True, bold=True, font_color=ALERT_COLOR)
+
+    def table_styles(self, columns: list[Column]) -> list[int]:
+        """The style index of each column's cells, then of the alert format (as the probe row carries them)."""
+        return [style_index(self.kinds[column.style]) for column in columns] + [style_index(self.alert)]
+
+
+@functools.lru_cache(maxsize=1)
+def standard_formats() -> Formats:
+    """The formats as every summary numbers them (see ``Formats.add``), for rows made away from the workbook."""
+    workbook = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
+    formats = Formats(workbook)
+    workbook.close()
+    return formats
+
+
+def shown_value(column: Column, value: object) -> object:
+    if column.show and not is_blank(value):
+        value = column.show(value)
+    if column.kind == "percent" and is_number(value):
+        value = value / 100  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
+    return value
+
+
+def text_lines(text: object, width: float) -> int:
+    """How many lines wrapped text takes in a column ``width`` characters wide (CJK characters count 2)."""
+    if not isinstance(text, str):
+        return 1
+    usable = max(width - 2, 1)
+    return sum(max(1, math.ceil(display_width(part) / usable)) for part in text.split("\n"))
+
+
+def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> str:
+    """Row XML for each row (values in ``columns`` order): numbers as numbers, everything else as inert text.
+
+    ``styles``: each column's style index, then the alert style (``Formats.table_styles``). This makes
+    every cell of a large summary, so the common cells (plain text, a float, nothing) take a short path."""
+    plain, alert = styles[:-1], styles[-1]
+    alerts = [(index, column.alert) for index, column in enumerate(columns) if column.alert]
+    wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
+    shows = [(index, column) for index, column in enumerate(columns) if column.show]
+    percents = [index for index, column in enumerate(columns) if column.kind == "percent" and not column.show]
+    opened = {style: text_cell(style, "").split("</t>")[0] for style in styles}
+    numbered = {style: f'<c s="{style}"><v>' for style in styles}
+    empty = {style: blank_cell(style) for style in styles}
+    special, close, isfinite = plain_text_needs_care, "</t></is></c>", math.isfinite
+    out = []
+    for values in rows:
+        cell_styles = plain
+        for index, alert_values in alerts:
+            if values[index] in alert_values:
+                cell_styles = list(plain)
+                cell_styles[index] = alert
+        if shows or percents:
+            values = list(values)
+            for index, column in shows:
+                values[index] = shown_value(column, values[index])
+            for index in percents:  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
+                if is_number(values[index]):
+                    values[index] = values[index] / 100
+        cells = []
+        careful = row_needs_care(values)  # one look at the whole row; then each text only if it needs care
+        for style, value in zip(cell_styles, values):
+            kind = type(value)
+            if kind is str:
+                if not value:  # as XlsxWriter writes an empty string: a blank cell
+                    cells.append(empty[style])
+                elif careful and special(value):
+                    cells.append(text_cell(style, value))
+                else:
+                    cells += (opened[style], value, close)
+            elif value is None:
+                cells.append(empty[style])
+            elif kind is float or kind is int:
+                cells.append(f"{numbered[style]}{float(value):.16G}</v></c>" if isfinite(value) else empty[style])
+            elif is_blank(value):
+                cells.append(empty[style])
+            elif is_number(value):
+                cells.append(number_cell(style, float(value)))
+            else:
+                cells.append(text_cell(style, str(value)))
+        # only text that may need a second line is measured (cheap length test first)
+        lines = 1
+        for index, usable in wrapped:
+            value = values[index]
+            if type(value) is str and (len(value) * 2 > usable or "\n" in value):
+                lines = max(lines, text_lines(value, usable + 2))
+        out.append(row_xml("".join(cells), LINE_HEIGHT * lines + 2 if lines > 1 else None))
+    return "".join(out)
+
+
+# 绩效指标明细, in INDICATOR_COLUMNS order. Fixed widths: a merge makes these rows in its worker processes,
+# one return at a time, before anyone knows the widest value (rows are as tall as their text wrapped to these).
+INDICATOR_TABLE = [
+    Column("unit_code", "单位编码", width=10), Column("unit_name", "单位名称", width=14),
+    Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", width=16),
+    Column("level1", "一级指标", width=10), Column("level2", "二级指标", width=12),
+    Column("name", "三级指标", width=14), Column("description", "绩效指标描述", width=22, lines=("绩效指标", "描述")),
+    Column("target", "指标值", width=12), Column("operator", "比较符", width=6),
+    Column("number", "数值", "number", width=8), Column("unit", "单位", width=6),
+    Column("kind", "类型", show=labelled(KIND_LABELS), alert=frozenset({"invalid"}), width=6),
+    Column("basis", "指标值确定依据", width=16, lines=("指标值", "确定依据")),
+    Column("source_file", "来源文件", width=22, wrap=False),
+    Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
+
+
+def indicator_segment(rows: Iterable[tuple]) -> Segment:
+    """Rows of 绩效指标明细 (values in ``INDICATOR_COLUMNS`` order), ready to be spliced into any summary."""
+    widths = [column.width for column in INDICATOR_TABLE]
+    return deflate(render_rows(INDICATOR_TABLE, rows, widths, standard_formats().table_styles(INDICATOR_TABLE)))
+
+
+def rows_layout() -> list:
+    """What rows made ahead of a summary depend on: a cache of them is void when this changes."""
+    return [DATA_VERSION, CHUNK_SIZE, LINE_HEIGHT, standard_formats().table_styles(INDICATOR_TABLE),
+            [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE]]
+
+
+def unit_text(value: object) -> str:
+    """A unit code or name as the sheets key and show it (a merge's tally and names use the same)."""
+    return "" if is_blank(value) else str(value)
+
+
+def indicator_tally(unit_codes: Iterable, level1s: Iterable, level2s: Iterable) -> Counter:
+    """How many indicators each (unit code, 一级, 二级) has; unit codes as the sheets show them."""
+    return Counter((unit_text(code), level1, level2) for code, level1, level2 in zip(unit_codes, level1s, level2s))
+
+
+def text_chunks(text: str, size: int = CHUNK_SIZE) -> list[str]:
+    """Pieces of at most ``size`` UTF-16 code units (Excel's measure), never splitting a character."""
+    if not _ASTRAL.search(text):
+        return [text[start:start + size] for start in range(0, len(text), size)] or [""]
+    chunks, current, used = [], [], 0
+    for char in text:
+        cost = 2 if ord(char) > 0xFFFF else 1
+        if used + cost > size:
+            chunks.append("".join(current))
+            current, used = [], 0
+        current.append(char)
+        used += cost
+    chunks.append("".join(current))
+    return chunks
+
+
+def carried_text(document: dict) -> str:
+    """A carried document as the ``_data`` sheet holds it."""
+    return json.dumps(document, ensure_ascii=False, sort_keys=True)
+
+
+def data_segment(texts: Iterable[str]) -> tuple[Segment, int]:
+    """``_data`` rows, one per carried document (``carried_text``), ready to be spliced into any summary;
+    and the most cells in one of those rows."""
+    rows, widest = [], 0
+    for text in texts:
+        chunks = text_chunks(text)
+        rows.append(row_xml(text_cell(None, DATA_ROW_KEY) + "".join(text_cell(None, chunk) for chunk in chunks)))
+        widest = max(widest, 1 + len(chunks))
+    return deflate("".join(rows)), widest
