@@ -10,6 +10,7 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS.parent / "tools"))  # build_samples, printcheck, fuzzing: tools the tests also run
 
 SAMPLES = ROOT / "samples"
 SEED_PATH = TESTS / "data" / "seed_department.json"

@@ -1,4 +1,4 @@
-"""A fixed-seed run of the structure-aware fuzzing harness (tests/fuzzing.py) in the suite: 300 mutants of
+"""A fixed-seed run of the structure-aware fuzzing harness (tools/fuzzing.py) in the suite: 300 mutants of
 real returns, each validated behind its boundary and all merged with good returns of other units."""
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_the_mutants_cover_every_kind(fuzz_run):
 # --- what longer runs found, kept as named regression tests -------------------------------------------------
 
 def test_a_zip_entry_name_that_is_not_utf8_is_damaged_not_internal(tmp_path):
-    """Found by `python tests/fuzzing.py --n 3000 --seed 11` (flip_bytes): a flipped byte in an entry's name
+    """Found by `python tools/fuzzing.py --n 3000 --seed 11` (flip_bytes): a flipped byte in an entry's name
     whose UTF-8 flag is set made zipfile raise UnicodeDecodeError past the preflight."""
     from xlperf.checks.validate import validate_paths
 

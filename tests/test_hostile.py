@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 
 from xlperf.intake import safety
 from xlperf.core.findings import CATALOG, Finding, Location
-from xlperf.cli.output import finding_lines, results_json, results_text, word
+from xlperf.cli.output import finding_lines, results_json, results_text
+from xlperf.core.messages import say as word
 from xlperf.framework.spec import load_spec
 from xlperf.checks.validate import validate_paths
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import SAMPLES
 from docx.oxml.ns import qn
 
+from xlperf.core.messages import MESSAGES
 from xlperf.core import office
 
 from xlperf.writers import report
@@ -347,7 +348,7 @@ def test_pdf_without_the_contents_macro_still_converts(tmp_path, monkeypatch):
     monkeypatch.setattr(office, "_MACRO", broken)
     result = write_report([RETURNS], tmp_path / "seed.pdf", unit=SEED_UNIT, pdf=True)
     assert (result.output, result.pdf) == (tmp_path / "seed.docx", tmp_path / "seed.pdf")
-    assert result.notes == [report.TEXTS["toc_stale"][0]] and result.notes[0] in result.message()
+    assert result.notes == [MESSAGES["toc_stale"][0]] and result.notes[0] in result.message()
     text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, text=True, check=True).stdout
     # not updated, the contents still list the headings (without their page numbers)
     assert LABELS["toc_placeholder"] not in text and text.count(LABELS["part2"]) == 1  # the contents' entry

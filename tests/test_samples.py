@@ -1,4 +1,4 @@
-"""The committed samples are what tests/build_samples.py makes, and the seed return holds the published values."""
+"""The committed samples are what tools/build_samples.py makes, and the seed return holds the published values."""
 from __future__ import annotations
 
 import json
@@ -37,7 +37,7 @@ def test_every_mistake_sample_has_its_mistakes_and_good_samples_have_none():
     assert [r.errors for r in validate_paths([SAMPLES / "returns"])] == [0, 0, 0]
     errors = {Path(r.path).name: sorted({f.code for f in r.findings if f.is_error})
               for r in validate_paths([SAMPLES / "returns-with-errors"])}
-    assert errors == {  # each sample the mistakes it was made with (tests/build_samples.py), nothing else
+    assert errors == {  # each sample the mistakes it was made with (tools/build_samples.py), nothing else
         "471001_budget-and-plan-errors.xlsx": ["PLAN_DECREASING", "PLAN_NOT_100", "READ_PREFILLED_CHANGED"],
         "471002_indicator-errors.xlsx": ["COST_OVER_BUDGET", "LEVEL2_NOT_IN_LEVEL1", "REQUIRED_MISSING",
                                          "TARGET_INVALID"],

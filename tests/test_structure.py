@@ -203,3 +203,36 @@ def test_every_summary_table_shows_the_consolidation_columns_in_their_order():
                            ("INPUT_COLUMNS", "INPUT_TABLE"), ("MISSING_COLUMNS", "MISSING_TABLE")):
         shown = getattr(summary, table, None) or getattr(rows, table)
         assert [column.key for column in shown] == getattr(consolidation, columns), table
+
+
+def test_one_message_catalog_every_text_in_both_languages_with_the_same_values():
+    import string
+
+    from xlperf.core.messages import MESSAGES, say
+
+    def names(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    assert len(MESSAGES) > 60
+    for key, (zh, en) in MESSAGES.items():
+        assert names(zh) == names(en), key
+        values = {name: f"<{name}>" for name in names(zh)}
+        assert say(key, "zh", **values) != say(key, "en", **values) or zh == en, key
+        assert all(f"<{name}>" in say(key, "en", **values) for name in values), key
+
+
+def test_no_other_module_keeps_a_table_of_zh_en_texts():
+    """The library's zh/en texts live in core/messages.py and the finding catalog in core/findings.py, nowhere
+    else (the portal, an optional interface with its own pages, keeps its texts in web/)."""
+    import re
+
+    pair = re.compile(r'^\s*"\w+": \("([^"]*[\u4e00-\u9fff][^"]*)",\s*\n?\s*"([^"]*)"', re.M)
+
+    def has_pairs(text: str) -> bool:
+        return any(re.search("[A-Za-z]", en) and not re.search("[\u4e00-\u9fff]", en)
+                   for _, en in pair.findall(text))
+
+    elsewhere = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if has_pairs(path.read_text(encoding="utf-8"))}
+    assert "core/messages.py" in elsewhere and "core/findings.py" in elsewhere  # the test sees the tables
+    assert {path for path in elsewhere if not path.startswith("web/")} == {"core/messages.py", "core/findings.py"}

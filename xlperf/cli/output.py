@@ -3,26 +3,13 @@ from __future__ import annotations
 
 from ..checks.validate import FileResult
 from ..core import exitcodes
-from ..core.findings import SEVERITY_LABELS, Finding
-from ..core.messages import pick
+from ..core.findings import Finding
+from ..core.messages import say
 
-WORDS = {
-    **SEVERITY_LABELS,
-    "ok": ("通过", "OK"),
-    "summary": ("共 {files} 个文件：{clean} 个通过，{warned} 个仅有警告，{failed} 个有错误，{unreadable} 个无法读取",
-                "{files} file(s): {clean} passed, {warned} with warnings only, {failed} with errors, {unreadable} unreadable"),
-    "file_counts": ("{errors} 个错误，{warnings} 个警告", "{errors} error(s), {warnings} warning(s)"),
-    "unreadable": ("无法读取", "unreadable"),
-    "none": ("没有找到要校验的文件", "no workbook found to validate"),
-}
-
-
-def word(key: str, lang: str, **values) -> str:
-    return pick(WORDS, key, lang, **values)
 
 
 def finding_lines(finding: Finding, lang: str) -> list[str]:
-    severity = word(finding.level.value, lang)
+    severity = say(finding.level.value, lang)
     lines = [f"  {severity}  {finding.line(lang)}  [{finding.code}]"]
     hint = finding.hint(lang)
     if hint:
@@ -35,10 +22,10 @@ def result_lines(result: FileResult, lang: str) -> list[str]:
     if result.unreadable:
         finding = result.findings[0]
         separator = "；" if lang == "zh" else "; "
-        return [f"{result.path}: {word('unreadable', lang)} — {finding.message(lang)}{separator}{finding.hint(lang)}"]
+        return [f"{result.path}: {say('unreadable', lang)} — {finding.message(lang)}{separator}{finding.hint(lang)}"]
     if not result.findings:
-        return [f"{result.path}: {word('ok', lang)}"]
-    lines = [f"{result.path}: {word('file_counts', lang, errors=result.errors, warnings=result.warnings)}"]
+        return [f"{result.path}: {say('ok', lang)}"]
+    lines = [f"{result.path}: {say('file_counts', lang, errors=result.errors, warnings=result.warnings)}"]
     for finding in sorted(result.findings, key=lambda f: (not f.is_error,)):
         lines.extend(finding_lines(finding, lang))
     return lines
@@ -49,13 +36,13 @@ def summary_line(results: list[FileResult], lang: str) -> str:
     warned = sum(1 for r in results if not r.unreadable and r.findings and not r.errors)
     failed = sum(1 for r in results if not r.unreadable and r.errors)
     unreadable = sum(1 for r in results if r.unreadable)
-    return word("summary", lang, files=len(results), clean=clean, warned=warned, failed=failed, unreadable=unreadable)
+    return say("summary", lang, files=len(results), clean=clean, warned=warned, failed=failed, unreadable=unreadable)
 
 
 def results_text(results: list[FileResult], lang: str) -> str:
     """Grouped by file: a heading with counts, then each finding with its fix; then the totals."""
     if not results:
-        return word("none", lang)
+        return say("none", lang)
     lines = [line for result in results for line in result_lines(result, lang)]
     return "\n".join([*lines, "", summary_line(results, lang)])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..checks.validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, read_boundary
 from ..core.errors import UsageError
 from ..core.findings import Finding, Location
-from ..core.messages import pick
+from ..core.messages import say
 from ..core.model import ReturnDocument, cents, pointer
 from ..core.sheetxml import Segment
 from ..core.workers import Crash, map_in_workers
@@ -32,24 +32,11 @@ from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNING
 from .consolidation import project_columns as consolidation_project_columns
 from .rows import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
 
-REASONS = {
-    "errors": ("有 {errors} 个错误，未汇总", "{errors} error(s); left out"),
-    "errors_kept": ("有 {errors} 个错误，按 --include-invalid 仍汇总", "{errors} error(s); kept by --include-invalid"),
-    "same_file": ("与 {other} 内容完全相同，已跳过", "same content as {other}; skipped"),
-    "code_clash": ("项目编码 {codes} 同时出现在 {other}，均未汇总（可用 --on-duplicate latest 保留最新的）",
-                   "project code(s) {codes} also in {other}; both left out (--on-duplicate latest keeps the newest)"),
-    "replaced": ("项目编码 {codes} 已由更新的 {other} 取代", "project code(s) {codes} replaced by the newer {other}"),
-    "replaces": ("取代了较早的 {other}", "replaces the older {other}"),
-}
-
-
-def reason_text(key: str, lang: str, **values) -> str:
-    return pick(REASONS, key, lang, **values)
 
 
 def reasons(key: str, **values) -> dict[str, str]:
     """A reason in both languages: the summary shows the Chinese, the command line the user's."""
-    return {lang: reason_text(key, lang, **values) for lang in ("zh", "en")}
+    return {lang: say(key, lang, **values) for lang in ("zh", "en")}
 
 
 def finding_reasons(finding: Finding) -> dict[str, str]:

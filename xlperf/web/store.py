@@ -24,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django_tasks import task
 
 import xlperf
 
@@ -257,8 +258,6 @@ def add_office(name: str, password: str) -> tuple[object, bool]:
 def record_upload(unit: Unit, chunks: Iterable[bytes], original_name: str, *, address: str = "") -> tuple[Version, bool]:
     """Keep the uploaded bytes and add them as the unit's next version, to be checked by a worker:
     (version, created). The same content uploaded again by the same unit is the version it already is."""
-    from .tasks import check_upload
-
     sha, size = keep_file(chunks, settings.MAX_UPLOAD_BYTES)
     name = Path(original_name or "upload").name[:255] or "upload"
     for _attempt in range(5):
@@ -281,8 +280,6 @@ def record_upload(unit: Unit, chunks: Iterable[bytes], original_name: str, *, ad
 
 def requeue_unchecked() -> int:
     """Versions left ``checking`` by a stopped worker go back to the queue (each check is idempotent)."""
-    from .tasks import check_upload
-
     pending = list(Version.objects.filter(state=CHECKING).values_list("pk", flat=True))
     for pk in pending:
         check_upload.enqueue(pk)
@@ -542,3 +539,11 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@task()
+def check_upload(version_id: int) -> str:
+    """The background check of one upload, run by the task worker that ``xlperf serve`` starts (django-tasks'
+    database backend, so no Redis), never by the web server. Defined beside ``record_upload``, which
+    enqueues it in the upload's transaction."""
+    return check_version(version_id).state

@@ -38,7 +38,7 @@ from lxml import etree
 from ..consolidate.consolidation import own_department
 from ..core import exitcodes, office
 from ..core.errors import XlperfError
-from ..core.messages import pick
+from ..core.messages import say
 from ..framework.targets import format_number, parse_target
 
 __all__ = ["build_report", "write_report", "convert_to_pdf", "ReportResult", "ReportError", "ReturnsRefused",
@@ -92,44 +92,6 @@ LABELS = {
     "indicator_header": ("一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", ["指标值", "确定依据"]),
 }
 
-TEXTS = {
-    "refused": ("以下报送表未能纳入报告，未生成报告：\n{files}\n{advice}",
-                "these returns cannot go into the report, so nothing was written:\n{files}\n{advice}"),
-    "advice_errors": ("有错误的报送表：请单位改正后重新报送，或加 --include-invalid 把它们按原样写入报告。",
-                      "returns with errors: have the units correct them, or add --include-invalid to report them as "
-                      "they are."),
-    "advice_unreadable": ("无法读取的文件不能写入任何报告（--include-invalid 也不行）：请单位重新发送可读的 .xlsx，"
-                          "或把这些文件移出输入后再生成报告。",
-                          "unreadable files cannot go into any report, not even with --include-invalid: ask the units "
-                          "to resend a readable .xlsx, or move these files out of the inputs and run again."),
-    "year_relabelled": ("注意：报送表的预算年度为 {found}，报告按 --year 标注为 {year} 年；如非有意，请去掉 --year。",
-                        "note: the returns are for budget year {found}; the report is labelled {year} as --year "
-                        "asks; drop --year if that was not meant."),
-    "refused_item": ("  {file}：{reason}", "  {file}: {reason}"),
-    "no_inputs": ("没有找到可汇总的报送表：{inputs}", "no returns found in: {inputs}"),
-    "no_unit": ("没有单位编码为 {unit} 的报送表（已有：{known}）", "no return for unit code {unit} (found: {known})"),
-    "nothing": ("没有可写入报告的报送表", "no returns to put in the report"),
-    "no_soffice": ("未找到 LibreOffice（soffice），无法生成 PDF；"
-                   "请安装 LibreOffice，或改为生成 .docx 后用 Word/WPS 另存为 PDF。",
-                   "LibreOffice (soffice) is not installed, so no PDF can be made; install LibreOffice, or write the "
-                   ".docx and save it as PDF from Word/WPS."),
-    "pdf_failed": ("LibreOffice 未能把 {path} 转换为 PDF（退出码 {code}）：{detail}",
-                   "LibreOffice could not convert {path} to PDF (exit {code}): {detail}"),
-    "pdf_timeout": ("LibreOffice 转换 PDF 超过 {seconds} 秒，已停止",
-                    "LibreOffice took longer than {seconds} s; stopped"),
-    "written": ("已写出报告：{output}（{units} 个单位，{projects} 个项目）",
-                "report written: {output} ({units} unit(s), {projects} project(s))"),
-    "written_pdf": ("已写出 PDF：{pdf}", "PDF written: {pdf}"),
-    "toc_pages": ("目录已列出各级标题；页码在 Word/WPS 打开时更新域后显示（或加 --format pdf，由 LibreOffice 生成带页码的 PDF）。",
-                  "the contents list every heading; Word/WPS add the page numbers when they update the fields on "
-                  "opening (or add --format pdf for a PDF with page numbers from LibreOffice)."),
-    "toc_stale": ("PDF 中的目录未能自动更新；请在 Word/WPS 中打开 .docx，右键目录选“更新域”。",
-                  "the table of contents in the PDF could not be updated; open the .docx in Word/WPS and update it."),
-}
-
-
-def _text(key: str, lang: str, **values) -> str:
-    return pick(TEXTS, key, lang, **values)
 
 
 class ReportError(XlperfError):
@@ -162,9 +124,9 @@ class ReportResult:
     exit_code: int = 0  # 1 when a reported return has errors (kept by include_invalid), as for merge
 
     def message(self) -> str:
-        lines = [_text("written", self.lang, output=self.output, units=len(self.units), projects=self.projects)]
+        lines = [say("written", self.lang, output=self.output, units=len(self.units), projects=self.projects)]
         if self.pdf:
-            lines.append(_text("written_pdf", self.lang, pdf=self.pdf))
+            lines.append(say("written_pdf", self.lang, pdf=self.pdf))
         return "\n".join(lines + self.notes)
 
 
@@ -512,9 +474,9 @@ def _documents(consolidation, unit: str | None) -> list[dict]:
         known = [str((doc.get("unit") or {}).get("code")) for doc in documents]
         documents = [doc for doc, code in zip(documents, known) if code == str(unit)]
         if not documents:
-            raise ReportError(_text("no_unit", consolidation.lang, unit=unit, known="、".join(known) or "-"))
+            raise ReportError(say("no_unit", consolidation.lang, unit=unit, known="、".join(known) or "-"))
     if not documents:
-        raise ReportError(_text("nothing", consolidation.lang))
+        raise ReportError(say("nothing", consolidation.lang))
     return documents
 
 
@@ -839,10 +801,10 @@ def convert_to_pdf(docx: str | Path, pdf: str | Path, *, timeout: float = 180, l
         return office.convert_to_pdf(docx, pdf, timeout=timeout, font_pairs=_FONT_PAIRS)
     except office.OfficeError as error:
         if error.kind == "missing":
-            raise LibreOfficeMissing(_text("no_soffice", lang)) from None
+            raise LibreOfficeMissing(say("no_soffice", lang)) from None
         if error.kind == "timeout":
-            raise ReportError(_text("pdf_timeout", lang, seconds=timeout)) from None
-        raise ReportError(_text("pdf_failed", lang, path=docx, code=error.details.get("code"),
+            raise ReportError(say("pdf_timeout", lang, seconds=timeout)) from None
+        raise ReportError(say("pdf_failed", lang, path=docx, code=error.details.get("code"),
                                 detail=error.details.get("detail", ""))) from None
 
 
@@ -870,7 +832,7 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
     docx_path, pdf_path = output, None
     if pdf:
         if soffice_path() is None:
-            raise LibreOfficeMissing(_text("no_soffice", lang))
+            raise LibreOfficeMissing(say("no_soffice", lang))
         if output.suffix.lower() == ".pdf":
             docx_path, pdf_path = output.with_suffix(".docx"), output
         else:
@@ -879,17 +841,17 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
                                   jobs=jobs, isolate=isolate)
     inputs = consolidation.inputs
     if inputs.empty:
-        raise ReportError(_text("no_inputs", lang, inputs=" ".join(str(p) for p in paths)))
+        raise ReportError(say("report_no_inputs", lang, inputs=" ".join(str(p) for p in paths)))
     refused = inputs[inputs["state"].isin([EXCLUDED, UNREADABLE])]
     if unit is not None:
         concerns = refused["unit_code"].map(lambda codes: codes is None or str(unit) in str(codes).split("、"))
         refused = refused[concerns]
     if len(refused):
         files = [(row.file, consolidation.said("inputs", index, "reason")) for index, row in refused.iterrows()]
-        listing = "\n".join(_text("refused_item", lang, file=file, reason=reason) for file, reason in files)
-        advice = [_text(f"advice_{kind}", lang) for kind, state in (("errors", EXCLUDED), ("unreadable", UNREADABLE))
+        listing = "\n".join(say("refused_item", lang, file=file, reason=reason) for file, reason in files)
+        advice = [say(f"advice_{kind}", lang) for kind, state in (("errors", EXCLUDED), ("unreadable", UNREADABLE))
                   if (refused["state"] == state).any()]
-        raise ReturnsRefused(_text("refused", lang, files=listing, advice="\n".join(advice)), files,
+        raise ReturnsRefused(say("refused", lang, files=listing, advice="\n".join(advice)), files,
                              unreadable=bool((refused["state"] == UNREADABLE).any()))
     data = build_report(consolidation, title=title, year=year, unit=unit, reviewer=reviewer)
     atomic_write_bytes(docx_path, data)
@@ -903,11 +865,11 @@ def write_report(paths: list[str | Path], output: str | Path, *, title: str | No
                           exit_code=exitcodes.for_report(bool((reported["errors"] > 0).any())))
     found_years = sorted({str(d.get("year")) for d in documents if d.get("year") is not None})
     if year is not None and found_years and found_years != [str(year)]:
-        result.notes.append(_text("year_relabelled", lang, found="、".join(found_years), year=year))
+        result.notes.append(say("year_relabelled", lang, found="、".join(found_years), year=year))
     if pdf_path is None:
-        result.notes.append(_text("toc_pages", lang))
+        result.notes.append(say("toc_pages", lang))
     if pdf_path is not None:
         if not convert_to_pdf(docx_path, pdf_path, timeout=timeout, lang=lang):
-            result.notes.append(_text("toc_stale", lang))
+            result.notes.append(say("toc_stale", lang))
         result.pdf = pdf_path
     return result

@@ -20,97 +20,11 @@ from .. import __version__
 from ..core import exitcodes
 from ..core.errors import ProjectListError, XlperfError
 from ..core.findings import default_lang
-from ..core.messages import pick
+from ..core.messages import say
 
-TEXTS = {
-    "templates_done": ("已生成 {units} 个单位模板（共 {projects} 个项目）：{outdir}\n报送清单：{manifest}",
-                       "wrote {units} unit template(s) ({projects} projects) to {outdir}\nmanifest: {manifest}"),
-    "blank_done": ("已生成空白模板（{projects} 个项目表）：{path}", "wrote a blank template ({projects} project sheets): {path}"),
-    "list_problems": ("项目清单有 {count} 个问题，未生成任何文件：", "the project list has {count} problem(s); nothing was written:"),
-    "error": ("错误", "error"),
-    "internal": ("内部错误：{error}（加 --debug 查看详细信息）", "internal error: {error} (run with --debug for the traceback)"),
-    "no_inputs": ("没有找到可校验的工作簿：{inputs}", "no workbook found in: {inputs}"),
-    "annotated": ("已写出 {count} 个标注副本：{outdir}", "wrote {count} annotated copy(ies) to {outdir}"),
-    "merged": ("汇总完成：{output}（{projects} 个项目，{indicators} 条指标；{states}）",
-               "summary written: {output} ({projects} projects, {indicators} indicators; {states})"),
-    "missing_unit": ("未报送单位：{unit}（{file}）", "not returned: unit {unit} ({file})"),
-    "missing_project": ("未报送项目：{unit} {project}", "not returned: project {project} of {unit}"),
-    "missing_unexpected": ("未下发的报送：{unit} {project}（{file}）", "never sent out: {unit} {project} ({file})"),
-    "not_annotated": ("未生成标注副本：{path}（文件无法读取或结构被改动，请先按上面的提示处理）",
-                      "no annotated copy for {path} (unreadable or its structure was changed; see above)"),
-    "prefilled": ("上年结转：{matched}/{total} 个项目已预填上年度的资金用途、绩效目标和指标（其中 {by_name} 个按项目名称匹配），绿色底纹标出，单位需核实",
-                  "carried over: {matched} of {total} projects prefilled with last year's purpose, goals and indicators ({by_name} matched by name), shaded green for the units to check"),
-    "dropped_unmapped": ("未结转：项目 {project} 的指标“{name}”（{category}）在本年度指标体系中没有对应的二级指标",
-                         "not carried: indicator '{name}' ({category}) of project {project} has no 二级 in this year's framework"),
-    "dropped_no_room": ("未结转：项目 {project} 的指标“{name}”（{category}）超出模板行数（可用 --rows 增加）",
-                        "not carried: indicator '{name}' ({category}) of project {project} does not fit (raise --rows)"),
-    "prefill_unreadable": ("上年资料无法读取，已跳过：{line}", "last year's file skipped, unreadable: {line}"),
-    "imported": ("已导入 {projects} 个项目、{indicators} 条指标，写出 {files} 个工作簿：{outdir}",
-                 "imported {projects} projects and {indicators} indicators into {files} workbook(s): {outdir}"),
-    "unplaced_missing_column": ("未能放置：{where} 缺少“{text}”列，相应单元格留空", "not placed: {where} has no '{text}' column; left blank"),
-    "unplaced_row_shape": ("未能放置：{where} 的一行与表头列数不符：{text}", "not placed: a row of {where} does not match the header: {text}"),
-    "unplaced_no_project": ("未能放置：{where} 的指标表前没有项目信息", "not placed: the indicator table in {where} follows no project"),
-    "unplaced_no_unit": ("未能放置：{where} 中找不到单位编码和名称（可用 --unit-code/--unit-name 指定）",
-                         "not placed: no unit code and name in {where} (give --unit-code/--unit-name)"),
-    "from_doc": ("已用 LibreOffice 把旧版 Word 文档转换为 .docx 后导入：{file}",
-                 "an old Word document, converted to .docx by LibreOffice and imported: {file}"),
-    "unplaced_table_as_text": ("未能放置：{where} 中有一段像绩效目标表的文字不在表格里（表格结构已丢失，请用原表格重新导出）：{text}",
-                               "not placed: {where} has text that looks like a 绩效目标表 but is not in a table (the "
-                               "table was lost, export the original again): {text}"),
-    "unplaced_no_table": ("未能导入：{where} 中没有可识别的绩效目标表（项目编码/项目名称表格及指标表）",
-                          "nothing imported: {where} holds no table recognised as a 绩效目标表 (project code/name "
-                          "and an indicator table)"),
-    "unplaced_department_field": ("未能放置：{where} 的部门整体表内容“{text}”在“单位整体”表中没有对应栏目",
-                                  "not placed: '{text}' of the 部门整体 table in {where} has no place on the 单位整体 sheet"),
-    "unplaced_department_indicator": ("未能放置：{where} 的部门整体绩效指标“{text}”在“单位整体”表中没有对应栏目",
-                                      "not placed: 部门整体 indicator '{text}' in {where} has no place on the 单位整体 "
-                                      "sheet"),
-    "unplaced_block_cell": ("未能放置：{where} 的“{text}”在模板中没有对应栏目", "not placed: '{text}' in {where} has no field in "
-                            "the template"),
-    "unplaced_extra_column": ("未能放置：{where} 的“{text}”列在模板中没有对应栏目，该列内容未导入",
-                              "not placed: the '{text}' column of {where} has no place in the template; its cells were "
-                              "not imported"),
-    "unplaced_unrecognised_table": ("未能导入：{where} 像是绩效目标表，但找不到项目编码/项目名称或指标表头：{text}",
-                                    "not imported: {where} looks like a 绩效目标表 but has no project code/name or "
-                                    "indicator header: {text}"),
-    "unplaced_long_term": ("未能放置：{where} 的中长期指标“{text}”（模板只收年度指标）",
-                           "not placed: long-term indicator '{text}' in {where} (the template holds the year's)"),
-    "unplaced_no_year": ("未能确定：{where} 中找不到预算年度，已按 {text} 年写出（可用 --year 指定）",
-                         "not found: {where} states no budget year; written as {text} (give --year)"),
-    "unplaced_no_room": ("未能放置：{where} 的指标“{text}”超出模板行数", "not placed: indicator '{text}' of {where} does not fit the rows"),
-    "more_errors": ("……另有 {count} 个错误，见汇总表“校验问题”或运行 xlperf validate {file}",
-                    "... and {count} more errors: see the 校验问题 sheet or run xlperf validate {file}"),
-    "frameworks_header": ("内置指标体系：", "built-in frameworks:"),
-    "empty_run": ("没有可汇总的报送（{detail}），未写出任何文件，已有的输出保持不变；确需空汇总表请加 --allow-empty",
-                  "nothing to merge ({detail}); nothing was written and existing outputs are untouched "
-                  "(add --allow-empty for an empty summary)"),
-    "empty_detail": ("{count} 个输入均无法读取或未能汇总", "none of {count} input(s) could be read or included"),
-    "wrong_suffix": ("输出文件 {path} 的扩展名应为 {suffixes}（写出的是这种格式，换个扩展名不会改变格式）",
-                     "the output {path} must end in {suffixes} (that is the format written; another name would "
-                     "not change it)"),
-    "year_default": ("预算年度：{year}（未给 --year，按明年计；如需其他年度请加 --year）",
-                     "budget year: {year} (no --year given, so next year; add --year for another)"),
-    "writing": ("正在写出 {path} …", "writing {path} …"),
-    "converted": ("已换算为万元：{where} “{text}” → {wan} 万元", "converted to 万元: {where} '{text}' → {wan} 万元"),
-    "converted_beyond_cent": ("已换算为万元：{where} “{text}” → {wan} 万元（不是整百元，按原值保留，超过两位小数，请核实）",
-                              "converted to 万元: {where} '{text}' → {wan} 万元 (not whole hundreds of 元: kept exact, "
-                              "beyond two decimals; please check)"),
-    "too_many_rows": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行，未写出 {output}；请加 --parquet 目录，"
-                      "用 Parquet 保存全部数据（可再作为上级汇总的输入）",
-                      "the summary would need {rows} rows, more than Excel's 1,048,576, so {output} was not written; "
-                      "add --parquet DIR to keep all the data as Parquet (an input of a higher-level merge too)"),
-    "parquet_instead": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行，未写出 {output}；全部数据已写入 Parquet：{path}",
-                        "the summary would need {rows} rows, more than Excel's 1,048,576, so {output} was not "
-                        "written; all the data is in the Parquet files in {path}"),
-    "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
-}
 
 EXIT_CODES_HELP = ("Exit codes: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the run was interrupted; no partial "
                    "output is left).")
-
-
-def say(key: str, lang: str, **values) -> str:
-    return pick(TEXTS, key, lang, **values)
 
 
 def resolve_lang(given: str | None) -> str:

@@ -1,6 +1,6 @@
 """Print check: every kind of output as LibreOffice prints it, measured page by page.
 
-    python tests/printcheck.py OUTDIR
+    python tools/printcheck.py OUTDIR
 
 makes a template, an annotated copy, the summary and the report from the bundled samples, prints each to PDF
 with LibreOffice and writes every page as a PNG next to it, for a person to look at; it prints what the checks
@@ -24,7 +24,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils import range_boundaries
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # lo.py
 import lo  # noqa: E402
 
 A4 = (595.3, 841.9)  # points, portrait

@@ -1,6 +1,6 @@
 """Rebuild samples/templates, samples/returns and samples/returns-with-errors from samples/projects.csv.
 
-    python tests/build_samples.py
+    python tools/build_samples.py
 
 The seed's unit is filled with exactly the published values (../shared/reference/seed_department.json,
 or the copy in tests/data); the other units with plausible values; returns-with-errors plant the
@@ -15,14 +15,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))  # fill.py: fills a template as a unit would
 
 from fill import fill_template, seed_document  # noqa: E402
 
 from xlperf.writers.sendout import make_templates  # noqa: E402
 
 SAMPLES = HERE.parent / "samples"
-SEED = HERE / "data" / "seed_department.json"
+SEED = HERE.parent / "tests" / "data" / "seed_department.json"
 BASIS = "根据年初工作计划安排"
 
 

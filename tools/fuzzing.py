@@ -1,7 +1,7 @@
 """Structure-aware fuzzing of returns: mutants of real returns that must each end as accepted, a located
 finding or unreadable, with no traceback, no crash, no hang, and never cost the good returns of a merge.
 
-    python tests/fuzzing.py [--n 20000] [--seed 1] [--jobs 2] [--keep DIR]
+    python tools/fuzzing.py [--n 20000] [--seed 1] [--jobs 2] [--keep DIR]
 
 Each mutant is one real return (the samples, with and without mistakes) changed in one way a hostile or
 broken file could be: an attribute set to an extreme (-1, 0, 2^31, 2^32, huge, non-numeric,
@@ -202,6 +202,7 @@ def make_mutants(folder: Path, count: int, seed: int, sources: list[Path] | None
 def good_returns(folder: Path) -> list[Path]:
     """The sample returns filled again for units and projects of other codes (99…, F…), so that no mutant
     can clash with them: a merge over mutants and these must include every one of them exactly."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # fill.py
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from build_samples import documents
     from fill import fill_template
