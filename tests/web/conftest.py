@@ -112,3 +112,13 @@ def store_db(request):
     assert connections[alias].vendor == request.param
     with router.using(alias):
         yield alias
+
+
+@pytest.fixture(scope="session")
+def served_portal(tmp_path_factory):
+    """``xlperf serve`` on a store made with the commands (the sample round, the office account)."""
+    from web.served import Portal
+
+    portal = Portal(tmp_path_factory.mktemp("served")).start()
+    yield portal
+    portal.stop()

@@ -134,7 +134,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # the largest upload accepted (a filled return is well under 1 MB; the library's own read limits apply too)
-MAX_UPLOAD_BYTES = int(os.environ.get("XLPERF_WEB_MAX_UPLOAD", 20 * 1024 * 1024))
+MAX_UPLOAD_BYTES = int(os.environ.get("XLPERF_WEB_MAX_UPLOAD", 20_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # form fields other than the file
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None

@@ -1,0 +1,153 @@
+"""End to end in a real browser: Debian's headless Chromium (Selenium, chromedriver) against ``xlperf serve``.
+
+The office logs in and sees the round; a unit uploads a return with errors, sees the sheet, cell and message,
+downloads the annotated copy, uploads the fixed return; the dashboard shows it passed; the office downloads
+the summary and the report. The screenshots of the unit's page and the dashboard go to a temporary folder,
+or to ``XLPERF_SCREENSHOTS`` when set (``XLPERF_SCREENSHOTS=docs`` renews the README's)."""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+from web.served import PASSWORD
+from web.webcommon import RETURNS, WITH_ERRORS
+
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                  "--disable-sync", "--window-size=1280,1000", "--lang=zh-CN"]
+
+
+@pytest.fixture(scope="module")
+def portal(served_portal):
+    return served_portal
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="xlperf-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False,
+                                              "safebrowsing.enabled": False})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait_for(browser, condition, timeout: float = 60):
+    # the unit's page reloads itself while checking: an element may go stale between two looks
+    return WebDriverWait(browser, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(condition)
+
+
+def downloaded(folder: Path, suffix: str, before: set[str], timeout: float = 60) -> Path:
+    """The file the browser finished downloading since ``before``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = [p for p in folder.iterdir() if p.name not in before and p.suffix == suffix]
+        if new and not any(p.suffix == ".crdownload" for p in folder.iterdir()):
+            return new[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} downloaded into {folder}: {sorted(p.name for p in folder.iterdir())}")
+
+
+def screenshot(browser, name: str, tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("XLPERF_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    browser.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+    return path
+
+
+def result_text(browser) -> str:
+    return wait_for(browser, ready.presence_of_element_located((By.ID, "result"))).text
+
+
+def upload(browser, path: Path) -> None:
+    """Upload as a unit does; wait until the page shows the new version's result."""
+    expected = str(len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) or 1)  # header + versions
+    browser.find_element(By.ID, "file").send_keys(str(path))
+    browser.find_element(By.ID, "upload").click()
+    # the page says checking… and refreshes itself until the worker has the result
+    wait_for(browser, lambda b: (b.find_element(By.ID, "state").get_attribute("data-version") == expected
+                                 and b.find_element(By.ID, "state").get_attribute("data-state") != "checking"))
+
+
+def test_a_whole_round_in_the_browser(portal, browser, downloads, tmp_path):
+    # the office logs in and sees the round
+    browser.get(portal.url + "/office/")
+    browser.find_element(By.ID, "username").send_keys("finance")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "sign-in").click()
+    rounds = wait_for(browser, ready.presence_of_element_located((By.ID, "rounds")))
+    assert "遵化市工业和信息化局2022年度项目支出绩效目标" in rounds.text
+
+    # a unit uploads a return with errors and sees where they are
+    browser.get(portal.link("471002"))
+    assert "遵化市中小企业服务中心（471002）" in browser.find_element(By.TAG_NAME, "h1").text
+    upload(browser, WITH_ERRORS / "471002_indicator-errors.xlsx")
+    assert "个错误须修改后重新上传" in result_text(browser)
+    assert browser.find_element(By.ID, "state").text == "有错误"
+    rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            for row in browser.find_elements(By.CSS_SELECTOR, "tr.finding")]
+    assert ["B12", "错误"] == rows[0][:2] and "不属于一级指标" in rows[0][2]
+    assert any("工作表：中小企业公共服务平台运行维护经费" in h.text for h in browser.find_elements(By.TAG_NAME, "h3"))
+    screenshot(browser, "portal-unit.png", tmp_path)
+
+    before = {p.name for p in downloads.iterdir()}
+    browser.find_element(By.ID, "annotated").click()
+    annotated = downloaded(downloads, ".xlsx", before)
+    assert annotated.name == "471002_遵化市中小企业服务中心_第1版_标注.xlsx"
+    assert "校验结果" in openpyxl.load_workbook(annotated, read_only=True).sheetnames
+
+    # the fixed return passes
+    upload(browser, RETURNS / "471002_遵化市中小企业服务中心.xlsx")
+    assert result_text(browser) == "校验通过，没有问题。"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == 3  # header + two versions
+
+    # another unit's return with errors, for the dashboard to show each state
+    browser.get(portal.link("471001"))
+    upload(browser, WITH_ERRORS / "471001_budget-and-plan-errors.xlsx")
+
+    # the dashboard shows it passed
+    browser.get(portal.url + "/office/round/1/")
+    row = browser.find_element(By.CSS_SELECTOR, 'tr[data-unit="471002"]')
+    assert "通过" in row.text and "2" in row.find_elements(By.TAG_NAME, "td")[3].text
+    assert "有错误" in browser.find_element(By.CSS_SELECTOR, 'tr[data-unit="471001"]').text
+    screenshot(browser, "portal-dashboard.png", tmp_path)
+
+    # the office downloads the summary and the report
+    before = {p.name for p in downloads.iterdir()}
+    browser.find_element(By.ID, "make-summary").click()
+    summary = downloaded(downloads, ".xlsx", before)
+    assert summary.name.endswith("_汇总表.xlsx")
+    book = openpyxl.load_workbook(summary, read_only=True)
+    assert "471002" in {str(row[0]) for row in book["项目汇总"].iter_rows(values_only=True)}
+    before = {p.name for p in downloads.iterdir()}
+    browser.find_element(By.ID, "make-report").click()
+    report = downloaded(downloads, ".docx", before, timeout=120)
+    assert "遵化市中小企业服务中心" in zipfile.ZipFile(io.BytesIO(report.read_bytes())).read(
+        "word/document.xml").decode("utf-8")
