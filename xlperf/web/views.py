@@ -217,10 +217,11 @@ async def _upload(request, unit: Unit, token: str):
         wait = min(max(float(request.GET.get("wait", JSON_WAIT_SECONDS)), 0.0), JSON_WAIT_SECONDS)
     except ValueError:
         wait = JSON_WAIT_SECONDS
-    waited = 0.0
+    waited, pause = 0.0, 0.1
     while version.state == CHECKING and waited < wait:
-        await asyncio.sleep(0.2)
-        waited += 0.2
+        await asyncio.sleep(pause)  # the first look soon, then less often: many waiting scripts, few queries
+        waited += pause
+        pause = min(pause * 1.5, 1.0)
         version = await in_thread(Version.objects.get, pk=version.pk)
     return JsonResponse(version_json(request, token, version, lang), status=201 if created else 200,
                         json_dumps_params={"ensure_ascii": False})

@@ -17,6 +17,9 @@ def _end_with_parent(parent: int) -> None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xlperf.web.settings")
+    # checks are background work: the pages (the web server) come first when the processors are busy; the
+    # library's reading processes, started from here, inherit this
+    os.nice(int(os.environ.get("XLPERF_WEB_WORKER_NICE", "10")))
     threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     import django
     from django.core.management import call_command
