@@ -4,7 +4,7 @@
 
 makes a template, an annotated copy, the summary and the report from the bundled samples, prints each to PDF
 with LibreOffice and writes every page as a PNG next to it, for a person to look at; it prints what the checks
-below measure. ``tests/test_print.py`` runs the same checks.
+below measure. ``tests/writers/test_print.py`` runs the same checks.
 
 What a page is measured for: its paper (A4) and orientation; the print scale of a spreadsheet page, from the
 width of its CJK characters (a CJK glyph is one em wide, and every sheet's text is 宋体 10); and that every

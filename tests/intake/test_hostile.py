@@ -38,7 +38,7 @@ from xlperf.core.messages import say as word
 from xlperf.framework.spec import load_spec
 from xlperf.checks.validate import validate_paths
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Address space for each command. A normal run needs ~250 MB here (python, pandas, calamine); the
 # bombs must stay within it as well. BLAS threads are pinned to one so the bound does not scale with
 # the machine's core count (OpenBLAS reserves a buffer per thread).

@@ -26,7 +26,7 @@ import lo
 from xlperf.framework.frameworks import load_framework
 from xlperf.writers.sendout import make_templates
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UNIT = "471001"
 SHEET = "工信局购置公务用车"
 CODE = "13028122P00306010001X"

@@ -17,7 +17,7 @@ import xlperf.checks.validate
 from xlperf.cli import cli
 from xlperf.checks.validate import validate_paths
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RETURNS = ROOT / "samples" / "returns"
 XLPERF = [sys.executable, "-c", "from xlperf.cli import main; main()"]
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from xlperf.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RETURNS = ROOT / "samples" / "returns"
 XLPERF = [sys.executable, "-c", "from xlperf.cli import main; main()"]
 
