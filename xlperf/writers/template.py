@@ -21,6 +21,7 @@ from ..core.cells import column_index, column_letter, split_cell
 from ..core.findings import field_label
 from ..core.model import META_MARKER
 from ..core.styles import LABEL_FILL, display_width
+from .livechecks import level2_outside_level1, project_checks
 from ..core.xlsxprivate import CachingWorksheet, add_worksheet
 from ..framework.frameworks import Framework
 from ..framework.spec import Spec, project_layout, unit_layout
@@ -292,21 +293,16 @@ def indicator_row_formula(row: int, columns: dict[str, str], count: int) -> str:
     first, last = columns["level1"], columns["basis"]
     level1, level2 = f"{columns['level1']}{row}", f"{columns['level2']}{row}"
     filled = f"COUNTA({first}{row}:{last}{row})"
-    mismatch = (f'IF(AND({level2}<>"",ISERROR(MATCH({level2},INDIRECT("{LEVEL2_PREFIX}"&MATCH({level1},'
-                f'{LEVEL1_NAME},0)),0))),1,0)')
+    mismatch = f"IF({level2_outside_level1(level1, level2, LEVEL1_NAME, LEVEL2_PREFIX)},1,0)"
     return f"=IF({filled}=0,0,IF({filled}<{count},1,0)+{mismatch})"
 
 
-def project_counter_formula(layout: dict, required_inputs: list[str], check_column: str) -> str:
+def project_counter_formula(layout: dict, required_inputs: list[str], check_column: str,
+                            milestones: list[str]) -> str:
     """The per-sheet count of open problems, mirrored by ``initial_project_problems``."""
     fields = layout["fields"]
-    budget, fiscal, other = fields["budget_total"], fields["fiscal"], fields["other"]
-    parts = [f"IF(AND(COUNT({budget},{fiscal})=2,ROUND({fiscal}+N({other})-{budget},2)<>0),1,0)"]
-    parts += [f"COUNTBLANK({fields[key]})" for key in required_inputs]
-    plan_cells = [fields[key] for key in fields if key.startswith("spending_plan/")]
-    for earlier, later in zip(plan_cells, plan_cells[1:]):
-        parts.append(f"IF(AND(ISNUMBER({earlier}),ISNUMBER({later}),{later}<{earlier}),1,0)")
-    parts.append(f"IF(AND(ISNUMBER({plan_cells[-1]}),ROUND({plan_cells[-1]},4)<>1),1,0)")
+    first, *others = [f"IF({check.condition},1,0)" for check in project_checks(fields, milestones)]
+    parts = [first, *(f"COUNTBLANK({fields[key]})" for key in required_inputs), *others]
     table = layout["indicators"]
     first_row, last_row = table["first_row"], table["first_row"] + table["rows"] - 1
     columns = table["columns"]
@@ -315,30 +311,18 @@ def project_counter_formula(layout: dict, required_inputs: list[str], check_colu
     return "=" + "+".join(parts)
 
 
-def initial_project_problems(project: dict, required_inputs: list[str], framework: Framework,
+def initial_project_problems(project: dict, layout: dict, required_inputs: list[str], framework: Framework,
                              milestones: list[str]) -> int:
     """The value ``project_counter_formula`` has for these values, stored as the formula's cached result."""
-    count = 0
-    budget, fiscal = project.get("budget_total"), project.get("fiscal")
-    if isinstance(budget, (int, float)) and isinstance(fiscal, (int, float)):
-        count += round(fiscal + (project.get("other") or 0) - budget, 2) != 0
+    count = sum(check.found(project) for check in project_checks(layout["fields"], milestones))
     values = {**project, **{f"spending_plan/{m}": (project.get("spending_plan") or {}).get(m) for m in milestones}}
     values["goals"] = goals_text(project.get("goals"))
     count += sum(1 for key in required_inputs if values.get(key) in (None, ""))
-    plan = [values[f"spending_plan/{m}"] for m in milestones]
-    numbers = [p / 100 if isinstance(p, (int, float)) else None for p in plan]
-    count += sum(1 for a, b in zip(numbers, numbers[1:]) if a is not None and b is not None and b < a)
-    count += numbers[-1] is not None and round(numbers[-1], 4) != 1
     indicators = project.get("indicators") or []
     count += not indicators
     keys = ("level1", "level2", "name", "description", "target", "basis")
-    for indicator in indicators:
-        filled = sum(1 for key in keys if indicator.get(key) not in (None, ""))
-        if filled and filled < len(keys):
-            count += 1
-        level1, level2 = indicator.get("level1"), indicator.get("level2")
-        if level2 and level2 not in framework.categories.get(level1, ()):
-            count += 1
+    count += sum(_row_problems({key: indicator.get(key) for key in keys}, framework, len(keys))
+                 for indicator in indicators)
     return int(count)
 
 
@@ -629,12 +613,13 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     counter = project_spec["problem_count"]
     _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
     row, column = split_cell(counter["cell"])
-    initial = initial_project_problems(project, required_inputs, framework, spec.milestones)
-    sheet.write_formula(row - 1, column - 1, project_counter_formula(layout, required_inputs, check_column),
+    initial = initial_project_problems(project, layout, required_inputs, framework, spec.milestones)
+    sheet.write_formula(row - 1, column - 1,
+                        project_counter_formula(layout, required_inputs, check_column, spec.milestones),
                         formats.counter, initial)
     _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
                     "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
-    _live_checks(sheet, layout, columns, first_row, last_row, formats)
+    _live_checks(sheet, layout, columns, first_row, last_row, spec.milestones, formats)
     _print_setup(sheet, last_row, header_row, heading=page_heading(plan))
     # the indicator columns' names stay in sight while the rows are filled, unless the rows above them (long
     # texts carried over) would fill a laptop's window and leave no room to scroll the indicators through
@@ -654,26 +639,12 @@ def _row_problems(indicator: dict, framework: Framework, column_count: int) -> i
 
 
 def _live_checks(sheet, layout: dict, columns: dict[str, str], first_row: int, last_row: int,
-                 formats: _Formats) -> None:
-    fields = layout["fields"]
-    budget, fiscal, other = (fields[k] for k in ("budget_total", "fiscal", "other"))
-    absolute = {k: "$" + re.sub(r"(\d+)$", r"$\1", v) for k, v in (("b", budget), ("f", fiscal), ("o", other))}
-    mismatch = (f"=AND(COUNT({absolute['b']},{absolute['f']})=2,"
-                f"ROUND({absolute['f']}+N({absolute['o']})-{absolute['b']},2)<>0)")
-    for cell in (budget, fiscal, other):
-        row, column = split_cell(cell)
-        sheet.conditional_format(row - 1, column - 1, row - 1, column - 1,
-                                 {"type": "formula", "criteria": mismatch, "format": formats.problem})
-    plan_cells = [cell for key, cell in fields.items() if key.startswith("spending_plan/")]
-    for earlier, later in zip(plan_cells, plan_cells[1:]):
-        row, column = split_cell(later)
-        sheet.conditional_format(row - 1, column - 1, row - 1, column - 1, {
-            "type": "formula", "format": formats.problem,
-            "criteria": f"=AND(ISNUMBER({earlier}),ISNUMBER({later}),{later}<{earlier})"})
-    row, column = split_cell(plan_cells[-1])
-    sheet.conditional_format(row - 1, column - 1, row - 1, column - 1, {
-        "type": "formula", "format": formats.problem,
-        "criteria": f"=AND(ISNUMBER({plan_cells[-1]}),ROUND({plan_cells[-1]},4)<>1)"})
+                 milestones: list[str], formats: _Formats) -> None:
+    for check in project_checks(layout["fields"], milestones):
+        for cell in check.marks:
+            row, column = split_cell(cell)
+            sheet.conditional_format(row - 1, column - 1, row - 1, column - 1,
+                                     {"type": "formula", "criteria": check.criteria, "format": formats.problem})
     first_col, last_col = columns["level1"], columns["basis"]
     sheet.conditional_format(first_row - 1, column_index(first_col) - 1, last_row - 1, column_index(last_col) - 1, {
         "type": "formula", "format": formats.problem,
@@ -682,8 +653,7 @@ def _live_checks(sheet, layout: dict, columns: dict[str, str], first_row: int, l
     c = column_index(columns["level2"]) - 1
     sheet.conditional_format(first_row - 1, c, last_row - 1, c, {
         "type": "formula", "format": formats.problem,
-        "criteria": (f'=AND({level2}<>"",ISERROR(MATCH({level2},INDIRECT("{LEVEL2_PREFIX}"&'
-                     f'MATCH({level1},{LEVEL1_NAME},0)),0)))')})
+        "criteria": "=" + level2_outside_level1(level1, level2, LEVEL1_NAME, LEVEL2_PREFIX)})
 
 
 def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: Spec,
