@@ -222,8 +222,8 @@ def test_one_message_catalog_every_text_in_both_languages_with_the_same_values()
 
 
 def test_no_other_module_keeps_a_table_of_zh_en_texts():
-    """The library's zh/en texts live in core/messages.py and the finding catalog in core/findings.py, nowhere
-    else (the portal, an optional interface with its own pages, keeps its texts in web/)."""
+    """The library's zh/en texts live in core/messages.py, the field labels in core/fields.py and the finding
+    catalog in core/findings.py, nowhere else (the portal, an optional interface with its own pages, keeps its texts in web/)."""
     import re
 
     pair = re.compile(r'^\s*"\w+": \("([^"]*[\u4e00-\u9fff][^"]*)",\s*\n?\s*"([^"]*)"', re.M)
@@ -234,5 +234,28 @@ def test_no_other_module_keeps_a_table_of_zh_en_texts():
 
     elsewhere = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                  if has_pairs(path.read_text(encoding="utf-8"))}
-    assert "core/messages.py" in elsewhere and "core/findings.py" in elsewhere  # the test sees the tables
-    assert {path for path in elsewhere if not path.startswith("web/")} == {"core/messages.py", "core/findings.py"}
+    assert {"core/messages.py", "core/fields.py"} <= elsewhere  # the test sees the tables
+    assert {path for path in elsewhere if not path.startswith("web/")} <= {"core/messages.py", "core/fields.py",
+                                                                          "core/findings.py"}
+
+
+def test_one_table_of_field_labels_that_the_template_layout_and_the_tables_use():
+    import json
+
+    from xlperf.consolidate.rows import INDICATOR_TABLE
+    from xlperf.core.fields import FIELD_LABELS, label
+    from xlperf.writers.report import LABELS
+    from xlperf.writers.summary import _PROJECT_FIXED
+
+    spec = json.loads((PACKAGE.parent / "workbook_templates" / "spec.json").read_text(encoding="utf-8"))
+    for sheet in ("unit_sheet", "project_sheet"):
+        for key, field in spec[sheet]["fields"].items():
+            if key in FIELD_LABELS:  # the official table's wording may put 其中： before a part of a sum
+                assert field["label"].removeprefix("其中：") == label(key), key
+    for column in spec["project_sheet"]["indicators"]["columns"]:
+        assert column["label"] == label(column["key"]), column
+    shown = {column.key: column.header for column in [*INDICATOR_TABLE, *_PROJECT_FIXED.values()]}
+    assert all(header == label(key) for key, header in shown.items() if key in FIELD_LABELS)
+    assert len([key for key in shown if key in FIELD_LABELS]) >= 13
+    assert LABELS["fiscal"] == "其中：财政资金" and LABELS["indicator_header"][:5] == tuple(
+        map(label, ("level1", "level2", "name", "description", "target")))

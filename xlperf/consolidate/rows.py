@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 
 import xlsxwriter
 
+from ..core.fields import label
 from ..core.model import DATA_ROW_KEY
 from ..core.sheetxml import (Segment, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care, row_xml,
                              text_cell)
@@ -217,14 +218,14 @@ def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int],
 # 绩效指标明细, in INDICATOR_COLUMNS order. Fixed widths: a merge makes these rows in its worker processes,
 # one return at a time, before anyone knows the widest value (rows are as tall as their text wrapped to these).
 INDICATOR_TABLE = [
-    Column("unit_code", "单位编码", width=10), Column("unit_name", "单位名称", width=14),
-    Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", width=16),
-    Column("level1", "一级指标", width=10), Column("level2", "二级指标", width=12),
-    Column("name", "三级指标", width=14), Column("description", "绩效指标描述", width=22, lines=("绩效指标", "描述")),
-    Column("target", "指标值", width=12), Column("operator", "比较符", width=6),
+    Column("unit_code", label("unit_code"), width=10), Column("unit_name", label("unit_name"), width=14),
+    Column("project_code", label("project_code"), width=CODE_WIDTH), Column("project_name", label("project_name"), width=16),
+    Column("level1", label("level1"), width=10), Column("level2", label("level2"), width=12),
+    Column("name", label("name"), width=14), Column("description", label("description"), width=22, lines=("绩效指标", "描述")),
+    Column("target", label("target"), width=12), Column("operator", "比较符", width=6),
     Column("number", "数值", "number", width=8), Column("unit", "单位", width=6),
     Column("kind", "类型", show=labelled(KIND_LABELS), alert=frozenset({"invalid"}), width=6),
-    Column("basis", "指标值确定依据", width=16, lines=("指标值", "确定依据")),
+    Column("basis", label("basis"), width=16, lines=("指标值", "确定依据")),
     Column("source_file", "来源文件", width=22, wrap=False),
     Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ProjectListError
-from ..core.findings import FIELD_LABELS, Finding, Location
+from ..core.fields import FIELD_LABELS
+from ..core.findings import Finding, Location
 from ..core.model import cents
 from ..framework.spec import load_spec
 from ..framework.targets import clean_text, parse_number

@@ -12,7 +12,8 @@ from pathlib import Path
 from ..checks.validate import FileResult
 from ..core.cells import split_cell
 from ..core.fileio import atomic_write_bytes
-from ..core.findings import Finding, field_label
+from ..core.fields import field_label
+from ..core.findings import Finding
 from ..core.model import ReturnDocument, pointer
 from ..framework.frameworks import load_framework
 from ..framework.spec import load_spec

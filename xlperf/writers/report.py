@@ -38,6 +38,7 @@ from lxml import etree
 from ..consolidate.consolidation import own_department
 from ..core import exitcodes, office
 from ..core.errors import XlperfError
+from ..core.fields import label
 from ..core.messages import say
 from ..framework.targets import format_number, parse_target
 
@@ -81,15 +82,15 @@ LABELS = {
     "part2": "第二部分 预算项目绩效目标",
     "table_title": "{number}.{name}绩效目标表",
     "money_unit": "单位：万元",
-    "project_code": "项目编码",
-    "project_name": "项目名称",
+    "project_code": label("project_code"),
+    "project_name": label("project_name"),
     "budget": "预算规模及资金用途",
-    "budget_total": "预算数",
-    "fiscal": "其中：财政资金",
-    "other": "其他资金",
+    "budget_total": label("budget_total"),
+    "fiscal": "其中：" + label("fiscal"),
+    "other": label("other"),
     "plan": ["资金支出", "计划（%）"],  # broken where the words part, not where the cell ends
-    "goal_row": "绩效目标",
-    "indicator_header": ("一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", ["指标值", "确定依据"]),
+    "goal_row": label("goals"),
+    "indicator_header": (*map(label, ("level1", "level2", "name", "description", "target")), ["指标值", "确定依据"]),
 }
 
 

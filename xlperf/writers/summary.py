@@ -30,7 +30,8 @@ from ..consolidate.rows import (CODE_WIDTH, DATA_VERSION, INDICATOR_TABLE, LINE_
                                 standard_formats, text_lines, unit_text)
 from ..core.fileio import atomic_path
 from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
-from ..core.findings import field_label
+from ..core.fields import field_label
+from ..core.fields import label as heading
 from ..core.model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from ..core.sheetxml import Segment, Splice, deflate, splice_package
 from ..core.styles import display_width
@@ -277,10 +278,10 @@ def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
 
 # headers in two short lines and names wrapped, so the printed table keeps to 70% or more of full size
 _PROJECT_FIXED = {column.key: column for column in [
-    Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=12),
-    Column("project_code", "项目编码", width=CODE_WIDTH), Column("project_name", "项目名称", widest=16),
-    Column("budget_total", "预算数", "money"), Column("fiscal", "财政资金", "money", lines=("财政", "资金")),
-    Column("other", "其他资金", "money", lines=("其他", "资金")), Column("indicator_count", "指标数", "count"),
+    Column("unit_code", heading("unit_code")), Column("unit_name", heading("unit_name"), widest=12),
+    Column("project_code", heading("project_code"), width=CODE_WIDTH), Column("project_name", heading("project_name"), widest=16),
+    Column("budget_total", heading("budget_total"), "money"), Column("fiscal", heading("fiscal"), "money", lines=("财政", "资金")),
+    Column("other", heading("other"), "money", lines=("其他", "资金")), Column("indicator_count", "指标数", "count"),
     Column("status", "状态", show=labelled(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
     Column("source_file", "来源文件", widest=24, wrap=False),
     Column("source_sheet", "来源工作表", widest=14, wrap=False)]}

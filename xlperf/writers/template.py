@@ -18,7 +18,7 @@ import xlsxwriter
 
 from .. import __version__
 from ..core.cells import column_index, column_letter, split_cell
-from ..core.findings import field_label
+from ..core.fields import field_label
 from ..core.model import META_MARKER
 from ..core.styles import LABEL_FILL, display_width
 from .livechecks import level2_outside_level1, project_checks
