@@ -14,17 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import XlperfError
+from .errors import OfficeError  # noqa: F401 (raised here)
 from .fileio import atomic_write_bytes
-
-
-class OfficeError(XlperfError):
-    """LibreOffice is missing, timed out, or produced nothing; ``kind`` says which."""
-
-    def __init__(self, kind: str, **details):
-        self.kind, self.details = kind, details
-        super().__init__(f"LibreOffice {kind}: {details}")
-
 
 # A Basic macro in a private profile: load the .docx, update its table of contents (LibreOffice does not on a
 # plain --convert-to, and the PDF would show the placeholder), export PDF. On any error it just stops, and the

@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from ..core.errors import UnreadableError  # noqa: F401 (raised here)
 from ..core.cells import split_cell
-from ..core.errors import XlperfError
 from ..core.findings import Finding, Location
 from ..core.model import META_MARKER, SUMMARY_MARKER, ReturnDocument, pointer, read_summary_documents
 from ..core.resources import templates_root
@@ -28,14 +28,6 @@ READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary
 INDICATOR_KEYS = ("level1", "level2", "name", "description", "target", "basis")
 _GOAL_NUMBER = re.compile(r"^\s*(?:[（(]?\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）.、．:：]|[•·\-–])\s*")
-
-
-class UnreadableError(XlperfError):
-    """The file cannot be read as a return at all; carries the finding to report."""
-
-    def __init__(self, finding: Finding):
-        self.finding = finding
-        super().__init__(finding.message("en"))
 
 
 def unreadable(path: str, code: str, **params) -> UnreadableError:
@@ -510,8 +502,6 @@ def _set_pointer(document: dict, json_path: str, value: object) -> None:
         target = target[int(part)] if isinstance(target, list) else target[part]
     if isinstance(target, dict) and parts[-1] in target:
         target[parts[-1]] = value
-
-
 
 
 def read_workbook(path: str | Path, limits: Limits | None = None) -> list[ReturnDocument]:

@@ -24,6 +24,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import unquote
 
+from ..core.errors import Refused  # noqa: F401 (raised here)
 from ..core.cells import column_index
 from ..core.findings import Finding, Location
 from ..framework.limits import Limits  # noqa: F401 (the preflight's bounds; callers import them here too)
@@ -67,17 +68,6 @@ _ATTRIBUTE = re.compile(rb"""\s([^\s<>/="']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NOT_SHEET_TYPES = (b"/styles", b"/theme", b"/sharedStrings", b"/calcChain")
 _BINARY_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".wdp",
                     ".jfif", ".ico", ".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".zip")
-
-
-class Refused(Exception):
-    """Raised inside the preflight; carries the finding that makes the input unreadable."""
-
-    def __init__(self, code: str, **params):
-        self.code, self.params = code, params
-
-    def finding(self, path: object) -> Finding:
-        """The refusal as the finding on the file at ``path`` (the one conversion every caller uses)."""
-        return Finding(self.code, Location(str(path)), params=self.params)
 
 
 def _limit(name: str, value: int, limit: int) -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
-from ..core.errors import XlperfError
+from ..core.errors import DocxError  # noqa: F401 (raised here)
 from ..core.fileio import atomic_write_bytes
 from ..core.resources import templates_root
 from ..framework.frameworks import Framework, load_framework, map_indicator
@@ -33,17 +33,6 @@ _UNIT_LINE = re.compile(r"^[\[【(（]?([0-9]{3,12})(?![0-9]|\s*年)[\]】)）]?
                         r"(?:(?:金额)?单位[:：]\s*(?:万元|元|千元))?$")
 _YEAR = re.compile(r"(20[0-9]{2})\s*年")
 _PART_HEADINGS = {"总体绩效目标": "overall_goal", "工作保障措施": "measures"}
-
-
-class DocxError(XlperfError):
-    """A document that cannot be opened at all; ``message(lang)`` says why and what to do."""
-
-    def __init__(self, path: str | Path, zh: str, en: str):
-        self.path, self.texts = str(path), (zh, en)
-        super().__init__(f"{path}: {en}")
-
-    def message(self, lang: str = "en") -> str:
-        return f"{self.path}: {self.texts[0] if lang == 'zh' else self.texts[1]}"
 
 
 @dataclass

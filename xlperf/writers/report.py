@@ -35,9 +35,9 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from ..core.errors import LibreOfficeMissing, ReportError, ReturnsRefused  # noqa: F401 (raised here)
 from ..consolidate.consolidation import own_department
 from ..core import exitcodes, office
-from ..core.errors import XlperfError
 from ..core.fields import label
 from ..core.messages import say
 from ..framework.targets import format_number, parse_target
@@ -92,23 +92,6 @@ LABELS = {
     "goal_row": label("goals"),
     "indicator_header": (*map(label, ("level1", "level2", "name", "description", "target")), ["指标值", "确定依据"]),
 }
-
-
-
-class ReportError(XlperfError):
-    """The report cannot be made: refused returns, an unknown unit, a failed PDF conversion."""
-
-
-class ReturnsRefused(ReportError):
-    """Returns that cannot go into the report (errors, unreadable, clashing codes); ``files`` = [(file, reason)]."""
-
-    def __init__(self, message: str, files: list[tuple[str, str]], unreadable: bool = False):
-        super().__init__(message)
-        self.files, self.unreadable = files, unreadable
-
-
-class LibreOfficeMissing(ReportError):
-    """A PDF was asked for but LibreOffice (``soffice``) is not installed."""
 
 
 @dataclass
