@@ -39,15 +39,17 @@ def xlperf(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 class Portal:
     """A store at ``data`` with the sample round and an office account ``finance``, served on ``port``."""
 
-    def __init__(self, data: Path, workers: int = 2):
+    def __init__(self, data: Path, workers: int = 2, db: str | None = None):
         self.data, self.workers = Path(data), workers
+        self.db = ["--db", db] if db else []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         if not (self.data / "links.csv").exists():
             xlperf("round", "create", str(ROOT / "samples" / "projects.csv"), "--data", str(self.data),
-                   "--year", "2022", "--url", self.url)
-            xlperf("office", "add", "finance", "--data", str(self.data), "--password-stdin", stdin=PASSWORD + "\n")
+                   "--year", "2022", "--url", self.url, *self.db)
+            xlperf("office", "add", "finance", "--data", str(self.data), "--password-stdin", *self.db,
+                   stdin=PASSWORD + "\n")
         with open(self.data / "links.csv", encoding="utf-8-sig", newline="") as handle:
             # the path of each link: the server may run on another port than the one the links were made for
             self.links = {row["unit_code"]: "/" + row["url"].split("/", 3)[3] for row in csv.DictReader(handle)}
@@ -58,7 +60,7 @@ class Portal:
         self.log = open(self.data / f"serve-{self.port}.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "xlperf", "serve", "--data", str(self.data), "--port", str(self.port),
-             "--workers", str(self.workers)], stdout=self.log, stderr=subprocess.STDOUT, env=_environment(),
+             "--workers", str(self.workers), *self.db], stdout=self.log, stderr=subprocess.STDOUT, env=_environment(),
             start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

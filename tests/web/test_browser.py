@@ -1,6 +1,6 @@
 """End to end in a real browser: Debian's headless Chromium (Selenium, chromedriver) against ``xlperf serve``.
 
-The office logs in and sees the round; a unit uploads a return with errors, sees the sheet, cell and message,
+The office logs in and creates a round from the project list; a unit uploads a return with errors, sees the sheet, cell and message,
 downloads the annotated copy, uploads the fixed return; the dashboard shows it passed; the office downloads
 the summary and the report. The screenshots of the unit's page and the dashboard go to a temporary folder,
 or to ``XLPERF_SCREENSHOTS`` when set (``XLPERF_SCREENSHOTS=docs`` renews the README's)."""
@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 from web.served import PASSWORD
-from web.webcommon import RETURNS, WITH_ERRORS
+from web.webcommon import RETURNS, SAMPLES, WITH_ERRORS
 
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--disable-component-update", "--no-first-run",
@@ -97,16 +97,28 @@ def upload(browser, path: Path) -> None:
 
 
 def test_a_whole_round_in_the_browser(portal, browser, downloads, tmp_path):
-    # the office logs in and sees the round
+    # the office logs in and creates a round from the project list
     browser.get(portal.url + "/office/")
     browser.find_element(By.ID, "username").send_keys("finance")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.ID, "sign-in").click()
-    rounds = wait_for(browser, ready.presence_of_element_located((By.ID, "rounds")))
-    assert "遵化市工业和信息化局2022年度项目支出绩效目标" in rounds.text
+    wait_for(browser, ready.presence_of_element_located((By.ID, "new-round"))).click()
+    browser.find_element(By.ID, "projects").send_keys(str(SAMPLES / "projects.csv"))
+    year = browser.find_element(By.ID, "year")
+    year.clear()
+    year.send_keys("2022")
+    browser.find_element(By.ID, "create").click()
+    links = {row.get_attribute("data-unit"): row.find_element(By.TAG_NAME, "code").text
+             for row in wait_for(browser, ready.presence_of_element_located((By.ID, "links")))
+             .find_elements(By.CSS_SELECTOR, "tr[data-unit]")}
+    assert sorted(links) == ["471001", "471002", "471003"]
+    assert all(link.startswith(portal.url + "/u/") for link in links.values())
+    dashboard = browser.find_element(By.ID, "to-dashboard").get_attribute("href")
+    browser.get(portal.url + "/office/")
+    assert browser.find_element(By.ID, "rounds").text.count("遵化市工业和信息化局2022年度项目支出绩效目标") >= 1
 
     # a unit uploads a return with errors and sees where they are
-    browser.get(portal.link("471002"))
+    browser.get(links["471002"])
     assert "遵化市中小企业服务中心（471002）" in browser.find_element(By.TAG_NAME, "h1").text
     upload(browser, WITH_ERRORS / "471002_indicator-errors.xlsx")
     assert "个错误须修改后重新上传" in result_text(browser)
@@ -129,11 +141,11 @@ def test_a_whole_round_in_the_browser(portal, browser, downloads, tmp_path):
     assert len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == 3  # header + two versions
 
     # another unit's return with errors, for the dashboard to show each state
-    browser.get(portal.link("471001"))
+    browser.get(links["471001"])
     upload(browser, WITH_ERRORS / "471001_budget-and-plan-errors.xlsx")
 
     # the dashboard shows it passed
-    browser.get(portal.url + "/office/round/1/")
+    browser.get(dashboard)
     row = browser.find_element(By.CSS_SELECTOR, 'tr[data-unit="471002"]')
     assert "通过" in row.text and "2" in row.find_elements(By.TAG_NAME, "td")[3].text
     assert "有错误" in browser.find_element(By.CSS_SELECTOR, 'tr[data-unit="471001"]').text

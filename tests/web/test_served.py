@@ -107,3 +107,27 @@ def test_serve_stops_cleanly_and_its_workers_with_it(tmp_path):
     time.sleep(1)
     left = subprocess.run(["pgrep", "-g", str(portal.process.pid)], capture_output=True, text=True).stdout.split()
     assert left == []
+
+
+def test_serve_keeps_its_store_in_postgresql_with_db(postgres_server, tmp_path):
+    import psycopg
+
+    server = {"host": postgres_server["host"], "port": postgres_server["port"], "user": postgres_server["user"]}
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as connection:
+        connection.execute("CREATE DATABASE served_portal")
+    url = f"postgresql://{server['user']}@/served_portal?host={server['host']}&port={server['port']}"
+    portal = Portal(tmp_path / "store", workers=1, db=url).start()
+    try:
+        status, answer = post_json(portal.link("471002"), RETURNS / "471002_遵化市中小企业服务中心.xlsx")
+        assert (status, answer["state"]) == (201, "passed")
+    finally:
+        portal.stop()
+    assert not (tmp_path / "store" / "portal.sqlite3").exists()
+    with psycopg.connect(dbname="served_portal", **server) as connection:
+        rows = connection.execute("SELECT u.code, v.number, v.state FROM portal_version v "
+                                  "JOIN portal_unit u ON u.id = v.unit_id").fetchall()
+    assert rows == [("471002", 1, "passed")]
+    status = json.loads(subprocess.run([sys.executable, "-m", "xlperf", "round", "status", "--data",
+                                        str(tmp_path / "store"), "--db", url, "--format", "json"],
+                                       capture_output=True, text=True, env=Portal.environment(), check=True).stdout)
+    assert [unit["state"] for unit in status["units"]] == ["not_returned", "passed", "not_returned"]

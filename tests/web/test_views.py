@@ -294,3 +294,44 @@ def test_the_office_makes_the_summary_report_and_export_from_the_current_version
     assert status["counts"] == {"not_returned": 0, "errors": 1, "unreadable": 0, "checking": 0, "warnings": 0,
                                 "passed": 2}
     assert office.get(base + "summary/").status_code == 405  # made by a form's POST only
+
+
+def test_the_office_creates_a_round_from_a_project_list(office, portal):
+    from xlperf.web.models import AuditEvent, Round
+
+    form = office.get("/office/round/new/")
+    assert form.status_code == 200 and 'name="projects"' in form.content.decode()
+    handle = io.BytesIO((SAMPLES / "projects.csv").read_bytes())
+    handle.name = "项目清单.csv"
+    made = office.post("/office/round/new/", {"projects": handle, "year": "2023", "framework": "cn-2020",
+                                              "title": "", "csrfmiddlewaretoken": csrf_of(form)})
+    page = made.content.decode()
+    assert made.status_code == 200, page
+    round_ = Round.objects.get(year=2023)
+    assert f"已创建：{round_.title}" in page
+    links = re.findall(r'<code class="link">(http://testserver/u/[^<]+)</code>', page)
+    assert len(links) == 3
+    unit_page = Client().get(links[1].replace("http://testserver", "")).content.decode()
+    assert "遵化市中小企业服务中心（471002）" in unit_page and "2023" in unit_page
+    data = unquote(re.search(r'href="data:text/csv;charset=utf-8,([^"]+)"', page).group(1))
+    assert data.splitlines()[0] == "\ufeffunit_code,unit_name,url" and data.splitlines()[2].endswith(links[1])
+    assert AuditEvent.objects.get(kind="round_created", round=round_).user.username == "finance"
+
+
+def test_a_bad_project_list_in_the_form_is_listed_and_nothing_is_created(office, portal, tmp_path):
+    from xlperf.web.models import Round
+
+    form = office.get("/office/round/new/")
+    handle = io.BytesIO("单位编码,单位名称,项目编码,项目名称,预算数,财政资金,其他资金\n471001,甲,P1,项目,10,5,1\n"
+                        .encode("utf-8"))
+    handle.name = "bad.csv"
+    refused = office.post("/office/round/new/", {"projects": handle, "year": "2023", "framework": "cn-2020",
+                                                 "csrfmiddlewaretoken": csrf_of(form)})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "项目清单有以下问题，未创建任何内容" in page
+    assert re.search(r"<li>bad\.csv: .*</li>", page)
+    assert Round.objects.count() == 1  # the fixture's round only
+    missing = office.post("/office/round/new/", {"year": "1900", "framework": "nope",
+                                                 "csrfmiddlewaretoken": csrf_of(form)})
+    text = missing.content.decode()
+    assert missing.status_code == 400 and "请选择项目清单文件" in text and "预算年度应为" in text and "请选择指标体系" in text

@@ -153,7 +153,7 @@ def token_hash(token: str) -> str:
 
 
 def create_round(projects: str | Path, *, year: int, framework: str = "cn-2020", title: str | None = None,
-                 base_url: str = "http://127.0.0.1:8000") -> tuple[Round, list[Link]]:
+                 base_url: str = "http://127.0.0.1:8000", user=None) -> tuple[Round, list[Link]]:
     """Make the templates from the project list, keep them, and give every unit its secret link.
 
     The templates are made in scratch space first; a bad project list raises ``xlperf.XlperfError`` (every
@@ -172,7 +172,7 @@ def create_round(projects: str | Path, *, year: int, framework: str = "cn-2020",
                 unit = Unit.objects.create(round=round_, code=entry["unit_code"], name=entry["unit_name"],
                                            template_file=entry["file"])
                 links.append(Link(unit, link_url(base_url, _issue(unit))))
-            audit("round_created", round=round_, units=len(units), year=year, framework=round_.framework)
+            audit("round_created", user=user, round=round_, units=len(units), year=year, framework=round_.framework)
             target = round_dir(round_)
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():  # left by a round whose transaction did not commit

@@ -14,6 +14,7 @@ portal_patterns = [
     path("office/login/", views.OfficeLogin.as_view(), name="login"),
     path("office/logout/", LogoutView.as_view(next_page="portal:login"), name="logout"),
     path("office/", views.rounds, name="rounds"),
+    path("office/round/new/", views.new_round, name="new_round"),
     path("office/round/<int:round_id>/", views.dashboard, name="dashboard"),
     path("office/round/<int:round_id>/missing/", views.missing, name="missing"),
     path("office/round/<int:round_id>/unit/<int:unit_id>/", views.office_unit, name="office_unit"),

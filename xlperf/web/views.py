@@ -7,6 +7,8 @@ serves the pages.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -306,6 +308,56 @@ def home(request):
 @office_required
 def rounds(request):
     return show(request, "portal/rounds.html", {"rounds": Round.objects.all()})
+
+
+PROJECT_LIST_SUFFIXES = (".csv", ".xlsx")
+
+
+@office_required
+def new_round(request):
+    """A round from a project list sent with the form (what ``xlperf round create`` does): the templates are
+    made and kept, and the units' links shown this once (and as links.csv), to be sent to each unit."""
+    lang = page_lang(request)
+    t = texts(lang)
+    frameworks = [(framework.id, framework.title) for framework in xlperf.list_frameworks()]
+    form = {"year": request.POST.get("year") or str(timezone.localdate().year + 1),
+            "framework": request.POST.get("framework") or "cn-2020", "title": request.POST.get("title", "")}
+    context = {"frameworks": frameworks, "form": form, "problems": []}
+    if request.method != "POST":
+        return show(request, "portal/new_round.html", context)
+    upload = request.FILES.get("projects")
+    suffix = Path(upload.name).suffix.lower() if upload else ""
+    try:
+        year = int(form["year"])
+    except ValueError:
+        year = 0
+    if upload is None or suffix not in PROJECT_LIST_SUFFIXES:
+        context["problems"].append(t["projects_needed"])
+    if not 2000 <= year <= 2100:
+        context["problems"].append(t["year_needed"])
+    if form["framework"] not in dict(frameworks):
+        context["problems"].append(t["framework_needed"])
+    if context["problems"]:
+        return show(request, "portal/new_round.html", context, 400)
+    base = settings.BASE_URL or request.build_absolute_uri("/")
+    with tempfile.TemporaryDirectory(dir=store.work_dir(), prefix="projects-") as scratch:
+        projects = Path(scratch) / f"projects{suffix}"
+        with open(projects, "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        try:
+            round_, links = store.create_round(projects, year=year, framework=form["framework"],
+                                               title=form["title"].strip() or None, base_url=base, user=request.user)
+        except xlperf.XlperfError as error:
+            findings = getattr(error, "findings", None) or []
+            context["problems"] = [f"{upload.name}: {finding.line(lang)}" for finding in findings] or [str(error)]
+            return show(request, "portal/new_round.html", context, 400)
+    table = io.StringIO()
+    csv.writer(table).writerows([["unit_code", "unit_name", "url"]]
+                                + [[link.unit.code, link.unit.name, link.url] for link in links])
+    csv_text = "\ufeff" + table.getvalue()  # the BOM: Excel opens it as UTF-8
+    return show(request, "portal/links.html", {"round": round_, "links": links,
+                                               "csv_href": "data:text/csv;charset=utf-8," + quote(csv_text)})
 
 
 @office_required
