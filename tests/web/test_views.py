@@ -151,7 +151,7 @@ def test_a_double_click_stores_one_version(portal):
     assert "已经上传过（第 1 版）" in client.get(second["Location"]).content.decode()
 
 
-def test_an_upload_over_the_limit_and_an_empty_post_are_refused(portal, settings):
+def test_an_upload_over_the_limit_another_type_and_an_empty_post_are_refused(portal, settings):
     from xlperf.web.models import Version
 
     settings.MAX_UPLOAD_BYTES = 1000
@@ -159,6 +159,11 @@ def test_an_upload_over_the_limit_and_an_empty_post_are_refused(portal, settings
     client = Client()
     response = upload(client, path, GOOD)
     assert response.status_code == 413 and "文件过大" in response.content.decode()
+    script = io.BytesIO(b"<script>alert(1)</script>")
+    script.name = "报表.html"
+    refused = client.post(path, {"file": script}, headers={"Accept": "application/json"})
+    assert refused.status_code == 415
+    assert refused.json() == {"error": "只接受工作簿（.xlsx / .xlsm / .xls / .ods），“报表.html”不是"}
     empty = client.post(path, {}, headers={"Accept": "application/json"})
     assert empty.status_code == 400 and empty.json() == {"error": "请选择要上传的文件"}
     assert Version.objects.count() == 0

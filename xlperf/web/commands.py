@@ -49,6 +49,9 @@ def _lang(given: str | None) -> str:
         if isinstance(context.obj, dict) and context.obj.get("lang"):
             return context.obj["lang"]
         context = context.parent
+    chosen = os.environ.get("XLPERF_LANG", "").strip().lower()[:2]
+    if chosen in ("zh", "en"):
+        return chosen
     import xlperf
 
     return xlperf.default_lang()
@@ -86,7 +89,7 @@ def boot(data: str | Path, db: str | None = None, migrate: bool = True) -> None:
 
 def lang_option(command):
     return click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-                        help="Message language (default: XLPERF_LANG, else the locale).")(command)
+                        help="Message language (default: --lang before the command, XLPERF_LANG, else the locale).")(command)
 
 
 data_option = click.option("--data", "data", required=True, type=click.Path(file_okay=False),

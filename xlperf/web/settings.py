@@ -71,6 +71,8 @@ SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = False
 ALLOWED_HOSTS = [host for host in os.environ.get("XLPERF_WEB_HOSTS", "*").split(",") if host]
 BASE_URL = os.environ.get("XLPERF_WEB_URL", "")
+# a form posted from the portal's public address (say https://… behind a proxy) passes Django's Origin check
+CSRF_TRUSTED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(BASE_URL))] if BASE_URL.startswith("http") else []
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -125,7 +127,8 @@ LOGIN_REDIRECT_URL = "portal:rounds"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 3600
-SESSION_COOKIE_SECURE = os.environ.get("XLPERF_WEB_HTTPS") == "1"
+# served as https:// (behind a proxy: uvicorn takes the scheme from X-Forwarded-Proto of a local proxy)
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

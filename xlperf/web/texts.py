@@ -43,6 +43,8 @@ UI: dict[str, tuple[str, str]] = {
     "link_gone": ("此链接无效或已被收回，请向财政部门索取新链接。",
                   "This link is not valid or was revoked; ask the finance office for a new one."),
     "too_large": ("文件过大", "file too large"),
+    "not_workbook": ("只接受工作簿（.xlsx / .xlsm / .xls / .ods），“{name}”不是", "only workbooks (.xlsx / .xlsm / .xls / "
+                     ".ods) are accepted, not “{name}”"),
     "no_file": ("请选择要上传的文件", "choose a file to upload"),
     "repeated": ("这个文件已经上传过（第 {number} 版），未重复保存。",
                  "This file was uploaded before (version {number}); it was not stored twice."),

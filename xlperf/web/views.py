@@ -203,6 +203,8 @@ async def _upload(request, unit: Unit, token: str):
         upload = None
     if upload is None:
         return _upload_refused(request, unit, token, t["no_file"], 400, json_api)
+    if store.suffix_of(upload.name) not in store.WORKBOOK_SUFFIXES:  # what the content is, the preflight decides
+        return _upload_refused(request, unit, token, t["not_workbook"].format(name=upload.name), 415, json_api)
     if upload.size > settings.MAX_UPLOAD_BYTES:
         return _upload_refused(request, unit, token, f"{t['too_large']}（> {settings.MAX_UPLOAD_BYTES / 1e6:g} MB）",
                                413, json_api)
