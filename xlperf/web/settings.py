@@ -32,7 +32,9 @@ def database_from_url(url: str | None, data_dir: Path) -> dict:
         "HOST": query.pop("host", None) or parts.hostname or "",
         "PORT": str(parts.port or query.pop("port", "") or ""),
         "OPTIONS": query,
-        "CONN_MAX_AGE": 0,
+        # a PostgreSQL connection costs a server process: the pages' thread keeps its own for a minute
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
     }
 
 
