@@ -317,10 +317,8 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     Example: xlperf merge samples/returns -o out/summary.xlsx --expect samples/templates/manifest.json
     """
     from ..consolidate.cache import default_cache_dir
-    from ..consolidate.consolidation import STATE_LABELS
     from ..consolidate.merge import merge_returns
     from ..core.workers import default_jobs
-    from ..writers.summary import write_summary
 
     require_suffix(output, (".xlsx",), lang)
     with _progress(lang) as progress:
@@ -329,6 +327,18 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
                                       output=output, progress=progress, jobs=jobs or default_jobs(),
                                       library=library, isolate=True,
                                       cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
+    _refuse_an_unusable_run(consolidation, inputs, allow_empty, lang)
+    rows = _write_merge_outputs(consolidation, output, json_path, csv_dir, parquet_dir, lang)
+    _echo_inputs(consolidation, lang)
+    if rows is not None:
+        click.echo(say("parquet_instead", lang, rows=f"{rows:,}", output=output, path=parquet_dir))
+    else:
+        click.echo(_merged_line(consolidation, output, lang))
+    sys.exit(consolidation.exit_code)
+
+
+def _refuse_an_unusable_run(consolidation, inputs: tuple[str, ...], allow_empty: bool, lang: str) -> None:
+    """Exit 2, writing nothing, when no input was found or (unless ``allow_empty``) none could be included."""
     inputs_seen = consolidation.records("inputs")
     if not inputs_seen:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
@@ -338,7 +348,13 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
         detail = say("empty_detail", lang, count=len(inputs_seen))
         click.echo(f"xlperf: {say('error', lang)}: {say('empty_run', lang, detail=detail)}", err=True)
         sys.exit(2)
-    from ..writers.summary import EXCEL_MAX_ROWS, rows_needed
+
+
+def _write_merge_outputs(consolidation, output: str, json_path: str | None, csv_dir: str | None,
+                         parquet_dir: str | None, lang: str) -> int | None:
+    """The summary and the exports asked for. A summary past Excel's rows is written only as Parquet:
+    then the rows it would need are returned (without ``parquet_dir`` that is an OutputError)."""
+    from ..writers.summary import EXCEL_MAX_ROWS, rows_needed, write_summary
 
     rows = rows_needed(consolidation)
     fits = rows <= EXCEL_MAX_ROWS
@@ -363,17 +379,18 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
 
         _phase(lang, "writing", path=parquet_dir)
         write_parquet(consolidation, parquet_dir)
-    _echo_inputs(consolidation, lang)
+    return None if fits else rows
+
+
+def _merged_line(consolidation, output: str, lang: str) -> str:
+    """汇总完成：… with the projects, indicators and how many inputs ended in each state."""
+    from ..consolidate.consolidation import STATE_LABELS
+
     column = 0 if lang == "zh" else 1
     counts = {state: consolidation.count(state) for state in STATE_LABELS}
-    if not fits:
-        click.echo(say("parquet_instead", lang, rows=f"{rows:,}", output=output, path=parquet_dir))
-        sys.exit(consolidation.exit_code)
-    click.echo(say("merged", lang, output=output, projects=consolidation.size("projects"),
-                   indicators=consolidation.indicator_count,
-                   states="，".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n) if lang == "zh"
-                   else ", ".join(f"{STATE_LABELS[s][column]} {n}" for s, n in counts.items() if n)))
-    sys.exit(consolidation.exit_code)
+    states = [f"{STATE_LABELS[state][column]} {count}" for state, count in counts.items() if count]
+    return say("merged", lang, output=output, projects=consolidation.size("projects"),
+               indicators=consolidation.indicator_count, states=("，" if lang == "zh" else ", ").join(states))
 
 
 def nothing_included(inputs: list[dict]) -> bool:

@@ -455,18 +455,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     level1_names = list(framework.level1_names) if framework else []
     included = [item for item in inputs if item.state in (INCLUDED, INCLUDED_WITH_WARNINGS)]
     project_columns = consolidation_project_columns(milestones, level1_names)
-    project_table: dict[str, list] = {key: [] for key in project_columns}  # column lists: a thousand returns'
-    unit_names, tally = {}, Counter()                                       # projects without a dict each
-    for item in included:
-        status = "invalid" if item.errors else item.state
-        for facts in item.projects:
-            for key, value in zip(project_columns, _project_row(facts, level1_names, status)):
-                project_table[key].append(value)
-        for doc in item.docs:
-            if doc["projects"]:
-                unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
-        tally.update(item.tally)
-        item.projects, item.tally = [], Counter()  # tabulated: the items live on only to find their tables
+    project_table, unit_names, tally = _project_table(included, project_columns, level1_names)
     # the tables are for the summary and the report, read in Chinese whatever the command line's language;
     # what the command line prints of them is kept in its language too
     findings = [(item, finding) for item in inputs for finding in item.findings]
@@ -474,32 +463,10 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     translated = None if lang == "zh" else {
         "findings": [{"message": finding.message(lang), "hint": finding.hint(lang)} for _, finding in findings],
         "inputs": [{"reason": item.reason[lang]} for item in inputs]}
-    input_rows = [{
-        "file": item.shown, "state": item.state, "reason": item.reason["zh"],
-        "unit_code": "、".join(sorted({str(doc["unit_code"]) for doc in item.docs})) or None,
-        "unit_name": "、".join(sorted({str(doc["unit_name"]) for doc in item.docs})) or None,
-        "projects": sum(len(doc["projects"]) for doc in item.docs),
-        "errors": item.errors, "warnings": len(item.findings) - item.errors,
-        "saved": item.saved, "sha256": item.sha256,
-    } for item in inputs]
+    input_rows = [_input_row(item) for item in inputs]
     saved_times = [item.saved for item in inputs if item.saved]
 
-    def iter_indicators():
-        for item in included:
-            yield from _tables_from_json(spool.tables(item), str(item.path))[0]
-
-    def iter_documents():
-        for item in included:
-            yield from _tables_from_json(spool.tables(item), str(item.path))[1]
-
-    prepared = Prepared(
-        indicator_segments=_SpooledSegments(spool, [item.segments["indicators"] for item in included
-                                                    if item.indicator_count]),
-        data_segments=_SpooledSegments(spool, [item.segments["data"] for item in included if item.docs]),
-        indicator_count=sum(item.indicator_count for item in included),
-        document_count=sum(len(item.docs) for item in included),
-        data_columns=max((item.data_columns for item in included), default=0),
-        pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents)
+    prepared = _prepared(included, spool, tally, unit_names)
     consolidation = Consolidation(
         year=year,
         framework=framework.id if framework else (manifest.get("framework") if manifest else None),
@@ -515,6 +482,58 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         prepared=prepared,
     )
     return consolidation
+
+
+def _project_table(included: list[_Input], project_columns: list[str], level1_names: list[str]
+                   ) -> tuple[dict[str, list], dict[str, str], Counter]:
+    """项目汇总 as column lists (a thousand returns' projects without a dict each), the unit names by code and
+    the indicator tally; each item gives up its rows once they are in the table."""
+    project_table: dict[str, list] = {key: [] for key in project_columns}
+    unit_names, tally = {}, Counter()
+    for item in included:
+        status = "invalid" if item.errors else item.state
+        for facts in item.projects:
+            for key, value in zip(project_columns, _project_row(facts, level1_names, status)):
+                project_table[key].append(value)
+        for doc in item.docs:
+            if doc["projects"]:
+                unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
+        tally.update(item.tally)
+        item.projects, item.tally = [], Counter()  # tabulated: the items live on only to find their tables
+    return project_table, unit_names, tally
+
+
+def _input_row(item: _Input) -> dict:
+    """One input as 汇总说明's list of inputs shows it."""
+    return {
+        "file": item.shown, "state": item.state, "reason": item.reason["zh"],
+        "unit_code": "、".join(sorted({str(doc["unit_code"]) for doc in item.docs})) or None,
+        "unit_name": "、".join(sorted({str(doc["unit_name"]) for doc in item.docs})) or None,
+        "projects": sum(len(doc["projects"]) for doc in item.docs),
+        "errors": item.errors, "warnings": len(item.findings) - item.errors,
+        "saved": item.saved, "sha256": item.sha256,
+    }
+
+
+def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names: dict[str, str]) -> Prepared:
+    """The rows made ahead in the workers, read back from the spool as the summary writes them."""
+
+    def iter_indicators():
+        for item in included:
+            yield from _tables_from_json(spool.tables(item), str(item.path))[0]
+
+    def iter_documents():
+        for item in included:
+            yield from _tables_from_json(spool.tables(item), str(item.path))[1]
+
+    return Prepared(
+        indicator_segments=_SpooledSegments(spool, [item.segments["indicators"] for item in included
+                                                    if item.indicator_count]),
+        data_segments=_SpooledSegments(spool, [item.segments["data"] for item in included if item.docs]),
+        indicator_count=sum(item.indicator_count for item in included),
+        document_count=sum(len(item.docs) for item in included),
+        data_columns=max((item.data_columns for item in included), default=0),
+        pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents)
 
 
 def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:

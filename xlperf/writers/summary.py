@@ -378,20 +378,15 @@ def _by_unit(names: dict[str, str], unit_codes: list) -> list[tuple[str, str, li
     return [(code, name, grouped[code]) for code, name in sorted(names.items())]
 
 
-def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
-    """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
+def _statistics_columns(consolidation: Consolidation, by_unit: dict[str, Counter], pairs: Counter
+                        ) -> tuple[list[tuple[str, Callable[[Counter], int]]], list[tuple[str, list[str]]]]:
+    """指标统计's count columns (header, count from a unit's Counter of (一级, 二级) pairs): each 一级, 合计,
+    then each 二级 grouped under its 一级 (其他 for 二级 outside the framework); and those groups."""
     level1_names = consolidation.level1_names
     groups = [(l1, list(consolidation.level2_tree.get(l1, []))) for l1 in level1_names]
-    tally = _tally(consolidation)
-    # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
     columns: list[tuple[str, Callable[[Counter], int]]] = [
         (l1, lambda c, l1=l1: sum(n for (a, _), n in c.items() if a == l1)) for l1 in level1_names]
     columns.append(("合计", lambda c: sum(c.values())))
-    first_level2 = 2 + len(columns)
-    by_unit: dict[str, Counter] = {}
-    for (code, level1, level2), count in tally.items():
-        by_unit.setdefault(code, Counter())[(level1, level2)] += count
-    pairs = sum(by_unit.values(), Counter())
     for l1, level2_names in groups:
         columns += [(l2, lambda c, l1=l1, l2=l2: c[(l1, l2)]) for l2 in level2_names]
         known = frozenset(level2_names)
@@ -399,6 +394,18 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Fo
             columns.append(("其他", lambda c, l1=l1, known=known:
                             sum(n for (a, b), n in c.items() if a == l1 and b not in known)))
             level2_names.append("其他")
+    return columns, groups
+
+
+def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
+    """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
+    level1_names = consolidation.level1_names
+    by_unit: dict[str, Counter] = {}  # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
+    for (code, level1, level2), count in _tally(consolidation).items():
+        by_unit.setdefault(code, Counter())[(level1, level2)] += count
+    pairs = sum(by_unit.values(), Counter())
+    columns, groups = _statistics_columns(consolidation, by_unit, pairs)
+    first_level2 = 2 + len(level1_names) + 1
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
     _merge(sheet, 0, 2, 0, first_level2 - 1, "一级指标", formats.header)
@@ -427,12 +434,16 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Fo
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), title=summary_title(consolidation))
 
-    if not level1_names:
-        return
+    if level1_names:
+        _statistics_chart(workbook, sheet, len(level1_names), len(rows), total_row)
+
+
+def _statistics_chart(workbook, sheet, level1_count: int, unit_count: int, total_row: int) -> None:
+    """A stacked column per 一级: one series per unit (up to MAX_UNIT_SERIES), else the department total."""
     chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
-    last_level1 = 1 + len(level1_names)
+    last_level1 = 1 + level1_count
     categories = [STATISTICS, 1, 2, 1, last_level1]
-    if 0 < len(rows) <= MAX_UNIT_SERIES:  # stacked by unit: each column's height is the department total
+    if 0 < unit_count <= MAX_UNIT_SERIES:  # stacked by unit: each column's height is the department total
         for row in range(2, total_row):
             chart.add_series({"name": [STATISTICS, row, 1], "categories": categories,
                               "values": [STATISTICS, row, 2, row, last_level1], "gap": 80})

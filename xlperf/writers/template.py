@@ -508,9 +508,9 @@ def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, forma
 
 def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, framework: Framework, spec: Spec,
                          layout: dict, formats: _Formats) -> int:
+    """One project's sheet in the official layout; returns its open problems (the counter's cached value)."""
     project_spec = spec.data["project_sheet"]
     project = sheet_plan.project
-    locked = sheet_plan.locked
     for column_spec in project_spec["indicators"]["columns"]:
         index = column_index(column_spec["column"]) - 1
         sheet.set_column(index, index, column_spec["width"])
@@ -521,7 +521,37 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     sheet.merge_range(0, 0, 0, 5, title, formats.title)
     sheet.set_row(0, 30)
     _write_value(sheet, project_spec["money_unit_cell"], spec.data["money_unit_note"], formats.note)
+    required_inputs, heights = _write_project_fields(sheet, sheet_plan, plan, project_spec, formats)
+    required_inputs += _write_spending_plan(sheet, project, project_spec["spending_plan"], layout, formats)
+    table = layout["indicators"]
+    header_row, first_row = table["first_row"] - 1, table["first_row"]
+    last_row = first_row + table["rows"] - 1
+    _write_indicator_table(sheet, sheet_plan, project_spec, table, check_column, framework, formats)
 
+    counter = project_spec["problem_count"]
+    _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
+    row, column = split_cell(counter["cell"])
+    initial = initial_project_problems(project, layout, required_inputs, framework, spec.milestones)
+    sheet.write_formula(row - 1, column - 1,
+                        project_counter_formula(layout, required_inputs, check_column, spec.milestones),
+                        formats.counter, initial)
+    _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
+                    "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
+    _live_checks(sheet, layout, table["columns"], first_row, last_row, spec.milestones, formats)
+    _print_setup(sheet, last_row, header_row, heading=page_heading(plan))
+    # the indicator columns' names stay in sight while the rows are filled, unless the rows above them (long
+    # texts carried over) would fill a laptop's window and leave no room to scroll the indicators through
+    if sum(heights.get(row, DEFAULT_ROW_POINTS) for row in range(header_row)) <= MOST_FROZEN_POINTS:
+        sheet.freeze_panes(header_row, 0)
+    _protect(sheet, plan.password)
+    return initial
+
+
+def _write_project_fields(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, project_spec: dict,
+                          formats: _Formats) -> tuple[list[str], dict[int, float]]:
+    """Each field's label and value (locked where prefilled); returns the inputs a unit must fill and the
+    heights given to rows (points, by 0-based row)."""
+    project, locked = sheet_plan.project, sheet_plan.locked
     widths = {column_index(c["column"]): c["width"] for c in project_spec["indicators"]["columns"]}
     values = {key: project.get(key) for key in project_spec["fields"]}
     values["unit"] = f"{plan.unit_code}{plan.unit_name}"
@@ -552,11 +582,14 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
         if key in sheet_plan.carried:
             row, column = split_cell(field_spec["label_cell"])
             sheet.write_comment(row - 1, column - 1, CARRIED_NOTE)
+    return required_inputs, heights
 
-    plan_spec = project_spec["spending_plan"]
+
+def _write_spending_plan(sheet, project: dict, plan_spec: dict, layout: dict, formats: _Formats) -> list[str]:
+    """资金支出计划: a label over each milestone and its percentage input; returns the inputs' keys."""
     _merge_or_write(sheet, plan_spec["label_merge"], plan_spec["label_cell"], plan_spec["label"], formats.label)
     spending_plan = project.get("spending_plan") or {}
-    plan_cells = []
+    plan_cells, keys = [], []
     for key, cell in layout["fields"].items():
         if not key.startswith("spending_plan/"):
             continue
@@ -566,15 +599,19 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
         value = spending_plan.get(milestone)
         _write_value(sheet, cell, value / 100 if isinstance(value, (int, float)) else value, formats.input_percent)
         plan_cells.append((row, column))
-        required_inputs.append(key)
+        keys.append(key)
     first_plan, last_plan = plan_cells[0], plan_cells[-1]
     sheet.data_validation(first_plan[0] - 1, first_plan[1] - 1, last_plan[0] - 1, last_plan[1] - 1,
                           _percent_validation())
     for column in range(last_plan[1] + 1, 7):  # cells right of the milestones stay a locked, bordered block
         sheet.merge_range(plan_spec["label_row"] - 1, column - 1, plan_spec["input_row"] - 1, column - 1, "",
                           formats.locked_text)
+    return keys
 
-    table = layout["indicators"]
+
+def _write_indicator_table(sheet, sheet_plan: SheetPlan, project_spec: dict, table: dict, check_column: str,
+                           framework: Framework, formats: _Formats) -> None:
+    """The indicator header, its input rows (each with its hidden row check) and their dropdowns."""
     header_row, first_row = table["first_row"] - 1, table["first_row"]
     last_row = first_row + table["rows"] - 1
     columns = table["columns"]
@@ -582,12 +619,12 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
         _write_value(sheet, f"{column_spec['column']}{header_row}", column_spec["label"], formats.header)
     if "indicators" in sheet_plan.carried:
         sheet.write_comment(header_row - 1, 0, CARRIED_NOTE)
-    indicators = project.get("indicators") or []
+    indicators = sheet_plan.project.get("indicators") or []
     for offset in range(table["rows"]):
         row = first_row + offset
         indicator = indicators[offset] if offset < len(indicators) else {}
+        carried = bool(indicator) and "indicators" in sheet_plan.carried
         for key, column in columns.items():
-            carried = indicator and "indicators" in sheet_plan.carried
             _write_value(sheet, f"{column}{row}", indicator.get(key), formats.input_carried if carried else formats.input_text)
         check_row, check_column_index = split_cell(f"{check_column}{row}")
         sheet.write_formula(check_row - 1, check_column_index - 1,
@@ -595,38 +632,23 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
                             _row_problems(indicator, framework, len(columns)))
     for key, column in columns.items():
         c = column_index(column) - 1
-        if key == "level1":
-            validation = {"validate": "list", "source": f"={LEVEL1_NAME}", "error_title": "一级指标",
-                          "error_message": "请从下拉列表中选择一级指标。", **_input_message(key)}
-        elif key == "level2":
-            source = f'=INDIRECT("{LEVEL2_PREFIX}"&MATCH(${columns["level1"]}{first_row},{LEVEL1_NAME},0))'
-            validation = {"validate": "list", "source": source, "error_title": "二级指标",
-                          "error_message": "该二级指标不属于本行的一级指标。请先选择一级指标，再从下拉列表选择二级指标。",
-                          **_input_message(key)}
-        elif key == "name":  # suggestions from the library; free text still accepted (no error alert)
-            source = f'=INDIRECT("{LIBRARY_PREFIX}"&MATCH(${columns["level2"]}{first_row},{LEVEL2_ALL_NAME},0))'
-            validation = {"validate": "list", "source": source, "show_error": False, **_input_message(key)}
-        else:
-            validation = _any_validation(key)
-        sheet.data_validation(first_row - 1, c, last_row - 1, c, validation)
+        sheet.data_validation(first_row - 1, c, last_row - 1, c, _indicator_validation(key, columns, first_row))
 
-    counter = project_spec["problem_count"]
-    _write_value(sheet, counter["label_cell"], counter["label"], formats.label)
-    row, column = split_cell(counter["cell"])
-    initial = initial_project_problems(project, layout, required_inputs, framework, spec.milestones)
-    sheet.write_formula(row - 1, column - 1,
-                        project_counter_formula(layout, required_inputs, check_column, spec.milestones),
-                        formats.counter, initial)
-    _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
-                    "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
-    _live_checks(sheet, layout, columns, first_row, last_row, spec.milestones, formats)
-    _print_setup(sheet, last_row, header_row, heading=page_heading(plan))
-    # the indicator columns' names stay in sight while the rows are filled, unless the rows above them (long
-    # texts carried over) would fill a laptop's window and leave no room to scroll the indicators through
-    if sum(heights.get(row, DEFAULT_ROW_POINTS) for row in range(header_row)) <= MOST_FROZEN_POINTS:
-        sheet.freeze_panes(header_row, 0)
-    _protect(sheet, plan.password)
-    return initial
+
+def _indicator_validation(key: str, columns: dict[str, str], first_row: int) -> dict:
+    """An indicator column's dropdown: 一级 from the framework, 二级 from the row's 一级, 三级 suggested."""
+    if key == "level1":
+        return {"validate": "list", "source": f"={LEVEL1_NAME}", "error_title": "一级指标",
+                "error_message": "请从下拉列表中选择一级指标。", **_input_message(key)}
+    if key == "level2":
+        source = f'=INDIRECT("{LEVEL2_PREFIX}"&MATCH(${columns["level1"]}{first_row},{LEVEL1_NAME},0))'
+        return {"validate": "list", "source": source, "error_title": "二级指标",
+                "error_message": "该二级指标不属于本行的一级指标。请先选择一级指标，再从下拉列表选择二级指标。",
+                **_input_message(key)}
+    if key == "name":  # suggestions from the library; free text still accepted (no error alert)
+        source = f'=INDIRECT("{LIBRARY_PREFIX}"&MATCH(${columns["level2"]}{first_row},{LEVEL2_ALL_NAME},0))'
+        return {"validate": "list", "source": source, "show_error": False, **_input_message(key)}
+    return _any_validation(key)
 
 
 def _row_problems(indicator: dict, framework: Framework, column_count: int) -> int:
