@@ -22,7 +22,7 @@ from ..core.model import META_MARKER, SUMMARY_MARKER, ReturnDocument, pointer, r
 from ..core.resources import templates_root
 from ..framework.spec import load_spec
 from ..framework.targets import clean_text, format_number, parse_number
-from .safety import Limits, Refused, check_path, preflight
+from .safety import Limits, Refused, check_path, claims_summary, preflight
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary
@@ -258,16 +258,27 @@ class _SheetReader:
         return ok
 
 
-def _preflight(path: Path, limits: Limits | None) -> list[Finding]:
-    """The safety checks every input passes before a parser sees it (see safety.py)."""
+def _preflight(path: Path, limits: Limits | None, summary: bool = False) -> list[Finding]:
+    """The safety checks every input passes before a parser sees it (see safety.py); ``summary``: against a
+    summary's limits."""
     limits = limits or _spec_limits()
     try:
-        check_path(path, limits)  # a folder or a link is said as such, whatever its name
+        check_path(path, limits, summary)  # a folder or a link is said as such, whatever its name
         if path.suffix.lower() not in READABLE_SUFFIXES:
             raise Refused("READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
-        return preflight(path, limits)
+        return preflight(path, limits, summary)
     except Refused as refusal:
         raise UnreadableError(refusal.finding(path)) from None
+
+
+def _claims_summary(path: Path, limits: Limits | None) -> bool:
+    """Whether the input says it is a summary (then checked against a summary's limits); looked at only
+    once the path checks (a link out of its folder, a folder) have passed."""
+    try:
+        check_path(path, limits or _spec_limits(), summary=True)
+    except Refused as refusal:
+        raise UnreadableError(refusal.finding(path)) from None
+    return path.suffix.lower() in READABLE_SUFFIXES and claims_summary(path)
 
 
 @lru_cache(maxsize=1)
@@ -509,13 +520,16 @@ def read_workbook(path: str | Path, limits: Limits | None = None) -> list[Return
     path = Path(path)
     if path.name.lower() == DOCUMENTS_PARQUET:
         return _parquet_documents(path, limits)
-    warnings = _preflight(path, limits)
+    claimed = _claims_summary(path, limits)
+    warnings = _preflight(path, limits, summary=claimed)
     workbook = _open(path)
     try:
         if "_data" in workbook.sheet_names:
             rows = _rows(workbook, "_data")
             if rows and rows[0] and rows[0][0] == SUMMARY_MARKER:
                 return _carried_documents(path, rows)
+        if claimed:  # it said it was a summary but is not one: read as a return, within a return's limits
+            warnings = _preflight(path, limits)
         document = _read(workbook, path, read_meta(workbook, str(path)))
         document.findings[:0] = warnings
         return [document]

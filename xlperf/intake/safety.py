@@ -201,9 +201,10 @@ def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:
 
 
 def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
-              cells: list[int], is_sheet: bool) -> None:
+              cells: list[int], is_sheet: bool, parsed: bool = True) -> None:
     """Stream one XML part: no DTD anywhere; declared sizes checked; for worksheets, count cells and bound
-    their references."""
+    their references. ``parsed=False``: a worksheet no reader will parse (a summary's tables: only its _data
+    sheet is read), whose cells without `r` need not be placed one by one."""
     rows = last_row = last_column = 0
     placed = False  # a cell without `r` seen: where calamine puts each cell is followed in a second pass
     for block in _windows(archive, info, limits, budget):
@@ -232,7 +233,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
         _limit("max_columns", last_column, limits.max_columns)
         # calamine fills the grid from A1 to the last cell: two far cells make a huge grid
         _limit("max_cells", last_row * last_column, limits.max_cells)
-    if placed:
+    if placed and parsed:
         _placed_extent(archive, info, limits)
 
 
@@ -407,9 +408,10 @@ def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
         raise Refused("READ_DAMAGED") from None
 
 
-def check_path(path: Path, limits: Limits) -> None:
+def check_path(path: Path, limits: Limits, summary: bool | None = None) -> None:
     """The checks that need no reading: exists, readable, a regular non-empty file of sane size, and
-    not a link to somewhere outside its folder (no file outside the inputs is ever read)."""
+    not a link to somewhere outside its folder (no file outside the inputs is ever read). The size may be a
+    summary's (``Limits.for_summary``) when ``summary``, or when it is None and the file ``claims_summary``."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -428,7 +430,65 @@ def check_path(path: Path, limits: Limits) -> None:
     size = path.stat().st_size
     if size == 0:
         raise Refused("READ_EMPTY_FILE")
-    _limit("max_file_bytes", size, limits.max_file_bytes)
+    if summary is None and size > limits.max_file_bytes:
+        summary = size <= limits.for_summary().max_file_bytes and claims_summary(path)
+    _limit("max_file_bytes", size, limits.for_summary().max_file_bytes if summary else limits.max_file_bytes)
+
+
+# A summary's sheet list names a very hidden `_data` sheet (xlperf writes it so; see writers/summary.py).
+_SUMMARY_DATA_SHEET = re.compile(rb"""<(?:[\w.-]+:)?sheet(?=\s)(?=[^<>]*\sname\s*=\s*["']_data["'])"""
+                                 rb"""(?=[^<>]*\sstate\s*=\s*["']veryHidden["'])[^<>]*>""")
+_MAX_SHEET_LIST = 1 << 20  # xl/workbook.xml of a summary is about 2 KB
+
+
+def claims_summary(path: str | Path) -> bool:
+    """Whether the workbook says it is an xlperf summary (a very hidden ``_data`` sheet in its sheet list).
+    Only which limits the preflight applies depends on it: a file checked as a summary is then read only as
+    one, and without the marker in its ``_data`` sheet must pass a return's limits (``reader.read_workbook``).
+    Reads the zip's directory and at most 1 MB of ``xl/workbook.xml``; anything odd means no."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != ZIP_MAGIC:
+                return False
+        with zipfile.ZipFile(path) as archive:
+            return _summary_data_sheet(archive) is not None
+    except (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, RuntimeError, EOFError):
+        return False  # a garbled name (UnicodeDecodeError), a damaged zip: not a summary; the preflight says why
+
+
+def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
+    """The very hidden ``_data`` sheet's tag in the workbook's sheet list, or None."""
+    try:
+        info = archive.getinfo("xl/workbook.xml")
+        if info.file_size > _MAX_SHEET_LIST or info.compress_type not in SPREADSHEET_COMPRESSION \
+                or info.flag_bits & 0x1:
+            return None
+        with archive.open(info) as handle:
+            sheet_list = handle.read(_MAX_SHEET_LIST + 1)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, RuntimeError, EOFError,
+            NotImplementedError):
+        return None
+    if len(sheet_list) > _MAX_SHEET_LIST or _DTD.search(sheet_list):
+        return None
+    found = _SUMMARY_DATA_SHEET.search(sheet_list)
+    return None if found is None else found.group(0)
+
+
+def _summary_data_part(archive: zipfile.ZipFile, limits: Limits, budget: list[int]) -> str | None:
+    """The file name (last path component) of a summary's ``_data`` worksheet, through the workbook's
+    relationships as calamine finds it; None when that cannot be told (then every sheet is checked in full)."""
+    tag = _summary_data_sheet(archive)
+    ids = [value for name, value, _ in _ATTRIBUTE.findall(tag or b"") if name.endswith(b":id")]
+    if len(ids) != 1 or "xl/_rels/workbook.xml.rels" not in archive.namelist():
+        return None
+    data = b"".join(_stream(archive, archive.getinfo("xl/_rels/workbook.xml.rels"), limits, [0]))
+    targets = set()
+    for relationship in _RELATIONSHIP.findall(data):
+        attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(relationship)}
+        if attributes.get(b"Id") == ids[0] and b"Target" in attributes:
+            text = attributes[b"Target"].decode("utf-8", "replace")
+            targets.update({_basename(text), _basename(unquote(html.unescape(text)))})
+    return targets.pop() if len(targets) == 1 else None
 
 
 def _ole2_stream_names(path: Path) -> set[str]:
@@ -452,10 +512,13 @@ def _ole2_refusal(path: Path, suffix: str) -> Refused:
     return Refused("READ_XLS_RENAMED", name=path.name)
 
 
-def inspect(path: Path, limits: Limits) -> list[Finding]:
+def inspect(path: Path, limits: Limits, summary: bool = False) -> list[Finding]:
     """Check one input before parsing. Returns warnings (macros, links, embedded objects);
-    raises ``Refused`` when the input must not be parsed at all."""
-    check_path(path, limits)
+    raises ``Refused`` when the input must not be parsed at all. ``summary``: check it against the limits of a
+    summary (``Limits.for_summary``), for a file that ``claims_summary`` and is then read only as one."""
+    check_path(path, limits, summary)
+    if summary:
+        limits = limits.for_summary()
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
@@ -471,7 +534,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
         raise Refused("READ_TEXT_FILE") if text_like else Refused("READ_NOT_WORKBOOK", reason="unknown binary format")
     try:
         with zipfile.ZipFile(path) as archive:
-            return _inspect_zip(archive, limits, is_ods=suffix == ".ods")
+            return _inspect_zip(archive, limits, is_ods=suffix == ".ods", summary=summary)
     except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError):  # a corrupt deflate stream, a garbled name
         raise Refused("READ_DAMAGED") from None
     except (zipfile.LargeZipFile, RuntimeError, EOFError) as exc:
@@ -480,7 +543,7 @@ def inspect(path: Path, limits: Limits) -> list[Finding]:
         raise Refused("READ_DAMAGED") from None
 
 
-def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool) -> list[Finding]:
+def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary: bool = False) -> list[Finding]:
     infos = archive.infolist()
     _limit("max_parts", len(infos), limits.max_parts)
     names = {info.filename for info in infos}
@@ -501,12 +564,14 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool) -> list
     sheets = {n for n in names if (n.startswith("xl/worksheets/") and n.endswith(".xml"))
               or _basename(n) in sheet_targets}
     _limit("max_sheets", len(sheets), limits.max_sheets)
+    data_part = _summary_data_part(archive, limits, budget) if summary and not is_ods else None
     for info in infos:
         name = info.filename
         if is_ods and name == "content.xml":
             _scan_ods(archive, info, limits, budget)
         elif name in sheets or _basename(name) in targets or not name.lower().endswith(_BINARY_SUFFIXES):
-            _scan_xml(archive, info, limits, budget, cells, is_sheet=name in sheets)
+            _scan_xml(archive, info, limits, budget, cells, is_sheet=name in sheets,
+                      parsed=data_part is None or _basename(name) == data_part)
         else:
             for _ in _stream(archive, info, limits, budget):  # binary parts count against the size limits
                 pass
@@ -520,8 +585,8 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool) -> list
     return [Finding(code, Location()) for code in warnings]
 
 
-def preflight(path: str | Path, limits: Limits | None = None) -> list[Finding]:
+def preflight(path: str | Path, limits: Limits | None = None, summary: bool = False) -> list[Finding]:
     """``inspect`` with the file named in every finding; ``Refused`` becomes the reader's error."""
     path = Path(path)
-    findings = inspect(path, limits or Limits())
+    findings = inspect(path, limits or Limits(), summary)
     return [Finding(f.code, Location(str(path)), f.field, f.value, f.params) for f in findings]
