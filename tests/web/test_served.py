@@ -131,3 +131,32 @@ def test_serve_keeps_its_store_in_postgresql_with_db(postgres_server, tmp_path):
                                         str(tmp_path / "store"), "--db", url, "--format", "json"],
                                        capture_output=True, text=True, env=Portal.environment(), check=True).stdout)
     assert [unit["state"] for unit in status["units"]] == ["not_returned", "passed", "not_returned"]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(served_portal):
+    with socket.create_connection(("127.0.0.1", served_portal.port), timeout=30) as connection:
+        connection.sendall(f"POST {served_portal.links['471002']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 5000000000\r\n\r\n"
+                           .encode())
+        answer = b""
+        while chunk := connection.recv(4096):  # until the server closes: headers and body may come apart
+            answer += chunk
+        answer = answer.decode("utf-8")
+    assert answer.startswith("HTTP/1.1 413") and "the upload is over the 21 MB limit" in answer
+    # sent without a length: cut off once past the limit, nothing stored
+    before = get_json(served_portal.link("471002"))["latest"]
+    with socket.create_connection(("127.0.0.1", served_portal.port), timeout=30) as connection:
+        connection.sendall(f"POST {served_portal.links['471002']} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: multipart/form-data; boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           .encode())
+        chunk = b"%x\r\n%s\r\n" % (1_000_000, b"x" * 1_000_000)
+        closed = False
+        try:
+            for _ in range(100):
+                connection.sendall(chunk)
+        except OSError:  # the server closed the connection: what a client over the limit should see
+            closed = True
+    assert closed
+    assert get_json(served_portal.link("471002"))["latest"] == before
+    with urllib.request.urlopen(served_portal.link("471002"), timeout=30) as response:
+        assert response.status == 200
