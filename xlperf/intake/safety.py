@@ -147,6 +147,30 @@ def _from_first(block: bytes, names: tuple[bytes, ...]) -> int:
     return max(0, min(found) - 40) if found else -1
 
 
+def _tags(pattern: re.Pattern, block: bytes, start: int, anchors: tuple[bytes, ...]):
+    r"""``pattern.finditer(block, start)`` for a tag pattern ``<(?:[\w.-]+:)?(name|...)\b[^>]*>`` where every
+    name holds one of a few ``anchors``, found faster. Such a tag starts at the last '<' before its name
+    (a name and its prefix hold no '<'), so the pattern is tried only there, where searching with it tries
+    every '<' of the rest of a worksheet (from its <dimension> and <cols> at the top to the end)."""
+    next_at = {anchor: block.find(anchor, start) for anchor in anchors}
+    pos = start
+    while True:
+        for anchor, at in next_at.items():
+            if 0 <= at < pos:
+                next_at[anchor] = block.find(anchor, pos)
+        found = [at for at in next_at.values() if at >= 0]
+        if not found:
+            return
+        name_at = min(found)
+        tag_at = block.rfind(b"<", pos, name_at)
+        match = pattern.match(block, tag_at) if tag_at >= 0 else None
+        if match is None:  # no tag starts between pos and this name
+            pos = name_at + 1
+            continue
+        yield match
+        pos = match.end()
+
+
 _COUNTED_NAMES = (b"sst", b"Xfs", b"fonts", b"fills", b"borders", b"numFmts", b"dxfs", b"cellStyles", b"definedNames",
                   b"mergeCells", b"tableStyles", b"colors", b"extLst")
 
@@ -169,12 +193,12 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
                 _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
     start = _from_first(block, (b"<col", b":col"))
     if start >= 0:
-        for tag in _COL_TAG.finditer(block, start):
+        for tag in _tags(_COL_TAG, block, start, (b"col",)):
             for name, value in _MIN_MAX.findall(tag.group(0)):
                 _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
     start = _from_first(block, (b"mergeCell", b"dimension"))
     if start >= 0:
-        for tag in _RANGE_TAG.finditer(block, start):
+        for tag in _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension")):
             ref = _REF_ATTRIBUTE.search(tag.group(0))
             if ref is not None:
                 _check_range(part, tag.group(1).decode(), ref.group(1), limits)
