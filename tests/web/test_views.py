@@ -262,6 +262,11 @@ def test_the_office_reissues_and_revokes_a_link_and_downloads_every_version(offi
     assert new_link.startswith("http://testserver/u/")
     assert Client().get(portal["links"]["471002"]).status_code == 404
     assert Client().get(new_link.replace("http://testserver", "")).status_code == 200
+    upload(Client(), new_link.replace("http://testserver", ""), GOOD)  # the fix, through the new link
+    run_worker()
+    history = office.get(url).content.decode()
+    assert re.search(r"与上一版相比改动 \d+ 个单元格", history)
+    assert "中小企业公共服务平台运行维护经费!B12：社会效益指标 → 质量指标" in history
     revoked = office.post(url, {"action": "revoke", "csrfmiddlewaretoken": csrf_of(page)})
     assert "上传链接已收回" in revoked.content.decode()
     assert Client().get(new_link.replace("http://testserver", "")).status_code == 404
