@@ -62,6 +62,8 @@ def test_the_dataset_is_an_input_of_a_higher_merge_with_provenance(department, t
 
 
 def test_a_summary_too_large_for_excel_is_refused_or_left_to_parquet(tmp_path, monkeypatch):
+    import openpyxl
+
     import xlperf.writers.summary
 
     monkeypatch.setattr(xlperf.writers.summary, "EXCEL_MAX_ROWS", 50)  # 71 indicator rows do not fit
@@ -72,6 +74,27 @@ def test_a_summary_too_large_for_excel_is_refused_or_left_to_parquet(tmp_path, m
     assert "add --parquet DIR" in refused.output
     kept = CliRunner().invoke(cli, ["--lang", "en", "merge", str(SAMPLES / "returns"), "-o", str(out), "--no-cache",
                                     "--parquet", str(tmp_path / "data")])
-    assert kept.exit_code == 0 and not out.exists()
+    assert kept.exit_code == 0
     assert f"all the data is in the Parquet files in {tmp_path / 'data'}" in kept.output
     assert len(pd.read_parquet(tmp_path / "data" / "indicators.parquet")) == 71
+    # the workbook is still written, valid: 绩效指标明细 to the whole returns that fit, 汇总说明 saying the rest
+    # is only in the Parquet files; it carries no documents, so a higher-level merge is sent to the dataset
+    assert f"{out} lists the 37 indicators of the first 1 returns (of 71)" in kept.output
+    book = openpyxl.load_workbook(out)
+    detail = [row for row in book["绩效指标明细"].iter_rows(min_row=2, values_only=True)]
+    first = pd.read_parquet(tmp_path / "data" / "indicators.parquet").head(37)
+    assert [row[8] for row in detail] == list(first["target"])
+    about = {row[0]: row[1] for row in book["汇总说明"].iter_rows(values_only=True) if row[0]}
+    assert about["指标数"] == 71
+    assert about["超出 Excel 上限"] == (f"Excel 每个工作表最多 50 行：绩效指标明细只列出前 1 份报送的 37 条指标，其余 34 条只在 "
+                                     f"Parquet 数据集 {tmp_path / 'data'} 的 indicators.parquet 中；各报送的原始数据（上级"
+                                     "汇总用）也只在其 documents.parquet 中，本表不能再用于上级汇总，请汇总该文件夹")
+    upward = CliRunner().invoke(cli, ["--lang", "en", "merge", str(out), "-o", str(tmp_path / "up.xlsx"), "--no-cache"])
+    assert upward.exit_code == 2 and "this xlperf summary was too large for Excel" in upward.output
+    # when 项目汇总 does not fit either, only the Parquet files are written
+    monkeypatch.setattr(xlperf.writers.summary, "EXCEL_MAX_ROWS", 10)  # 9 projects and the 合计 row do not fit
+    none = tmp_path / "none.xlsx"
+    only = CliRunner().invoke(cli, ["--lang", "en", "merge", str(SAMPLES / "returns"), "-o", str(none), "--no-cache",
+                                    "--parquet", str(tmp_path / "d2")])
+    assert only.exit_code == 0 and not none.exists()
+    assert f"so {none} was not written; all the data is in the Parquet files in {tmp_path / 'd2'}" in only.output

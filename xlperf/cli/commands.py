@@ -331,7 +331,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     rows = _write_merge_outputs(consolidation, output, json_path, csv_dir, parquet_dir, lang)
     _echo_inputs(consolidation, lang)
     if rows is not None:
-        click.echo(say("parquet_instead", lang, rows=f"{rows:,}", output=output, path=parquet_dir))
+        click.echo(_beyond_excel_line(consolidation, rows, output, parquet_dir, lang))
     else:
         click.echo(_merged_line(consolidation, output, lang))
     sys.exit(consolidation.exit_code)
@@ -350,11 +350,24 @@ def _refuse_an_unusable_run(consolidation, inputs: tuple[str, ...], allow_empty:
         sys.exit(2)
 
 
+def _beyond_excel_line(consolidation, rows: int, output: str, parquet_dir: str, lang: str) -> str:
+    """What was written of a summary past Excel's rows: part of it (``write_summary(..., elsewhere)``), or none."""
+    from ..writers.summary import EXCEL_MAX_ROWS, indicators_shown, rows_needed_but_indicators
+
+    if rows_needed_but_indicators(consolidation) > EXCEL_MAX_ROWS:
+        return say("parquet_instead", lang, rows=f"{rows:,}", output=output, path=parquet_dir)
+    shown, returns = indicators_shown(consolidation)
+    return say("parquet_partial", lang, rows=f"{rows:,}", output=output, path=parquet_dir, shown=f"{shown:,}",
+               returns=f"{returns:,}", indicators=f"{consolidation.indicator_count:,}")
+
+
 def _write_merge_outputs(consolidation, output: str, json_path: str | None, csv_dir: str | None,
                          parquet_dir: str | None, lang: str) -> int | None:
-    """The summary and the exports asked for. A summary past Excel's rows is written only as Parquet:
-    then the rows it would need are returned (without ``parquet_dir`` that is an OutputError)."""
-    from ..writers.summary import EXCEL_MAX_ROWS, rows_needed, write_summary
+    """The summary and the exports asked for. A summary past Excel's rows is written in part (绩效指标明细 to
+    the returns that fit, no documents, 汇总说明 saying where the rest is) when only 绩效指标明细 and
+    ``_data`` pass, else only as Parquet: then the rows it would need are returned (without ``parquet_dir``
+    that is an OutputError)."""
+    from ..writers.summary import EXCEL_MAX_ROWS, rows_needed, rows_needed_but_indicators, write_summary
 
     rows = rows_needed(consolidation)
     fits = rows <= EXCEL_MAX_ROWS
@@ -362,9 +375,9 @@ def _write_merge_outputs(consolidation, output: str, json_path: str | None, csv_
         from ..core.errors import OutputError
 
         raise OutputError(say("too_many_rows", lang, rows=f"{rows:,}", output=output))
-    if fits:
+    if fits or rows_needed_but_indicators(consolidation) <= EXCEL_MAX_ROWS:
         _phase(lang, "writing", path=output)
-        write_summary(consolidation, output)
+        write_summary(consolidation, output, elsewhere=None if fits else parquet_dir)
     if json_path or csv_dir:
         from ..writers.exports import write_csvs, write_json  # pandas: only when asked for
 

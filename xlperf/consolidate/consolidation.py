@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core import exitcodes
 
@@ -67,6 +67,7 @@ class Prepared:
     unit_names: dict[str, str]
     iter_indicators: Callable[[], Iterator[list]]  # rows in INDICATOR_COLUMNS order, a return at a time
     iter_documents: Callable[[], Iterator[dict]]
+    indicator_counts: list[int] = field(default_factory=list)  # rows of each of indicator_segments
 
     def load_indicators(self) -> list[list]:
         return list(self.iter_indicators())

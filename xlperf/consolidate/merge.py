@@ -533,7 +533,8 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
         indicator_count=sum(item.indicator_count for item in included),
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
-        pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents)
+        pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents,
+        indicator_counts=[item.indicator_count for item in included if item.indicator_count])
 
 
 def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:

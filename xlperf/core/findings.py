@@ -164,6 +164,11 @@ CATALOG: dict[str, Entry] = {
                              "要校验，请对各单位的报送表运行 xlperf validate",
                              "a summary needs no validation: merge it upward with xlperf merge, or write the text with "
                              "xlperf report; to check returns, run xlperf validate on the units' workbooks"),
+    "READ_SUMMARY_PARTIAL": Entry(E, "这是超出 Excel 行数上限的 xlperf 汇总表，只列出部分指标、不带各单位的数据",
+                                  "this xlperf summary was too large for Excel: it lists part of the indicators and "
+                                  "does not carry the units' data",
+                                  "上级汇总请使用汇总时 --parquet 写出的数据集文件夹（见其“汇总说明”）",
+                                  "merge upward the dataset folder its merge wrote with --parquet (named on its 汇总说明)"),
     "READ_NOT_TEMPLATE": Entry(E, "不是 xlperf 生成的绩效目标表模板（找不到隐藏的模板信息）",
                                "not an xlperf template (the hidden template metadata is missing)",
                                "请在下发的模板中填写，不要复制到新建的工作簿",

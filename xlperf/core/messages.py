@@ -86,6 +86,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "parquet_instead": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行，未写出 {output}；全部数据已写入 Parquet：{path}",
                         "the summary would need {rows} rows, more than Excel's 1,048,576, so {output} was not "
                         "written; all the data is in the Parquet files in {path}"),
+    "parquet_partial": ("汇总表需要 {rows} 行，超过 Excel 的上限 1,048,576 行：{output} 的绩效指标明细只列出前 {returns} 份报送的 "
+                        "{shown} 条指标（共 {indicators} 条），且不能再用于上级汇总（见其汇总说明）；全部数据已写入 Parquet：{path}",
+                        "the summary would need {rows} rows, more than Excel's 1,048,576: {output} lists the {shown} "
+                        "indicators of the first {returns} returns (of {indicators}) and cannot be merged upward (its "
+                        "汇总说明 says so); all the data is in the Parquet files in {path}"),
     "interrupted": ("已中断（{signal}），未写完的输出不会留下", "interrupted ({signal}); no partial output is left"),
     # results of validate and merge, as the terminal and JSON show them
     **SEVERITY_LABELS,  # 错误, 警告

@@ -14,6 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from .findings import Finding, Location
 
 SUMMARY_MARKER = "xlperf-summary"  # A1 of a summary's hidden _data sheet: written by the summary, read back
+# A1 of the _data sheet of a summary too large for Excel (its rows beyond are only in the Parquet dataset): it
+# carries no documents, and is refused as an input of a higher-level merge with the way to the dataset
+PARTIAL_SUMMARY_MARKER = "xlperf-summary-partial"
 DATA_ROW_KEY = "document"  # the first cell of each _data row that carries a document as JSON
 META_MARKER = "xlperf-meta"  # A1 of a template's hidden _meta sheet: written by the template, checked on reading
 

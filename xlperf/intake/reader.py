@@ -18,7 +18,8 @@ from typing import NamedTuple
 from ..core.errors import UnreadableError  # noqa: F401 (raised here)
 from ..core.cells import split_cell
 from ..core.findings import Finding, Location
-from ..core.model import META_MARKER, SUMMARY_MARKER, ReturnDocument, pointer, read_summary_documents
+from ..core.model import (META_MARKER, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, ReturnDocument, pointer,
+                          read_summary_documents)
 from ..core.resources import templates_root
 from ..framework.spec import load_spec
 from ..framework.targets import clean_text, format_number, parse_number
@@ -528,6 +529,8 @@ def read_workbook(path: str | Path, limits: Limits | None = None) -> list[Return
             rows = _rows(workbook, "_data")
             if rows and rows[0] and rows[0][0] == SUMMARY_MARKER:
                 return _carried_documents(path, rows)
+            if rows and rows[0] and rows[0][0] == PARTIAL_SUMMARY_MARKER:
+                raise unreadable(str(path), "READ_SUMMARY_PARTIAL")
         if claimed:  # it said it was a summary but is not one: read as a return, within a return's limits
             warnings = _preflight(path, limits)
         document = _read(workbook, path, read_meta(workbook, str(path)))

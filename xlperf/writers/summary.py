@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections import Counter
+from itertools import islice
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -32,7 +33,7 @@ from ..core.fileio import atomic_path
 from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
 from ..core.fields import field_label
 from ..core.fields import label as heading
-from ..core.model import DATA_ROW_KEY, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
+from ..core.model import DATA_ROW_KEY, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from ..core.sheetxml import Segment, Splice, deflate, splice_package
 from ..core.styles import display_width
 from .template import quote_sheet
@@ -56,8 +57,27 @@ def rows_needed(consolidation: Consolidation) -> int:
     """The most rows any sheet of the summary would have (header and totals included)."""
     prepared = consolidation.prepared
     documents = prepared.document_count if prepared is not None else len(consolidation.documents)
-    return max(consolidation.indicator_count + 1, consolidation.size("projects") + 2,
-               consolidation.size("findings") + 1, documents + 1)
+    return max(consolidation.indicator_count + 1, documents + 1, rows_needed_but_indicators(consolidation))
+
+
+def rows_needed_but_indicators(consolidation: Consolidation) -> int:
+    """The most rows of a summary that lists only part of 绩效指标明细 and carries no documents (``elsewhere``)."""
+    return max(consolidation.size("projects") + 2, consolidation.size("findings") + 1)
+
+
+def indicators_shown(consolidation: Consolidation) -> tuple[int, int]:
+    """How many rows of 绩效指标明细, and of how many returns, fit Excel's rows: whole returns, in order."""
+    prepared = consolidation.prepared
+    counts = prepared.indicator_counts if prepared is not None and prepared.indicator_counts else \
+        [consolidation.indicator_count]
+    shown = returns = 0
+    for count in counts:
+        if shown + count > EXCEL_MAX_ROWS - 1:
+            break
+        shown, returns = shown + count, returns + 1
+    if not returns:  # one return (or rows with no return's count) longer than a sheet: as many rows as fit
+        shown = min(consolidation.indicator_count, EXCEL_MAX_ROWS - 1)
+    return shown, returns
 
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone all year (Asia/Shanghai)
@@ -345,11 +365,29 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     return totals
 
 
-def _write_indicators(book: _Book, sheet, consolidation: Consolidation) -> None:
+def _write_indicators(book: _Book, sheet, consolidation: Consolidation, shown: tuple[int, int] | None) -> None:
+    """绩效指标明细; ``shown`` (rows, returns): only the first rows, of whole returns (the rest is elsewhere)."""
     prepared = consolidation.prepared
-    _table_sheet(book, sheet, INDICATOR_TABLE, None if prepared else consolidation.table("indicators"),
-                 consolidation.indicator_count, printed="basis", segments=prepared.indicator_segments if prepared else None,
-                 keep=4)
+    records = None if prepared else consolidation.table("indicators")
+    segments = prepared.indicator_segments if prepared else None
+    count = consolidation.indicator_count
+    if shown is not None and shown[0] < count:
+        count = shown[0]
+        if segments is not None and prepared.indicator_counts:
+            segments = islice(segments, shown[1])
+        else:
+            records = _first_rows(consolidation.table("indicators"), count)
+            segments = None
+    _table_sheet(book, sheet, INDICATOR_TABLE, records, count, printed="basis", segments=segments, keep=4)
+
+
+def _first_rows(records, count: int):
+    """The first ``count`` rows of a table (a DataFrame, a list of dicts or column lists)."""
+    if hasattr(records, "iloc"):
+        return records.iloc[:count]
+    if isinstance(records, dict):
+        return {key: values[:count] for key, values in records.items()}
+    return records[:count]
 
 
 def _unit_names(consolidation: Consolidation) -> dict[str, str]:
@@ -554,7 +592,8 @@ def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:
     _table_sheet(book, sheet, MISSING_TABLE, records, len(records))
 
 
-def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[str, tuple[str, float]]) -> None:
+def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[str, tuple[str, float]],
+                 elsewhere: tuple[str, int, int] | None = None) -> None:
     formats = book.formats
     columns = INPUT_TABLE[:-1]  # the file's hash is for programs, not for the page
     last = len(columns) - 1
@@ -575,6 +614,12 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
         facts.append(("未报送", NO_MANIFEST))
     else:
         facts += [(f"{label}数", missing_kinds.count(kind)) for kind, label in MISSING_LABELS.items()]
+    if elsewhere is not None:
+        folder, shown, returns = elsewhere
+        facts.append(("超出 Excel 上限", f"Excel 每个工作表最多 {EXCEL_MAX_ROWS:,} 行：绩效指标明细只列出前 {returns:,} 份报送的 "
+                      f"{shown:,} 条指标，其余 {consolidation.indicator_count - shown:,} 条只在 Parquet 数据集 {folder} 的 "
+                      f"indicators.parquet 中；各报送的原始数据（上级汇总用）也只在其 documents.parquet 中，本表不能再用于"
+                      f"上级汇总，请汇总该文件夹"))
     row = 2
     for label, value in facts:
         sheet.write_string(row, 0, label, formats.label)
@@ -593,10 +638,12 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
     _print_setup(sheet, (0, 0))
 
 
-def _write_data(book: _Book, sheet, consolidation: Consolidation) -> None:
-    sheet.write_string(0, 0, SUMMARY_MARKER)
+def _write_data(book: _Book, sheet, consolidation: Consolidation, partial: bool = False) -> None:
+    sheet.write_string(0, 0, PARTIAL_SUMMARY_MARKER if partial else SUMMARY_MARKER)
     sheet.write_string(0, 1, DATA_VERSION)
     sheet.very_hidden()
+    if partial:  # the documents are only in the Parquet dataset: a higher-level merge is told to use it
+        return
     prepared = consolidation.prepared
     if prepared is not None:
         count, segments, widest = prepared.document_count, prepared.data_segments, prepared.data_columns
@@ -609,22 +656,24 @@ def _write_data(book: _Book, sheet, consolidation: Consolidation) -> None:
         book.splices.append(Splice(book.numbers[id(sheet)], 1, count, max(widest - 1, 1), segments))
 
 
-def build_summary(consolidation: Consolidation) -> bytes:
+def build_summary(consolidation: Consolidation, elsewhere: str | Path | None = None) -> bytes:
     """The summary workbook as .xlsx bytes; the same consolidation always gives the same bytes."""
     with tempfile.TemporaryDirectory(prefix="xlperf-summary-") as folder:
         path = Path(folder) / "summary.xlsx"
-        _build(consolidation, path)
+        _build(consolidation, path, elsewhere)
         return path.read_bytes()
 
 
-def _build(consolidation: Consolidation, target: Path) -> None:
+def _build(consolidation: Consolidation, target: Path, elsewhere: str | Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="xlperf-summary-") as folder:
         draft = Path(folder) / "draft.xlsx"  # XlsxWriter's package, before the tables' rows are spliced in
-        splice_package(draft, target, _write_draft(consolidation, draft))
+        splice_package(draft, target, _write_draft(consolidation, draft, elsewhere))
 
 
-def _write_draft(consolidation: Consolidation, draft: Path) -> list[Splice]:
-    """Everything XlsxWriter writes; returns the tables' rows to splice in."""
+def _write_draft(consolidation: Consolidation, draft: Path, elsewhere: str | Path | None = None) -> list[Splice]:
+    """Everything XlsxWriter writes; returns the tables' rows to splice in. ``elsewhere``: the Parquet dataset
+    holding everything, when the summary needs more rows than Excel's (then 绩效指标明细 lists the first
+    returns' indicators that fit, ``_data`` carries no documents, and 汇总说明 says so)."""
     workbook = xlsxwriter.Workbook(str(draft), {"in_memory": False, "strings_to_formulas": False,
                                                 "strings_to_numbers": False, "strings_to_urls": False})
     year = consolidation.year
@@ -634,20 +683,22 @@ def _write_draft(consolidation: Consolidation, draft: Path) -> list[Splice]:
     book = _Book(workbook, [ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA],
                  summary_title(consolidation))
     sheets, formats = book.sheets, book.formats
+    partial = elsewhere is not None and rows_needed(consolidation) > EXCEL_MAX_ROWS
+    shown = indicators_shown(consolidation) if partial else None
     totals = _write_projects(book, sheets[PROJECTS], consolidation)
-    _write_about(book, sheets[ABOUT], consolidation, totals)
-    _write_indicators(book, sheets[INDICATORS], consolidation)
+    _write_about(book, sheets[ABOUT], consolidation, totals, (str(elsewhere), *shown) if partial else None)
+    _write_indicators(book, sheets[INDICATORS], consolidation, shown)
     _write_statistics(workbook, sheets[STATISTICS], consolidation, formats)
     _write_spending(workbook, sheets[SPENDING], consolidation, formats)
     _write_findings(book, sheets[FINDINGS], consolidation)
     _write_missing(book, sheets[MISSING], consolidation)
-    _write_data(book, sheets[DATA], consolidation)
+    _write_data(book, sheets[DATA], consolidation, partial)
     sheets[ABOUT].activate()
     workbook.close()
     return book.splices
 
 
-def write_summary(consolidation: Consolidation, path: str | Path) -> None:
-    """Write the department summary workbook to ``path`` atomically (see ``build_summary``)."""
+def write_summary(consolidation: Consolidation, path: str | Path, elsewhere: str | Path | None = None) -> None:
+    """Write the department summary workbook to ``path`` atomically (see ``build_summary``, ``_write_draft``)."""
     with atomic_path(path) as temporary:
-        _build(consolidation, temporary)
+        _build(consolidation, temporary, elsewhere)
