@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "make_templates": "writers.sendout", "make_blank_template": "writers.sendout",
-    "load_framework": "framework.frameworks", "list_frameworks": "framework.frameworks", "Framework": "framework.frameworks",
+    "load_framework": "framework.frameworks", "list_frameworks": "framework.frameworks", "framework_shown": "framework.frameworks", "Framework": "framework.frameworks",
     "load_spec": "framework.spec",
     "read_return": "intake.reader", "read_workbook": "intake.reader",
     "validate_paths": "checks.validate", "check_document": "checks.validate", "FileResult": "checks.validate",

@@ -40,6 +40,8 @@ def test_round_create_writes_one_secret_link_per_unit(created):
         ("471001", "遵化市工业和信息化局本级"), ("471002", "遵化市中小企业服务中心"), ("471003", "遵化市无线电监测站")]
     assert all(row["url"].startswith("https://portal.example/u/") and len(row["url"]) > 50 for row in rows)
     assert oct((data / "links.csv").stat().st_mode & 0o777) == "0o600"
+    # the store holds the office's password hashes and the sessions: its owner's alone, whatever the umask
+    assert oct((data / "portal.sqlite3").stat().st_mode & 0o777) == "0o600"
     assert sorted(p.name for p in (data / "rounds" / "1" / "templates").iterdir()) == sorted(
         p.name for p in (SAMPLES / "templates").iterdir())
 

@@ -240,6 +240,7 @@ def test_the_dashboard_shows_each_units_state_with_filters_and_search(office, po
     page = office.get(url).content.decode()
     rows = dict(re.findall(r'<tr data-unit="(\d+)">.*?<span class="state state-(\w+)">', page, re.S))
     assert rows == {"471001": "not_returned", "471002": "errors", "471003": "passed"}
+    assert "项目支出绩效目标表（2020 版指标体系）" in page  # the framework by its Chinese name, as every page names it
     assert re.findall(r'<tr data-unit="(\d+)">', office.get(url + "?state=errors").content.decode()) == ["471002"]
     assert re.findall(r'<tr data-unit="(\d+)">', office.get(url + "?q=无线电").content.decode()) == ["471003"]
     status = office.get(url + "?format=json").json()

@@ -262,3 +262,13 @@ def map_indicator(indicator: dict, framework: Framework, from_framework: str | N
         if new_level2 in framework.categories.get(new_level1, ()):
             return {**indicator, "level1": new_level1, "level2": new_level2}
     return None
+
+
+def framework_shown(framework_id: object) -> object:
+    """A framework by its Chinese title, with its id for reference."""
+    if not framework_id:
+        return framework_id
+    try:
+        return f"{load_framework(str(framework_id)).title}，{framework_id}"
+    except Exception:  # noqa: BLE001 - a custom or unknown framework: its id is all there is
+        return framework_id

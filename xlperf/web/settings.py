@@ -39,6 +39,7 @@ def database_from_url(url: str | None, data_dir: Path) -> dict:
 
 
 def sqlite_database(path: Path) -> dict:
+    _private_file(path)
     # WAL and a busy timeout: the web server and the validation workers are separate processes writing one
     # file; IMMEDIATE transactions take the write lock at BEGIN, so two writers never deadlock mid-way
     return {
@@ -48,6 +49,16 @@ def sqlite_database(path: Path) -> dict:
                     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         "TEST": {"NAME": os.environ.get("XLPERF_WEB_TEST_SQLITE") or None},
     }
+
+
+def _private_file(path: Path) -> None:
+    """Make the SQLite store readable only by its owner before SQLite makes it (with the umask's mode): it
+    holds the office's password hashes and the sessions. SQLite gives its WAL files the same mode."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def secret_key(data_dir: Path) -> str:

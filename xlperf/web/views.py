@@ -378,7 +378,8 @@ def dashboard(request, round_id: int):
         row.state_label = state_label(row.state, lang)
     filters = [{"state": key, "label": state_label(key, lang), "count": count} for key, count in counts.items()]
     return show(request, "portal/dashboard.html", {
-        "round": round_, "rows": shown, "filters": filters, "state": state, "q": query, "total": len(rows)})
+        "round": round_, "rows": shown, "filters": filters, "state": state, "q": query, "total": len(rows),
+        "framework": xlperf.framework_shown(round_.framework)})
 
 
 @office_required

@@ -36,6 +36,7 @@ from ..core.fields import label as heading
 from ..core.model import DATA_ROW_KEY, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from ..core.sheetxml import Segment, Splice, deflate, splice_package
 from ..core.styles import display_width
+from ..framework.frameworks import framework_shown
 from .template import quote_sheet
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
@@ -95,18 +96,6 @@ def local_time(stamp: object) -> object:
     if moment.tzinfo is None:
         return stamp
     return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
-
-
-def framework_shown(framework_id: object) -> object:
-    """A framework by its Chinese title, with its id for reference."""
-    if not framework_id:
-        return framework_id
-    from ..framework.frameworks import load_framework
-
-    try:
-        return f"{load_framework(str(framework_id)).title}，{framework_id}"
-    except Exception:  # noqa: BLE001 - a custom or unknown framework: its id is all there is
-        return framework_id
 
 
 def _write(sheet, row: int, column: int, value: object, fmt) -> None:
