@@ -212,3 +212,40 @@ def test_the_store_is_consistent_after_uploads(round_and_links):
         assert store.check_consistency() == [f"version {damaged.pk}: file {damaged.sha256} does not match"]
     finally:
         path.write_bytes(saved)
+
+
+def test_a_parser_that_crashes_or_hangs_on_an_upload_is_that_uploads_finding_and_the_next_check_is_fine(
+        round_and_links, monkeypatch):
+    """The reliability issue's crash cases through the portal's check: the parser aborts the process on one
+    upload and never ends on another (it reads them in a forked, limited worker); each becomes its
+    version's one finding, neither becomes current, and the next upload is checked as usual."""
+    import os
+    import time
+
+    import xlperf.checks.validate
+    import xlperf.intake.reader
+    from xlperf.web import store
+
+    unit = unit_of(round_and_links, "471001")
+    crashing, _ = store.record_upload(unit, chunks(RETURNS / "471001_遵化市工业和信息化局本级.xlsx"), "a.xlsx")
+    hanging, _ = store.record_upload(unit, chunks(WITH_ERRORS / "471001_budget-and-plan-errors.xlsx"), "b.xlsx")
+    real_open = xlperf.intake.reader._open
+
+    def hostile_open(path):
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if digest == crashing.sha256:
+            os.abort()
+        if digest == hanging.sha256:
+            time.sleep(120)
+        return real_open(path)
+
+    monkeypatch.setattr(xlperf.intake.reader, "_open", hostile_open)  # the forked workers inherit both
+    monkeypatch.setattr(xlperf.checks.validate, "read_boundary", lambda: xlperf.checks.validate.Boundary(seconds=2))
+    started = time.monotonic()
+    crashed, hung = store.check_version(crashing.pk), store.check_version(hanging.pk)
+    assert time.monotonic() - started < 60
+    assert (crashed.state, [f["code"] for f in crashed.findings]) == ("unreadable", ["READ_CRASHED"])
+    assert (hung.state, [f["code"] for f in hung.findings]) == ("unreadable", ["READ_TIMEOUT"])
+    assert store.current_version(unit) is None
+    fine, _ = store.record_upload(unit_of(round_and_links, "471002"), chunks(GOOD), "471002.xlsx")
+    assert store.check_version(fine.pk).state in ("passed", "warnings")
