@@ -161,7 +161,8 @@ def _shown_by(column) -> Callable[[object], object]:
 
 PARQUET_TABLES = ("projects", "indicators", "findings", "inputs", "missing")
 DOCUMENTS_PARQUET = "documents.parquet"  # the carried documents: what a higher-level merge reads
-_PARQUET_BATCH = 50_000
+_PARQUET_BATCH = 10_000  # rows per row group, and at most this many characters of documents (about 150 returns)
+_PARQUET_BATCH_CHARS = 8_000_000
 
 
 def write_parquet(consolidation: Consolidation, folder: str | Path) -> list[Path]:
@@ -196,11 +197,13 @@ def write_parquet(consolidation: Consolidation, folder: str | Path) -> list[Path
         with atomic_path(path) as temporary:
             with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
                 batch: list[dict] = []
+                chars = 0
                 for record in records:
                     batch.append({column: to(record.get(column)) for column, to in zip(columns, convert)})
-                    if len(batch) >= _PARQUET_BATCH:
+                    chars += len(batch[-1].get("document") or "") if name == "documents" else 0
+                    if len(batch) >= _PARQUET_BATCH or chars >= _PARQUET_BATCH_CHARS:
                         writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                        batch = []
+                        batch, chars = [], 0
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
         written.append(path)
     return written
