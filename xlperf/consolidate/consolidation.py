@@ -181,6 +181,9 @@ class Consolidation:
         if name == "indicators" and self._given[name] is None and self.prepared is not None \
                 and name not in self._records:
             return (dict(zip(INDICATOR_COLUMNS, row)) for row in self.prepared.iter_indicators())
+        given = self._given[name]
+        if isinstance(given, dict) and name not in self._records:  # column lists (项目汇总): no list of dicts kept
+            return (dict(zip(given, values)) for values in zip(*given.values()))
         return iter(self.records(name))
 
     def iter_documents(self) -> Iterator[dict]:
