@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from enum import Enum
 
-from .fields import FIELD_LABELS, field_label  # noqa: F401 (findings name their fields by these labels)
+from .fields import field_label
 
 
 class Severity(str, Enum):

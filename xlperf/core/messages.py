@@ -1,5 +1,5 @@
 """Every zh/en text xlperf prints or writes outside the finding catalog (core/findings.py): the command
-line's, the results', the merge's reasons, the report's. One table, one look-up: a key gives
+line's (the portal's commands too), the results', the merge's reasons, the report's. One table, one look-up: a key gives
 (Chinese, English), formatted with the values named in it."""
 from __future__ import annotations
 
@@ -141,6 +141,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "opening (or add --format pdf for a PDF with page numbers from LibreOffice)."),
     "toc_stale": ("PDF 中的目录未能自动更新；请在 Word/WPS 中打开 .docx，右键目录选“更新域”。",
                   "the table of contents in the PDF could not be updated; open the .docx in Word/WPS and update it."),
+    # the portal's commands (xlperf round, office, serve)
+    "no_extra": ("xlperf: 错误：门户需要 web 组件，请先安装：pip install '.[web]'（缺少 {module}）",
+                 "xlperf: error: the portal needs the web extra: pip install '.[web]' (missing {module})"),
+    "round_created": ("已创建报送轮次 {id}：{title}（{year} 年，{units} 个单位）", "created round {id}: {title} ({year}, {units} units)"),
+    "links_written": ("上传链接（每单位一条，请分别发送，勿外传）：{path}", "upload links (one per unit; send each to its unit only): {path}"),
+    "office_added": ("已创建财政部门账号：{name}", "office account created: {name}"),
+    "office_updated": ("已更新账号 {name} 的密码", "password of {name} changed"),
+    "no_password": ("xlperf: 错误：请从标准输入提供密码（--password-stdin）", "xlperf: error: give the password on standard input (--password-stdin)"),
+    "bad_password": ("xlperf: 错误：密码不合要求：{reason}", "xlperf: error: the password is not acceptable: {reason}"),
+    "no_round": ("xlperf: 错误：没有编号为 {id} 的报送轮次", "xlperf: error: no round {id}"),
+    "no_rounds": ("xlperf: 错误：存储 {data} 中还没有报送轮次（先运行 xlperf round create）",
+                  "xlperf: error: the store {data} has no round yet (run xlperf round create first)"),
+    "portal_error": ("xlperf: 错误：{reason}", "xlperf: error: {reason}"),
+    "serving": ("门户已启动：{url}（存储：{data}；按 Ctrl-C 停止）", "portal running at {url} (store: {data}; Ctrl-C stops it)"),
+    "requeued": ("重新排队校验 {count} 个未完成的上传", "re-queued {count} unfinished checks"),
+    "round_status_header": ("单位编码  单位名称  状态  版本数  最近上传", "unit  name  state  versions  last upload"),
 }
 
 

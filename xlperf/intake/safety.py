@@ -490,7 +490,7 @@ def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
         with archive.open(info) as handle:
             sheet_list = handle.read(_MAX_SHEET_LIST + 1)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, RuntimeError, EOFError,
-            NotImplementedError):
+            NotImplementedError):  # zipfile's answer to a compression method it cannot read
         return None
     if len(sheet_list) > _MAX_SHEET_LIST or _DTD.search(sheet_list):
         return None

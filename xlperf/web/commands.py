@@ -14,31 +14,10 @@ from pathlib import Path
 
 import click
 
+from ..core.messages import say
 from .texts import state_label
 
-TEXTS = {
-    "no_extra": ("xlperf: 错误：门户需要 web 组件，请先安装：pip install '.[web]'（缺少 {module}）",
-                 "xlperf: error: the portal needs the web extra: pip install '.[web]' (missing {module})"),
-    "round_created": ("已创建报送轮次 {id}：{title}（{year} 年，{units} 个单位）", "created round {id}: {title} ({year}, {units} units)"),
-    "links_written": ("上传链接（每单位一条，请分别发送，勿外传）：{path}", "upload links (one per unit; send each to its unit only): {path}"),
-    "office_added": ("已创建财政部门账号：{name}", "office account created: {name}"),
-    "office_updated": ("已更新账号 {name} 的密码", "password of {name} changed"),
-    "no_password": ("xlperf: 错误：请从标准输入提供密码（--password-stdin）", "xlperf: error: give the password on standard input (--password-stdin)"),
-    "bad_password": ("xlperf: 错误：密码不合要求：{reason}", "xlperf: error: the password is not acceptable: {reason}"),
-    "no_round": ("xlperf: 错误：没有编号为 {id} 的报送轮次", "xlperf: error: no round {id}"),
-    "no_rounds": ("xlperf: 错误：存储 {data} 中还没有报送轮次（先运行 xlperf round create）",
-                  "xlperf: error: the store {data} has no round yet (run xlperf round create first)"),
-    "error": ("xlperf: 错误：{reason}", "xlperf: error: {reason}"),
-    "serving": ("门户已启动：{url}（存储：{data}；按 Ctrl-C 停止）", "portal running at {url} (store: {data}; Ctrl-C stops it)"),
-    "requeued": ("重新排队校验 {count} 个未完成的上传", "re-queued {count} unfinished checks"),
-    "header": ("单位编码  单位名称  状态  版本数  最近上传", "unit  name  state  versions  last upload"),
-}
 WEB_MODULES = ("django", "django_tasks", "django_tasks_db", "argon2", "uvicorn", "whitenoise")
-
-
-def say(key: str, lang: str, **values) -> str:
-    zh, en = TEXTS[key]
-    return (zh if lang == "zh" else en).format(**values)
 
 
 def _lang(given: str | None) -> str:
@@ -129,10 +108,10 @@ def round_create(projects, data, db, year, framework_name, title, base_url, lang
         for finding in findings:
             click.echo(f"  {projects}: {finding.line(lang)}", err=True)
         if not findings:
-            click.echo(say("error", lang, reason=error), err=True)
+            click.echo(say("portal_error", lang, reason=error), err=True)
         sys.exit(2)
     except FileNotFoundError as error:
-        click.echo(say("error", lang, reason=error), err=True)
+        click.echo(say("portal_error", lang, reason=error), err=True)
         sys.exit(2)
     path = Path(data) / "links.csv"
     store.write_links(path, links)
@@ -164,7 +143,7 @@ def round_status(data, db, round_id, output_format, lang):
         return
     rows = store.round_status(round_)
     click.echo(f"{round_.title}（{round_.year}）" if lang == "zh" else f"{round_.title} ({round_.year})")
-    click.echo(say("header", lang))
+    click.echo(say("round_status_header", lang))
     for row in rows:
         last = row.last_upload.astimezone().strftime("%Y-%m-%d %H:%M") if row.last_upload else "-"
         click.echo(f"{row.unit.code}  {row.unit.name}  {state_label(row.state, lang)}  {row.versions}  {last}")

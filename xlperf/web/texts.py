@@ -1,6 +1,8 @@
 """The portal's words, Chinese first and English beside them (``?lang=en`` switches, a cookie keeps it)."""
 from __future__ import annotations
 
+from ..core.findings import SEVERITY_LABELS
+
 UI: dict[str, tuple[str, str]] = {
     "portal": ("绩效目标表报送", "Performance-target returns"),
     "switch": ("English", "中文"),
@@ -114,7 +116,6 @@ STATES = {
     "warnings": ("仅有警告", "warnings only"),
     "passed": ("通过", "passed"),
 }
-SEVERITIES = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 
 
 def texts(lang: str) -> dict[str, str]:
@@ -127,4 +128,4 @@ def state_label(state: str, lang: str) -> str:
 
 
 def severity_label(severity: str, lang: str) -> str:
-    return SEVERITIES.get(severity, (severity, severity))[0 if lang == "zh" else 1]
+    return SEVERITY_LABELS.get(severity, (severity, severity))[0 if lang == "zh" else 1]

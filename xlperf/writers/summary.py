@@ -31,8 +31,7 @@ from ..consolidate.rows import (CODE_WIDTH, DATA_VERSION, INDICATOR_TABLE, LINE_
                                 standard_formats, text_lines, unit_text)
 from ..core.fileio import atomic_path
 from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
-from ..core.fields import field_label
-from ..core.fields import label as heading
+from ..core.fields import field_label, label as heading
 from ..core.model import DATA_ROW_KEY, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from ..core.sheetxml import Segment, Splice, deflate, splice_package
 from ..core.styles import display_width

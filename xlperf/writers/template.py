@@ -162,7 +162,7 @@ class _Formats:
         self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
 
 
-# the help shown when an input cell is selected: its title is the field's label (findings.FIELD_LABELS),
+# the help shown when an input cell is selected: its title is the field's label (core/fields.py),
 # or the title below for inputs that are not one field
 INPUT_TITLES = {"money": "金额（万元）", "percent": "累计支出比例"}
 INPUT_MESSAGES = {
