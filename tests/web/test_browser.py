@@ -17,7 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (JavascriptException, NoSuchElementException,
+                                        StaleElementReferenceException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
@@ -58,9 +59,11 @@ def browser(downloads):
 
 
 def wait_for(browser, condition, timeout: float = 60):
-    # the unit's page reloads itself while checking: an element may go stale between two looks
+    # the unit's page reloads itself while checking: an element may go stale between two looks, and a
+    # script may run while the old document unloads
     return WebDriverWait(browser, timeout, poll_frequency=0.1,
-                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(condition)
+                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException,
+                                             JavascriptException)).until(condition)
 
 
 def downloaded(folder: Path, suffix: str, before: set[str], timeout: float = 60) -> Path:
@@ -87,10 +90,20 @@ def result_text(browser) -> str:
     return wait_for(browser, ready.presence_of_element_located((By.ID, "result"))).text
 
 
+STATE_SCRIPT = """
+const state = document.getElementById("state");
+return state ? [state.dataset.version, state.dataset.state] : null;
+"""
+
+
 def shown(browser, version: str) -> None:
     """Wait until the page shows that version's result: it says checking… and reloads itself till then."""
-    wait_for(browser, lambda b: (b.find_element(By.ID, "state").get_attribute("data-version") == version
-                                 and b.find_element(By.ID, "state").get_attribute("data-state") != "checking"))
+    # read both attributes in one script run: between two WebDriver calls the page may reload and the
+    # element's node leave the document ("Node with given id does not belong to the document")
+    def settled(b):
+        seen = b.execute_script(STATE_SCRIPT)
+        return seen is not None and seen[0] == version and seen[1] != "checking"
+    wait_for(browser, settled)
 
 
 def upload(browser, path: Path) -> None:
