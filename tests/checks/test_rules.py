@@ -96,26 +96,26 @@ def test_every_level1_covered(doc):
     doc["projects"][0]["indicators"] = [i for i in doc["projects"][0]["indicators"] if i["level1"] != "满意度指标"]
     found = [f for f in findings_of(doc) if f.code == "LEVEL1_MISSING"]
     assert [f.params["level1"] for f in found] == ["满意度指标"]
-    assert [where(f) for f in found] == [(SHEET, "A19", "缺少一级指标“满意度指标”下的指标")]  # first empty row
+    assert [where(f) for f in found] == [(SHEET, "B19", "缺少一级指标“满意度指标”下的指标")]  # first empty row
 
 
 def test_no_indicators(doc):
     doc["projects"][0]["indicators"] = []
     assert [where(f) for f in findings_of(doc) if f.code == "NO_INDICATORS"] == [
-        (SHEET, "A11", "本项目没有填写任何绩效指标")]
+        (SHEET, "B11", "本项目没有填写任何绩效指标")]
 
 
 def test_level2_belongs_to_level1(doc):
     doc["projects"][0]["indicators"][0]["level2"] = "社会效益指标"
     found = [f for f in findings_of(doc) if f.code == "LEVEL2_NOT_IN_LEVEL1"]
     assert len(found) == 1 and found[0].params["level1"] == "产出指标"
-    assert where(found[0]) == (SHEET, "B11", "二级指标“社会效益指标”不属于一级指标“产出指标”（可选：数量指标、质量指标、时效指标、成本指标）")
+    assert where(found[0]) == (SHEET, "C11", "二级指标“社会效益指标”不属于一级指标“产出指标”（可选：数量指标、质量指标、时效指标、成本指标）")
 
 
 def test_unknown_level1(doc):
     doc["projects"][0]["indicators"][0]["level1"] = "产出"
     assert [where(f) for f in findings_of(doc) if f.code == "LEVEL1_UNKNOWN"] == [
-        (SHEET, "A11", "一级指标“产出”不在指标体系中（可选：产出指标、效益指标、满意度指标）")]
+        (SHEET, "B11", "一级指标“产出”不在指标体系中（可选：产出指标、效益指标、满意度指标）")]
 
 
 def test_cn2021_moves_cost(doc):
@@ -129,20 +129,20 @@ def test_duplicate_level3_is_a_warning(doc):
     doc["projects"][0]["indicators"][1]["name"] = doc["projects"][0]["indicators"][0]["name"]
     found = [f for f in findings_of(doc) if f.code == "DUPLICATE_INDICATOR"]
     assert len(found) == 1 and not found[0].is_error
-    assert where(found[0]) == (SHEET, "C12", "三级指标“审核金额”在本项目中重复（另见 C11）")
+    assert where(found[0]) == (SHEET, "D12", "三级指标“审核金额”在本项目中重复（另见 D11）")
 
 
 def test_target_neither_parseable_nor_qualitative(doc):
     doc["projects"][0]["indicators"][1]["target"] = "≥≥95"
     assert [where(f) for f in findings_of(doc) if f.code == "TARGET_INVALID"] == [
-        (SHEET, "E12", "指标值“≥≥95”既不是“比较符+数值+单位”，也不是定性描述")]
+        (SHEET, "F12", "指标值“≥≥95”既不是“比较符+数值+单位”，也不是定性描述")]
 
 
 def test_qualitative_where_a_number_is_expected(doc):
     doc["projects"][0]["indicators"][-1]["target"] = "非常满意"
     found = [f for f in findings_of(doc) if f.code == "TARGET_NOT_NUMBER"]
     assert len(found) == 1 and not found[0].is_error
-    assert where(found[0]) == (SHEET, "E19", "“服务对象满意度指标”通常应量化，指标值“非常满意”是定性描述")
+    assert where(found[0]) == (SHEET, "F19", "“服务对象满意度指标”通常应量化，指标值“非常满意”是定性描述")
 
 
 def test_cost_not_money_and_over_budget(doc):
@@ -151,7 +151,7 @@ def test_cost_not_money_and_over_budget(doc):
     assert not [c for c in codes(doc) if c.startswith("COST")][2:]
     cost["target"] = "≤16.01万元"
     assert [where(f) for f in findings_of(doc) if f.code == "COST_OVER_BUDGET"] == [
-        ("科技发展工作经费", "E14", "成本指标“项目所需资金”的 ≤16.01万元 超过项目预算数 16.00 万元")]
+        ("科技发展工作经费", "F14", "成本指标“项目所需资金”的 ≤16.01万元 超过项目预算数 16.00 万元")]
     cost["target"] = "≤160000元"  # 16 万元 in 元 is fine
     assert "COST_OVER_BUDGET" not in codes(doc)
     cost["target"] = "≤160100元"
@@ -175,20 +175,20 @@ def test_text_too_long(doc):
     doc["projects"][0]["indicators"][0]["description"] = "很" * 301
     found = [f for f in findings_of(doc) if f.code == "TEXT_TOO_LONG"]
     assert len(found) == 1 and found[0].params == {"length": 301, "limit": 300}
-    assert where(found[0]) == (SHEET, "D11", "绩效指标描述有 301 个字，超过 300 字")
+    assert where(found[0]) == (SHEET, "E11", "绩效指标描述有 301 个字，超过 300 字")
 
 
 def test_money_that_is_text(doc):
     doc["projects"][0]["fiscal"] = "十万"
     found = [f for f in findings_of(doc) if f.code == "VALUE_NOT_NUMBER"]
     assert len(found) == 1 and found[0].field == "fiscal"
-    assert where(found[0]) == (SHEET, "D4", "财政资金应为数字，实为“十万”")
+    assert where(found[0]) == (SHEET, "E4", "财政资金应为数字，实为“十万”")
 
 
 def test_negative_money(doc):
     doc["projects"][0]["other"] = -1.0
     assert [where(f) for f in findings_of(doc) if f.code == "VALUE_OUT_OF_RANGE"] == [
-        (SHEET, "F4", "其他资金 -1.00 超出允许范围（0–100000000）")]
+        (SHEET, "G4", "其他资金 -1.00 超出允许范围（0–100000000）")]
 
 
 def test_library_indicator_with_another_unit(doc):

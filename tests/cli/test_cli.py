@@ -110,7 +110,7 @@ def test_gbk_project_list(tmp_path):
     written = set()
     for path in sorted((tmp_path / "out").glob("*.xlsx")):
         book = openpyxl.load_workbook(path, read_only=True)
-        written |= {book[name]["D3"].value for name in book.sheetnames if name not in ("填报说明", "单位整体", "_lists",
+        written |= {book[name]["E3"].value for name in book.sheetnames if name not in ("填报说明", "单位整体", "_lists",
                                                                                         "_meta")}
         book.close()
     assert written == names and "工信局购置公务用车" in written
@@ -129,8 +129,8 @@ def test_xlsx_project_list_with_english_headers(tmp_path):
     book = openpyxl.load_workbook(tmp_path / "out" / "471001_单位.xlsx")
     assert (book["单位整体"]["B3"].value, book["单位整体"]["B4"].value) == ("471001", "单位")  # a code, as text
     sheet = book["项目"]
-    assert [sheet[cell].value for cell in ("B3", "D3", "B4", "D4")] == ["13028122P00306010001X", "项目", 10.96, 10.96]
-    assert sheet["F4"].value is None
+    assert [sheet[cell].value for cell in ("B3", "E3", "C4", "E4")] == ["13028122P00306010001X", "项目", 10.96, 10.96]
+    assert sheet["G4"].value is None
 
 
 def test_blank_template_cli(tmp_path):
@@ -152,11 +152,11 @@ def test_validate_errors_exact_lines():
     budget sum they break is not reported a third time (one mistake, one finding)."""
     result = run("validate", ERRORS / "471001_budget-and-plan-errors.xlsx", "--lang", "zh")
     assert result.exit_code == 1
-    changed = Finding("READ_PREFILLED_CHANGED", Location(None, "工信局购置公务用车", "D4"), "fiscal", 10.0,
+    changed = Finding("READ_PREFILLED_CHANGED", Location(None, "工信局购置公务用车", "E4"), "fiscal", 10.0,
                       {"expected": 10.96})
     lines = result.output.splitlines()
     assert f"  错误  {changed.line('zh')}  [READ_PREFILLED_CHANGED]" in lines
-    assert "  错误  工信局购置公务用车!D4 财政资金应为“10.96”，实为“10.00”（预填内容被改动）  [READ_PREFILLED_CHANGED]" in lines
+    assert "  错误  工信局购置公务用车!E4 财政资金应为“10.96”，实为“10.00”（预填内容被改动）  [READ_PREFILLED_CHANGED]" in lines
     assert f"        → {CATALOG['READ_PREFILLED_CHANGED'].hint_zh}" in lines
     assert "BUDGET_SUM_MISMATCH" not in result.output
     assert lines[0].endswith("4 个错误，2 个警告")

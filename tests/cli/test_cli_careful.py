@@ -210,8 +210,8 @@ def test_renamed_sheets_are_renames_and_are_still_read(tmp_path):
     assert "sheet '工信局购置公务用车' was renamed to '项目一'" in report
 
 
-@pytest.mark.parametrize("cell, value, field", [("B3", "X1", "project_code"), ("D4", 12, "fiscal"),
-                                                ("B4", 12, "budget_total"), ("D3", "改了名", "project_name")])
+@pytest.mark.parametrize("cell, value, field", [("B3", "X1", "project_code"), ("E4", 12, "fiscal"),
+                                                ("C4", 12, "budget_total"), ("E3", "改了名", "project_name")])
 def test_one_changed_prefilled_cell_is_one_finding(tmp_path, cell, value, field):
     def change(book):
         book["工信局购置公务用车"][cell] = value

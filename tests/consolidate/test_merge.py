@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES
 
-from xlperf.consolidate.consolidation import DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, UNREADABLE
-from xlperf.core.errors import UsageError
+from xlperf.consolidate.consolidation import (
+    DUPLICATE,
+    EXCLUDED,
+    INCLUDED,
+    INCLUDED_WITH_WARNINGS,
+    UNREADABLE,
+)
 from xlperf.consolidate.merge import merge_returns
+from xlperf.core.errors import UsageError
 
 RETURNS = SAMPLES / "returns"
 SEED_RETURN = RETURNS / "471001_遵化市工业和信息化局本级.xlsx"
@@ -41,7 +47,7 @@ def test_indicator_rows_keep_provenance_and_parse():
     merged = merge_returns([SEED_RETURN])
     row = merged.indicators[(merged.indicators["name"] == "项目所需资金")].iloc[0]
     assert (row["target"], row["operator"], row["number"], row["unit"], row["kind"]) == ("＝16万元", "=", 16.0, "万元", "quantitative")
-    assert (row["source_sheet"], row["source_cell"]) == ("科技发展工作经费", "E14")
+    assert (row["source_sheet"], row["source_cell"]) == ("科技发展工作经费", "F14")
     qualitative = merged.indicators[merged.indicators["target"] == "提升生态环境质量"]
     assert set(qualitative["kind"]) == {"qualitative"}
     assert len(merged.indicators) == 9 + 9 + 9 + 10
@@ -158,7 +164,7 @@ def test_summary_is_an_input_to_a_higher_level_merge(tmp_path):
     # provenance: still the unit's own file, sheet and cell
     row = higher.indicators[higher.indicators["name"] == "项目所需资金"].iloc[0]
     assert row["source_file"].endswith(SEED_RETURN.name)
-    assert (row["source_sheet"], row["source_cell"]) == ("科技发展工作经费", "E14")
+    assert (row["source_sheet"], row["source_cell"]) == ("科技发展工作经费", "F14")
     # and the bureau-level summary can carry it on again
     bureau = tmp_path / "bureau.xlsx"
     write_summary(higher, bureau)
@@ -177,8 +183,8 @@ def test_formula_looking_text_stays_text_end_to_end(tmp_path):
     book = openpyxl.load_workbook(RETURNS / "471002_遵化市中小企业服务中心.xlsx")
     sheet = book["中小企业公共服务平台运行维护经费"]
     for row, text in enumerate(nasty, start=11):
-        sheet[f"D{row}"].value = text
-        sheet[f"D{row}"].data_type = "s"
+        sheet[f"E{row}"].value = text
+        sheet[f"E{row}"].data_type = "s"
     book.save(tmp_path / "r.xlsx")
     merged = merge_returns([tmp_path / "r.xlsx"])
     nasty[-1] = "=1"  # surrounding whitespace is cleaned off on reading; what is left must still be inert
@@ -231,7 +237,7 @@ def test_json_export_of_a_merge_is_streamed_as_one_dump_would_write_it(tmp_path)
 
 
 def test_csv_export_of_a_merge_is_what_pandas_writes_from_its_tables(tmp_path):
-    from test_summary import pandas_csv
+    from reference_csv import pandas_csv
 
     from xlperf.writers.exports import write_csvs
 

@@ -88,7 +88,7 @@ def test_a_summary_over_a_returns_limits_is_merged_again_with_totals_and_provena
     assert projects["budget_total"].sum() == pytest.approx(193.86 * COPIES)
     indicators = pd.read_parquet(tmp_path / "province" / "indicators.parquet")
     assert indicators["source_file"].str.fullmatch(r"returns/\d{6}_.+\.xlsx").all()
-    assert indicators["source_cell"].str.fullmatch(r"E\d+").all()
+    assert indicators["source_cell"].str.fullmatch(r"F\d+").all()
 
 
 def _without_marker(summary, target) -> None:

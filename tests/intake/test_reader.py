@@ -39,12 +39,12 @@ def test_seed_round_trip(seed_template, seed, tmp_path):
 def test_every_value_keeps_its_cell(seed_template, seed, tmp_path):
     doc = read_return(fill_template(seed_template, seed_document(seed), tmp_path / "r.xlsx"))
     where = doc.sources
-    assert (where["/projects/0/fiscal"].sheet, where["/projects/0/fiscal"].cell) == (SHEET, "D4")
+    assert (where["/projects/0/fiscal"].sheet, where["/projects/0/fiscal"].cell) == (SHEET, "E4")
     assert where["/projects/0/spending_plan/10月底"].cell == "D7"
-    assert where["/projects/1/indicators/3/target"].cell == "E14"
+    assert where["/projects/1/indicators/3/target"].cell == "F14"
     assert where["/projects/1/indicators/3/target"].sheet == "工信局安全生产执法监督管理经费"
     assert where["/measures"].cell == "B6" and where["/measures"].sheet == "单位整体"
-    assert doc.location("/projects/0/indicators/2/basis").cell == "F13"
+    assert doc.location("/projects/0/indicators/2/basis").cell == "G13"
     assert doc.location("/projects/0/goals/1").cell == "B8"
 
 
@@ -62,7 +62,7 @@ def test_money_as_text_is_normalised(tmp_path, typed, expected):
     from xlperf.writers.sendout import make_blank_template
 
     template = make_blank_template(tmp_path, count=1, unit_code="1", unit_name="u").files[0]
-    path = fill_template(template, {"projects": []}, tmp_path / "r.xlsx", {("项目1", "B4"): typed})
+    path = fill_template(template, {"projects": []}, tmp_path / "r.xlsx", {("项目1", "C4"): typed})
     doc = read_return(path)
     assert doc.document["projects"][0]["budget_total"] == expected
     assert doc.raw["/projects/0/budget_total"] == typed
@@ -71,13 +71,13 @@ def test_money_as_text_is_normalised(tmp_path, typed, expected):
 def test_text_cells_normalised_and_displayed_as_shown(seed_template, tmp_path):
     book = openpyxl.load_workbook(seed_template)
     sheet = book[SHEET]
-    sheet["E11"] = 0.95
-    sheet["E11"].number_format = "0%"  # Excel turned a typed 95% into a number
-    sheet["E12"] = "＝１６万元"
-    sheet["C11"] = "\u200b审核\u00a0金额 "
+    sheet["F11"] = 0.95
+    sheet["F11"].number_format = "0%"  # Excel turned a typed 95% into a number
+    sheet["F12"] = "＝１６万元"
+    sheet["D11"] = "\u200b审核\u00a0金额 "
     sheet["B7"] = "30%"  # a percentage stored as text
     sheet["C7"] = 0.6
-    sheet["D11"] = 15.0  # a number in a text field with General format
+    sheet["E11"] = 15.0  # a number in a text field with General format
     path = tmp_path / "r.xlsx"
     book.save(path)
     doc = read_return(path)
@@ -177,7 +177,7 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=st.lists(st.tuples(st.sampled_from(["B4", "D4", "B5", "B7", "E7", "B8", "A11", "B11", "E11", "F30"]),
+@given(values=st.lists(st.tuples(st.sampled_from(["C4", "E4", "C5", "B7", "E7", "B8", "B11", "C11", "F11", "G30"]),
                                  st.one_of(TEXT, st.floats(allow_nan=True), st.integers())), min_size=1, max_size=6))
 def test_arbitrary_values_in_input_cells_never_crash(blank_template_path, values):
     with tempfile.TemporaryDirectory() as folder:
@@ -213,13 +213,37 @@ def test_indicator_table_rows_read_as_single_cells(columns):
 
 
 def test_a_missing_level1_is_placed_on_the_first_empty_row_not_a_correct_one(tmp_path):
-    """LEVEL1_MISSING points where the unit adds the indicator: the first empty row of the table (A16
-    after the five rows filled), never the first indicator's row (A11), which is right."""
+    """LEVEL1_MISSING points where the unit adds the indicator: the first empty row of the table (B16
+    after the five rows filled), never the first indicator's row (B11), which is right."""
     from xlperf.checks.validate import validate_paths
 
     result = validate_paths([SAMPLES / "returns-with-errors" / "471003_missing-parts.xlsx"])[0]
     missing = [f for f in result.findings if f.code == "LEVEL1_MISSING"]
-    assert [(f.location.sheet, f.location.cell) for f in missing] == [("重大活动无线电安全保障经费", "A16")]
+    assert [(f.location.sheet, f.location.cell) for f in missing] == [("重大活动无线电安全保障经费", "B16")]
     filled = [f.location.cell for f in result.findings if f.location.sheet == "重大活动无线电安全保障经费"
               and f.code != "LEVEL1_MISSING"]
-    assert "A16" not in filled
+    assert "B16" not in filled
+
+
+LAYOUT_1_0 = Path(__file__).resolve().parents[1] / "data" / "layout-1.0"
+
+
+def test_returns_of_the_six_column_layout_still_read():
+    """Returns filled in templates of layout 1.0 (indicators in A–F, no 预算规模及资金用途 label column: kept
+    in tests/data/layout-1.0 as units sent them) read as the same document as today's, each finding at the
+    cell of the workbook it is about."""
+    old = read_return(LAYOUT_1_0 / "471002_遵化市中小企业服务中心.xlsx")
+    new = read_return(SAMPLES / "returns" / "471002_遵化市中小企业服务中心.xlsx")
+    assert old.findings == [] and new.findings == []
+    assert old.document == new.document and len(new.document["projects"]) == 3
+    assert old.location("/projects/0/fiscal").cell == "D4" and new.location("/projects/0/fiscal").cell == "E4"
+
+    def located(path):
+        return sorted((f.code, f.location.sheet, f.location.cell) for f in validate_file(path, FrameworkResolver()).findings)
+
+    old_findings = located(LAYOUT_1_0 / "471002_indicator-errors.xlsx")
+    new_findings = located(SAMPLES / "returns-with-errors" / "471002_indicator-errors.xlsx")
+    assert [(code, sheet) for code, sheet, _ in old_findings] == [(code, sheet) for code, sheet, _ in new_findings]
+    shifted = {"A": "B", "B": "C", "C": "D", "D": "E", "E": "F", "F": "G"}  # indicator columns moved right by one
+    assert [shifted[cell[0]] + cell[1:] for _, _, cell in old_findings] == [cell for _, _, cell in new_findings]
+    assert ("LEVEL2_NOT_IN_LEVEL1", "中小企业公共服务平台运行维护经费", "B12") in old_findings

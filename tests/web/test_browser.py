@@ -162,7 +162,7 @@ def test_a_whole_round_in_the_browser(portal, browser, downloads, tmp_path):
     assert browser.find_element(By.ID, "state").text == "有错误"
     rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
             for row in browser.find_elements(By.CSS_SELECTOR, "tr.finding")]
-    assert ["B12", "错误"] == rows[0][:2] and "不属于一级指标" in rows[0][2]
+    assert ["C12", "错误"] == rows[0][:2] and "不属于一级指标" in rows[0][2]
     assert any("工作表：中小企业公共服务平台运行维护经费" in h.text for h in browser.find_elements(By.TAG_NAME, "h3"))
     screenshot(browser, "portal-unit.png", tmp_path)
 

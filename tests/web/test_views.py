@@ -87,7 +87,7 @@ def test_the_unit_downloads_its_template_uploads_and_sees_located_findings(porta
     sheet = "中小企业公共服务平台运行维护经费"
     assert f"工作表：{sheet}" in shown
     cells = re.findall(r'<tr class="finding"><td>([A-Z]+\d+)</td>', shown)
-    assert "B12" in cells
+    assert "C12" in cells
     assert "不属于一级指标" in shown  # the message, in Chinese
     english = unit.get(path + "?lang=en").content.decode()
     assert "does not belong" in english and unit.cookies["xlperf_lang"].value == "en"
@@ -267,7 +267,7 @@ def test_the_office_reissues_and_revokes_a_link_and_downloads_every_version(offi
     run_worker()
     history = office.get(url).content.decode()
     assert re.search(r"与上一版相比改动 \d+ 个单元格", history)
-    assert "中小企业公共服务平台运行维护经费!B12：社会效益指标 → 质量指标" in history
+    assert "中小企业公共服务平台运行维护经费!C12：社会效益指标 → 质量指标" in history
     revoked = office.post(url, {"action": "revoke", "csrfmiddlewaretoken": csrf_of(page)})
     assert "上传链接已收回" in revoked.content.decode()
     assert Client().get(new_link.replace("http://testserver", "")).status_code == 404

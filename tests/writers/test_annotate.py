@@ -1,6 +1,8 @@
 """Annotated copies: problem cells highlighted with comments, a 校验结果 sheet, still a working template."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import openpyxl
 import pytest
 from conftest import SAMPLES
@@ -51,7 +53,7 @@ def test_annotated_copy_is_still_a_working_template(tmp_path, lo_saved_return):
     sheet = book["中小企业公共服务平台运行维护经费"]
     assert sheet.protection.sheet
     validations = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
-    assert validations["A11:A30"] == "xl_l1" and validations["B11:B30"].startswith("INDIRECT(")
+    assert validations["B11:B30"] == "xl_l1" and validations["C11:C30"].startswith("INDIRECT(")
     meta = template_meta(book)
     assert meta["workbook"]["unit_code"] == "471002"
     # and xlperf reads it back with the same findings as the original
@@ -61,24 +63,46 @@ def test_annotated_copy_is_still_a_working_template(tmp_path, lo_saved_return):
         sorted((f.code, f.location.sheet, f.location.cell) for f in original.findings)
 
 
+
+def test_a_return_of_the_six_column_layout_is_annotated_in_todays_layout(tmp_path):
+    """A return made from a layout-1.0 template (indicators in A–F) comes back rebuilt in today's layout:
+    each mark and comment on the cell that now holds the field, the copy reading back with the findings of
+    the same return made from today's template."""
+    old_return = Path(__file__).resolve().parents[1] / "data" / "layout-1.0" / "471002_indicator-errors.xlsx"
+    result, written = _annotate(old_return, tmp_path / "annotated")
+    sheet = "中小企业公共服务平台运行维护经费"
+    assert ("LEVEL2_NOT_IN_LEVEL1", sheet, "B12") in {(f.code, f.location.sheet, f.location.cell)
+                                                     for f in result.findings}
+    book = openpyxl.load_workbook(written[0])
+    assert "不属于一级指标" in book[sheet]["C12"].comment.text and book[sheet]["B12"].comment is None
+    assert book[sheet]["A4"].value == "预算规模及资金用途"
+    duplicate = book["企业经营管理人才培训经费"]["D12"].comment.text
+    assert "另见 D11" in duplicate  # the other cell named in the message moved too
+    again = validate_paths([written[0]])[0]
+    today = validate_paths([ERRORS / "471002_indicator-errors.xlsx"])[0]
+    assert sorted((f.code, f.location.sheet, f.location.cell) for f in again.findings) == \
+        sorted((f.code, f.location.sheet, f.location.cell) for f in today.findings)
+    listed = [row[2] for row in book["校验结果"].iter_rows(min_row=2, values_only=True)]
+    assert "C12" in listed and "B12" not in listed
+
 def test_values_stay_where_the_unit_typed_them(tmp_path):
     _, written = _annotate(ERRORS / "471003_missing-parts.xlsx", tmp_path)
     original = openpyxl.load_workbook(ERRORS / "471003_missing-parts.xlsx")
     copy = openpyxl.load_workbook(written[0])
     for name in ("无线电频谱监测设备运行维护费", "重大活动无线电安全保障经费"):
         for row in range(11, 31):
-            for column in "ABCDEF":
+            for column in "BCDEFG":
                 assert copy[name][f"{column}{row}"].value == original[name][f"{column}{row}"].value
 
 
 def test_formula_looking_text_stays_text_in_the_copy(tmp_path):
     book = openpyxl.load_workbook(SAMPLES / "returns" / "471002_遵化市中小企业服务中心.xlsx")
     sheet = book["中小企业公共服务平台运行维护经费"]
-    sheet["D11"].value = '=HYPERLINK("http://example.invalid","x")'
-    sheet["D11"].data_type = "s"  # typed as text in a text cell
+    sheet["E11"].value = '=HYPERLINK("http://example.invalid","x")'
+    sheet["E11"].data_type = "s"  # typed as text in a text cell
     book.save(tmp_path / "r.xlsx")
     _, written = _annotate(tmp_path / "r.xlsx", tmp_path / "out")
-    cell = openpyxl.load_workbook(written[0])["中小企业公共服务平台运行维护经费"]["D11"]
+    cell = openpyxl.load_workbook(written[0])["中小企业公共服务平台运行维护经费"]["E11"]
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://example.invalid","x")'
 
 
@@ -157,7 +181,7 @@ def test_marks_are_red_for_errors_orange_for_warnings_and_clear_when_the_unit_ch
     red, orange = _fill_under(pdf, "社会效益指标"), _fill_under(pdf, "非常满意")
     assert red[0] > 240 and 180 < red[1] < 215, red  # #FFC7CE: an error (二级 outside its 一级)
     assert orange[0] > 240 and 200 < orange[1] < 225 and orange[2] < 185, orange  # #FFD8A8: a warning only
-    typed = lo.type_into(copy, [(sheet, "B12", "质量指标")], tmp_path / "typed.xlsx")
+    typed = lo.type_into(copy, [(sheet, "C12", "质量指标")], tmp_path / "typed.xlsx")
     assert typed["entries"][0]["accepted"]
     pdf = lo.convert(tmp_path / "typed.xlsx", "pdf", tmp_path / "after")
     # the unit changed the value: the cell is back to the input fill of its unmarked neighbours
@@ -178,7 +202,7 @@ def test_counts_equal_the_findings_marked_and_fall_as_the_unit_corrects(tmp_path
     assert sum(e for e, _ in counts.values()) == result.errors and sum(w for _, w in counts.values()) > 0
     cells = {name: ("B7", "A8") if name == "单位整体" else ("B9", "C9") for name in sheets}
     watch = [(name, cell) for name in sheets for cell in cells[name]] + [("填报说明", "B7")]
-    typed = lo.type_into(copy, [("中小企业公共服务平台运行维护经费", "B12", "质量指标")], None, watch=watch)
+    typed = lo.type_into(copy, [("中小企业公共服务平台运行维护经费", "C12", "质量指标")], None, watch=watch)
     before, after = typed["watch_before"], typed["watch_after_hard_recalc"]
     for name in sheets:
         errors, warnings = counts[name]

@@ -38,7 +38,7 @@ def test_tables_with_the_summarys_columns_types_and_provenance(department):
     book.close()
     assert [row[8] for row in shown] == list(indicators["target"])  # the same rows as the sheet, in order
     assert set(indicators["source_file"]) == {str(p) for p in sorted((SAMPLES / "returns").glob("*.xlsx"))}
-    assert indicators["source_cell"].str.fullmatch(r"E\d+").all()
+    assert indicators["source_cell"].str.fullmatch(r"F\d+").all()
 
 
 def test_duckdb_reads_the_dataset(department):

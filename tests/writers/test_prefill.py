@@ -40,10 +40,10 @@ def test_carried_cells_are_marked_and_editable(tmp_path):
     result = make_templates(SAMPLES / "projects.csv", tmp_path, year=2023, prefill=[RETURNS])
     book = openpyxl.load_workbook(result.files[1])  # 471002: purpose blank in the list for two projects
     sheet = book["“专精特新”企业培育专项经费"]
-    for cell in ("B5", "B8", "A11", "E11"):
+    for cell in ("C5", "B8", "B11", "F11"):
         assert sheet[cell].protection.locked is False
         assert sheet[cell].fill.fgColor.rgb.endswith(CARRIED_FILL.lstrip("#"))
-    assert "上年结转" in sheet["A8"].comment.text and "上年结转" in sheet["A10"].comment.text
+    assert "上年结转" in sheet["A8"].comment.text and "上年结转" in sheet["B10"].comment.text
     notes = [c.value for c in book["填报说明"]["B"] if isinstance(c.value, str) and "预填自上年度" in c.value]
     assert len(notes) == 3
     assert template_meta(book)["projects"][1]["carried"] == ["goals", "indicators", "purpose"]

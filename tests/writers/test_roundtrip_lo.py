@@ -77,7 +77,7 @@ def test_sample_summary_values_totals_and_provenance(sample_summary):
     rows = [[c.value for c in row] for row in detail.iter_rows(min_row=2)]
     target = next(r for r in rows if r[detail_header.index("三级指标")] == "项目所需资金")
     assert target[detail_header.index("指标值")] == "＝16万元"
-    assert (target[detail_header.index("来源工作表")], target[detail_header.index("来源单元格")]) == ("科技发展工作经费", "E14")
+    assert (target[detail_header.index("来源工作表")], target[detail_header.index("来源单元格")]) == ("科技发展工作经费", "F14")
     assert str(target[detail_header.index("来源文件")]).endswith("471001_遵化市工业和信息化局本级.xlsx")
     assert book["指标统计"]._charts and book["资金支出进度"]._charts
     for sheet in book.worksheets:  # no formula in any text cell: the only formulas are totals

@@ -20,16 +20,46 @@ import openpyxl
 import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
+from reference_csv import pandas_csv
 
-from xlperf.consolidate.consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS,
-                                  INDICATOR_COLUMNS, INPUT_COLUMNS, MISSING_COLUMNS, STATE_LABELS, UNREADABLE,
-                                  Consolidation)
-from xlperf.writers.exports import consolidation_data, neutralise_csv_text, write_csvs, write_json
-from xlperf.intake.reader import read_workbook
+from xlperf.consolidate.consolidation import (
+    DUPLICATE,
+    EXCLUDED,
+    FINDING_COLUMNS,
+    INCLUDED,
+    INCLUDED_WITH_WARNINGS,
+    INDICATOR_COLUMNS,
+    INPUT_COLUMNS,
+    MISSING_COLUMNS,
+    STATE_LABELS,
+    UNREADABLE,
+    Consolidation,
+)
 from xlperf.consolidate.rows import CHUNK_SIZE, INDICATOR_TABLE
-from xlperf.writers.summary import (ABOUT, ALL_RETURNED, DATA, FINDINGS, INDICATORS, MIN_PRINT_SCALE, MISSING,
-                                    NO_MANIFEST, PROJECTS, SPENDING, STATISTICS, STATUS_LABELS, build_summary,
-                                    read_summary_documents, write_summary)
+from xlperf.intake.reader import read_workbook
+from xlperf.writers.exports import (
+    consolidation_data,
+    neutralise_csv_text,
+    write_csvs,
+    write_json,
+)
+from xlperf.writers.summary import (
+    ABOUT,
+    ALL_RETURNED,
+    DATA,
+    FINDINGS,
+    INDICATORS,
+    MIN_PRINT_SCALE,
+    MISSING,
+    NO_MANIFEST,
+    PROJECTS,
+    SPENDING,
+    STATISTICS,
+    STATUS_LABELS,
+    build_summary,
+    read_summary_documents,
+    write_summary,
+)
 
 MILESTONES = ["3月底", "6月底", "10月底", "12月底"]
 LEVEL2_TREE = {"产出指标": ["数量指标", "质量指标", "时效指标", "成本指标"],
@@ -99,14 +129,14 @@ def make_consolidation(expect: str | None = "manifest.json", missing: bool = Tru
                                "description": "=1+2" if number == 0 else f"{indicator}说明", "target": target,
                                "operator": operator, "number": value, "unit": unit_text, "kind": kind,
                                "basis": "根据年初工作计划安排", "source_file": FILES[unit], "source_sheet": f"表{code}",
-                               "source_cell": f"E{11 + number}"})
+                               "source_cell": f"F{11 + number}"})
     project_columns = (["unit_code", "unit_name", "project_code", "project_name", "budget_total", "fiscal", "other"]
                        + [f"plan_pct/{m}" for m in MILESTONES] + [f"plan_amount/{m}" for m in MILESTONES]
                        + [f"count/{l1}" for l1 in LEVEL1]
                        + ["indicator_count", "status", "source_file", "source_sheet"])
     findings = [
         {"file": FILES["471001"], "unit_code": "471001", "severity": "warning", "code": "COST_NOT_MONEY",
-         "sheet": "表P001", "cell": "E14", "field": "target", "value": "=1+1", "message": "成本类指标的指标值不是金额",
+         "sheet": "表P001", "cell": "F14", "field": "target", "value": "=1+1", "message": "成本类指标的指标值不是金额",
          "hint": "成本指标写金额，如 ≤16万元"},
         {"file": "returns/471003_丙单位.xlsx", "unit_code": "471003", "severity": "error", "code": "PLAN_NOT_100",
          "sheet": "表P201", "cell": "F7", "field": "spending_plan/12月底", "value": "95", "message": "12月底应为 100%",
@@ -339,7 +369,7 @@ def test_indicator_sheet(book):
     rows = rows_of(sheet)
     assert unbroken(rows[0]) == INDICATOR_HEADERS and len(rows) == 12
     assert rows[1] == ["471001", "甲单位", "P001", PLANTED[0], "产出指标", "数量指标", "培训人次", "=1+2", "≥20人次", "≥",
-                       20, "人次", "定量", "根据年初工作计划安排", FILES["471001"], "表P001", "E11"]
+                       20, "人次", "定量", "根据年初工作计划安排", FILES["471001"], "表P001", "F11"]
     kinds = {row[8]: (row[10], row[12]) for row in rows[1:]}
     assert kinds["提升服务水平"] == (None, "定性") and kinds[PLANTED[4]] == (None, "无法识别")
     assert kinds["-2%"] == (-2, "定量")
@@ -416,7 +446,7 @@ def test_findings_sheet(book):
     sheet = book[FINDINGS]
     rows = rows_of(sheet)
     assert rows[0] == FINDING_HEADERS
-    assert rows[1] == [FILES["471001"], "471001", "警告", "COST_NOT_MONEY", "表P001", "E14", "指标值", "=1+1",
+    assert rows[1] == [FILES["471001"], "471001", "警告", "COST_NOT_MONEY", "表P001", "F14", "指标值", "=1+1",
                        "成本类指标的指标值不是金额", "成本指标写金额，如 ≤16万元"]
     assert rows[2][2] == "错误" and rows[2][6] == "资金支出计划 12月底"
     assert rows[3][1] is None and rows[3][4:8] == [None, None, None, None]
@@ -518,12 +548,6 @@ def test_csv_exports(tmp_path):
     assert len(tables["inputs"]) == 6
     for path in paths:  # written a row at a time, the same bytes as pandas writes from the DataFrame
         assert path.read_bytes() == pandas_csv(getattr(consolidation, path.stem)), path.name
-
-
-def pandas_csv(frame) -> bytes:
-    """The reference: the table through pandas, text neutralised the same way."""
-    safe = frame.astype(object).map(neutralise_csv_text) if len(frame) else frame
-    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def test_json_export_loads_back_equal(tmp_path):

@@ -52,7 +52,7 @@ def test_every_sheet_protected_and_structure_locked(seed_book):
 
 def test_exact_unlocked_cells(seed_book):
     layout = project_layout(load_spec())
-    indicator_cells = {f"{col}{row}" for col in "ABCDEF" for row in range(11, 31)}
+    indicator_cells = {f"{col}{row}" for col in "BCDEFG" for row in range(11, 31)}
     # the seed list gives 资金用途, so it is prefilled and locked; 绩效目标 and the plan are inputs
     expected = {"B8", "B7", "C7", "D7", "E7"} | indicator_cells
     for name in SEED_SHEETS:
@@ -65,30 +65,34 @@ def test_exact_unlocked_cells(seed_book):
 
 def test_unit_without_purpose_has_purpose_input(sample_templates):
     book = openpyxl.load_workbook(sample_templates["471002"])
-    assert "B5" in _unlocked(book["“专精特新”企业培育专项经费"])
-    assert "B5" not in _unlocked(book["中小企业公共服务平台运行维护经费"])
+    assert "C5" in _unlocked(book["“专精特新”企业培育专项经费"])
+    assert "C5" not in _unlocked(book["中小企业公共服务平台运行维护经费"])
 
 
 def test_published_codes_names_budgets(seed_book, seed):
     for name, project in zip(SEED_SHEETS, seed["projects"]):
         sheet = seed_book[name]
         assert sheet["B3"].value == project["project_code"]
-        assert sheet["D3"].value == project["project_name"]
-        assert sheet["B4"].value == project["budget_total"]
-        assert sheet["D4"].value == project["fiscal"]
-        assert sheet["F4"].value is None
-        assert sheet["B5"].value == project["purpose"]
+        assert sheet["E3"].value == project["project_name"]
+        assert sheet["C4"].value == project["budget_total"]
+        assert sheet["E4"].value == project["fiscal"]
+        assert sheet["G4"].value is None
+        assert sheet["C5"].value == project["purpose"]
         assert sheet["A1"].value == f"{project['project_name']}绩效目标表"
         assert sheet["B2"].value == "471001遵化市工业和信息化局本级"
-        assert sheet["F2"].value == "单位：万元"
+        assert sheet["G2"].value == "单位：万元"
 
 
 def test_labels_are_the_official_texts(seed_book):
     sheet = seed_book[SEED_SHEETS[0]]
-    labels = {cell: sheet[cell].value for cell in ("A3", "C3", "A4", "C4", "E4", "A5", "A6", "A8", "B6", "C6", "D6", "E6")}
-    assert labels == {"A3": "项目编码", "C3": "项目名称", "A4": "预算数", "C4": "其中：财政资金", "E4": "其他资金",
-                      "A5": "资金用途", "A6": "资金支出计划（%）", "A8": "绩效目标", "B6": "3月底", "C6": "6月底", "D6": "10月底", "E6": "12月底"}
-    assert [sheet.cell(row=10, column=c).value for c in range(1, 7)] == [
+    labels = {cell: sheet[cell].value for cell in ("A3", "D3", "A4", "B4", "D4", "F4", "B5", "A6", "A8", "A10",
+                                                   "B6", "C6", "D6", "E6")}
+    assert labels == {"A3": "项目编码", "D3": "项目名称", "A4": "预算规模及资金用途", "B4": "预算数",
+                      "D4": "其中：财政资金", "F4": "其他资金", "B5": "资金用途", "A6": "资金支出计划（%）",
+                      "A8": "绩效目标", "A10": "绩效指标", "B6": "3月底", "C6": "6月底", "D6": "10月底", "E6": "12月底"}
+    # the official table's grid: the group labels span their rows, the texts span the table's width
+    assert {"A4:A5", "A6:A7", "C5:G5", "B8:G8", "E3:G3", f"A10:A{10 + 20}"} <= {str(r) for r in sheet.merged_cells.ranges}
+    assert [sheet.cell(row=10, column=c).value for c in range(2, 8)] == [
         "一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"]
 
 
@@ -110,21 +114,21 @@ def _validations(sheet) -> dict[str, object]:
 
 def test_validations_and_their_sources(seed_book):
     validations = _validations(seed_book[SEED_SHEETS[0]])
-    assert validations["A11:A30"].type == "list" and validations["A11:A30"].formula1 == "xl_l1"
-    level2 = validations["B11:B30"]
+    assert validations["B11:B30"].type == "list" and validations["B11:B30"].formula1 == "xl_l1"
+    level2 = validations["C11:C30"]
     assert level2.type == "list"
-    assert level2.formula1 == 'INDIRECT("xl_l2_"&MATCH($A11,xl_l1,0))'
+    assert level2.formula1 == 'INDIRECT("xl_l2_"&MATCH($B11,xl_l1,0))'
     plan = validations["B7:E7"]
     assert (plan.type, plan.operator or "between", plan.formula1, plan.formula2) == ("decimal", "between", "0", "1")
-    for ref in ("C11:C30", "D11:D30", "E11:E30", "F11:F30", "B8"):
+    for ref in ("D11:D30", "E11:E30", "F11:F30", "G11:G30", "B8"):
         assert validations[ref].promptTitle and validations[ref].prompt, ref  # an input message on every input
-    assert "≥95%" in validations["E11:E30"].prompt
-    restricting = {ref: v for ref, v in validations.items() if v.type not in ("none", None) and ref != "C11:C30"}
+    assert "≥95%" in validations["F11:F30"].prompt
+    restricting = {ref: v for ref, v in validations.items() if v.type not in ("none", None) and ref != "D11:D30"}
     assert all(v.showErrorMessage for v in restricting.values())
     # 三级: suggestions from the indicator library, free text still accepted
-    library = validations["C11:C30"]
+    library = validations["D11:D30"]
     assert library.type == "list" and not library.showErrorMessage
-    assert library.formula1 == 'INDIRECT("xl_lib_"&MATCH($B11,xl_l2_all,0))'
+    assert library.formula1 == 'INDIRECT("xl_lib_"&MATCH($C11,xl_l2_all,0))'
     # no inline list anywhere: Excel drops inline lists over 255 characters
     for sheet in seed_book.worksheets:
         for validation in sheet.data_validations.dataValidation:
@@ -134,7 +138,7 @@ def test_validations_and_their_sources(seed_book):
 def test_formats_percent_and_text(seed_book):
     sheet = seed_book[SEED_SHEETS[0]]
     assert all(sheet[c].number_format == "0%" for c in ("B7", "C7", "D7", "E7"))
-    assert all(sheet[f"{c}11"].number_format == "@" for c in "ABCDEF")
+    assert all(sheet[f"{c}11"].number_format == "@" for c in "BCDEFG")
     assert sheet["B8"].number_format == "@"
 
 
@@ -232,9 +236,9 @@ def test_blank_template(tmp_path):
     book = openpyxl.load_workbook(result.files[0])
     assert book.sheetnames[2:5] == ["项目1", "项目2", "项目3"]
     unlocked = _unlocked(book["项目1"])
-    assert {"B3", "D3", "B4", "D4", "F4", "B5", "B8"} <= unlocked
+    assert {"B3", "E3", "C4", "E4", "G4", "C5", "B8"} <= unlocked
     validations = _validations(book["项目1"])
-    assert validations["B4"].type == "decimal" and validations["B4"].operator == "greaterThanOrEqual"
+    assert validations["C4"].type == "decimal" and validations["C4"].operator == "greaterThanOrEqual"
 
 
 def test_sheet_names_are_safe_and_unique():

@@ -24,6 +24,7 @@ from defusedxml import ElementTree
 
 import lo
 from xlperf.framework.frameworks import load_framework
+from xlperf.framework.spec import load_spec, project_layout
 from xlperf.writers.sendout import make_templates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,13 +53,13 @@ TYPED = [
     (SHEET, "D7", "150%"),        # outside 0%..100%: refused by the validation
     (SHEET, "D7", "90%"),
     (SHEET, "E7", "100%"),
-    (SHEET, "E11", "100%"),       # 指标值 is a text cell: stays the string "100%"
-    (SHEET, "C11", "0015"),       # text cell: leading zeros kept
-    (SHEET, "A11", "产出指标"),
-    (SHEET, "B11", "社会效益指标"),  # a 二级 of 效益指标, not of this row's 产出指标: refused
-    (SHEET, "B11", "数量指标"),
+    (SHEET, "F11", "100%"),       # 指标值 is a text cell: stays the string "100%"
+    (SHEET, "D11", "0015"),       # text cell: leading zeros kept
+    (SHEET, "B11", "产出指标"),
+    (SHEET, "C11", "社会效益指标"),  # a 二级 of 效益指标, not of this row's 产出指标: refused
+    (SHEET, "C11", "数量指标"),
     (SHEET, "A3", "X"),           # a locked label
-    (SHEET, "B4", "99"),          # prefilled money from the project list: locked
+    (SHEET, "C4", "99"),          # prefilled money from the project list: locked
 ]
 WATCH = [(SHEET, "B9"), ("填报说明", "B7"), (SHEET, "H11")]
 
@@ -253,11 +254,11 @@ def test_ods_input_cells_unlocked_labels_locked_text_format_kept(ods_content):
         properties = styles[cell.get(f"{T}style-name")].find("style:table-cell-properties", NS)
         return properties.get(f"{S}cell-protect", "protected") if properties is not None else "protected"
 
-    for address in ("B7", "C7", "D7", "E7", "B8", "A11", "B11", "E11", "F30"):
+    for address in ("B7", "C7", "D7", "E7", "B8", "B11", "C11", "F11", "G30"):
         assert protection(address) == "none", address
-    for address in ("A3", "B3", "B4", "D4", "B5", "B9", "A10"):
+    for address in ("A3", "B3", "C4", "E4", "C5", "B9", "B10"):
         assert protection(address) != "none", address
-    for address in ("A11", "C11", "E11"):  # '@': what is typed stays text
+    for address in ("B11", "D11", "F11"):  # '@': what is typed stays text
         cell = cells[(int(address[1:]), column_number(address[0]))]
         assert styles[cell.get(f"{T}style-name")].get(f"{S}data-style-name") in text_styles, address
     assert cell_text(cells[(3, 2)]) == CODE
@@ -277,17 +278,19 @@ def test_ods_keeps_the_validations(ods_content, project_sheets):
         assert validation.get(f"{T}allow-empty-cell") == "true"
         return validation.get(f"{T}condition")
 
+    columns = project_layout(load_spec())["indicators"]["columns"]
+    level1, level2, name_column = (column_number(columns[key]) for key in ("level1", "level2", "name"))
     for name in project_sheets:
         cells = ods_cells(ods_table(ods_content, name))
         for column in "BCDE":
             assert stop_validation(cells[(7, column_number(column))]) == PERCENT_CONDITION, (name, column)
         for row in range(11, 31):
-            assert stop_validation(cells[(row, 1)]) == LEVEL1_CONDITION, (name, row)
-            condition = stop_validation(cells[(row, 2)])
-            # relative to each row: row 11's formula refers to $A11 (LibreOffice keeps the base row 11)
-            assert condition == 'of:cell-content-is-in-list(INDIRECT("xl_l2_"&MATCH([.$A11];xl_l1;0)))', (name, row)
-            # 三级指标 may offer suggestions, but free text must stay accepted: no Stop error on column C
-            suggestion = validations.get(cells[(row, 3)].get(f"{T}content-validation-name"))
+            assert stop_validation(cells[(row, level1)]) == LEVEL1_CONDITION, (name, row)
+            condition = stop_validation(cells[(row, level2)])
+            # relative to each row: row 11's formula refers to $B11 (LibreOffice keeps the base row 11)
+            assert condition == 'of:cell-content-is-in-list(INDIRECT("xl_l2_"&MATCH([.$B11];xl_l1;0)))', (name, row)
+            # 三级指标 may offer suggestions, but free text must stay accepted: no Stop error on its column
+            suggestion = validations.get(cells[(row, name_column)].get(f"{T}content-validation-name"))
             if suggestion is not None:
                 error = suggestion.find("table:error-message", NS)
                 assert error is None or error.get(f"{T}display") != "true" or \
@@ -336,15 +339,15 @@ def test_libreoffice_resaved_xlsx_keeps_protection_and_validations(converted, pr
         validations = {str(v.sqref): v for v in sheet.data_validations.dataValidation}
         percent = validations["B7:E7"]
         assert (percent.type, percent.operator, percent.formula1, percent.formula2) == ("decimal", "between", "0", "1")
-        assert validations["A11:A30"].type == "list" and validations["A11:A30"].formula1 == "xl_l1"
-        assert validations["B11:B30"].type == "list"
-        assert validations["B11:B30"].formula1 == 'INDIRECT("xl_l2_"&MATCH($A11,xl_l1,0))'
-        for validation in (percent, validations["A11:A30"], validations["B11:B30"]):
+        assert validations["B11:B30"].type == "list" and validations["B11:B30"].formula1 == "xl_l1"
+        assert validations["C11:C30"].type == "list"
+        assert validations["C11:C30"].formula1 == 'INDIRECT("xl_l2_"&MATCH($B11,xl_l1,0))'
+        for validation in (percent, validations["B11:B30"], validations["C11:C30"]):
             assert validation.showErrorMessage and validation.errorStyle in (None, "stop")
-        assert not sheet["B7"].protection.locked and not sheet["E11"].protection.locked
-        assert sheet["A3"].protection.locked and sheet["B4"].protection.locked
-        assert sheet["E11"].number_format == "@" and sheet["B7"].number_format == "0%"
-        assert str(sheet["B9"].value).startswith("=IF(AND(COUNT(B4,D4)=2")
+        assert not sheet["B7"].protection.locked and not sheet["F11"].protection.locked
+        assert sheet["A3"].protection.locked and sheet["C4"].protection.locked
+        assert sheet["F11"].number_format == "@" and sheet["B7"].number_format == "0%"
+        assert str(sheet["B9"].value).startswith("=IF(AND(COUNT(C4,E4)=2")
 
 
 # ---------------------------------------------------------------- typing like a person
@@ -370,20 +373,20 @@ def test_typing_outside_the_percent_range_is_refused(typed):
 
 def test_typing_into_text_cells_keeps_the_text(typed):
     entries = typed["entries_by_key"]
-    target = entries[(SHEET, "E11", "100%")]
+    target = entries[(SHEET, "F11", "100%")]
     assert target["accepted"]
     assert (target["after"]["type"], target["after"]["string"]) == ("text", "100%")  # not the number 1
     assert target["after"]["number_format"] == "@"
-    code = entries[(SHEET, "C11", "0015")]
+    code = entries[(SHEET, "D11", "0015")]
     assert code["accepted"] and (code["after"]["type"], code["after"]["string"]) == ("text", "0015")
 
 
 def test_typing_the_indicator_levels_follows_the_lists(typed):
     entries = typed["entries_by_key"]
-    assert entries[(SHEET, "A11", "产出指标")]["accepted"]
-    wrong_level = entries[(SHEET, "B11", "社会效益指标")]
+    assert entries[(SHEET, "B11", "产出指标")]["accepted"]
+    wrong_level = entries[(SHEET, "C11", "社会效益指标")]
     assert not wrong_level["accepted"] and wrong_level["reason"] == "validation"
-    right_level = entries[(SHEET, "B11", "数量指标")]
+    right_level = entries[(SHEET, "C11", "数量指标")]
     assert right_level["accepted"] and right_level["after"]["string"] == "数量指标"
 
 
@@ -392,7 +395,7 @@ def test_typing_into_locked_cells_is_refused(typed):
     label = entries[(SHEET, "A3", "X")]
     assert label["locked"] and not label["accepted"] and label["reason"] == "protected"
     assert label["after"]["string"] == "项目编码"
-    money = entries[(SHEET, "B4", "99")]
+    money = entries[(SHEET, "C4", "99")]
     assert money["locked"] and not money["accepted"]
     assert money["after"]["value"] == pytest.approx(10.96)
     assert typed["cells_after"][f"{SHEET}!A3"]["string"] == "项目编码"
@@ -413,7 +416,7 @@ def test_problem_counter_recalculates_while_typing(typed):
     # B7, C7 fill two blanks; 150% is refused (no change); D7, E7 fill the last two: 6 - 4 = 2. Row 11 then
     # becomes partly filled (+1) while the table is no longer empty (-1); a refused entry changes nothing.
     assert counts == [5, 4, 4, 3, 2, 2, 2, 2, 2, 2, 2, 2]
-    assert typed["entries"][5]["watch"][check]["value"] == 1  # E11 alone: a partly filled row
+    assert typed["entries"][5]["watch"][check]["value"] == 1  # F11 alone: a partly filled row
     for stage in ("watch_after", "watch_after_hard_recalc"):
         assert typed[stage][counter]["value"] == 2 and typed[stage][counter]["error"] == 0
         assert typed[stage][total]["value"] == 22
@@ -435,9 +438,9 @@ def test_typed_workbook_saved_as_xlsx_reads_back_the_same(typed):
         else:
             assert value is None, cell
     assert sheet["B7"].value == pytest.approx(0.3) and sheet["E7"].value == 1
-    assert sheet["E11"].value == "100%" and sheet["E11"].data_type == "s"
-    assert sheet["C11"].value == "0015" and sheet["A11"].value == "产出指标" and sheet["B11"].value == "数量指标"
-    assert sheet["A3"].value == "项目编码" and sheet["B4"].value == pytest.approx(10.96)
+    assert sheet["F11"].value == "100%" and sheet["F11"].data_type == "s"
+    assert sheet["D11"].value == "0015" and sheet["B11"].value == "产出指标" and sheet["C11"].value == "数量指标"
+    assert sheet["A3"].value == "项目编码" and sheet["C4"].value == pytest.approx(10.96)
     assert cached["B9"].value == 2
     assert sheet.protection.sheet and not sheet["B7"].protection.locked
 
@@ -446,13 +449,13 @@ def test_validations_still_work_in_the_converted_ods(converted, tmp_path):
     """The .ods LibreOffice wrote shares one validation between sheets; each sheet's rows must still use their own A."""
     entries = [
         (SHEET, "D7", "150%"),
-        (SHEET, "A12", "效益指标"),
-        (SHEET, "B12", "数量指标"),
-        (SHEET, "B12", "社会效益指标"),
-        (SHEET, "C12", "自拟的三级指标"),  # free text in 三级指标 (suggestion list, if any, must not refuse it)
-        (OTHER_SHEET, "B11", "服务对象满意度指标"),  # no 一级 in A11 yet: no list to choose from
-        (OTHER_SHEET, "A11", "满意度指标"),
-        (OTHER_SHEET, "B11", "服务对象满意度指标"),
+        (SHEET, "B12", "效益指标"),
+        (SHEET, "C12", "数量指标"),
+        (SHEET, "C12", "社会效益指标"),
+        (SHEET, "D12", "自拟的三级指标"),  # free text in 三级指标 (suggestion list, if any, must not refuse it)
+        (OTHER_SHEET, "C11", "服务对象满意度指标"),  # no 一级 in B11 yet: no list to choose from
+        (OTHER_SHEET, "B11", "满意度指标"),
+        (OTHER_SHEET, "C11", "服务对象满意度指标"),
         (OTHER_SHEET, "A3", "X"),
     ]
     # type_locked: the one locked cell (A3) is really typed into, so LibreOffice itself has to refuse it

@@ -81,7 +81,7 @@ def project_layout(spec: Spec, indicator_rows: int | None = None) -> dict:
 
         {"fields": {"project_code": "B3", ..., "spending_plan/3月底": "B7"},
          "labels": {"A3": "项目编码", ...},
-         "indicators": {"first_row": 11, "rows": 20, "columns": {"level1": "A", ...}},
+         "indicators": {"first_row": 11, "rows": 20, "columns": {"level1": "B", ...}},
          "problem_count": "B9"}
     """
     sheet = spec.data["project_sheet"]
@@ -97,8 +97,12 @@ def project_layout(spec: Spec, indicator_rows: int | None = None) -> dict:
         column = first_column + offset
         labels[cell_name(plan["label_row"], column)] = milestone
         fields[f"spending_plan/{milestone}"] = cell_name(plan["input_row"], column)
+    if "budget_group" in sheet:
+        labels[sheet["budget_group"]["label_cell"]] = sheet["budget_group"]["label"]
     indicators = sheet["indicators"]
     header_row = indicators["header_row"]
+    if "label_column" in indicators:
+        labels[f"{indicators['label_column']}{header_row}"] = indicators["label"]
     for column in indicators["columns"]:
         labels[f"{column['column']}{header_row}"] = column["label"]
     labels[sheet["problem_count"]["label_cell"]] = sheet["problem_count"]["label"]

@@ -7,16 +7,17 @@ Each problem cell is highlighted and carries a comment; a 校验结果 sheet lis
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..checks.validate import FileResult
-from ..core.cells import split_cell
+from ..core.cells import column_index, split_cell
 from ..core.fileio import atomic_write_bytes
 from ..core.fields import field_label
 from ..core.findings import Finding
 from ..core.model import ReturnDocument, pointer
 from ..framework.frameworks import load_framework
-from ..framework.spec import load_spec
+from ..framework.spec import load_spec, project_layout, unit_layout
 from .template import Note, SheetPlan, WorkbookPlan, build_workbook, quote_sheet
 
 STRUCTURE_CODES = {"READ_SHEET_MISSING", "READ_SHEET_ADDED", "READ_SHEET_RENAMED", "READ_LABEL_MOVED",
@@ -41,11 +42,56 @@ def _indicator_rows(doc: ReturnDocument, index: int, first_row: int, project: di
     return placed
 
 
+def relocate_cell(cell: str, old: dict, new: dict) -> str:
+    """A cell of a sheet laid out as ``old`` → the cell holding the same field (or indicator column and row)
+    in ``new``: a return made from an earlier template is rebuilt in today's layout."""
+    for key, where in old["fields"].items():
+        if where == cell and key in new["fields"]:
+            return new["fields"][key]
+    if cell == old.get("problem_count") and new.get("problem_count"):
+        return new["problem_count"]
+    old_table, new_table = old.get("indicators"), new.get("indicators")
+    if not old_table or not new_table:
+        return cell
+    row, column = split_cell(cell)
+    key = next((key for key, letter in old_table["columns"].items() if column_index(letter) == column), None)
+    if key in new_table["columns"] and old_table["first_row"] <= row < old_table["first_row"] + old_table["rows"]:
+        return f"{new_table['columns'][key]}{row - old_table['first_row'] + new_table['first_row']}"
+    return cell
+
+
+def _in_todays_layout(findings: list[Finding], meta: dict) -> list[Finding]:
+    """Findings of a return whose template had another layout, pointed at the cells of the rebuilt copy."""
+    spec = load_spec()
+    project_old = meta["layout.project"]
+    project_new = project_layout(spec, project_old["indicators"]["rows"])
+    unit_old, unit_new = meta.get("layout.unit"), unit_layout(spec)
+    if project_old == project_new and unit_old in (None, unit_new):
+        return findings
+    moved = []
+    for finding in findings:
+        location = finding.location
+        if not (location.sheet and location.cell):
+            moved.append(finding)
+            continue
+        old, new = (unit_old, unit_new) if location.sheet == spec.sheets["unit"] else (project_old, project_new)
+        if old is None:
+            moved.append(finding)
+            continue
+        params = dict(finding.params)
+        if params.get("other_cell"):
+            params["other_cell"] = relocate_cell(params["other_cell"], old, new)
+        moved.append(dataclasses.replace(finding, params=params, location=dataclasses.replace(
+            location, cell=relocate_cell(location.cell, old, new))))
+    return moved
+
+
 def annotation_plan(result: FileResult) -> WorkbookPlan:
     doc = result.document
     meta = doc.meta
     info = meta["workbook"]
     layout = meta["layout.project"]
+    findings = _in_todays_layout(result.findings, meta)
     first_row = layout["indicators"]["first_row"]
     sheets = []
     projects = {doc.sources[pointer("projects", i)].sheet: (i, p) for i, p in enumerate(doc.document["projects"])}
@@ -55,10 +101,10 @@ def annotation_plan(result: FileResult) -> WorkbookPlan:
         if index is not None:
             values["indicators"] = _indicator_rows(doc, index, first_row, project)
         sheets.append(SheetPlan(name=project_meta["sheet"], project=values, locked=frozenset(project_meta["locked"])))
-    notes = _notes(result.findings)
+    notes = _notes(findings)
     rows = [[f.level.label("zh"), f.location.sheet or "", _link(f),
              field_label(f.field, "zh") if f.field else "", f.message("zh"), f.hint("zh"), f.code]
-            for f in sorted(result.findings, key=lambda f: not f.is_error)]
+            for f in sorted(findings, key=lambda f: not f.is_error)]
     return WorkbookPlan(
         year=info["year"], unit_code=info["unit_code"], unit_name=info["unit_name"], sheets=sheets,
         unit_values={key: doc.document.get(key) for key in ("overall_goal", "measures")},

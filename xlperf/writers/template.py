@@ -511,21 +511,21 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     """One project's sheet in the official layout; returns its open problems (the counter's cached value)."""
     project_spec = spec.data["project_sheet"]
     project = sheet_plan.project
-    for column_spec in project_spec["indicators"]["columns"]:
-        index = column_index(column_spec["column"]) - 1
-        sheet.set_column(index, index, column_spec["width"])
-    check_column = project_spec["indicators"]["check_column"]
-    sheet.set_column(column_index(check_column) - 1, column_index(check_column) - 1, 6, None, {"hidden": True})
+    last_column = _set_project_columns(sheet, project_spec)
 
     title = f"{project.get('project_name') or ''}{spec.data['title_suffix']}"
-    sheet.merge_range(0, 0, 0, 5, title, formats.title)
+    sheet.merge_range(0, 0, 0, last_column, title, formats.title)
     sheet.set_row(0, 30)
     _write_value(sheet, project_spec["money_unit_cell"], spec.data["money_unit_note"], formats.note)
+    group = project_spec["budget_group"]
+    _merge_or_write(sheet, group["label_merge"], group["label_cell"], group["label"], formats.label)
     required_inputs, heights = _write_project_fields(sheet, sheet_plan, plan, project_spec, formats)
-    required_inputs += _write_spending_plan(sheet, project, project_spec["spending_plan"], layout, formats)
+    required_inputs += _write_spending_plan(sheet, project, project_spec["spending_plan"], layout, last_column,
+                                            formats)
     table = layout["indicators"]
     header_row, first_row = table["first_row"] - 1, table["first_row"]
     last_row = first_row + table["rows"] - 1
+    check_column = project_spec["indicators"]["check_column"]
     _write_indicator_table(sheet, sheet_plan, project_spec, table, check_column, framework, formats)
 
     counter = project_spec["problem_count"]
@@ -538,13 +538,27 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     _merge_or_write(sheet, counter["note_merge"], counter["note_merge"].split(":")[0],
                     "红色底纹处有问题；为 0 表示本表已无可自动发现的问题", formats.plain)
     _live_checks(sheet, layout, table["columns"], first_row, last_row, spec.milestones, formats)
-    _print_setup(sheet, last_row, header_row, heading=page_heading(plan))
+    _print_setup(sheet, last_row, header_row, last_column, heading=page_heading(plan))
     # the indicator columns' names stay in sight while the rows are filled, unless the rows above them (long
     # texts carried over) would fill a laptop's window and leave no room to scroll the indicators through
     if sum(heights.get(row, DEFAULT_ROW_POINTS) for row in range(header_row)) <= MOST_FROZEN_POINTS:
         sheet.freeze_panes(header_row, 0)
     _protect(sheet, plan.password)
     return initial
+
+
+def _set_project_columns(sheet, project_spec: dict) -> int:
+    """Column widths of a project sheet (the label column, the indicator columns, the hidden row checks);
+    returns the last printed column (0-based)."""
+    indicators = project_spec["indicators"]
+    label_column = column_index(indicators["label_column"]) - 1
+    sheet.set_column(label_column, label_column, project_spec["label_width"])
+    for column_spec in indicators["columns"]:
+        index = column_index(column_spec["column"]) - 1
+        sheet.set_column(index, index, column_spec["width"])
+    check_column = column_index(indicators["check_column"]) - 1
+    sheet.set_column(check_column, check_column, 6, None, {"hidden": True})
+    return max(column_index(column_spec["column"]) for column_spec in indicators["columns"]) - 1
 
 
 def _write_project_fields(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, project_spec: dict,
@@ -585,7 +599,8 @@ def _write_project_fields(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, proj
     return required_inputs, heights
 
 
-def _write_spending_plan(sheet, project: dict, plan_spec: dict, layout: dict, formats: _Formats) -> list[str]:
+def _write_spending_plan(sheet, project: dict, plan_spec: dict, layout: dict, last_column: int,
+                         formats: _Formats) -> list[str]:
     """资金支出计划: a label over each milestone and its percentage input; returns the inputs' keys."""
     _merge_or_write(sheet, plan_spec["label_merge"], plan_spec["label_cell"], plan_spec["label"], formats.label)
     spending_plan = project.get("spending_plan") or {}
@@ -603,8 +618,8 @@ def _write_spending_plan(sheet, project: dict, plan_spec: dict, layout: dict, fo
     first_plan, last_plan = plan_cells[0], plan_cells[-1]
     sheet.data_validation(first_plan[0] - 1, first_plan[1] - 1, last_plan[0] - 1, last_plan[1] - 1,
                           _percent_validation())
-    for column in range(last_plan[1] + 1, 7):  # cells right of the milestones stay a locked, bordered block
-        sheet.merge_range(plan_spec["label_row"] - 1, column - 1, plan_spec["input_row"] - 1, column - 1, "",
+    if last_plan[1] <= last_column:  # cells right of the milestones stay a locked, bordered block
+        sheet.merge_range(plan_spec["label_row"] - 1, last_plan[1], plan_spec["input_row"] - 1, last_column, "",
                           formats.locked_text)
     return keys
 
@@ -615,10 +630,14 @@ def _write_indicator_table(sheet, sheet_plan: SheetPlan, project_spec: dict, tab
     header_row, first_row = table["first_row"] - 1, table["first_row"]
     last_row = first_row + table["rows"] - 1
     columns = table["columns"]
+    label_column = project_spec["indicators"]["label_column"]
+    _merge_or_write(sheet, f"{label_column}{header_row}:{label_column}{last_row}", f"{label_column}{header_row}",
+                    project_spec["indicators"]["label"], formats.label)
     for column_spec in project_spec["indicators"]["columns"]:
         _write_value(sheet, f"{column_spec['column']}{header_row}", column_spec["label"], formats.header)
     if "indicators" in sheet_plan.carried:
-        sheet.write_comment(header_row - 1, 0, CARRIED_NOTE)
+        first_column = column_index(columns["level1"]) - 1
+        sheet.write_comment(header_row - 1, first_column, CARRIED_NOTE)
     indicators = sheet_plan.project.get("indicators") or []
     for offset in range(table["rows"]):
         row = first_row + offset
