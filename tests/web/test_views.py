@@ -169,6 +169,31 @@ def test_an_upload_over_the_limit_another_type_and_an_empty_post_are_refused(por
     assert Version.objects.count() == 0
 
 
+
+def test_a_link_uploading_too_often_is_refused_before_its_bytes_are_kept(portal, settings):
+    """A unit's script gone wrong (a new file every few seconds) gets 429 after the hourly limit: nothing more is
+    stored or queued for checking, other units upload as before, and the refusal is in the audit log."""
+    from xlperf.web import store
+    from xlperf.web.models import AuditEvent, Version
+
+    settings.MAX_UPLOADS_PER_HOUR = 2
+    path = portal["links"]["471002"]
+    client = Client()
+    good = GOOD.read_bytes()
+    for number in range(2):  # two different files: each a new version
+        assert upload(client, path, good + b"\0" * (number + 1), name=f"v{number}.xlsx").status_code == 303
+    kept = sorted(p.name for p in store.data_dir().rglob("*") if p.is_file())
+    refused = upload(client, path, good + b"\0" * 3, name="v3.xlsx", headers={"Accept": "application/json"})
+    assert refused.status_code == 429
+    assert refused.json() == {"error": "一小时内已上传 2 次（上限 2 次），请稍后再试"}
+    english = upload(client, path + "?lang=en", BAD)
+    assert english.status_code == 429 and "2 uploads in the last hour (at most 2); try again later" in \
+        english.content.decode()
+    assert Version.objects.filter(unit__code="471002").count() == 2
+    assert sorted(p.name for p in store.data_dir().rglob("*") if p.is_file()) == kept
+    assert AuditEvent.objects.filter(kind="upload_refused", unit__code="471002").count() == 2
+    assert upload(client, portal["links"]["471003"], BAD).status_code == 303  # another unit is not held back
+
 def test_a_hostile_upload_gets_its_one_line_finding_and_the_portal_keeps_serving(portal, tmp_path):
     import hostile
 

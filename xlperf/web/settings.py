@@ -151,6 +151,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # the largest upload accepted (a filled return is well under 1 MB; the library's own read limits apply too)
 MAX_UPLOAD_BYTES = int(os.environ.get("XLPERF_WEB_MAX_UPLOAD", 20_000_000))
+# new files one unit link may upload in an hour (a unit correcting its return needs a few; repeats of the
+# same file are not counted: they are not stored again)
+MAX_UPLOADS_PER_HOUR = int(os.environ.get("XLPERF_WEB_MAX_UPLOADS_PER_HOUR", 60))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # form fields other than the file
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None

@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -50,6 +51,10 @@ class StoreError(Exception):
 
 class TooLarge(StoreError):
     pass
+
+
+class TooOften(StoreError):
+    """More uploads through one link in an hour than settings.MAX_UPLOADS_PER_HOUR."""
 
 
 # ------------------------------------------------------------------------------------------- the folder
@@ -257,7 +262,15 @@ def add_office(name: str, password: str) -> tuple[object, bool]:
 
 def record_upload(unit: Unit, chunks: Iterable[bytes], original_name: str, *, address: str = "") -> tuple[Version, bool]:
     """Keep the uploaded bytes and add them as the unit's next version, to be checked by a worker:
-    (version, created). The same content uploaded again by the same unit is the version it already is."""
+    (version, created). The same content uploaded again by the same unit is the version it already is.
+    A link that uploads more than settings.MAX_UPLOADS_PER_HOUR new files in an hour is refused before its
+    bytes are kept: one unit's script gone wrong must not fill the disk or the checking queue."""
+    recent = Version.objects.filter(unit=unit, uploaded_at__gte=timezone.now() - timedelta(hours=1)).count()
+    if recent >= settings.MAX_UPLOADS_PER_HOUR:
+        audit("upload_refused", unit=unit, address=address, reason="too_often", recent=recent)
+        limit = settings.MAX_UPLOADS_PER_HOUR
+        raise TooOften(f"一小时内已上传 {recent} 次（上限 {limit} 次），请稍后再试",
+                       f"{recent} uploads in the last hour (at most {limit}); try again later")
     sha, size = keep_file(chunks, settings.MAX_UPLOAD_BYTES)
     name = Path(original_name or "upload").name[:255] or "upload"
     for _attempt in range(5):

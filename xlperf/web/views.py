@@ -211,8 +211,8 @@ async def _upload(request, unit: Unit, token: str):
         version, created = await in_thread(store.record_upload, unit, upload.chunks(), upload.name,
                                            address=client_address(request))
     except store.StoreError as error:
-        return _upload_refused(request, unit, token, error.text(lang), 413 if isinstance(error, store.TooLarge) else 409,
-                               json_api)
+        status = 413 if isinstance(error, store.TooLarge) else 429 if isinstance(error, store.TooOften) else 409
+        return _upload_refused(request, unit, token, error.text(lang), status, json_api)
     if not json_api:
         target = reverse("portal:unit", args=[token])
         return HttpResponseRedirect(target if created else f"{target}?notice=repeated&v={version.number}", status=303)
