@@ -418,11 +418,11 @@ def _echo_inputs(consolidation, lang: str) -> None:
     from ..consolidate.consolidation import STATE_LABELS
 
     column = 0 if lang == "zh" else 1
-    errors: dict[str, list[dict]] = {}
-    for index, finding in enumerate(consolidation.records("findings")):
-        if finding["severity"] == "error":
-            message = consolidation.said("findings", index, "message")
-            errors.setdefault(finding["file"], []).append({**finding, "message": message})
+    excluded = {row["file"] for row in consolidation.records("inputs") if row["state"] == "excluded"}
+    errors: dict[str, list[dict]] = {}  # of the excluded returns only: twenty thousand others may have findings
+    for finding in consolidation.in_lang("findings", lang):
+        if finding["severity"] == "error" and finding["file"] in excluded:
+            errors.setdefault(finding["file"], []).append(finding)
     for index, row in enumerate(consolidation.records("inputs")):
         said = consolidation.said("inputs", index, "reason")
         reason = f" — {said}" if said else ""

@@ -2,8 +2,12 @@
 it) and summary.py / exports.py (which only write it)."""
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
+import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..core import exitcodes
@@ -79,6 +83,68 @@ class Prepared:
 TABLES = ("projects", "indicators", "findings", "inputs", "missing")
 
 
+class SpooledTable:
+    """A table kept out of memory: its rows (lists in ``columns`` order) in an anonymous temporary file,
+    a batch at a time, read back one row at a time as often as they are asked for. What a merge of
+    twenty thousand returns has of 项目汇总 and 校验问题 (160,000 projects, their findings) is held here
+    rather than as Python objects, so that memory does not grow with the returns.
+
+    The file is this process's own (``tempfile.TemporaryFile``: no name, gone when closed), so the rows
+    are stored with pickle, which keeps their types exactly (int, float, None, text)."""
+
+    BATCH = 1000  # rows per stored batch
+
+    def __init__(self, columns: list[str], rows: Iterable[list] = ()):
+        self.columns = list(columns)
+        self._file = tempfile.TemporaryFile(prefix="xlperf-table-")
+        weakref.finalize(self, self._file.close)
+        self._spans: list[tuple[int, int]] = []
+        self._pending: list[list] = []
+        self._count = 0
+        self.extend(rows)
+
+    def __deepcopy__(self, memo) -> "SpooledTable":
+        return self  # only read once written: copies of a result share it
+
+    def append(self, row: list) -> None:
+        self._pending.append(row)
+        self._count += 1
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def extend(self, rows: Iterable[list]) -> None:
+        for row in rows:
+            self.append(row)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = pickle.dumps(self._pending, protocol=pickle.HIGHEST_PROTOCOL)
+            self._file.seek(0, os.SEEK_END)
+            self._spans.append((self._file.tell(), len(data)))
+            self._file.write(data)
+            self._pending = []
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[list]:
+        self._flush()
+        for at, length in list(self._spans):
+            self._file.seek(at)
+            yield from pickle.loads(self._file.read(length))
+
+    def column(self, key: str) -> list:
+        index = self.columns.index(key)
+        return [row[index] for row in self]
+
+    def dicts(self) -> Iterator[dict]:
+        columns = self.columns
+        return (dict(zip(columns, row)) for row in self)
+
+
 class Consolidation:
     """What ``merge_returns`` returns. Each table is there as records (``records(name)``: a list of dicts)
     and as a pandas DataFrame (``projects``, ``indicators``, ``findings``, ``inputs``, ``missing``), made
@@ -111,13 +177,20 @@ class Consolidation:
         """The table's records with their texts in ``lang`` where the consolidation has them (an
         English export of an English run), else as the tables hold them."""
         rows = self._translated.get(name) if lang == self.lang else None
-        for index, record in enumerate(self.iter_records(name)):
-            yield {**record, **rows[index]} if rows is not None else record
+        if rows is None:
+            yield from self.iter_records(name)
+            return
+        if isinstance(rows, SpooledTable):
+            rows = rows.dicts()
+        for record, texts in zip(self.iter_records(name), rows):
+            yield {**record, **texts}
 
     def said(self, name: str, index: int, key: str) -> object:
         """A text of row ``index`` of a table as the command line shows it: in ``lang``. The tables
         themselves hold Chinese, the language of the summary and the report."""
         rows = self._translated.get(name)
+        if isinstance(rows, SpooledTable):
+            rows = list(rows.dicts())
         if rows is not None and key in rows[index]:
             return rows[index][key]
         return self.records(name)[index][key]
@@ -135,16 +208,21 @@ class Consolidation:
             return [str(column) for column in given.columns]
         if isinstance(given, dict):
             return list(given)
+        if isinstance(given, SpooledTable):
+            return list(given.columns)
         return list(self._columns.get(name) or (self.records(name)[0] if self.records(name) else []))
 
     def size(self, name: str) -> int:
         given = self._given[name]
         if isinstance(given, dict):
             return len(next(iter(given.values()), []))
-        return len(self.records(name) if given is None else given)
+        return len(self.records(name) if given is None else given)  # a SpooledTable knows its length
 
     def records(self, name: str) -> list[dict]:
-        """One table as a list of dicts (NaN where a DataFrame held a missing number)."""
+        """One table as a list of dicts (NaN where a DataFrame held a missing number). A table kept out
+        of memory (``SpooledTable``) is read into a new list each time: prefer ``iter_records``."""
+        if isinstance(self._given[name], SpooledTable):
+            return list(self._given[name].dicts())
         if name not in self._records:
             given = self._given[name]
             if given is None and name == "indicators" and self.prepared is not None:
@@ -165,6 +243,9 @@ class Consolidation:
                 frame = given
             elif given is None and name == "indicators" and self.prepared is not None:
                 frame = pd.DataFrame(self.prepared.load_indicators(), columns=INDICATOR_COLUMNS)
+            elif isinstance(given, SpooledTable):
+                frame = pd.DataFrame({key: list(values) for key, values in zip(given.columns, zip(*given))}
+                                     if given else [], columns=given.columns)
             else:
                 frame = pd.DataFrame(given or [], columns=self._columns.get(name))
             self._frames[name] = _compact(frame) if name == "indicators" and given is None else frame
@@ -182,6 +263,8 @@ class Consolidation:
                 and name not in self._records:
             return (dict(zip(INDICATOR_COLUMNS, row)) for row in self.prepared.iter_indicators())
         given = self._given[name]
+        if isinstance(given, SpooledTable):
+            return given.dicts()
         if isinstance(given, dict) and name not in self._records:  # column lists (项目汇总): no list of dicts kept
             return (dict(zip(given, values)) for values in zip(*given.values()))
         return iter(self.records(name))

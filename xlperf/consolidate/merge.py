@@ -5,6 +5,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import tempfile
 import weakref
 from collections import Counter
@@ -27,8 +28,8 @@ from ..intake.safety import Refused, check_path
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json
 from .cache import here as _file
 from .cache import resolve_here as _back
-from .consolidation import (DUPLICATE, EXCLUDED, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS, UNREADABLE,
-                            Consolidation, Prepared)
+from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
+                            UNREADABLE, Consolidation, Prepared, SpooledTable)
 from .consolidation import project_columns as consolidation_project_columns
 from .rows import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
 
@@ -56,7 +57,8 @@ class _Input:
     docs: list[dict] = field(default_factory=list)  # per document: unit_code, unit_name, projects [[code, name]]
     findings: list[Finding] = field(default_factory=list)
     framework_ids: list[str] = field(default_factory=list)
-    projects: list[list] = field(default_factory=list)  # per project its facts for 项目汇总 (``_project_facts``)
+    projects: tuple[int, int] | None = None  # where in the spool its projects' facts for 项目汇总 are
+    # (``_project_facts``, pickled)
     tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
     indicator_count: int = 0
     segments: dict[str, tuple] = field(default_factory=dict)  # "indicators", "data": rows made for the summary,
@@ -303,7 +305,8 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.saved = entry["saved"]
     item.framework_ids = list(entry["frameworks"])
     item.docs = entry["docs"]
-    item.projects = [_with_source_file(facts, _back(facts[FACT_FILE], path)) for facts in entry["projects"]]
+    item.projects = spool.put(pickle.dumps([_with_source_file(facts, _back(facts[FACT_FILE], path))
+                                            for facts in entry["projects"]], protocol=pickle.HIGHEST_PROTOCOL))
     item.tally = Counter({(code, level1, level2): count for code, level1, level2, count in entry["tally"]})
     item.indicator_count = entry["indicator_count"]
     tables = entry["tables"]
@@ -316,6 +319,15 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.segments = {name: (*spool.put(segment.data), segment.crc, segment.size, segment.shift)
                      for name, segment in segments.items()}
     item.tables = tables if isinstance(tables, StoredTables) else spool.put(tables)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """Where an included input's tables are, once the merge is done with the input itself."""
+
+    path: Path
+    sha256: str
+    tables: tuple[int, int] | StoredTables
 
 
 class _SpooledSegments:
@@ -341,7 +353,7 @@ class _Spool:
     def __deepcopy__(self, memo) -> "_Spool":
         return self  # written once by the merge, only read after it: copies of a result share it
 
-    def tables(self, item: "_Input") -> bytes:
+    def tables(self, item: "_Input | _Stored") -> bytes:
         """The item's tables as JSON bytes. A cache entry damaged since the merge used it is not trusted:
         the file is read again, and must still be what the merge read."""
         if not isinstance(item.tables, StoredTables):
@@ -455,14 +467,19 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     level1_names = list(framework.level1_names) if framework else []
     included = [item for item in inputs if item.state in (INCLUDED, INCLUDED_WITH_WARNINGS)]
     project_columns = consolidation_project_columns(milestones, level1_names)
-    project_table, unit_names, tally = _project_table(included, project_columns, level1_names)
+    project_table, unit_names, tally = _project_table(included, project_columns, level1_names, spool)
     # the tables are for the summary and the report, read in Chinese whatever the command line's language;
     # what the command line prints of them is kept in its language too
-    findings = [(item, finding) for item in inputs for finding in item.findings]
-    finding_rows = [_finding_row(item, finding, "zh") for item, finding in findings]
+    findings = ((item, finding) for item in inputs for finding in item.findings)
+    finding_rows = SpooledTable(FINDING_COLUMNS)
+    translated_findings = None if lang == "zh" else SpooledTable(["message", "hint"])
+    for item, finding in findings:
+        row = _finding_row(item, finding, "zh")
+        finding_rows.append([row[key] for key in FINDING_COLUMNS])
+        if translated_findings is not None:
+            translated_findings.append([finding.message(lang), finding.hint(lang)])
     translated = None if lang == "zh" else {
-        "findings": [{"message": finding.message(lang), "hint": finding.hint(lang)} for _, finding in findings],
-        "inputs": [{"reason": item.reason[lang]} for item in inputs]}
+        "findings": translated_findings, "inputs": [{"reason": item.reason[lang]} for item in inputs]}
     input_rows = [_input_row(item) for item in inputs]
     saved_times = [item.saved for item in inputs if item.saved]
 
@@ -481,25 +498,26 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         lang=lang, translated=translated,
         prepared=prepared,
     )
+    for item in inputs:  # tabulated: what is left of them is in the tables and the spool
+        item.docs, item.findings = [], []
     return consolidation
 
 
-def _project_table(included: list[_Input], project_columns: list[str], level1_names: list[str]
-                   ) -> tuple[dict[str, list], dict[str, str], Counter]:
-    """项目汇总 as column lists (a thousand returns' projects without a dict each), the unit names by code and
-    the indicator tally; each item gives up its rows once they are in the table."""
-    project_table: dict[str, list] = {key: [] for key in project_columns}
+def _project_table(included: list[_Input], project_columns: list[str], level1_names: list[str], spool: "_Spool"
+                   ) -> tuple[SpooledTable, dict[str, str], Counter]:
+    """项目汇总 kept out of memory (``SpooledTable``: twenty thousand returns' projects are 160,000 rows), the
+    unit names by code and the indicator tally; each item gives up its facts once they are in the table."""
+    project_table = SpooledTable(project_columns)
     unit_names, tally = {}, Counter()
     for item in included:
         status = "invalid" if item.errors else item.state
-        for facts in item.projects:
-            for key, value in zip(project_columns, _project_row(facts, level1_names, status)):
-                project_table[key].append(value)
+        for facts in pickle.loads(spool.get(item.projects)) if item.projects else []:
+            project_table.append(_project_row(facts, level1_names, status))
         for doc in item.docs:
             if doc["projects"]:
                 unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
         tally.update(item.tally)
-        item.projects, item.tally = [], Counter()  # tabulated: the items live on only to find their tables
+        item.projects, item.tally = None, Counter()  # tabulated
     return project_table, unit_names, tally
 
 
@@ -518,12 +536,14 @@ def _input_row(item: _Input) -> dict:
 def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names: dict[str, str]) -> Prepared:
     """The rows made ahead in the workers, read back from the spool as the summary writes them."""
 
+    stored = [_Stored(item.path, item.sha256, item.tables) for item in included]  # not the items: they go
+
     def iter_indicators():
-        for item in included:
+        for item in stored:
             yield from _tables_from_json(spool.tables(item), str(item.path))[0]
 
     def iter_documents():
-        for item in included:
+        for item in stored:
             yield from _tables_from_json(spool.tables(item), str(item.path))[1]
 
     return Prepared(

@@ -196,17 +196,25 @@ def write_parquet(consolidation: Consolidation, folder: str | Path) -> list[Path
         convert = [_converter(pa, kind) for kind in types]
         with atomic_path(path) as temporary:
             with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
-                batch: list[dict] = []
-                chars = 0
+                batch: list[list] = [[] for _ in columns]  # a batch as column lists: no dict per row kept
+                rows = chars = 0
                 for record in records:
-                    batch.append({column: to(record.get(column)) for column, to in zip(columns, convert)})
-                    chars += len(batch[-1].get("document") or "") if name == "documents" else 0
-                    if len(batch) >= _PARQUET_BATCH or chars >= _PARQUET_BATCH_CHARS:
-                        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                        batch, chars = [], 0
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                    for values, column, to in zip(batch, columns, convert):
+                        values.append(to(record.get(column)))
+                    rows += 1
+                    chars += len(batch[-1][-1] or "") if name == "documents" else 0
+                    if rows >= _PARQUET_BATCH or chars >= _PARQUET_BATCH_CHARS:
+                        writer.write_table(_arrow_table(pa, batch, schema))
+                        batch, rows, chars = [[] for _ in columns], 0, 0
+                writer.write_table(_arrow_table(pa, batch, schema))
         written.append(path)
     return written
+
+
+def _arrow_table(pa, columns: list[list], schema):
+    """A batch of rows given as column lists, as an Arrow table of ``schema``."""
+    return pa.Table.from_arrays([pa.array(values, type=field.type) for values, field in zip(columns, schema)],
+                                schema=schema)
 
 
 def _arrow_type(pa, table: str, column: str):

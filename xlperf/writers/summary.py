@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from array import array
 from collections import Counter
 from itertools import islice
 from datetime import datetime, timedelta, timezone
@@ -25,7 +26,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .. import __version__
-from ..consolidate.consolidation import STATE_LABELS, Consolidation, own_department, project_columns
+from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department, project_columns
 from ..consolidate.rows import (CODE_WIDTH, DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, Column, Formats, carried_text,
                                 data_segment, indicator_tally, is_blank, is_number, labelled, render_rows, shown_value,
                                 standard_formats, text_lines, unit_text)
@@ -180,7 +181,10 @@ def _fit_row(sheet, row: int, lines: int) -> None:
 
 
 def _column(records, key: str) -> list:
-    """One column's values, from records (a list of dicts), column lists (a dict) or a DataFrame."""
+    """One column's values, from records (a list of dicts), column lists (a dict), a table kept out of memory
+    (``SpooledTable``) or a DataFrame."""
+    if isinstance(records, SpooledTable):
+        return records.column(key) if key in records.columns else [None] * len(records)
     if isinstance(records, list):
         return [record.get(key) for record in records]
     if isinstance(records, dict):
@@ -211,8 +215,8 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     carrying each column's format and the alert format; the rows replace the probe row when the package is
     spliced (``sheetxml``), which checks the probe row carries the styles the rows were made for."""
     formats = book.formats
-    values = [_column(records, column.key) for column in columns] if segments is None else [[] for _ in columns]
-    widths = _widths(columns, values)
+    rows = _rows(records, [column.key for column in columns]) if segments is None else None
+    widths = _widths(columns, rows() if rows is not None else ())
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.shown_header, formats.header)
@@ -224,7 +228,7 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     sheet.write_blank(top + 1, len(columns), None, formats.alert)
     if segments is None:
         styles = formats.table_styles(columns)
-        segments = _segments(columns, zip(*values), widths, styles)
+        segments = _segments(columns, rows(), widths, styles)
     else:
         styles = standard_formats().table_styles(columns)
     book.splices.append(Splice(book.numbers[id(sheet)], top + 1, max(top + count, last_row or 0), len(columns) - 1,
@@ -232,32 +236,84 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     return widths
 
 
-def _widths(columns: list[Column], values: list[list]) -> list[int]:
-    """Wide enough for each column's ``values`` (up to its ``widest``); long headers wrap instead of widening."""
+def _rows(records, keys: list[str]) -> Callable[[], Iterator[Sequence]]:
+    """The rows of a table (values in ``keys`` order), as often as they are asked for: a table kept out of
+    memory (``SpooledTable``) is read again each time rather than held as columns."""
+    if isinstance(records, SpooledTable):
+        where = [records.columns.index(key) if key in records.columns else None for key in keys]
+        if where == list(range(len(records.columns))):
+            return lambda: iter(records)
+        return lambda: ([row[index] if index is not None else None for index in where] for row in records)
+    values = [_column(records, key) for key in keys]
+    return lambda: zip(*values)
+
+
+WIDTH_BATCH = 2000  # rows measured together
+
+
+def _widths(columns: list[Column], rows: Iterable[Sequence]) -> list[int]:
+    """Wide enough for each column's values (up to its ``widest``); long headers wrap instead of widening.
+
+    Read a batch of rows at a time; a thousand returns repeat their units and categories, so each batch's
+    distinct values are measured (anything not hashable as its text). The widths are those of all the
+    distinct values of each column: text is measured in each batch it is in (the same text, the same width),
+    other values only the first time an equal value is met (as one set of all the values would keep it)."""
+    measuring = [index for index, column in enumerate(columns) if column.width is None]
+    widest = {index: _header_width(columns[index]) for index in measuring}
+    amounts: dict[int, list] = {index: [] for index in measuring}  # the largest and smallest amount so far
+    seen: dict[int, set] = {index: set() for index in measuring}  # values other than text met so far
+    batch: list[Sequence] = []
+    any_rows = False
+    for row in (rows if measuring else ()):
+        any_rows = True
+        batch.append(row)
+        if len(batch) == WIDTH_BATCH:
+            _measure(columns, measuring, batch, widest, amounts, seen)
+            batch = []
+    if batch:
+        _measure(columns, measuring, batch, widest, amounts, seen)
     widths = []
-    for column, column_values in zip(columns, values):
+    for index, column in enumerate(columns):
         if column.width is not None:
             widths.append(column.width)
             continue
-        widest = max(display_width(line) for line in column.shown_header.split("\n"))
-        widest = widest if column.lines else min(widest, HEADER_WIDTH)
-        # a thousand returns repeat their units and categories; anything not hashable is measured as its text
+        wide = widest[index]
+        if column.kind == "percent" and any_rows:
+            wide = max(wide, 5)
+        elif column.kind == "money" and amounts[index]:
+            wide = max([wide] + [len(f"{value:,.2f}") for value in (max(amounts[index]), min(amounts[index]))])
+        widths.append(min(wide, column.widest) + 2)
+    return widths
+
+
+def _header_width(column: Column) -> int:
+    widest = max(display_width(line) for line in column.shown_header.split("\n"))
+    return widest if column.lines else min(widest, HEADER_WIDTH)
+
+
+def _measure(columns: list[Column], measuring: list[int], batch: list[Sequence], widest: dict[int, int],
+             amounts: dict[int, list], seen: dict[int, set]) -> None:
+    """``_widths`` of one batch of rows."""
+    for index in measuring:
+        column = columns[index]
+        if column.kind == "percent":
+            continue
         distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
-                    for value in column_values}
-        if column.kind == "percent" and column_values:
-            widest = max(widest, 5)
-        elif column.kind == "money":
-            amounts = [value for value in distinct if is_number(value)]
-            shown = [f"{value:,.2f}" for value in (max(amounts), min(amounts))] if amounts else []
-            others = [value for value in distinct if not is_number(value) and not is_blank(value)]
-            widest = max([widest] + [len(text) for text in shown] + [display_width(str(value)) for value in others])
+                    for value in (row[index] for row in batch)}
+        met = seen[index]
+        fresh = [value for value in distinct if type(value) is str or value not in met]
+        met.update(value for value in fresh if type(value) is not str)
+        if column.kind == "money":
+            numbers = [value for value in fresh if is_number(value)]
+            if numbers:
+                amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
+            others = [display_width(str(value)) for value in fresh if not is_number(value) and not is_blank(value)]
+            widest[index] = max([widest[index]] + others)
         else:
-            for value in distinct:
+            for value in fresh:
                 if not is_blank(value):
                     value = shown_value(column, value)
-                    widest = max(widest, display_width(value if type(value) is str else str(value)))
-        widths.append(min(widest, column.widest) + 2)
-    return widths
+                    widest[index] = max(widest[index], display_width(value if type(value) is str else str(value)))
 
 
 def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> Iterator[Segment]:
@@ -329,18 +385,18 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     position = {column.key: index for index, column in enumerate(columns)}
     budget_cell = xl_rowcol_to_cell(total_row, position["budget_total"])
     totals: dict[str, tuple[str, float]] = {}
+    sums = _sums(projects, [column.key for column in columns[4:] if column.kind in ("money", "count")])
     for index, column in enumerate(columns[4:], start=4):
         letter = xl_col_to_name(index)
         if column.kind in ("money", "count"):
-            value = _total(_column(projects, column.key))
+            value = sums[column.key]
             formula = f"=SUM({letter}2:{letter}{count + 1})" if count else "=0"
             sheet.write_formula(total_row, index, formula, formats.totals[column.kind], value)
             totals[column.key] = (f"{quote_sheet(PROJECTS)}!${letter}${total_row + 1}", value)
         elif column.kind == "percent":  # the department's cumulative plan as a share of its budget
             milestone = column.key.split("/", 1)[1]
             amount_cell = xl_rowcol_to_cell(total_row, position[f"plan_amount/{milestone}"])
-            budget = _total(_column(projects, "budget_total"))
-            amount = _total(_column(projects, f"plan_amount/{milestone}"))
+            budget, amount = sums["budget_total"], sums[f"plan_amount/{milestone}"]
             sheet.write_formula(total_row, index, f"=IF({budget_cell}=0,0,{amount_cell}/{budget_cell})",
                                 formats.totals["percent"], amount / budget if budget else 0)
         else:
@@ -351,6 +407,22 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     _print_setup(sheet, (0, 0), "金额单位：万元", area=(total_row, position["status"]), title=book.title,
                  widths=widths[:position["status"] + 1], keep=position["project_name"] + 1)
     return totals
+
+
+def _sums(records, keys: list[str]) -> dict[str, float]:
+    """``_total`` of each column in ``keys``, from one reading of the rows (the same sums: ``math.fsum`` of the
+    same numbers in the same order)."""
+    if not isinstance(records, SpooledTable):
+        return {key: _total(_column(records, key)) for key in keys}
+    where = [records.columns.index(key) for key in keys]
+    numbers = [array("d") for _ in keys]
+    isfinite = math.isfinite
+    for row in records:
+        for kept, index in zip(numbers, where):
+            value = row[index]
+            if isfinite(value) if type(value) is float else is_number(value):
+                kept.append(float(value))
+    return {key: math.fsum(kept) for key, kept in zip(keys, numbers)}
 
 
 def _write_indicators(book: _Book, sheet, consolidation: Consolidation, shown: tuple[int, int] | None) -> None:
@@ -396,12 +468,26 @@ def _tally(consolidation: Consolidation) -> Counter:
     return indicator_tally(*(_column(indicators, key) for key in ("unit_code", "level1", "level2")))
 
 
-def _by_unit(names: dict[str, str], unit_codes: list) -> list[tuple[str, str, list[int]]]:
-    """(unit code, unit name, the positions of the unit's rows in ``unit_codes``) for every unit named, by code."""
-    grouped: dict[str, list[int]] = {code: [] for code in names}
-    for position, code in enumerate(unit_codes):
-        grouped.setdefault(unit_text(code), []).append(position)
-    return [(code, name, grouped[code]) for code, name in sorted(names.items())]
+def _spending(projects, names: dict[str, str], keys: list[str]) -> list[tuple[str, str, list[float]]]:
+    """(unit code, unit name, ``_total`` of each of ``keys`` over the unit's projects): the department first
+    (code ''), then every unit named, by code. One reading of the rows; each unit's numbers are kept as
+    floats in arrays until they are added (``math.fsum``: the same sums as of the unit's values in order)."""
+    unit = _rows(projects, ["unit_code"] + keys)
+    department = [array("d") for _ in keys]
+    by_unit: dict[str, list[array]] = {}
+    isfinite = math.isfinite
+    for code, *values in unit():
+        own = by_unit.get(code if type(code) is str else unit_text(code))
+        if own is None:
+            own = by_unit[code if type(code) is str else unit_text(code)] = [array("d") for _ in keys]
+        for value, everyone, kept in zip(values, department, own):
+            if isfinite(value) if type(value) is float else is_number(value):
+                everyone.append(float(value))
+                kept.append(float(value))
+    nothing = [0.0] * len(keys)
+    return [("", "部门合计", [math.fsum(kept) for kept in department])] + [
+        (code, name, [math.fsum(kept) for kept in by_unit[code]] if code in by_unit else nothing)
+        for code, name in sorted(names.items())]
 
 
 def _statistics_columns(consolidation: Consolidation, by_unit: dict[str, Counter], pairs: Counter
@@ -491,11 +577,8 @@ def _style_chart(chart, title: str, y_title: str) -> None:
 def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     milestones = consolidation.milestones
-    projects = consolidation.table("projects")
-    budgets = _column(projects, "budget_total")
-    amounts = {milestone: _column(projects, f"plan_amount/{milestone}") for milestone in milestones}
-    groups = [("", "部门合计", range(consolidation.size("projects")))] + _by_unit(_unit_names(consolidation),
-                                                               _column(projects, "unit_code"))
+    groups = _spending(consolidation.table("projects"), _unit_names(consolidation),
+                       ["budget_total"] + [f"plan_amount/{milestone}" for milestone in milestones])
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
     _merge(sheet, 0, 2, 1, 2, "预算数（万元）", formats.header)
@@ -506,7 +589,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Form
     for offset, milestone in enumerate(milestones):
         sheet.write_string(1, first_amount + offset, milestone, formats.header)
         sheet.write_string(1, first_share + offset, milestone, formats.header)
-    for row, (code, name, group) in enumerate(groups, start=2):
+    for row, (code, name, (budget, *amounts)) in enumerate(groups, start=2):
         department = row == 2
         kinds = formats.totals if department else formats.kinds
         if department:
@@ -514,10 +597,8 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Form
         else:
             _write(sheet, row, 0, code, formats.kinds["text"])
             _write(sheet, row, 1, name, formats.kinds["text"])
-        budget = _total(budgets[position] for position in group)
         _write(sheet, row, 2, budget, kinds["money"])
-        for offset, milestone in enumerate(milestones):
-            amount = _total(amounts[milestone][position] for position in group)
+        for offset, amount in enumerate(amounts):
             _write(sheet, row, first_amount + offset, amount, kinds["money"])
             _write(sheet, row, first_share + offset, amount / budget if budget else None, kinds["share"])
     sheet.set_column(0, 0, 10)
@@ -565,8 +646,7 @@ def table_columns(consolidation: Consolidation, name: str) -> dict[str, Column]:
 
 
 def _write_findings(book: _Book, sheet, consolidation: Consolidation) -> None:
-    findings = consolidation.records("findings")
-    _table_sheet(book, sheet, FINDING_TABLE, findings, len(findings), keep=2)
+    _table_sheet(book, sheet, FINDING_TABLE, consolidation.table("findings"), consolidation.size("findings"), keep=2)
 
 
 def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:
