@@ -72,6 +72,29 @@ def test_round_status_prints_the_dashboards_state(created):
                                   "current_version": None, "link": "active"}
 
 
+
+def test_round_status_gives_times_in_beijing_time_whatever_the_machines_zone(tmp_path):
+    """A server keeps UTC (or New York); the office reads 北京时间, as on the dashboard, and the header says so."""
+    data = tmp_path / "portal"
+    assert xlperf("round", "create", str(SAMPLES / "projects.csv"), "--data", str(data), "--year", "2022").returncode == 0
+    script = ("import sys, datetime\n"
+              "from xlperf.web.commands import boot\n"
+              "boot(sys.argv[1])\n"
+              "from xlperf.web import store\n"
+              "from xlperf.web.models import Unit, Version\n"
+              "unit = Unit.objects.get(code='471002')\n"
+              "version, _ = store.record_upload(unit, [b'not a workbook'], 'r.xlsx')\n"
+              "moment = datetime.datetime(2022, 3, 1, 17, 30, tzinfo=datetime.timezone.utc)\n"
+              "Version.objects.filter(pk=version.pk).update(uploaded_at=moment)\n")
+    subprocess.run([sys.executable, "-c", script, str(data)], check=True, capture_output=True, timeout=120)
+    for zone in ("UTC", "America/New_York"):
+        result = xlperf("round", "status", "--data", str(data), "--lang", "zh", env={"TZ": zone})
+        lines = result.stdout.splitlines()
+        assert lines[1].endswith("最近上传（北京时间）"), lines
+        assert "471002  遵化市中小企业服务中心  校验中  1  2022-03-02 01:30" in lines, (zone, lines)
+    english = xlperf("round", "status", "--data", str(data), "--lang", "en", env={"TZ": "UTC"}).stdout
+    assert "last upload (Beijing time, UTC+8)" in english
+
 def test_round_status_of_an_empty_store_says_so(tmp_path):
     result = xlperf("round", "status", "--data", str(tmp_path / "empty"), "--lang", "en")
     assert result.returncode == 2

@@ -156,7 +156,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "portal_error": ("xlperf: 错误：{reason}", "xlperf: error: {reason}"),
     "serving": ("门户已启动：{url}（存储：{data}；按 Ctrl-C 停止）", "portal running at {url} (store: {data}; Ctrl-C stops it)"),
     "requeued": ("重新排队校验 {count} 个未完成的上传", "re-queued {count} unfinished checks"),
-    "round_status_header": ("单位编码  单位名称  状态  版本数  最近上传", "unit  name  state  versions  last upload"),
+    "round_status_header": ("单位编码  单位名称  状态  版本数  最近上传（北京时间）",
+                            "unit  name  state  versions  last upload (Beijing time, UTC+8)"),
 }
 
 

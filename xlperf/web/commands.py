@@ -131,6 +131,8 @@ def round_status(data, db, round_id, output_format, lang):
     lang = _lang(lang)
     _need_web(lang)
     boot(data, db)
+    from django.utils import timezone
+
     from . import store
     from .models import Round
 
@@ -145,7 +147,7 @@ def round_status(data, db, round_id, output_format, lang):
     click.echo(f"{round_.title}（{round_.year}）" if lang == "zh" else f"{round_.title} ({round_.year})")
     click.echo(say("round_status_header", lang))
     for row in rows:
-        last = row.last_upload.astimezone().strftime("%Y-%m-%d %H:%M") if row.last_upload else "-"
+        last = timezone.localtime(row.last_upload).strftime("%Y-%m-%d %H:%M") if row.last_upload else "-"
         click.echo(f"{row.unit.code}  {row.unit.name}  {state_label(row.state, lang)}  {row.versions}  {last}")
     counts = store.status_counts(rows)
     click.echo("；".join(f"{state_label(state, lang)} {count}" for state, count in counts.items() if count)
