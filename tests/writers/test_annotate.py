@@ -143,6 +143,9 @@ def test_the_findings_sheet_opens_first_in_chinese_and_prints_whole(tmp_path):
     assert printcheck.pages(pdf)[0].overlaps() == []  # no text runs out of its cell over the next
     size = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True, text=True).stdout
     assert "841.89 x 595.3" in size  # A4 landscape
+    # whose findings and which year, atop the page, and the page's number below, as on every other sheet
+    assert "471001遵化市工业和信息化局本级2022年度项目支出绩效目标表校验结果" in flat
+    assert re.search(r"第1页，共\d+页", flat)
 
 
 def _fill_under(pdf, text: str) -> tuple[int, int, int]:

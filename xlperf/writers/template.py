@@ -160,6 +160,10 @@ class _Formats:
         self.link = add({"font_color": "blue", "underline": 1, "font_name": "宋体", "font_size": 10, "text_wrap": True,
                          "valign": "vcenter"})
         self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
+        self.cell = add(base)  # a bordered table cell of plain text (the 校验结果 list)
+        self.cell_link = add({**base, "font_color": "blue", "underline": 1})
+        self.cell_error = add({**base, "bold": True, "font_color": "#9C0006"})
+        self.cell_warning = add({**base, "font_color": "#7F3F00"})
 
 
 # the help shown when an input cell is selected: its title is the field's label (core/fields.py),
@@ -367,7 +371,7 @@ def build_workbook(plan: WorkbookPlan, framework: Framework, spec: Spec) -> byte
                             if note.sheet in {name for name, _ in problem_cells})
     _write_instructions(instructions, plan, framework, spec, problem_cells, total_initial, formats)
     if findings_sheet is not None:
-        _write_findings_sheet(findings_sheet, plan.findings_sheet, formats, plan.password)
+        _write_findings_sheet(findings_sheet, plan, formats)
     _write_marks(workbook, plan.notes, formats)
     if plan.findings_sheet is not None:
         notes_cells = {sheet_names["unit"]: spec.data["unit_sheet"]["problem_count"]["note_merge"].split(":")[0]}
@@ -756,10 +760,12 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
     _protect(sheet, plan.password)
 
 
-def _write_findings_sheet(sheet, rows: list[list[object]], formats: _Formats, password: str | None) -> None:
+def _write_findings_sheet(sheet, plan: WorkbookPlan, formats: _Formats) -> None:
+    rows = plan.findings_sheet or []
     headers = ["严重程度", "工作表", "单元格", "字段", "问题", "修改建议", "代码"]
     widths = [10, 24, 8, 16, 40, 32, 22]
     link_column = headers.index("单元格")
+    severity_formats = {"错误": formats.cell_error, "警告": formats.cell_warning}
     for index, (header, width) in enumerate(zip(headers, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(0, index, header, formats.header)
@@ -767,21 +773,18 @@ def _write_findings_sheet(sheet, rows: list[list[object]], formats: _Formats, pa
         for column_index_, value in enumerate(row):
             if column_index_ == link_column and isinstance(value, tuple):
                 target, text = value
-                sheet.write_url(row_index, link_column, f"internal:{target}", formats.link, text)
+                sheet.write_url(row_index, link_column, f"internal:{target}", formats.cell_link, text)
             else:
-                sheet.write_string(row_index, column_index_, "" if value is None else str(value), formats.plain)
+                fmt = severity_formats.get(value, formats.cell) if column_index_ == 0 else formats.cell
+                sheet.write_string(row_index, column_index_, "" if value is None else str(value), fmt)
         shown = [value[1] if isinstance(value, tuple) else str(value or "") for value in row[:-1]]
         lines = max(wrapped_lines(text, width) for text, width in zip(shown, widths))
         sheet.set_row(row_index, 14 * lines + 4)  # tall enough for the wrapped text: nothing cut off on paper
     sheet.freeze_panes(1, 0)
-    # on A4 landscape, one page wide, the header on every page (the code column is for the office, off paper)
-    sheet.set_landscape()
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(0)
-    sheet.print_area(0, 0, max(len(rows), 1), len(headers) - 2)
-    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    _protect(sheet, password)
+    # on A4 landscape, one page wide, whose and which year atop every page with the column names below it
+    # (the code column is for the office, off paper)
+    _print_setup(sheet, max(len(rows), 1) + 1, 1, len(headers) - 2, heading=f"{page_heading(plan)}　校验结果")
+    _protect(sheet, plan.password)
 
 
 def _write_meta(sheet, plan: WorkbookPlan, framework: Framework, spec: Spec, layout: dict, unit_sheet: dict) -> None:
