@@ -581,7 +581,7 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Form
                        ["budget_total"] + [f"plan_amount/{milestone}" for milestone in milestones])
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
-    _merge(sheet, 0, 2, 1, 2, "预算数（万元）", formats.header)
+    _merge(sheet, 0, 2, 1, 2, "预算数\n（万元）", formats.header)
     first_amount, first_share = 3, 3 + len(milestones)
     if milestones:
         _merge(sheet, 0, first_amount, 0, first_share - 1, "累计计划支出（万元）", formats.header)
