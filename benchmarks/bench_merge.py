@@ -61,6 +61,8 @@ TARGETS = {  # issue 15 (real returns, scale past one county)
     "validate1_s": 0.3,
     "growth_ratio": 1.5,
     "linear_ratio": 1.3,  # merge seconds per return at N / at the --linear-against run
+    "report_rss_mb": 1024.0,  # xlperf report of 1,000 units: < 1 GB
+    "report_linear_ratio": 1.3,  # report seconds per unit at N / at N = 200 (--growth) or the --linear-against run
 }
 
 # --------------------------------------------------------------------------------------------
@@ -508,7 +510,7 @@ def run(args) -> dict:
     one_file = returns[len(returns) // 2]
 
     results: dict[str, list[dict]] = {k: [] for k in ("template", "naive", "validate", "merge", "merge_cold_cache",
-                                                      "incremental", "validate1")}
+                                                      "incremental", "validate1", "report")}
     if not args.skip_template:  # re-time the template writer on every run (into a scratch folder)
         scratch = workdir / "templates-retime"
         shutil.rmtree(scratch, ignore_errors=True)
@@ -549,6 +551,10 @@ def run(args) -> dict:
             for _ in range(3):
                 results["validate1"].append(timed(xlperf("validate", str(one_file))))
             log(f"validate one file: {statistics.median(r['seconds'] for r in results['validate1'][-3:]):.3f} s")
+            if not args.skip_report:
+                results["report"].append(timed(report_command(returns_dir, out_dir)))
+                log(f"report: {results['report'][-1]['seconds']:.2f} s rc={results['report'][-1]['rc']} "
+                    f"rss={results['report'][-1]['maxrss_kb'] / 1024:.0f} MB")
     finally:
         if variant:  # put the changed returns back as generated, so the data set matches its stamp
             fill_returns(workdir, changed, 0, args.fill, jobs)
@@ -556,19 +562,28 @@ def run(args) -> dict:
     growth = None
     if args.growth:
         if n == 200:
-            growth = {"n": 200, "runs": results["merge"]}
+            growth = {"n": 200, "runs": results["merge"], "report_runs": results["report"]}
         else:
-            growth_dir = Path(args.growth_workdir or workdir.parent / "n200").expanduser()
+            growth_dir = Path(args.growth_workdir or workdir.parent / f"n200{suffix}").expanduser()
             prepare(growth_dir, 200, args.fill, jobs, log)
             runs = [measure(xlperf("merge", str(growth_dir / "returns"), "-o", str(growth_dir / "summary-growth.xlsx"),
                                    "--no-cache", "--lang", "en")) for _ in range(max(1, args.rounds))]
-            growth = {"n": 200, "runs": runs}
+            report_runs = [] if args.skip_report else [measure(report_command(growth_dir / "returns", growth_dir))
+                                                       for _ in range(max(1, args.rounds))]
+            growth = {"n": 200, "runs": runs, "report_runs": report_runs}
             log(f"merge at N=200: rss={statistics.median(r['maxrss_kb'] for r in runs) / 1024:.0f} MB")
+            if report_runs:
+                log(f"report at N=200: {statistics.median(r['seconds'] for r in report_runs):.2f} s")
 
     digests = sorted({digest_before, source_digest()})
     if len(digests) > 1:
         log(f"WARNING: xlperf source changed during the run ({' -> '.join(digests)}); figures mix two versions")
     return report(args, n, workdir, data, results, growth, changed, digests)
+
+
+def report_command(returns_dir: Path, out_dir: Path) -> list[str]:
+    """``xlperf report`` of every return (those with errors kept: in the error mix every return has some)."""
+    return xlperf("report", str(returns_dir), "-o", str(out_dir / "report.docx"), "--include-invalid", "--lang", "en")
 
 
 def _median(runs: list[dict], key: str = "seconds") -> float | None:
@@ -606,6 +621,11 @@ def report(args, n: int, workdir: Path, data: dict, results: dict, growth: dict 
         ("validate of one return (s)", med["validate1"], f"< {TARGETS['validate1_s']}",
          med["validate1"] is not None and med["validate1"] < TARGETS["validate1_s"]),
     ]
+    report_mb = rss["report"] / 1024 if rss["report"] else None
+    checks.append(("report peak RSS, largest process (MB)", report_mb,
+                   f"< {TARGETS['report_rss_mb']:.0f}" + ("" if n == 1000 else " (stated for N=1000)"),
+                   report_mb is not None and report_mb < TARGETS["report_rss_mb"]))
+    report_linear = []  # (against, units there, seconds per unit there)
     linear_out = None
     if args.linear_against:  # time per return against a smaller run (e.g. N=1,000) of the same mix
         base = json.loads(Path(args.linear_against).read_text())
@@ -617,6 +637,8 @@ def report(args, n: int, workdir: Path, data: dict, results: dict, growth: dict 
                       "merge_s_per_return_n": per_return, "ratio": linear_ratio}
         checks.append((f"merge s per return, N={n} / N={base['n']}", linear_ratio, f"≤ {TARGETS['linear_ratio']}",
                        _le(linear_ratio, TARGETS["linear_ratio"])))
+        if base["median_seconds"].get("report"):
+            report_linear.append((args.linear_against, base["n"], base["median_seconds"]["report"] / base["n"]))
     growth_out = None
     if growth is not None:
         base = _median(growth["runs"], "maxrss_kb")
@@ -625,6 +647,16 @@ def report(args, n: int, workdir: Path, data: dict, results: dict, growth: dict 
                       "merge_maxrss_mb_n": merge_mb, "ratio": growth_ratio, "runs": growth["runs"]}
         checks.append((f"merge RSS growth N={n} / N=200", growth_ratio, f"< {TARGETS['growth_ratio']}",
                        growth_ratio is not None and growth_ratio < TARGETS["growth_ratio"]))
+        base_report = _median(growth.get("report_runs") or [])
+        growth_out["report_seconds_base"] = base_report
+        growth_out["report_maxrss_mb_base"] = (_median(growth["report_runs"], "maxrss_kb") or 0) / 1024 \
+            if growth.get("report_runs") else None
+        if base_report and n != 200:
+            report_linear.append(("N=200 (--growth)", 200, base_report / 200))
+    for against, units, base_per_unit in report_linear:
+        report_ratio = ratio(med["report"] / n if med["report"] else None, base_per_unit)
+        checks.append((f"report s per unit, N={n} / N={units}", report_ratio, f"≤ {TARGETS['report_linear_ratio']}",
+                       _le(report_ratio, TARGETS["report_linear_ratio"])))
 
     rcs = {name: sorted({r["rc"] for r in runs}) for name, runs in results.items()}
     machine = {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -690,7 +722,7 @@ def print_table(out: dict, checks: list) -> None:
               "validate": "xlperf validate DIR --format json", "merge": "xlperf merge --no-cache",
               "merge_cold_cache": "xlperf merge, cold --cache-dir (warm-up)",
               "incremental": f"xlperf merge --cache-dir, {out['changed_returns']} changed",
-              "validate1": "xlperf validate ONE_FILE"}
+              "validate1": "xlperf validate ONE_FILE", "report": "xlperf report DIR --include-invalid"}
     for name, label in labels.items():
         runs = out["raw"][name]
         if not runs:
@@ -715,6 +747,8 @@ def print_table(out: dict, checks: list) -> None:
         g = out["growth"]
         print(f"\nmerge peak RSS: N=200 {g['merge_maxrss_mb_base']:.0f} MB, "
               f"N={out['n']} {g['merge_maxrss_mb_n']:.0f} MB")
+        if g.get("report_seconds_base"):
+            print(f"report at N=200: {g['report_seconds_base']:.2f} s, {g['report_maxrss_mb_base']:.0f} MB")
 
 
 def _width(text: str) -> int:
@@ -751,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="drop the returns' (and the merge cache's) pages from the page cache before each command")
     parser.add_argument("--linear-against", default=None, metavar="JSON",
                         help="a smaller run's --json of the same mix: merge seconds per return compared (<= 1.3)")
+    parser.add_argument("--skip-report", action="store_true", help="do not time xlperf report of the N returns")
     parser.add_argument("--skip-template", action="store_true",
                         help="do not re-time xlperf template; report the generation run's time")
     args = parser.parse_args(argv)

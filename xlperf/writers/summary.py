@@ -257,7 +257,8 @@ def _widths(columns: list[Column], rows: Iterable[Sequence]) -> list[int]:
     Read a batch of rows at a time; a thousand returns repeat their units and categories, so each batch's
     distinct values are measured (anything not hashable as its text). The widths are those of all the
     distinct values of each column: text is measured in each batch it is in (the same text, the same width),
-    other values only the first time an equal value is met (as one set of all the values would keep it)."""
+    other values only the first time an equal value is met (as one set of all the values would keep it); of
+    amounts only the largest and the smallest are kept."""
     measuring = [index for index, column in enumerate(columns) if column.width is None]
     widest = {index: _header_width(columns[index]) for index in measuring}
     amounts: dict[int, list] = {index: [] for index in measuring}  # the largest and smallest amount so far
@@ -300,16 +301,16 @@ def _measure(columns: list[Column], measuring: list[int], batch: list[Sequence],
             continue
         distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
                     for value in (row[index] for row in batch)}
-        met = seen[index]
-        fresh = [value for value in distinct if type(value) is str or value not in met]
-        met.update(value for value in fresh if type(value) is not str)
-        if column.kind == "money":
-            numbers = [value for value in fresh if is_number(value)]
+        if column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
+            numbers = [value for value in distinct if is_number(value)]
             if numbers:
                 amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
-            others = [display_width(str(value)) for value in fresh if not is_number(value) and not is_blank(value)]
+            others = [display_width(str(value)) for value in distinct if not is_number(value) and not is_blank(value)]
             widest[index] = max([widest[index]] + others)
         else:
+            met = seen[index]
+            fresh = [value for value in distinct if type(value) is str or value not in met]
+            met.update(value for value in fresh if type(value) is not str)
             for value in fresh:
                 if not is_blank(value):
                     value = shown_value(column, value)
