@@ -98,3 +98,77 @@ def test_a_summary_too_large_for_excel_is_refused_or_left_to_parquet(tmp_path, m
                                     "--parquet", str(tmp_path / "d2")])
     assert only.exit_code == 0 and not none.exists()
     assert f"so {none} was not written; all the data is in the Parquet files in {tmp_path / 'd2'}" in only.output
+
+
+def _sheets(path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist() if name.startswith("xl/worksheets/")}
+
+
+def test_a_large_dataset_is_read_in_parts_each_in_a_worker_of_its_own(tmp_path, monkeypatch):
+    """A province's dataset (20,000 returns, 1 GB of documents) does not fit one worker's memory: its row
+    groups are read in parts, each by a worker, and what the parts give is what the whole file gives."""
+    import pyarrow.parquet as pq
+
+    from xlperf.intake import reader
+    from xlperf.writers import exports
+
+    monkeypatch.setattr(exports, "_PARQUET_BATCH", 1)  # one row group a return
+    dataset = tmp_path / "dept"
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "returns"), "-o", str(tmp_path / "s.xlsx"),
+                                      "--parquet", str(dataset), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    # one row group a return, and an empty one where the last batch was written
+    assert pq.ParquetFile(dataset / "documents.parquet").metadata.num_row_groups == 4
+    assert reader.parquet_parts(dataset / "documents.parquet") == [(0, 4)]
+    outputs = {}
+    for name, part_bytes in (("whole", reader.PARQUET_PART_BYTES), ("parts", 1)):
+        monkeypatch.setattr(reader, "PARQUET_PART_BYTES", part_bytes)
+        out = tmp_path / name
+        result = CliRunner().invoke(cli, ["merge", str(dataset), "-o", str(out / "up.xlsx"), "--no-cache",
+                                          "--json", str(out / "up.json"), "--csv", str(out / "csv"),
+                                          "--parquet", str(out / "up")])
+        assert result.exit_code == 0, result.output
+        outputs[name] = out
+    assert reader.parquet_parts(dataset / "documents.parquet") == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    whole, parts = outputs["whole"], outputs["parts"]
+    files = sorted(path.relative_to(whole) for path in whole.rglob("*") if path.is_file() and path.suffix != ".xlsx")
+    assert len(files) == 1 + 5 + 6
+    for name in files:
+        assert (parts / name).read_bytes() == (whole / name).read_bytes(), name
+    assert _sheets(parts / "up.xlsx") == _sheets(whole / "up.xlsx")  # rows spliced from three parts, the same XML
+    projects = pd.read_parquet(parts / "up" / "projects.parquet")
+    assert len(projects) == 9 and projects["budget_total"].sum() == pytest.approx(193.86)
+    assert set(projects["source_file"]) == {str(p) for p in sorted((SAMPLES / "returns").glob("*.xlsx"))}
+
+
+def test_a_damaged_part_of_a_dataset_leaves_the_whole_dataset_out(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from xlperf.intake import reader
+
+    good = pq.read_table(SAMPLES_DATASET(tmp_path))
+    rows = good.to_pylist()
+    rows[1]["document"] = "{not json"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    with pq.ParquetWriter(broken / "documents.parquet", good.schema) as writer:
+        for row in rows:
+            writer.write_table(pa.Table.from_pylist([row], schema=good.schema))
+    monkeypatch.setattr(reader, "PARQUET_PART_BYTES", 1)
+    assert len(reader.parquet_parts(broken / "documents.parquet")) == 3
+    merged = merge_returns([broken], isolate=True, jobs=2)
+    (row,) = merged.records("inputs")
+    assert row["state"] == "unreadable" and merged.size("projects") == 0
+    assert merged.records("findings")[0]["code"] == "READ_NOT_WORKBOOK"
+
+
+def SAMPLES_DATASET(tmp_path):
+    folder = tmp_path / "samples-dataset"
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "returns"), "-o", str(tmp_path / "samples.xlsx"),
+                                      "--parquet", str(folder), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    return folder / "documents.parquet"

@@ -9,7 +9,7 @@ import pickle
 import tempfile
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from ..core.workers import Crash, map_in_workers
 from ..framework.frameworks import Framework, builtin_hashes
 from ..framework.spec import load_spec
 from ..framework.targets import parsed_target
-from ..intake.reader import UnreadableError, read_workbook, saved_time
+from ..intake.reader import UnreadableError, is_parquet_dataset, parquet_parts, read_workbook, saved_time
 from ..intake.safety import Refused, check_path
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json
 from .cache import here as _file
@@ -61,11 +61,12 @@ class _Input:
     # (``_project_facts``, pickled)
     tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
     indicator_count: int = 0
-    segments: dict[str, tuple] = field(default_factory=dict)  # "indicators", "data": rows made for the summary,
-    # in the spool: (where, length, crc, size, shift)
+    segments: dict[str, list[tuple]] = field(default_factory=dict)  # "indicators", "data": rows made for the
+    # summary, in the spool: (where, length, crc, size, shift), one for each part read (``parquet_parts``)
+    segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     data_columns: int = 0
-    tables: tuple[int, int] | StoredTables | None = None  # its indicator rows and carried documents: where in
-    # the spool, or in the cache
+    tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
+    # in the spool (each part's), or in the cache
 
     @property
     def errors(self) -> int:
@@ -128,7 +129,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
             pending.append(item)
     done = len(inputs) - len(pending)
     for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate):
-        if cache and not entry.get("transient"):  # a crash or overrun may not recur: never kept
+        # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns)
+        if cache and not entry.get("transient") and not entry.get("parts"):
             cache.put(_cache_key(item), entry)
         _apply(item, entry, spool, lang)
         done += 1
@@ -187,22 +189,23 @@ def _unreadable(path: Path, sha: str, finding: Finding, lang: str) -> "_Input":
 _WORKER_RESOLVERS: dict[tuple, FrameworkResolver] = {}
 
 
-def examine(path_text: str, framework_ref: str | None = None, library: str | None = None) -> dict:
+def examine(path_text: str, framework_ref: str | None = None, library: str | None = None,
+            part: tuple[int, int] | None = None) -> dict:
     """Read and check one input into an entry (JSON-able, but for its ``segments``). Runs in worker
     processes; never raises for a bad file (an unreadable one is an entry too).
 
     Paths inside an entry are the cache's ``HERE``, so a moved or copied file can reuse it; the rows in
-    ``segments`` were made for ``rendered_for`` and are made again for any other path."""
+    ``segments`` were made for ``rendered_for`` and are made again for any other path. ``part``: of a Parquet
+    dataset, only the documents of these row groups (``parquet_parts``; the parts' entries are ``_combined``)."""
     key = (framework_ref, library)
     if key not in _WORKER_RESOLVERS:
         _WORKER_RESOLVERS[key] = FrameworkResolver(framework_ref, library)
     resolver = _WORKER_RESOLVERS[key]
     path = Path(path_text)
     try:
-        documents = read_workbook(path)
+        documents = read_workbook(path, part=part)
     except UnreadableError as error:
-        return {"unreadable": True, "findings": [finding_to_json(error.finding, path_text)], "saved": None,
-                "frameworks": {}}
+        return _refused_entry(error, path_text)
     spec = load_spec()
     findings: list[Finding] = []
     frameworks: dict[str, str] = {}
@@ -272,13 +275,65 @@ def _rendered(indicators: list[list], carried: list[dict]) -> tuple[Segment, Seg
     return indicator_segment(indicators), data, data_columns
 
 
+def _refused_entry(error: UnreadableError, path_text: str) -> dict:
+    return {"unreadable": True, "findings": [finding_to_json(error.finding, path_text)], "saved": None,
+            "frameworks": {}}
+
+
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool):
-    """(item, entry) for each item, in order; in worker processes when isolated or there are enough files."""
+    """(item, entry) for each item, in order; in worker processes when isolated or there are enough files.
+
+    A Parquet dataset's documents are read in parts (``parquet_parts``, found by a worker first), each part by
+    a worker of its own, and the parts' entries combined: twenty thousand returns never in one process."""
     library = str(library) if library else None
-    tasks = [(str(item.path), framework_ref, library) for item in items]
+    datasets = [item for item in items if is_parquet_dataset(item.path)]
+    plans = dict(zip(map(id, datasets), map_in_workers(_plan_task, [(str(item.path),) for item in datasets], jobs,
+                                                       on_crash=_crashed_entry, isolate=isolate,
+                                                       boundary=read_boundary()))) if datasets else {}
+    tasks, counts = [], []  # each item's tasks: one, or one per part
+    for item in items:
+        plan = plans.get(id(item))
+        parts = plan if isinstance(plan, list) and len(plan) > 1 else [None] if not isinstance(plan, dict) else []
+        tasks += [(str(item.path), framework_ref, library, part) for part in parts]
+        counts.append(len(parts))
     entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry, isolate=isolate,
                              boundary=read_boundary())
-    yield from zip(items, entries)
+    for item, count in zip(items, counts):
+        if not count:  # its parts could not be found: the plan says why
+            yield item, plans[id(item)]
+            continue
+        taken = [next(entries) for _ in range(count)]
+        yield item, taken[0] if count == 1 else _combined(taken)
+
+
+def _plan_task(task: tuple) -> list[tuple[int, int]] | dict:
+    def plan() -> list[tuple[int, int]] | dict:
+        try:
+            return parquet_parts(task[0])
+        except UnreadableError as error:
+            return _refused_entry(error, task[0])
+    return guarded(task[0], plan, lambda finding: _unreadable_entry(task[0], finding))
+
+
+def _combined(entries: list[dict]) -> dict:
+    """One dataset's entry from its parts' (in order): the first unreadable part makes it unreadable; parts
+    without documents are dropped. Its tables and rows stay one per part (``tables``, ``segments``)."""
+    broken = next((entry for entry in entries if entry["unreadable"]), None)
+    if broken is not None:
+        return broken
+    parts = [entry for entry in entries if entry["docs"]] or entries[:1]
+    first = parts[0]
+    return {"unreadable": False, "findings": [finding for entry in entries for finding in entry["findings"]],
+            "saved": first["saved"], "frameworks": {key: value for entry in parts for key, value
+                                                    in entry["frameworks"].items()},
+            "docs": [doc for entry in parts for doc in entry["docs"]],
+            "projects": [facts for entry in parts for facts in entry["projects"]],
+            "tally": [row for entry in parts for row in entry["tally"]],
+            "indicator_count": sum(entry["indicator_count"] for entry in parts),
+            "indicator_counts": [entry["indicator_count"] for entry in parts],
+            "tables": [entry["tables"] for entry in parts], "rendered_for": first["rendered_for"],
+            "segments": {name: [entry["segments"][name] for entry in parts] for name in first["segments"]},
+            "data_columns": max(entry["data_columns"] for entry in parts), "parts": len(parts)}
 
 
 def _examine_task(task: tuple) -> dict:
@@ -307,8 +362,11 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.docs = entry["docs"]
     item.projects = spool.put(pickle.dumps([_with_source_file(facts, _back(facts[FACT_FILE], path))
                                             for facts in entry["projects"]], protocol=pickle.HIGHEST_PROTOCOL))
-    item.tally = Counter({(code, level1, level2): count for code, level1, level2, count in entry["tally"]})
+    item.tally = Counter()
+    for code, level1, level2, count in entry["tally"]:  # a dataset's parts may each count one unit
+        item.tally[(code, level1, level2)] += count
     item.indicator_count = entry["indicator_count"]
+    item.segment_counts = entry.get("indicator_counts") or [item.indicator_count]
     tables = entry["tables"]
     if entry["rendered_for"] == path:
         segments, item.data_columns = entry["segments"], entry["data_columns"]
@@ -316,9 +374,11 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
         segments = {"indicators": indicator_rows, "data": data}
-    item.segments = {name: (*spool.put(segment.data), segment.crc, segment.size, segment.shift)
-                     for name, segment in segments.items()}
-    item.tables = tables if isinstance(tables, StoredTables) else spool.put(tables)
+    item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size, segment.shift)
+                            for segment in (parts if isinstance(parts, list) else [parts])]
+                     for name, parts in segments.items()}
+    item.tables = tables if isinstance(tables, StoredTables) else \
+        [spool.put(part) for part in (tables if isinstance(tables, list) else [tables])]
 
 
 @dataclass(frozen=True)
@@ -327,7 +387,7 @@ class _Stored:
 
     path: Path
     sha256: str
-    tables: tuple[int, int] | StoredTables
+    tables: list[tuple[int, int]] | StoredTables
 
 
 class _SpooledSegments:
@@ -353,20 +413,20 @@ class _Spool:
     def __deepcopy__(self, memo) -> "_Spool":
         return self  # written once by the merge, only read after it: copies of a result share it
 
-    def tables(self, item: "_Input | _Stored") -> bytes:
-        """The item's tables as JSON bytes. A cache entry damaged since the merge used it is not trusted:
-        the file is read again, and must still be what the merge read."""
+    def tables(self, item: "_Input | _Stored") -> Iterator[bytes]:
+        """The item's tables as JSON bytes, one for each part read. A cache entry damaged since the merge used
+        it is not trusted: the file is read again, and must still be what the merge read."""
         if not isinstance(item.tables, StoredTables):
-            return self.get(item.tables)
+            return map(self.get, item.tables)
         try:
-            return item.tables.read()
+            return iter([item.tables.read()])
         except (OSError, ValueError):
             if _sha256(item.path) != item.sha256:
                 raise UsageError(f"{item.path} changed while the merge ran; run the merge again") from None
             entry = self.examine_again(str(item.path))
             if entry["unreadable"]:
                 raise UsageError(f"{item.path} can no longer be read; run the merge again") from None
-            return entry["tables"]
+            return iter([entry["tables"]])
 
     def put(self, data: bytes) -> tuple[int, int]:
         self.file.seek(0, os.SEEK_END)
@@ -540,21 +600,26 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
 
     def iter_indicators():
         for item in stored:
-            yield from _tables_from_json(spool.tables(item), str(item.path))[0]
+            for tables in spool.tables(item):
+                yield from _tables_from_json(tables, str(item.path))[0]
 
     def iter_documents():
         for item in stored:
-            yield from _tables_from_json(spool.tables(item), str(item.path))[1]
+            for tables in spool.tables(item):
+                yield from _tables_from_json(tables, str(item.path))[1]
+
+    indicator_parts = [(segment, count) for item in included
+                       for segment, count in zip(item.segments["indicators"], item.segment_counts) if count]
 
     return Prepared(
-        indicator_segments=_SpooledSegments(spool, [item.segments["indicators"] for item in included
-                                                    if item.indicator_count]),
-        data_segments=_SpooledSegments(spool, [item.segments["data"] for item in included if item.docs]),
+        indicator_segments=_SpooledSegments(spool, [segment for segment, _ in indicator_parts]),
+        data_segments=_SpooledSegments(spool, [segment for item in included if item.docs
+                                               for segment in item.segments["data"]]),
         indicator_count=sum(item.indicator_count for item in included),
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
         pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents,
-        indicator_counts=[item.indicator_count for item in included if item.indicator_count])
+        indicator_counts=[count for _, count in indicator_parts])
 
 
 def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:

@@ -7,6 +7,7 @@ number, to show it as the cell displayed it (``95%`` typed into a non-text cell 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -516,11 +517,13 @@ def _set_pointer(document: dict, json_path: str, value: object) -> None:
         target[parts[-1]] = value
 
 
-def read_workbook(path: str | Path, limits: Limits | None = None) -> list[ReturnDocument]:
-    """A return gives one document; a summary workbook gives every return it carries (hierarchical merge)."""
+def read_workbook(path: str | Path, limits: Limits | None = None,
+                  part: tuple[int, int] | None = None) -> list[ReturnDocument]:
+    """A return gives one document; a summary workbook gives every return it carries (hierarchical merge).
+    ``part``: of a Parquet dataset's documents, only those of row groups ``range(*part)`` (``parquet_parts``)."""
     path = Path(path)
     if path.name.lower() == DOCUMENTS_PARQUET:
-        return _parquet_documents(path, limits)
+        return _parquet_documents(path, limits, part)
     claimed = _claims_summary(path, limits)
     warnings = _preflight(path, limits, summary=claimed)
     workbook = _open(path)
@@ -542,8 +545,34 @@ def read_workbook(path: str | Path, limits: Limits | None = None) -> list[Return
         workbook.close()
 
 
-def _parquet_documents(path: Path, limits: Limits | None) -> list[ReturnDocument]:
-    """The documents a ``merge --parquet`` dataset carries (its documents.parquet), as from a summary."""
+PARQUET_PART_BYTES = 40_000_000  # of a dataset's documents (uncompressed) read by one worker: about 800 returns
+
+
+def is_parquet_dataset(path: str | Path) -> bool:
+    return Path(path).name.lower() == DOCUMENTS_PARQUET
+
+
+def parquet_parts(path: str | Path, limits: Limits | None = None) -> list[tuple[int, int]]:
+    """A dataset's documents.parquet as runs of row groups (start, stop) of at most ``PARQUET_PART_BYTES``
+    each (a row group larger than that is a run of its own), from the file's footer: a merge reads each run
+    in a worker of its own, so that a province's 20,000 returns are never in one process's memory."""
+    path = Path(path)
+    with _parquet_file(path, limits) as parquet:
+        metadata = parquet.metadata
+        sizes = [metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups)]
+    parts, start, size = [], 0, 0
+    for index, bytes_ in enumerate(sizes):
+        if index > start and size + bytes_ > PARQUET_PART_BYTES:
+            parts.append((start, index))
+            start, size = index, 0
+        size += bytes_
+    return parts + [(start, len(sizes))]
+
+
+@contextlib.contextmanager
+def _parquet_file(path: Path, limits: Limits | None):
+    """The dataset's documents.parquet opened with pyarrow, after the path checks; any failure to read it
+    is ``UnreadableError`` (not an xlperf Parquet dataset)."""
     limits = limits or _spec_limits()
     try:
         check_path(path, limits)
@@ -555,11 +584,21 @@ def _parquet_documents(path: Path, limits: Limits | None) -> list[ReturnDocument
         raise unreadable(str(path), "READ_NOT_WORKBOOK", reason="pyarrow is not installed: pip install "
                                                                  "'xlperf[parquet]'") from None
     try:
-        table = pq.read_table(path, columns=["document"])
-        carried = [json.loads(text) for text in table.column("document").to_pylist()]
+        with pq.ParquetFile(path) as parquet:
+            yield parquet
     except (OSError, ValueError, KeyError, TypeError) as error:  # pyarrow's errors derive from these
         raise unreadable(str(path), "READ_NOT_WORKBOOK", reason=f"not an xlperf Parquet dataset "
                                                                 f"({type(error).__name__})") from None
+
+
+def _parquet_documents(path: Path, limits: Limits | None, part: tuple[int, int] | None = None
+                       ) -> list[ReturnDocument]:
+    """The documents a ``merge --parquet`` dataset carries (its documents.parquet), as from a summary: all of
+    them, or those of the row groups ``range(*part)``."""
+    with _parquet_file(path, limits) as parquet:
+        groups = list(range(*part)) if part is not None else list(range(parquet.metadata.num_row_groups))
+        table = parquet.read_row_groups(groups, columns=["document"])
+        carried = [json.loads(text) for text in table.column("document").to_pylist()]
     return _carried(path, carried)
 
 
