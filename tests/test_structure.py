@@ -275,3 +275,22 @@ def test_every_exception_of_the_library_is_in_core_errors():
                 if bases & {"Exception", "XlperfError"} or any(name.endswith("Error") for name in bases):
                     found.append(f"{relative}:{node.name}")
     assert found == []
+
+
+def test_every_reason_a_command_stops_is_said_in_both_languages():
+    """A command that cannot continue says why in the user's language: the library raises its errors with a
+    catalog key (``UsageError(key=...)``), never with an English-only text, and every key is in the catalog."""
+    import re
+
+    from xlperf.core.messages import MESSAGES
+
+    keyed = re.compile(r'(?:Usage|Framework|Spec|Output|Xlperf)Error\(key="(\w+)"')
+    english_only = re.compile(r'raise (?:Usage|Framework|Spec|Output|Xlperf)Error\(\s*f?"')
+    keys, plain = set(), []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        keys |= set(keyed.findall(text))
+        plain += [f"{path.relative_to(PACKAGE)}: {match.group(0)}" for match in english_only.finditer(text)]
+    assert len(keys) > 30 and keys <= set(MESSAGES), keys - set(MESSAGES)
+    # the one left is a programming error (a bad cell address in the spec), not a user's
+    assert plain == ['core/cells.py: raise SpecError(f"'], plain

@@ -252,3 +252,17 @@ def test_merge_usage_errors(tmp_path):
     assert result.exit_code == 2 and "is one of the inputs" in result.output
     result = run("merge", tmp_path, "-o", tmp_path / "s.xlsx", "--lang", "en")
     assert result.exit_code == 2 and result.output == f"xlperf: error: no workbook found in: {tmp_path}\n"
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", "xlperf: 错误: 未知的指标体系“cn-1999”（内置："),
+    ("en", "xlperf: error: unknown framework 'cn-1999' (built-in: "),
+])
+def test_why_a_command_stops_is_said_in_the_users_language(tmp_path, lang, expected):
+    result = run("--lang", lang, "template", SAMPLES / "projects.csv", "-o", tmp_path / "t", "--framework", "cn-1999")
+    assert result.exit_code == 2 and result.output.startswith(expected), result.output
+    inside = next((SAMPLES / "returns").glob("*.xlsx"))
+    same = run("--lang", lang, "merge", SAMPLES / "returns", "-o", inside)
+    assert same.exit_code == 2
+    assert ("是输入之一，请换一个输出路径" if lang == "zh" else "is one of the inputs; choose another output path") in \
+        same.output

@@ -94,7 +94,7 @@ def common_options(command):
                 click.echo(f"  {error.source}: {finding.line(lang)}", err=True)
             sys.exit(2)
         except XlperfError as error:
-            click.echo(f"xlperf: {say('error', lang)}: {error}", err=True)
+            click.echo(f"xlperf: {say('error', lang)}: {error.text(lang)}", err=True)
             sys.exit(2)
         except BrokenPipeError:  # `xlperf ... | head`: the reader left; not an error of ours
             raise Interrupted(signal.SIGPIPE) from None
@@ -197,7 +197,7 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
 
     if blank is not None:
         if projects:
-            raise UsageError("give either PROJECTS or --blank, not both")
+            raise UsageError(key="projects_or_blank")
         result = make_blank_template(outdir, count=blank, unit_code=unit_code, unit_name=unit_name, year=year,
                                      framework=framework_name, password=password, indicator_rows=indicator_rows)
         click.echo(say("blank_done", lang, projects=blank, path=result.files[0]))
@@ -205,7 +205,7 @@ def template(projects, outdir, year, framework_name, password, indicator_rows, b
             click.echo(year_note)
         return
     if not projects:
-        raise UsageError("missing PROJECTS (a CSV or XLSX project list), or use --blank N")
+        raise UsageError(key="projects_missing")
     result = make_templates(projects, outdir, year=year, framework=framework_name, password=password,
                             indicator_rows=indicator_rows, prefill=list(prefill) or None, isolate=True)
     project_count = sum(len(unit["projects"]) for unit in result.manifest["units"])

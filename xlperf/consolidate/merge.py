@@ -98,12 +98,12 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     exhausted memory or a hang takes only that file down (the command line always isolates).
     """
     if on_duplicate not in ("error", "latest"):
-        raise UsageError("--on-duplicate must be 'error' or 'latest'")
+        raise UsageError(key="on_duplicate")
     files = collect_inputs(paths)
     if output is not None:
         target = Path(output).resolve()
         if any(Path(p).resolve() == target for p in files):
-            raise UsageError(f"the output {output} is one of the inputs; choose another output path")
+            raise UsageError(key="output_is_input", output=output)
     manifest = _load_manifest(expect) if expect else None
     resolver = FrameworkResolver(framework, library)
     spec = load_spec()
@@ -422,10 +422,10 @@ class _Spool:
             return iter([item.tables.read()])
         except (OSError, ValueError):
             if _sha256(item.path) != item.sha256:
-                raise UsageError(f"{item.path} changed while the merge ran; run the merge again") from None
+                raise UsageError(key="input_changed", path=item.path) from None
             entry = self.examine_again(str(item.path))
             if entry["unreadable"]:
-                raise UsageError(f"{item.path} can no longer be read; run the merge again") from None
+                raise UsageError(key="input_gone", path=item.path) from None
             return iter([entry["tables"]])
 
     def put(self, data: bytes) -> tuple[int, int]:
@@ -508,9 +508,9 @@ def _load_manifest(expect: str | Path) -> dict:
     try:
         manifest = json.loads(Path(expect).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{expect}: cannot read the manifest ({exc})") from None
+        raise UsageError(key="manifest_unreadable", path=expect, error=exc) from None
     if not isinstance(manifest, dict) or manifest.get("kind") != "xlperf-manifest":
-        raise UsageError(f"{expect}: not a manifest written by xlperf template")
+        raise UsageError(key="not_a_manifest", path=expect)
     return manifest
 
 

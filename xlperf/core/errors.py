@@ -9,10 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from .findings import Finding, Location
+from .messages import say
 
 
 class XlperfError(Exception):
-    """Base class: a one-line message that is safe to show to a user."""
+    """Base class: a one-line message that is safe to show to a user. Raised with ``key=`` (and the values its
+    text names), it is said in the user's language by ``text(lang)``; ``str()`` is the English."""
+
+    def __init__(self, message: str = "", *, key: str | None = None, **values):
+        self.key, self.values = key, values
+        super().__init__(say(key, "en", **values) if key else message)
+
+    def text(self, lang: str) -> str:
+        return say(self.key, lang, **self.values) if self.key else str(self)
 
 
 class UsageError(XlperfError):
@@ -66,6 +75,9 @@ class DocxError(XlperfError):
     def message(self, lang: str = "en") -> str:
         return f"{self.path}: {self.texts[0] if lang == 'zh' else self.texts[1]}"
 
+    def text(self, lang: str) -> str:
+        return self.message(lang)
+
 
 class UnreadableError(XlperfError):
     """The file cannot be read as a return at all; carries the finding to report."""
@@ -73,6 +85,9 @@ class UnreadableError(XlperfError):
     def __init__(self, finding: Finding):
         self.finding = finding
         super().__init__(finding.message("en"))
+
+    def text(self, lang: str) -> str:
+        return self.finding.message(lang)
 
 
 class OfficeError(XlperfError):

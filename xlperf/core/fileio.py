@@ -16,7 +16,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise OutputError(key="cannot_write", path=path, error=exc.strerror or exc) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -29,7 +29,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.unlink(temporary)
         except OSError:
             pass
-        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise OutputError(key="cannot_write", path=path, error=exc.strerror or exc) from None
 
 
 @contextmanager
@@ -42,7 +42,7 @@ def atomic_path(path: str | Path):
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         os.close(descriptor)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise OutputError(key="cannot_write", path=path, error=exc.strerror or exc) from None
     try:
         yield Path(temporary)
         with open(temporary, "rb") as handle:
@@ -51,7 +51,7 @@ def atomic_path(path: str | Path):
         os.replace(temporary, path)
     except OSError as exc:
         _remove(temporary)
-        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise OutputError(key="cannot_write", path=path, error=exc.strerror or exc) from None
     except BaseException:
         _remove(temporary)
         raise

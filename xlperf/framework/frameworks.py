@@ -148,18 +148,19 @@ def load_framework(name_or_path: str | Path) -> Framework:
     if "/" not in text and "\\" not in text and not text.endswith(".json"):
         if not builtin.is_file():
             known = ", ".join(builtin_ids())
-            raise FrameworkError(f"unknown framework '{text}' (built-in: {known}; or give a path to a schema .json file)")
+            raise FrameworkError(key="framework_unknown", name=text, known=known)
         path = builtin
     else:
         path = Path(text)
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FrameworkError(f"{path}: framework file not found") from None
+        raise FrameworkError(key="framework_missing", path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FrameworkError(f"{path}: cannot read the framework file ({exc})") from None
+        raise FrameworkError(key="framework_unreadable", path=path, error=exc) from None
     except json.JSONDecodeError as exc:
-        raise FrameworkError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise FrameworkError(key="framework_not_json", path=path, line=exc.lineno, column=exc.colno,
+                             error=exc.msg) from None
     framework = framework_from_schema(schema, str(path))
     library_path = path.parent / "library.json" if path.name == "schema.json" else path.with_suffix(".library.json")
     return with_library(framework, library_path) if library_path.is_file() else framework
@@ -171,18 +172,18 @@ def with_library(framework: Framework, path: str | Path) -> Framework:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FrameworkError(f"{path}: indicator library not found") from None
+        raise FrameworkError(key="library_missing", path=path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FrameworkError(f"{path}: cannot read the indicator library ({exc})") from None
+        raise FrameworkError(key="library_unreadable", path=path, error=exc) from None
     entries = data.get("indicators") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise FrameworkError(f"{path}: an indicator library is an object with an \"indicators\" list")
+        raise FrameworkError(key="library_shape", path=path)
     known = set(framework.level2_names)
     library = list(framework.library)
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not entry.get("name") or entry.get("level2") not in known:
-            raise FrameworkError(f"{path}: indicator {number} needs a name and a 二级 of {framework.id} "
-                                 f"(got {entry.get('level2') if isinstance(entry, dict) else entry!r})")
+            raise FrameworkError(key="library_entry", path=path, number=number, framework=framework.id,
+                                 got=entry.get("level2") if isinstance(entry, dict) else repr(entry))
         library = [e for e in library if (e["level2"], e["name"]) != (entry["level2"], entry["name"])]
         library.append({key: entry.get(key) for key in ("level2", "name", "description", "unit", "target")})
     return replace(framework, library=tuple(library))
@@ -190,7 +191,7 @@ def with_library(framework: Framework, path: str | Path) -> Framework:
 
 def framework_from_schema(schema: object, source: str) -> Framework:
     if not isinstance(schema, dict):
-        raise FrameworkError(f"{source}: a framework schema must be a JSON object")
+        raise FrameworkError(key="schema_not_object", source=source)
     # checked against the metaschema by the Rust validator: importing the pure-Python jsonschema and
     # checking there took 260 ms of a one-file validate (it is imported only to explain errors)
     import jsonschema_rs
@@ -199,16 +200,16 @@ def framework_from_schema(schema: object, source: str) -> Framework:
         jsonschema_rs.meta.validate(schema)
     except jsonschema_rs.ValidationError as exc:
         where = "/".join(str(p) for p in exc.instance_path) or "(top level)"
-        raise FrameworkError(f"{source}: not a valid JSON Schema at {where}: {exc.message}") from None
+        raise FrameworkError(key="schema_invalid", source=source, where=where, error=exc.message) from None
     categories = read_category_tree(schema, source)
     extension = schema.get("x-xlperf") or {}
     framework_id = _schema_id(schema)
     if not isinstance(framework_id, str) or not framework_id:
-        raise FrameworkError(f"{source}: the schema names no framework id (set \"x-xlperf\": {{\"id\": ...}})")
+        raise FrameworkError(key="schema_no_id", source=source)
     expectations = extension.get("expectations") or {}
     unknown = sorted(set(expectations) - {l2 for l2s in categories.values() for l2 in l2s})
     if unknown:
-        raise FrameworkError(f"{source}: x-xlperf.expectations names unknown 二级 {unknown}")
+        raise FrameworkError(key="schema_unknown_expectations", source=source, unknown=unknown)
     return Framework(
         id=framework_id,
         title=str(schema.get("title") or framework_id),
@@ -225,10 +226,10 @@ def read_category_tree(schema: dict, source: str = "schema") -> dict[str, tuple[
     """Read 一级 → 二级 from the indicator definition; refuse a schema where it cannot be read."""
     indicator = schema.get("$defs", {}).get("indicator")
     if not isinstance(indicator, dict):
-        raise FrameworkError(f"{source}: no category tree: the schema has no $defs/indicator")
+        raise FrameworkError(key="schema_no_indicator", source=source)
     level1_enum = indicator.get("properties", {}).get("level1", {}).get("enum")
     if not isinstance(level1_enum, list) or not level1_enum:
-        raise FrameworkError(f"{source}: no category tree: $defs/indicator/properties/level1 has no enum of 一级")
+        raise FrameworkError(key="schema_no_level1", source=source)
     tree: dict[str, tuple[str, ...]] = {}
     for branch in indicator.get("allOf", []):
         try:
@@ -237,16 +238,14 @@ def read_category_tree(schema: dict, source: str = "schema") -> dict[str, tuple[
         except (KeyError, TypeError):
             continue
         if level1 in tree:
-            raise FrameworkError(f"{source}: 一级 '{level1}' has two branches in $defs/indicator/allOf")
+            raise FrameworkError(key="schema_two_branches", source=source, level1=level1)
         if not level2_names or not all(isinstance(x, str) and x for x in level2_names):
-            raise FrameworkError(f"{source}: 一级 '{level1}' lists no 二级")
+            raise FrameworkError(key="schema_no_level2", source=source, level1=level1)
         tree[level1] = tuple(level2_names)
     missing = [name for name in level1_enum if name not in tree]
     extra = [name for name in tree if name not in level1_enum]
     if missing or extra:
-        raise FrameworkError(
-            f"{source}: no readable category tree: 一级 without an if/then branch {missing}, branches not in the enum {extra}"
-        )
+        raise FrameworkError(key="schema_tree_unreadable", source=source, missing=missing, extra=extra)
     return {name: tree[name] for name in level1_enum}
 
 

@@ -56,7 +56,7 @@ def _load(path: str) -> Spec:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read the template spec ({exc})") from None
+        raise SpecError(key="spec_unreadable", path=path, error=exc) from None
     return Spec(data, path)
 
 
@@ -69,9 +69,8 @@ def check_spec_fits(spec: Spec, framework: Framework) -> None:
     plan = framework.schema.get("$defs", {}).get("project", {}).get("properties", {}).get("spending_plan", {})
     schema_milestones = plan.get("required")
     if schema_milestones is not None and list(schema_milestones) != spec.milestones:
-        raise SpecError(
-            f"framework {framework.id} expects milestones {schema_milestones}, the template spec has {spec.milestones}"
-        )
+        raise SpecError(key="spec_milestones", framework=framework.id, expected=schema_milestones,
+                        actual=spec.milestones)
 
 
 def project_layout(spec: Spec, indicator_rows: int | None = None) -> dict:

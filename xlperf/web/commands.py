@@ -108,7 +108,7 @@ def round_create(projects, data, db, year, framework_name, title, base_url, lang
         for finding in findings:
             click.echo(f"  {projects}: {finding.line(lang)}", err=True)
         if not findings:
-            click.echo(say("portal_error", lang, reason=error), err=True)
+            click.echo(say("portal_error", lang, reason=error.text(lang)), err=True)
         sys.exit(2)
     except FileNotFoundError as error:
         click.echo(say("portal_error", lang, reason=error), err=True)

@@ -351,7 +351,7 @@ def new_round(request):
                                                title=form["title"].strip() or None, base_url=base, user=request.user)
         except xlperf.XlperfError as error:
             findings = getattr(error, "findings", None) or []
-            context["problems"] = [f"{upload.name}: {finding.line(lang)}" for finding in findings] or [str(error)]
+            context["problems"] = [f"{upload.name}: {finding.line(lang)}" for finding in findings] or [error.text(lang)]
             return show(request, "portal/new_round.html", context, 400)
     table = io.StringIO()
     csv.writer(table).writerows([["unit_code", "unit_name", "url"]]
@@ -471,7 +471,7 @@ async def office_output(request, round_id: int, kind: str):
         data, name = await in_thread(_make_output, round_id, kind, user, client_address(request))
     except (xlperf.XlperfError, store.StoreError) as error:
         lang = page_lang(request)
-        reason = error.text(lang) if isinstance(error, store.StoreError) else str(error)
+        reason = error.text(lang)  # both kinds say their reason in the page's language
         return await in_thread(show, request, "portal/failed.html",
                                {"reason": texts(lang)["failed"].format(reason=reason), "round_id": round_id}, 409)
     return attachment(data, name)

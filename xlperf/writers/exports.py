@@ -176,7 +176,7 @@ def write_parquet(consolidation: Consolidation, folder: str | Path) -> list[Path
     except ImportError:
         from ..core.errors import UsageError
 
-        raise UsageError("--parquet needs pyarrow: pip install 'xlperf[parquet]'") from None
+        raise UsageError(key="parquet_needs_pyarrow") from None
     folder = Path(folder)
     written = []
     for name in (*PARQUET_TABLES, "documents"):

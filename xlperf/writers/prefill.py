@@ -59,7 +59,7 @@ def last_year_projects(paths: list[str | Path], isolate: bool = False,
             unit = document.get("unit") or {}
             pairs.extend((unit, project) for project in document.get("projects", []))
     if not pairs:
-        raise UsageError(f"--prefill: no readable return or summary in {', '.join(map(str, paths))}")
+        raise UsageError(key="prefill_nothing", paths=", ".join(map(str, paths)))
     return pairs, framework_id, report
 
 

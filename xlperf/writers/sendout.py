@@ -93,9 +93,9 @@ def make_blank_template(outdir: str | Path, *, count: int, unit_code: str, unit_
     check_spec_fits(spec, framework)
     _check_rows(indicator_rows)
     if count < 1 or count > 200:
-        raise UsageError("--blank must be between 1 and 200 project sheets")
+        raise UsageError(key="blank_range")
     if not unit_code or not unit_name:
-        raise UsageError("--blank needs --unit-code and --unit-name")
+        raise UsageError(key="blank_needs_unit")
     names = sheet_names_for([f"项目{i}" for i in range(1, count + 1)], set(spec.sheets.values()))
     plan = WorkbookPlan(year=year, unit_code=unit_code, unit_name=unit_name,
                         sheets=[SheetPlan(name=name, project={}, locked=frozenset()) for name in names],
@@ -110,7 +110,7 @@ def make_blank_template(outdir: str | Path, *, count: int, unit_code: str, unit_
 
 def _check_rows(indicator_rows: int | None) -> None:
     if indicator_rows is not None and not 1 <= indicator_rows <= 500:
-        raise UsageError("--rows must be between 1 and 500")
+        raise UsageError(key="rows_range")
 
 
 def build_manifest(plans: list[WorkbookPlan], files: list[Path], framework: Framework, spec: Spec, year: int,
