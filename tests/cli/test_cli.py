@@ -266,3 +266,43 @@ def test_why_a_command_stops_is_said_in_the_users_language(tmp_path, lang, expec
     assert same.exit_code == 2
     assert ("是输入之一，请换一个输出路径" if lang == "zh" else "is one of the inputs; choose another output path") in \
         same.output
+
+
+def test_what_a_folder_holds_besides_workbooks_is_said_not_skipped_silently(tmp_path):
+    """A unit that sent a PDF, a backup copy, an empty folder given by mistake: each gets a line on stderr, in
+    validate's JSON too; lock files, hidden files and the tables beside a Parquet dataset are nobody's return."""
+    import os
+
+    from xlperf.checks.validate import skipped_inputs
+
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    shutil.copy(next((SAMPLES / "returns").glob("471002*.xlsx")), folder)
+    for name in ("471001_绩效目标表.pdf", "471003.xlsx.bak", "~$471002.xlsx", ".~lock.471002.xlsx#", ".DS_Store",
+                 "Thumbs.db"):
+        (folder / name).write_bytes(b"x")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("x")
+    dataset = folder / "dept"
+    dataset.mkdir()
+    for name in ("documents.parquet", "projects.parquet", "indicators.parquet"):
+        (dataset / name).write_bytes(b"x")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert skipped_inputs([folder, empty, folder / "471003.xlsx.bak"]) == [
+        (folder / "471001_绩效目标表.pdf", "not_workbook"), (folder / "471003.xlsx.bak", "not_workbook"),
+        (empty, "empty_folder")]
+
+    os.remove(dataset / "documents.parquet")  # now the folder holds Parquet files that are not a dataset's
+    result = CliRunner().invoke(cli, ["--lang", "zh", "validate", str(folder), str(empty), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"已跳过（不是工作簿，未读取）：{folder / '471001_绩效目标表.pdf'}",
+        f"已跳过（不是工作簿，未读取）：{folder / '471003.xlsx.bak'}",
+        f"已跳过（不是工作簿，未读取）：{dataset / 'indicators.parquet'}",
+        f"已跳过（不是工作簿，未读取）：{dataset / 'projects.parquet'}",
+        f"已跳过（文件夹中没有工作簿）：{empty}"]
+    assert [entry["reason"] for entry in json.loads(result.stdout)["skipped"]] == ["not_workbook"] * 4 + ["empty_folder"]
+    merged = CliRunner().invoke(cli, ["--lang", "en", "merge", str(folder), "-o", str(tmp_path / "s.xlsx")])
+    assert merged.exit_code == 0 and f"skipped (not a workbook, not read): {folder / '471001_绩效目标表.pdf'}" in \
+        merged.stderr

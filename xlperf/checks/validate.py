@@ -303,6 +303,38 @@ def collect_inputs(paths: list[str | Path]) -> list[Path]:
     return found
 
 
+# what a folder holds besides returns that is nobody's return: not worth a line
+_NOT_A_RETURN = ("~$", ".~lock.", ".")  # Excel and LibreOffice lock files, hidden files
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def skipped_inputs(paths: list[str | Path]) -> list[tuple[Path, str]]:
+    """What ``collect_inputs`` leaves out of the folders given that a person may have meant as a return:
+    (path, ``not_workbook``) for a file of another type (a unit's PDF or Word file, a ``.bak``), (folder,
+    ``empty_folder``) for a folder given with no workbook in it. Lock files, hidden and system files and the
+    tables beside a Parquet dataset's documents.parquet are not listed."""
+    skipped: list[tuple[Path, str]] = []
+    for given in map(Path, paths):
+        if not given.is_dir():
+            continue
+        workbooks = 0
+        for root, dirs, files in os.walk(given):  # the folders collect_inputs searches
+            dirs[:] = sorted(d for d in dirs if not d.lower().endswith(READABLE_SUFFIXES)
+                             and not os.path.islink(os.path.join(root, d)))
+            hidden = any(part.startswith(".") for part in Path(root).relative_to(given).parts)
+            dataset = DOCUMENTS_PARQUET in (name.lower() for name in files)
+            for name in sorted(files):
+                lowered = name.lower()
+                if lowered.endswith(READABLE_SUFFIXES) or lowered == DOCUMENTS_PARQUET:
+                    workbooks += not name.startswith("~$")
+                elif not (hidden or name.startswith(_NOT_A_RETURN) or lowered in _SYSTEM_FILES
+                          or (dataset and lowered.endswith(".parquet"))):
+                    skipped.append((Path(root) / name, "not_workbook"))
+        if not workbooks:
+            skipped.append((given, "empty_folder"))
+    return skipped
+
+
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
                    year: int | None = None, library: str | Path | None = None,
                    jobs: int | None = None, documents: bool = True, isolate: bool = False) -> list[FileResult]:

@@ -13,6 +13,7 @@ import re
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -250,6 +251,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     from ..core.workers import default_jobs
     from .output import exit_code, result_lines, results_json, summary_line
 
+    skipped = _echo_skipped(inputs, lang)
     total = len(collect_inputs(list(inputs)))
     if not total:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
@@ -272,7 +274,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
             if copy is None:
                 click.echo(say("not_annotated", lang, path=source), err=True)
     if output_format == "json":
-        click.echo(json.dumps(results_json(results, lang), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(results_json(results, lang, skipped), ensure_ascii=False, indent=2))
     else:
         click.echo("\n" + summary_line(results, lang))
     sys.exit(exit_code(results))
@@ -321,6 +323,7 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     from ..core.workers import default_jobs
 
     require_suffix(output, (".xlsx",), lang)
+    _echo_skipped(inputs, lang)
     with _progress(lang) as progress:
         consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
@@ -335,6 +338,19 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     else:
         click.echo(_merged_line(consolidation, output, lang))
     sys.exit(consolidation.exit_code)
+
+
+def _echo_skipped(inputs: tuple[str, ...], lang: str) -> list[tuple[Path, str]]:
+    """Say, on stderr, what the folders given hold that is not read (a unit's PDF, an empty folder): nothing a
+    person may have meant as a return is left out silently."""
+    from ..checks.validate import collect_inputs, skipped_inputs
+
+    skipped = skipped_inputs(list(inputs))
+    if not collect_inputs(list(inputs)):  # "no workbook found in: …" follows and says it of every folder
+        skipped = [(path, reason) for path, reason in skipped if reason != "empty_folder"]
+    for path, reason in skipped:
+        click.echo(say(f"skipped_{reason}", lang, path=path), err=True)
+    return skipped
 
 
 def _refuse_an_unusable_run(consolidation, inputs: tuple[str, ...], allow_empty: bool, lang: str) -> None:
@@ -463,6 +479,7 @@ def report(inputs, output, title, year, unit_code, reviewer, include_invalid, ou
     from ..writers.report import ReturnsRefused, write_report
 
     require_suffix(output, (".docx", ".pdf"), lang)
+    _echo_skipped(inputs, lang)
     if output.lower().endswith(".pdf"):  # the name says which format is wanted
         output_format = "pdf"
     try:

@@ -1,6 +1,8 @@
 """Findings and results as text for people and JSON for programs (pure functions, no I/O)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..checks.validate import FileResult
 from ..core import exitcodes
 from ..core.findings import Finding
@@ -47,8 +49,9 @@ def results_text(results: list[FileResult], lang: str) -> str:
     return "\n".join([*lines, "", summary_line(results, lang)])
 
 
-def results_json(results: list[FileResult], lang: str) -> dict:
+def results_json(results: list[FileResult], lang: str, skipped: list[tuple[Path, str]] = ()) -> dict:
     return {
+        "skipped": [{"path": str(path), "reason": reason} for path, reason in skipped],
         "files": [
             {
                 "path": result.path,

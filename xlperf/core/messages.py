@@ -14,6 +14,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error": ("错误", "error"),
     "internal": ("内部错误：{error}（加 --debug 查看详细信息）", "internal error: {error} (run with --debug for the traceback)"),
     "no_inputs": ("没有找到可校验的工作簿：{inputs}", "no workbook found in: {inputs}"),
+    "skipped_not_workbook": ("已跳过（不是工作簿，未读取）：{path}", "skipped (not a workbook, not read): {path}"),
+    "skipped_empty_folder": ("已跳过（文件夹中没有工作簿）：{path}", "skipped (no workbook in this folder): {path}"),
     "annotated": ("已写出 {count} 个标注副本：{outdir}", "wrote {count} annotated copy(ies) to {outdir}"),
     "merged": ("汇总完成：{output}（{projects} 个项目，{indicators} 条指标；{states}）",
                "summary written: {output} ({projects} projects, {indicators} indicators; {states})"),
