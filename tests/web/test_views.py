@@ -371,3 +371,28 @@ def test_a_bad_project_list_in_the_form_is_listed_and_nothing_is_created(office,
                                                  "csrfmiddlewaretoken": csrf_of(form)})
     text = missing.content.decode()
     assert missing.status_code == 400 and "请选择项目清单文件" in text and "预算年度应为" in text and "请选择指标体系" in text
+
+
+def test_the_task_queues_old_rows_are_pruned_and_the_results_stay_in_the_versions(portal):
+    """``xlperf serve`` prunes the checking queue's rows of checks finished more than a week ago; what each check
+    found stays on its version."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from xlperf.web import store
+    from xlperf.web.models import Version
+
+    client = Client()
+    upload(client, portal["links"]["471002"], BAD)
+    upload(client, portal["links"]["471003"], GOOD)
+    run_worker()
+    assert DBTaskResult.objects.finished().count() == 2
+    states = sorted(Version.objects.values_list("unit__code", "state"))
+    assert all(state != "checking" for _, state in states)  # both checked
+    old = DBTaskResult.objects.order_by("enqueued_at").first()
+    DBTaskResult.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    store.prune_task_results()
+    assert DBTaskResult.objects.count() == 1 and not DBTaskResult.objects.filter(pk=old.pk).exists()
+    assert sorted(Version.objects.values_list("unit__code", "state")) == states

@@ -205,6 +205,7 @@ def serve(data, db, host, port, workers, base_url, lang):
 
     from . import store
 
+    store.prune_task_results()
     requeued = store.requeue_unchecked()
     if requeued:
         click.echo(say("requeued", lang, count=requeued), err=True)

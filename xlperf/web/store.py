@@ -291,6 +291,17 @@ def record_upload(unit: Unit, chunks: Iterable[bytes], original_name: str, *, ad
     raise StoreError("上传冲突，请重试", "the upload clashed with another one; try again")
 
 
+TASK_RESULTS_KEPT_DAYS = 7  # a check's result lives on in its Version; the queue's own rows are only for the worker
+
+
+def prune_task_results(days: int = TASK_RESULTS_KEPT_DAYS) -> None:
+    """Drop the task queue's rows of checks finished more than ``days`` ago (one row per upload, forever
+    otherwise); every result stays in its version."""
+    from django.core.management import call_command
+
+    call_command("prune_db_task_results", min_age_days=days, queue_name="*", verbosity=0)
+
+
 def requeue_unchecked() -> int:
     """Versions left ``checking`` by a stopped worker go back to the queue (each check is idempotent)."""
     pending = list(Version.objects.filter(state=CHECKING).values_list("pk", flat=True))
