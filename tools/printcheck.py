@@ -101,7 +101,10 @@ def printed_text(pdf: Path) -> str:
 
 def _as_printed(text: str) -> list[str]:
     """The forms ``text`` may take on paper: LibreOffice's CSV gives a computed percentage in full
-    (24.3887341380378%) where the cell shows it rounded to its format (24% or 24.4%)."""
+    (24.3887341380378%) where the cell shows it rounded to its format (24% or 24.4%), and an amount without
+    the thousands separators of its #,##0.00 (1605942.56 printed 1,605,942.56)."""
+    if re.fullmatch(r"-?\d{4,}(\.\d+)?", text):
+        return [text, f"{float(text):,.2f}"]
     match = re.fullmatch(r"(-?\d+\.\d{3,})%", text)
     if not match:
         return [text]
@@ -113,6 +116,11 @@ def not_on_paper(pdf: Path, texts) -> list[str]:
     """The ``texts`` that do not appear on any page of ``pdf``."""
     printed = printed_text(pdf)
     return [text for text in texts if not any(_squeezed(form) in printed for form in _as_printed(text))]
+
+
+def cut_numbers(pdf: Path) -> list[int]:
+    """The pages on which a number is printed as ### (its column too narrow for it)."""
+    return [page.number for page in pages(pdf) if any("###" in text for _, _, text in page.words)]
 
 
 def shown_cells(xlsx: Path, outdir: Path) -> dict[str, list[str]]:

@@ -174,6 +174,11 @@ def _print_setup(sheet, repeat: tuple[int, int] | None, header: str = "",
         sheet.print_area(0, 0, *area)
 
 
+def money_width(value: float) -> int:
+    """A column width that shows ``value`` as #,##0.00 in bold (a 合计) without ###."""
+    return len(f"{value:,.2f}") + 3
+
+
 def _fit_row(sheet, row: int, lines: int) -> None:
     """Spreadsheet programs do not grow rows of wrapped text on open (LibreOffice, WPS): size them here."""
     if lines > 1:
@@ -402,6 +407,10 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
                                 formats.totals["percent"], amount / budget if budget else 0)
         else:
             sheet.write_blank(total_row, index, None, formats.totals["text"])
+    for index, column in enumerate(columns):  # a 合计 is wider than any of its rows: never shown as ###
+        if column.kind == "money" and money_width(sums[column.key]) > widths[index]:
+            widths[index] = money_width(sums[column.key])
+            sheet.set_column(index, index, widths[index])
     sheet.freeze_panes(1, 4)
     sheet.autofilter(0, 0, count, len(columns) - 1)
     # the source columns are for tracing on screen; leaving them off paper keeps the print legible
@@ -542,7 +551,10 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Fo
     for index, (_, count) in enumerate(columns, start=2):
         _write(sheet, total_row, index, count(pairs), formats.totals["count"])
     sheet.set_column(0, 0, max([10] + [display_width(code) + 2 for code, _ in rows]))
-    sheet.set_column(1, 1, min(30, max([12] + [display_width(name) + 2 for _, name in rows])))
+    name_width = min(30, max([12] + [display_width(name) + 2 for _, name in rows]))
+    sheet.set_column(1, 1, name_width)
+    for row, (_, name) in enumerate(rows, start=2):  # a long name wraps: its row grows, not over the next
+        _fit_row(sheet, row, text_lines(name, name_width))
     sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), title=summary_title(consolidation))
@@ -603,8 +615,16 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Form
             _write(sheet, row, first_amount + offset, amount, kinds["money"])
             _write(sheet, row, first_share + offset, amount / budget if budget else None, kinds["share"])
     sheet.set_column(0, 0, 10)
-    sheet.set_column(1, 1, min(30, max([12] + [display_width(name) + 2 for _, name, _ in groups])))
-    sheet.set_column(2, 2 + 2 * len(milestones), 12)
+    name_width = min(30, max([12] + [display_width(name) + 2 for _, name, _ in groups]))
+    sheet.set_column(1, 1, name_width)
+    for row, (code, name, _) in enumerate(groups, start=2):  # a long name wraps: its row grows
+        if code:
+            _fit_row(sheet, row, text_lines(name, name_width))
+    for offset in range(1 + len(milestones)):  # 预算数 and 累计计划支出: as wide as their largest amount
+        sheet.set_column(2 + offset, 2 + offset, max([12] + [money_width(amounts[offset])
+                                                               for _, _, amounts in groups]))
+    if milestones:
+        sheet.set_column(first_share, first_share + len(milestones) - 1, 12)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), "金额单位：万元", title=summary_title(consolidation))
     if milestones:

@@ -1,0 +1,79 @@
+"""The print check on returns the bundled samples do not cover: long unit and project names, amounts of
+hundreds of thousands of 万元, full indicator tables and long texts. Made small (two units, a few projects)
+and printed by LibreOffice once per module."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+from fill import fill_template
+
+import lo
+import printcheck
+from xlperf.cli import cli
+from xlperf.writers.sendout import make_templates
+
+LONG_UNIT = "遵化市中小企业公共服务与产业发展促进中心（遵化市民营经济发展服务中心）"
+LONG_PROJECT = "遵化市工业企业技术改造与智能制造示范引领专项资金项目（含数字化车间建设和工业互联网平台推广应用）"
+LEVELS = [("产出指标", "数量指标"), ("产出指标", "质量指标"), ("产出指标", "时效指标"), ("效益指标", "社会效益指标"),
+          ("满意度指标", "服务对象满意度指标")]
+
+
+def _indicators(count: int) -> list[dict]:
+    return [{"level1": level1, "level2": level2, "name": f"指标{number}企业数字化转型覆盖率",
+             "description": "平台服务企业数量与质量 mixed ASCII text API v3.1", "target": "≥99.99%",
+             "basis": "根据《遵化市工业企业技术改造专项资金管理办法》（遵财建〔2021〕123号）"}
+            for number, (level1, level2) in enumerate((LEVELS * 4)[:count], start=1)]
+
+
+@pytest.fixture(scope="module")
+def stress(tmp_path_factory):
+    """Templates, returns and the summary of two units, one with a long name, and amounts of 123,456.78 万元
+    and more; the summary printed to PDF."""
+    lo.require_soffice()
+    root = tmp_path_factory.mktemp("stress")
+    projects = [("481001", "遵化市工业和信息化局本级", f"13028122P00306010{n:03d}X", LONG_PROJECT if n % 2 else f"项目{n}经费",
+                 123456.78 + n, 86419.75 + n) for n in range(1, 5)]
+    projects += [("481002", LONG_UNIT, "13028122P003072200031", "“专精特新”企业培育专项经费", 38.0, 38.0)]
+    with open(root / "projects.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["单位编码", "单位名称", "项目编码", "项目名称", "预算数", "财政资金", "其他资金", "资金用途"])
+        for code, name, project, title, total, fiscal in projects:
+            writer.writerow([code, name, project, title, f"{total:.2f}", f"{fiscal:.2f}", f"{total - fiscal:.2f}",
+                             "支持企业技术改造。"])
+    made = make_templates(root / "projects.csv", root / "templates", year=2022, framework="cn-2020")
+    for unit in made.manifest["units"]:
+        template = root / "templates" / unit["file"]
+        document = {"year": 2022, "unit": {"code": unit["unit_code"]},
+                    "overall_goal": "围绕全市工业高质量发展，推进智能制造示范。", "measures": "（一）加强组织领导。",
+                    "projects": [{"project_code": project, "goals": ["完成企业技术改造项目验收。"],
+                                  "spending_plan": {"3月底": 25, "6月底": 50, "10月底": 80, "12月底": 100},
+                                  "indicators": _indicators(20 if number == 1 else 5)}
+                                 for number, (code, _, project, *_) in enumerate(projects)
+                                 if code == unit["unit_code"]]}
+        fill_template(template, document, root / "returns" / unit["file"])
+    summary = root / "summary.xlsx"
+    result = CliRunner().invoke(cli, ["merge", str(root / "returns"), "-o", str(summary), "--lang", "en"])
+    assert summary.exists(), result.output
+    return {"summary": summary, "summary_pdf": lo.convert(summary, "pdf", root / "pdf"), "root": root}
+
+
+def test_summary_totals_of_large_amounts_print_as_numbers_not_hashes(stress):
+    """项目汇总's 合计 and 资金支出进度's 部门合计 (1,605,942.56-sized sums) are never ### on paper."""
+    assert printcheck.cut_numbers(stress["summary_pdf"]) == []
+    shown = printcheck.shown_cells(stress["summary"], stress["root"] / "csv")
+    for sheet in ("项目汇总", "资金支出进度", "指标统计"):
+        assert printcheck.not_on_paper(stress["summary_pdf"], shown[sheet]) == [], sheet
+    assert "493,875.12" in printcheck.printed_text(stress["summary_pdf"])  # 预算数 合计: 123,456.78 × 4 + 1+2+3+4 + 38
+
+
+def test_summary_long_unit_names_wrap_in_rows_that_grow(stress):
+    """A long unit name in 指标统计 and 资金支出进度 wraps inside its own row, not over the next unit's."""
+    pages = [page for page in printcheck.pages(stress["summary_pdf"])  # the sheet's name heads each page
+             if {text for _, _, text in page.words} & {"指标统计", "资金支出进度"}]
+    assert len(pages) == 2
+    overlapping = {page.number: page.overlaps() for page in pages if page.overlaps()}
+    assert overlapping == {}
+    assert LONG_UNIT not in printcheck.not_on_paper(stress["summary_pdf"], [LONG_UNIT])
