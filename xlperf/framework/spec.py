@@ -101,7 +101,7 @@ def project_layout(spec: Spec, indicator_rows: int | None = None) -> dict:
     indicators = sheet["indicators"]
     header_row = indicators["header_row"]
     if "label_column" in indicators:
-        labels[f"{indicators['label_column']}{header_row}"] = indicators["label"]
+        labels[f"{indicators['label_column']}{header_row + 1}"] = indicators["label"]
     for column in indicators["columns"]:
         labels[f"{column['column']}{header_row}"] = column["label"]
     labels[sheet["problem_count"]["label_cell"]] = sheet["problem_count"]["label"]

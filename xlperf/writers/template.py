@@ -634,8 +634,10 @@ def _write_indicator_table(sheet, sheet_plan: SheetPlan, project_spec: dict, tab
     header_row, first_row = table["first_row"] - 1, table["first_row"]
     last_row = first_row + table["rows"] - 1
     columns = table["columns"]
+    # 绩效指标 beside the input rows only: a merge across the frozen header row would be split by the freeze
     label_column = project_spec["indicators"]["label_column"]
-    _merge_or_write(sheet, f"{label_column}{header_row}:{label_column}{last_row}", f"{label_column}{header_row}",
+    _write_value(sheet, f"{label_column}{header_row}", None, formats.label)
+    _merge_or_write(sheet, f"{label_column}{first_row}:{label_column}{last_row}", f"{label_column}{first_row}",
                     project_spec["indicators"]["label"], formats.label)
     for column_spec in project_spec["indicators"]["columns"]:
         _write_value(sheet, f"{column_spec['column']}{header_row}", column_spec["label"], formats.header)
