@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from fill import fill_template
@@ -13,6 +14,7 @@ from fill import fill_template
 import lo
 import printcheck
 from xlperf.cli import cli
+from xlperf.framework.spec import load_spec, project_layout
 from xlperf.writers.sendout import make_templates
 
 LONG_UNIT = "遵化市中小企业公共服务与产业发展促进中心（遵化市民营经济发展服务中心）"
@@ -57,7 +59,9 @@ def stress(tmp_path_factory):
     summary = root / "summary.xlsx"
     result = CliRunner().invoke(cli, ["merge", str(root / "returns"), "-o", str(summary), "--lang", "en"])
     assert summary.exists(), result.output
-    return {"summary": summary, "summary_pdf": lo.convert(summary, "pdf", root / "pdf"), "root": root}
+    templates = sorted((root / "templates").glob("*.xlsx"))
+    return {"summary": summary, "summary_pdf": lo.convert(summary, "pdf", root / "pdf"), "root": root,
+            "templates": templates, "template_pdfs": [lo.convert(path, "pdf", root / "pdf") for path in templates]}
 
 
 def test_summary_totals_of_large_amounts_print_as_numbers_not_hashes(stress):
@@ -77,3 +81,22 @@ def test_summary_long_unit_names_wrap_in_rows_that_grow(stress):
     overlapping = {page.number: page.overlaps() for page in pages if page.overlaps()}
     assert overlapping == {}
     assert LONG_UNIT not in printcheck.not_on_paper(stress["summary_pdf"], [LONG_UNIT])
+
+
+def test_template_titles_and_names_too_long_for_one_line_print_whole(stress):
+    """A project's title (its 40-character name + 绩效目标表) is set smaller on one line; the name in 项目名称 and a
+    long unit's title wrap in rows that grow: nothing drawn over 单位：万元 or cut in half by a 30-point row."""
+    for pdf in stress["template_pdfs"]:
+        pages = printcheck.pages(pdf)
+        assert {page.number: page.overlaps() for page in pages if page.overlaps()} == {}, pdf.name
+    unit_pdf, project_pdf = stress["template_pdfs"][1], stress["template_pdfs"][0]
+    assert printcheck.not_on_paper(project_pdf, [f"{LONG_PROJECT}绩效目标表", LONG_PROJECT]) == []
+    assert printcheck.not_on_paper(unit_pdf, [f"{LONG_UNIT}2022年度单位整体绩效目标"]) == []
+    book = openpyxl.load_workbook(stress["templates"][1])
+    assert book["单位整体"].row_dimensions[1].height > 50  # two lines of 16-point type
+    book.close()
+    book = openpyxl.load_workbook(stress["templates"][0])
+    name_row = int(project_layout(load_spec())["fields"]["project_name"][1:])
+    sheet = next(sheet for sheet in book.worksheets if sheet["A1"].value == f"{LONG_PROJECT}绩效目标表")
+    assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[name_row].height > 30
+    book.close()

@@ -145,6 +145,9 @@ class _Formats:
         base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1, "text_wrap": True}
         add = workbook.add_format
         self.title = add({**base, "border": 0, "bold": True, "font_size": 16, "align": "center"})
+        # a title a little too long for one line is set a little smaller rather than on a second line
+        self.title_shrunk = add({**base, "border": 0, "bold": True, "font_size": 16, "align": "center",
+                                 "text_wrap": False, "shrink": True})
         self.plain = add({**base, "border": 0})
         self.note = add({**base, "border": 0, "align": "right"})
         self.label = add({**base, "bold": True, "align": "center", "bg_color": LABEL_FILL})
@@ -272,6 +275,29 @@ def _print_setup(sheet, last_row: int, repeat_row: int | None, last_column: int 
 def wrapped_lines(text: str, width: int) -> int:
     """How many lines ``text`` takes wrapped in a column ``width`` characters wide."""
     return sum(max(1, -(-display_width(line) // max(1, width - 1))) for line in text.split("\n"))
+
+
+TITLE_POINTS = 16  # the title's font size (formats.title)
+TITLE_SHRINK = 1.35  # a title up to this much wider than its row is shrunk to fit (to 12 points), not wrapped
+
+
+def title_fit(text: str, widths) -> tuple[float, bool]:
+    """The title row's height and whether the title is shrunk onto one line: 30 points for a title that fits
+    (or nearly: shrunk) in 16-point type across columns of these ``widths``; else as many lines as it takes
+    (a long unit or project name wraps; a fixed row would print its lines cut in half)."""
+    points = sum(int(width * 7 + 0.5) + 5 for width in widths) * 0.75 - 8  # column widths as Excel lays them out
+    needed = display_width(text) * TITLE_POINTS / 2
+    if needed <= points * TITLE_SHRINK:
+        return 30, needed > points
+    return -(-needed // points) * 22 + 8, False
+
+
+def _write_title(sheet, last_column: int, text: str, widths, formats: _Formats) -> float:
+    """The sheet's title merged across its columns, in a row tall enough for it; returns the row's height."""
+    height, shrunk = title_fit(text, widths)
+    sheet.merge_range(0, 0, 0, last_column, text, formats.title_shrunk if shrunk else formats.title)
+    sheet.set_row(0, height)
+    return height
 
 
 def _fitted_height(field_spec: dict, value: object, width_of) -> float:
@@ -477,8 +503,8 @@ def _write_unit_sheet(sheet, plan: WorkbookPlan, spec: Spec, layout: dict, forma
     # one wide input column, no merged cells: a row grows as the unit types only where its cell is not merged
     sheet.set_column(0, 0, UNIT_LABEL_WIDTH)
     sheet.set_column(1, 1, UNIT_TEXT_WIDTH)
-    sheet.merge_range(0, 0, 0, 1, f"{plan.unit_name}{plan.year}年度{unit_spec['title']}", formats.title)
-    sheet.set_row(0, 30)
+    _write_title(sheet, 1, f"{plan.unit_name}{plan.year}年度{unit_spec['title']}", (UNIT_LABEL_WIDTH, UNIT_TEXT_WIDTH),
+                 formats)
     values = {"unit_code": plan.unit_code, "unit_name": plan.unit_name, **plan.unit_values}
     blank_inputs = []
     for key, field_spec in unit_spec["fields"].items():
@@ -518,12 +544,12 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
     last_column = _set_project_columns(sheet, project_spec)
 
     title = f"{project.get('project_name') or ''}{spec.data['title_suffix']}"
-    sheet.merge_range(0, 0, 0, last_column, title, formats.title)
-    sheet.set_row(0, 30)
+    title_points = _write_title(sheet, last_column, title, _project_widths(project_spec), formats)
     _write_value(sheet, project_spec["money_unit_cell"], spec.data["money_unit_note"], formats.note)
     group = project_spec["budget_group"]
     _merge_or_write(sheet, group["label_merge"], group["label_cell"], group["label"], formats.label)
     required_inputs, heights = _write_project_fields(sheet, sheet_plan, plan, project_spec, formats)
+    heights[0] = title_points
     required_inputs += _write_spending_plan(sheet, project, project_spec["spending_plan"], layout, last_column,
                                             formats)
     table = layout["indicators"]
@@ -549,6 +575,12 @@ def _write_project_sheet(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, frame
         sheet.freeze_panes(header_row, 0)
     _protect(sheet, plan.password)
     return initial
+
+
+def _project_widths(project_spec: dict) -> list[float]:
+    """The printed columns' widths of a project sheet: the label column, then the indicator columns."""
+    indicators = project_spec["indicators"]
+    return [project_spec["label_width"]] + [column_spec["width"] for column_spec in indicators["columns"]]
 
 
 def _set_project_columns(sheet, project_spec: dict) -> int:
@@ -593,10 +625,15 @@ def _write_project_fields(sheet, sheet_plan: SheetPlan, plan: WorkbookPlan, proj
             sheet.data_validation(row - 1, column - 1, row - 1, column - 1, validation)
             if key != "other":
                 required_inputs.append(key)
+        row_index = split_cell(field_spec["cell"])[0] - 1
         if field_spec.get("height"):
-            row_index = split_cell(field_spec["cell"])[0] - 1
             heights[row_index] = _fitted_height(field_spec, values.get(key), widths.get)
             sheet.set_row(row_index, heights[row_index])
+        elif kind == "text" and isinstance(values.get(key), str):  # a long project or unit name wraps: its row grows
+            fitted = _fitted_height({**field_spec, "height": DEFAULT_ROW_POINTS}, values.get(key), widths.get)
+            if fitted > 20 and fitted > heights.get(row_index, 0):  # 20: one line's fit
+                heights[row_index] = fitted
+                sheet.set_row(row_index, fitted)
         if key in sheet_plan.carried:
             row, column = split_cell(field_spec["label_cell"])
             sheet.write_comment(row - 1, column - 1, CARRIED_NOTE)
@@ -707,8 +744,7 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
                         problem_cells: list[tuple[str, str]], total_initial: int, formats: _Formats) -> None:
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 1, 90)
-    sheet.merge_range(0, 0, 0, 1, f"{plan.unit_name}{plan.year}年度项目支出绩效目标填报说明", formats.title)
-    sheet.set_row(0, 30)
+    _write_title(sheet, 1, f"{plan.unit_name}{plan.year}年度项目支出绩效目标填报说明", (22, 90), formats)
     facts = [
         ("单位", f"{plan.unit_code} {plan.unit_name}"),
         ("预算年度", str(plan.year)),
