@@ -19,6 +19,7 @@ from xlperf.writers.sendout import make_templates
 
 LONG_UNIT = "遵化市中小企业公共服务与产业发展促进中心（遵化市民营经济发展服务中心）"
 LONG_PROJECT = "遵化市工业企业技术改造与智能制造示范引领专项资金项目（含数字化车间建设和工业互联网平台推广应用）"
+LONG_DESCRIPTION = "本指标用于衡量项目实施后平台服务企业数量与质量，以年度内经验收合格的企业为准，" * 5
 LEVELS = [("产出指标", "数量指标"), ("产出指标", "质量指标"), ("产出指标", "时效指标"), ("效益指标", "社会效益指标"),
           ("满意度指标", "服务对象满意度指标")]
 
@@ -59,8 +60,20 @@ def stress(tmp_path_factory):
     summary = root / "summary.xlsx"
     result = CliRunner().invoke(cli, ["merge", str(root / "returns"), "-o", str(summary), "--lang", "en"])
     assert summary.exists(), result.output
+    # a return with long texts in every indicator row and a finding in each: its annotated copy
+    first = next(unit for unit in made.manifest["units"] if unit["unit_code"] == "481001")
+    long_rows = [{**indicator, "description": LONG_DESCRIPTION, "target": "≥≥95"} for indicator in _indicators(8)]
+    fill_template(root / "templates" / first["file"],
+                  {"year": 2022, "unit": {"code": "481001"}, "overall_goal": "推进智能制造示范。", "measures": "加强领导。",
+                   "projects": [{"project_code": project, "goals": ["完成验收。"], "indicators": long_rows,
+                                 "spending_plan": {"3月底": 25, "6月底": 50, "10月底": 80, "12月底": 100}}
+                                for code, _, project, *_ in projects if code == "481001"]},
+                  root / "errors" / first["file"])
+    CliRunner().invoke(cli, ["validate", str(root / "errors"), "--annotate", str(root / "annotated"), "--lang", "en"])
+    annotated = root / "annotated" / first["file"]
     templates = sorted((root / "templates").glob("*.xlsx"))
     return {"summary": summary, "summary_pdf": lo.convert(summary, "pdf", root / "pdf"), "root": root,
+            "annotated": annotated, "annotated_pdf": lo.convert(annotated, "pdf", root / "pdf" / "annotated"),
             "templates": templates, "template_pdfs": [lo.convert(path, "pdf", root / "pdf") for path in templates]}
 
 
@@ -99,4 +112,18 @@ def test_template_titles_and_names_too_long_for_one_line_print_whole(stress):
     name_row = int(project_layout(load_spec())["fields"]["project_name"][1:])
     sheet = next(sheet for sheet in book.worksheets if sheet["A1"].value == f"{LONG_PROJECT}绩效目标表")
     assert sheet.row_dimensions[1].height == 30 and sheet.row_dimensions[name_row].height > 30
+    book.close()
+
+
+def test_annotated_copy_rows_of_long_indicator_texts_grow_and_print_whole(stress):
+    """The annotated copy is rebuilt from what the unit typed: an indicator row of a 200-character 绩效指标描述
+    is as tall as its text, so the rows print one under the other, not over each other."""
+    pages = printcheck.pages(stress["annotated_pdf"])
+    assert {page.number: page.overlaps() for page in pages if page.overlaps()} == {}
+    assert printcheck.not_on_paper(stress["annotated_pdf"], [LONG_DESCRIPTION]) == []
+    book = openpyxl.load_workbook(stress["annotated"])
+    table = project_layout(load_spec())["indicators"]
+    sheet = next(sheet for sheet in book.worksheets if sheet["A1"].value == f"{LONG_PROJECT}绩效目标表")
+    assert sheet[f"{table['columns']['description']}{table['first_row']}"].value == LONG_DESCRIPTION
+    assert all(sheet.row_dimensions[row].height > 100 for row in range(table["first_row"], table["first_row"] + 8))
     book.close()

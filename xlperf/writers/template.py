@@ -682,12 +682,19 @@ def _write_indicator_table(sheet, sheet_plan: SheetPlan, project_spec: dict, tab
         first_column = column_index(columns["level1"]) - 1
         sheet.write_comment(header_row - 1, first_column, CARRIED_NOTE)
     indicators = sheet_plan.project.get("indicators") or []
+    widths = {column_spec["column"]: column_spec["width"] for column_spec in project_spec["indicators"]["columns"]}
     for offset in range(table["rows"]):
         row = first_row + offset
         indicator = indicators[offset] if offset < len(indicators) else {}
         carried = bool(indicator) and "indicators" in sheet_plan.carried
         for key, column in columns.items():
             _write_value(sheet, f"{column}{row}", indicator.get(key), formats.input_carried if carried else formats.input_text)
+        # a row written with long texts (carried over, or an annotated copy) is as tall as its longest cell:
+        # spreadsheet programs do not grow it on opening, and would print the texts over each other
+        lines = max([wrapped_lines(str(indicator[key]), widths[column]) for key, column in columns.items()
+                     if indicator.get(key) not in (None, "")] or [1])
+        if lines > 1:
+            sheet.set_row(row - 1, 14 * lines + 6)
         check_row, check_column_index = split_cell(f"{check_column}{row}")
         sheet.write_formula(check_row - 1, check_column_index - 1,
                             indicator_row_formula(row, columns, len(columns)), None,
