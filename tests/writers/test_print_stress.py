@@ -127,3 +127,34 @@ def test_annotated_copy_rows_of_long_indicator_texts_grow_and_print_whole(stress
     assert sheet[f"{table['columns']['description']}{table['first_row']}"].value == LONG_DESCRIPTION
     assert all(sheet.row_dimensions[row].height > 100 for row in range(table["first_row"], table["first_row"] + 8))
     book.close()
+
+
+@pytest.fixture(scope="module")
+def stress_report(stress):
+    """The report of the unit whose projects have 123,457.78-sized amounts, printed."""
+    report = stress["root"] / "report.docx"
+    result = CliRunner().invoke(cli, ["report", str(stress["root"] / "returns"), "-o", str(report), "--unit", "481001",
+                                      "--lang", "en"])
+    assert report.exists(), result.output
+    return lo.convert(report, "pdf", stress["root"] / "pdf" / "report")
+
+
+def test_report_amounts_of_six_digits_never_break_between_their_digits(stress_report):
+    """预算数 123457.78 and 其中：财政资金 86420.75 each print on one line (a word of its own on paper); the
+    labels beside them go on two short lines to make the room."""
+    words = {text for page in printcheck.pages(stress_report) for _, _, text in page.words}
+    for number in range(1, 5):
+        assert {f"{123456.78 + number:.2f}", f"{86419.75 + number:.2f}", f"{37037.03:.2f}"} <= words, number
+    assert {"其中：", "财政资金", "其他", "资金"} <= words
+
+
+def test_report_with_two_line_amount_labels_imports_back(stress, stress_report):
+    """``xlperf import`` reads the amounts beside 其中：/财政资金 and 其他/资金 as it reads the one-line labels."""
+    out = stress["root"] / "imported"
+    result = CliRunner().invoke(cli, ["import", str(stress["root"] / "report.docx"), "-o", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    fields = project_layout(load_spec())["fields"]
+    book = openpyxl.load_workbook(next(out.glob("*.xlsx")))
+    sheet = next(sheet for sheet in book.worksheets if sheet[fields["project_code"]].value == "13028122P00306010001X")
+    assert [sheet[fields[key]].value for key in ("budget_total", "fiscal", "other")] == [123457.78, 86420.75, 37037.03]
+    book.close()

@@ -63,6 +63,9 @@ AMOUNT_ROW = (850, 1150, 1650, 1150, 1050)  # 预算数, amount, 其中：财政
 # (经济效益指标), 指标值 10.96万元 (with the space LibreOffice and Word put between digits and CJK) and
 # 依据 five a line, so no label or short value breaks mid-word
 INDICATOR_WIDTHS = (1230, 1440, 1230, 1932, 1250, 1230)
+# amounts too wide for AMOUNT_ROW (123456.78 and more): the labels in two short lines, the amounts the rest
+COMPACT_AMOUNT_LABELS = (850, 1050, 800)  # 预算数, 其中：/财政资金, 其他/资金
+DIGIT_TWIPS, CELL_MARGIN_TWIPS = 140, 230  # a digit of 五号 in the widest fallback face; margins and slack
 _STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 
 LABELS = {
@@ -401,23 +404,41 @@ def _even_widths(total: int, count: int, *, snap_to: list[int], tolerance: int =
     return [right - left for left, right in zip(edges, edges[1:])]
 
 
+def amount_row(amounts: list[str], right: int) -> tuple[list[int], list[object]]:
+    """The widths of the 预算数 row's six cells (label, amount, ...) and its three labels: AMOUNT_ROW while each
+    amount fits on one line there; else the labels in two short lines and the amounts sharing the rest by their
+    length, so 123456.78 never breaks between its digits."""
+    widths = [*AMOUNT_ROW, right - sum(AMOUNT_ROW)]
+    labels: list[object] = [LABELS["budget_total"], LABELS["fiscal"], LABELS["other"]]
+    needs = [len(amount) * DIGIT_TWIPS + CELL_MARGIN_TWIPS for amount in amounts]
+    if all(need <= width for need, width in zip(needs, widths[1::2])):
+        return widths, labels
+    room = right - sum(COMPACT_AMOUNT_LABELS)
+    shares = [max(need, 1) for need in needs]
+    amount_widths = [room * share // sum(shares) for share in shares]
+    amount_widths[-1] = room - sum(amount_widths[:-1])
+    labels = [LABELS["budget_total"], ["其中：", label("fiscal")], [label("other")[:2], label("other")[2:]]]
+    return [width for pair in zip(COMPACT_AMOUNT_LABELS, amount_widths) for width in pair], labels
+
+
 def _project_block(document, project: dict, milestones: list[str]) -> Table:
     """项目编码 … 绩效目标: the upper table of a 绩效目标表."""
     right = TEXT_WIDTH - LABEL_WIDTH
     name_width = right - sum(CODE_ROW)
-    other_width = right - sum(AMOUNT_ROW)
+    amounts = [_money(project.get("budget_total")), _money(project.get("fiscal")),
+               _money(project.get("other"), blank_zero=True)]
+    widths, amount_labels = amount_row(amounts, right)
     plan = project.get("spending_plan") or {}
     labels = list(milestones) + [key for key in plan if key not in milestones]
     plan_widths = _even_widths(right, len(labels), snap_to=[
-        *_edges(CODE_ROW), *_edges(AMOUNT_ROW)])
+        *_edges(CODE_ROW), *_edges(widths[:-1])])
     goals = [f"{n}.{goal}" for n, goal in enumerate((_line(g) for g in project.get("goals") or []), start=1) if goal]
     rows = [
         [_box(LABEL_WIDTH, LABELS["project_code"]), _box(CODE_ROW[0], _line(project.get("project_code"))),
          _box(CODE_ROW[1], LABELS["project_name"]), _box(name_width, _line(project.get("project_name")))],
-        [_box(LABEL_WIDTH, LABELS["budget"], merge="restart"), _box(AMOUNT_ROW[0], LABELS["budget_total"]),
-         _box(AMOUNT_ROW[1], _money(project.get("budget_total"))), _box(AMOUNT_ROW[2], LABELS["fiscal"]),
-         _box(AMOUNT_ROW[3], _money(project.get("fiscal"))), _box(AMOUNT_ROW[4], LABELS["other"]),
-         _box(other_width, _money(project.get("other"), blank_zero=True))],
+        [_box(LABEL_WIDTH, LABELS["budget"], merge="restart")]
+        + [_box(width, text) for width, text in zip(widths, [part for pair in zip(amount_labels, amounts)
+                                                               for part in pair])],
         [_box(LABEL_WIDTH, merge="continue"), _box(right, project.get("purpose"), align="left")],
         [_box(LABEL_WIDTH, LABELS["plan"], merge="restart")]
         + [_box(width, label) for width, label in zip(plan_widths, labels)],
