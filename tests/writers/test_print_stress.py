@@ -26,7 +26,8 @@ LEVELS = [("产出指标", "数量指标"), ("产出指标", "质量指标"), ("
 
 def _indicators(count: int) -> list[dict]:
     return [{"level1": level1, "level2": level2, "name": f"指标{number}企业数字化转型覆盖率",
-             "description": "平台服务企业数量与质量 mixed ASCII text API v3.1", "target": "≥99.99%",
+             "description": "平台服务企业数量与质量 mixed ASCII text API v3.1",
+             "target": "＝123456.78万元" if number == 2 else "≥99.99%",
              "basis": "根据《遵化市工业企业技术改造专项资金管理办法》（遵财建〔2021〕123号）"}
             for number, (level1, level2) in enumerate((LEVELS * 4)[:count], start=1)]
 
@@ -158,3 +159,12 @@ def test_report_with_two_line_amount_labels_imports_back(stress, stress_report):
     sheet = next(sheet for sheet in book.worksheets if sheet[fields["project_code"]].value == "13028122P00306010001X")
     assert [sheet[fields[key]].value for key in ("budget_total", "fiscal", "other")] == [123457.78, 86420.75, 37037.03]
     book.close()
+
+
+def test_summary_indicator_numbers_print_whole_not_rounded(stress):
+    """绩效指标明细's 数值 of ＝123456.78万元 prints 123456.78: a General number too wide for its column would be
+    shown rounded (123457), a different value from the 指标值 beside it."""
+    pages = [page for page in printcheck.pages(stress["summary_pdf"])
+             if "绩效指标明细" in {text for _, _, text in page.words}]
+    words = {text for page in pages for _, _, text in page.words}
+    assert "123456.78" in words and "123457" not in words

@@ -43,6 +43,7 @@ ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
 HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
 STAT_WIDTH = 10
+NUMBER_WIDTH = 11  # 绩效指标明细's 数值: 123456.78 shown whole
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
 STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
@@ -334,10 +335,16 @@ def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], s
 
 
 def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
-                 printed: str | None = None, segments: Iterable[Segment] | None = None, keep: int = 0) -> None:
+                 printed: str | None = None, segments: Iterable[Segment] | None = None, keep: int = 0,
+                 wider: dict[str, int] | None = None) -> None:
     """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper,
-    ``keep`` = how many leading columns pages across repeat when the table is too wide for one."""
+    ``keep`` = how many leading columns pages across repeat when the table is too wide for one; ``wider``:
+    columns shown wider than their ``Column.width`` (numbers too long for it, which do not wrap)."""
     widths = _write_table(book, sheet, columns, records, count, segments=segments)
+    for index, column in enumerate(columns):
+        if column.key in (wider or {}):
+            widths[index] = max(widths[index], wider[column.key])
+            sheet.set_column(index, index, widths[index])
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, count, len(columns) - 1)
     keys = [column.key for column in columns]
@@ -448,7 +455,9 @@ def _write_indicators(book: _Book, sheet, consolidation: Consolidation, shown: t
         else:
             records = _first_rows(consolidation.table("indicators"), count)
             segments = None
-    _table_sheet(book, sheet, INDICATOR_TABLE, records, count, printed="basis", segments=segments, keep=4)
+    # 数值 wide enough for 123456.78: a number in General format too wide for its column is shown rounded
+    _table_sheet(book, sheet, INDICATOR_TABLE, records, count, printed="basis", segments=segments, keep=4,
+                 wider={"number": NUMBER_WIDTH})
 
 
 def _first_rows(records, count: int):
