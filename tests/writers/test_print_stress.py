@@ -20,6 +20,7 @@ from xlperf.writers.sendout import make_templates
 LONG_UNIT = "遵化市中小企业公共服务与产业发展促进中心（遵化市民营经济发展服务中心）"
 LONG_PROJECT = "遵化市工业企业技术改造与智能制造示范引领专项资金项目（含数字化车间建设和工业互联网平台推广应用）"
 LONG_DESCRIPTION = "本指标用于衡量项目实施后平台服务企业数量与质量，以年度内经验收合格的企业为准，" * 5
+URL_GOAL = "完善平台建设，详见 https://www.zunhua.gov.cn/zwgk/czyjs/2022/ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 。" * 12
 LEVELS = [("产出指标", "数量指标"), ("产出指标", "质量指标"), ("产出指标", "时效指标"), ("效益指标", "社会效益指标"),
           ("满意度指标", "服务对象满意度指标")]
 
@@ -65,7 +66,7 @@ def stress(tmp_path_factory):
     first = next(unit for unit in made.manifest["units"] if unit["unit_code"] == "481001")
     long_rows = [{**indicator, "description": LONG_DESCRIPTION, "target": "≥≥95"} for indicator in _indicators(8)]
     fill_template(root / "templates" / first["file"],
-                  {"year": 2022, "unit": {"code": "481001"}, "overall_goal": "推进智能制造示范。", "measures": "加强领导。",
+                  {"year": 2022, "unit": {"code": "481001"}, "overall_goal": URL_GOAL, "measures": "加强领导。",
                    "projects": [{"project_code": project, "goals": ["完成验收。"], "indicators": long_rows,
                                  "spending_plan": {"3月底": 25, "6月底": 50, "10月底": 80, "12月底": 100}}
                                 for code, _, project, *_ in projects if code == "481001"]},
@@ -168,3 +169,15 @@ def test_summary_indicator_numbers_print_whole_not_rounded(stress):
              if "绩效指标明细" in {text for _, _, text in page.words}]
     words = {text for page in pages for _, _, text in page.words}
     assert "123456.78" in words and "123457" not in words
+
+
+def test_annotated_unit_sheet_fits_long_urls_and_says_its_error_count(stress):
+    """单位整体's 总体绩效目标 of unbreakable URLs (each starts a line of its own) is in a row tall enough to print
+    whole; the note under 本表待修正问题 (on a row of its own) says the number of errors itself."""
+    shown = printcheck.shown_cells(stress["annotated"], stress["root"] / "annotated-csv")
+    assert printcheck.not_on_paper(stress["annotated_pdf"], [URL_GOAL]) == []
+    page = next(page for page in printcheck.pages(stress["annotated_pdf"])
+                if any(URL_GOAL[:6] in text for _, _, text in page.words))
+    assert page.overlaps() == []
+    notes = [text for text in shown["单位整体"] if "个错误（红色底纹）" in text]
+    assert notes == ["0 个错误（红色底纹），另有警告 0 个（橙色底纹）；改正后自动减少"]

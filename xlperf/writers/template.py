@@ -272,9 +272,27 @@ def _print_setup(sheet, last_row: int, repeat_row: int | None, last_column: int 
         sheet.repeat_rows(repeat_row - 1)
 
 
+_WRAP_UNITS = re.compile(r"[!-~]+|.")  # a run of Latin letters, digits and signs (a word, a URL) or one character
+
+
 def wrapped_lines(text: str, width: int) -> int:
-    """How many lines ``text`` takes wrapped in a column ``width`` characters wide."""
-    return sum(max(1, -(-display_width(line) // max(1, width - 1))) for line in text.split("\n"))
+    """How many lines ``text`` takes wrapped in a column ``width`` characters wide: Chinese breaks between any
+    two characters, a Latin word or a URL only at its ends (or, longer than a line, where the line ends)."""
+    usable = max(1, width - 1)
+    total = 0
+    for paragraph in text.split("\n"):
+        lines, used = 1, 0
+        for unit in _WRAP_UNITS.findall(paragraph):
+            size = display_width(unit)
+            if used + size <= usable:
+                used += size
+            elif unit.isspace():
+                continue  # a space at a line's end takes no room
+            else:
+                lines += 1 + (size - 1) // usable if used else (size - 1) // usable
+                used = (size - 1) % usable + 1
+        total += lines
+    return total
 
 
 TITLE_POINTS = 16  # the title's font size (formats.title)
@@ -461,9 +479,14 @@ def _write_mark_counters(workbook, notes: list[Note], count_cells: dict[str, str
         sheet.write_formula(row - 1, column - 1, f"={errors}", formats.counter, sum(n.errors for n in own))
         note_row, note_column = split_cell(note_cells[sheet_name])
         warning_count = sum(n.warnings for n in own)
-        sheet.write_formula(note_row - 1, note_column - 1,
-                            f'="个错误（红色底纹），另有警告 "&({warnings})&" 个（橙色底纹）；改正后自动减少"',
-                            formats.plain, f"个错误（红色底纹），另有警告 {warning_count} 个（橙色底纹）；改正后自动减少")
+        # beside the count the note goes on from it ("3 | 个错误…"); on a row of its own it says the count itself
+        text = f'个错误（红色底纹），另有警告 "&({warnings})&" 个（橙色底纹）；改正后自动减少"'
+        cached = f"个错误（红色底纹），另有警告 {warning_count} 个（橙色底纹）；改正后自动减少"
+        if note_row != row:
+            text, cached = f'({errors})&" {text}', f"{sum(n.errors for n in own)} {cached}"
+        else:
+            text = f'"{text}'
+        sheet.write_formula(note_row - 1, note_column - 1, f"={text}", formats.plain, cached)
 
 
 def _write_lists(workbook, sheet, framework: Framework, sheet_name: str) -> None:
