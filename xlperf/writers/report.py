@@ -12,6 +12,7 @@ characters XML 1.0 cannot hold are dropped. The same inputs give the same bytes:
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import re
@@ -632,10 +633,11 @@ def department_name(unit_names: list[object]) -> str:
     return own_department(names) or (f"{names[0]}等{len(set(names))}个单位" if names else "")
 
 
-def _unit_texts(document, documents: list[dict], key: str) -> None:
+def _unit_texts(document, documents: list[dict], key: str, put_away=lambda: None) -> None:
     """Every unit's own text of ``key``, each under its unit's name when there are several units."""
     several = len(documents) > 1
     for number, doc in enumerate(documents, start=1):
+        put_away()
         if several:
             name = _line((doc.get("unit") or {}).get("name"))
             _add_styled(document, f"（{chinese_number(number)}）{name}", "Heading 3")
@@ -643,13 +645,37 @@ def _unit_texts(document, documents: list[dict], key: str) -> None:
             document.add_paragraph(text)
 
 
-def _part_one(document, documents: list[dict], projects: list[dict], year: str) -> None:
+@contextlib.contextmanager
+def _set_aside(document):
+    """python-docx adds each paragraph or table before the body's closing ``w:sectPr``, which it finds by
+    looking through the body from its first child: with a department's thousands of projects, quadratic (a
+    1,000-unit report spent most of its time there). Inside this, ``put_away()`` moves what the body holds so
+    far out of it (the elements stay as they are, in order); at the end they all go back, in their order,
+    before what was added since."""
+    body = document.element.body
+    held = []
+
+    def put_away() -> None:
+        made = list(body)[:-1]  # all but the closing sectPr
+        for element in made:
+            body.remove(element)
+        held.extend(made)
+
+    yield put_away
+    first = body[0]
+    for element in held:
+        first.addprevious(element)
+
+
+def _part_one(document, documents: list[dict], projects: list[dict], year: str,
+              put_away=lambda: None) -> None:
     part1, title = LABELS["part1_lines"]
     _part_heading(document, (part1, title.format(year=year) if year else title.replace("{year}年", "")))
     document.add_paragraph(LABELS["overall"], style="Heading 2")
-    _unit_texts(document, documents, "overall_goal")
+    _unit_texts(document, documents, "overall_goal", put_away)
     document.add_paragraph(LABELS["sub_goals"], style="Heading 2")
     for number, project in enumerate(projects, start=1):
+        put_away()
         _add_styled(document, f"（{chinese_number(number)}）{_line(project.get('project_name'))}", "Heading 3")
         for text in _lines(project.get("purpose")):
             document.add_paragraph(text)
@@ -660,7 +686,7 @@ def _part_one(document, documents: list[dict], projects: list[dict], year: str) 
         if sentences:
             document.add_paragraph(LABELS["indicators"] + sentences)
     document.add_paragraph(LABELS["measures"], style="Heading 2")
-    _unit_texts(document, documents, "measures")
+    _unit_texts(document, documents, "measures", put_away)
 
 
 PART_TWO_MARK = "xlperf-part-two-streamed-here"
@@ -760,10 +786,11 @@ def build_report(consolidation, *, title: str | None = None, year: int | str | N
     toc = _contents(document)
     body = document.add_section(WD_SECTION.NEW_PAGE)
     _page_numbers(body)
-    _part_one(document, documents, [project for _, project in projects], year_text)
     with tempfile.TemporaryDirectory(prefix="xlperf-report-") as folder:
         spool_path = Path(folder) / "part2.xml"
-        with open(spool_path, "w", encoding="utf-8") as spool:
+        with _set_aside(document) as put_away, open(spool_path, "w", encoding="utf-8") as spool:
+            _part_one(document, documents, [project for _, project in projects], year_text, put_away)
+            put_away()  # part 2's projects are added to a body that holds only its heading
             streamed = _part_two(document, projects, list(consolidation.milestones or []), spool)
         _fill_contents(document, toc, streamed)
         data = _save(document, department, year_text, consolidation)
