@@ -57,8 +57,8 @@ class _Input:
     docs: list[dict] = field(default_factory=list)  # per document: unit_code, unit_name, projects [[code, name]]
     findings: list[Finding] = field(default_factory=list)
     framework_ids: list[str] = field(default_factory=list)
-    projects: tuple[int, int] | None = None  # where in the spool its projects' facts for 项目汇总 are
-    # (``_project_facts``, pickled)
+    projects: list[tuple[int, int]] = field(default_factory=list)  # where in the spool its projects' facts for
+    # 项目汇总 are (``_project_facts``, pickled; one list of them for each part read)
     tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
     indicator_count: int = 0
     segments: dict[str, list[tuple]] = field(default_factory=dict)  # "indicators", "data": rows made for the
@@ -128,7 +128,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                 pass
             pending.append(item)
     done = len(inputs) - len(pending)
-    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate):
+    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool):
         # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns)
         if cache and not entry.get("transient") and not entry.get("parts"):
             cache.put(_cache_key(item), entry)
@@ -280,11 +280,13 @@ def _refused_entry(error: UnreadableError, path_text: str) -> dict:
             "frameworks": {}}
 
 
-def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool):
+def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool,
+                 spool: "_Spool"):
     """(item, entry) for each item, in order; in worker processes when isolated or there are enough files.
 
     A Parquet dataset's documents are read in parts (``parquet_parts``, found by a worker first), each part by
-    a worker of its own, and the parts' entries combined: twenty thousand returns never in one process."""
+    a worker of its own, and the parts' entries combined as they come, their rows and tables put in ``spool``
+    at once: twenty thousand returns never in one process."""
     library = str(library) if library else None
     datasets = [item for item in items if is_parquet_dataset(item.path)]
     plans = dict(zip(map(id, datasets), map_in_workers(_plan_task, [(str(item.path),) for item in datasets], jobs,
@@ -302,8 +304,7 @@ def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | N
         if not count:  # its parts could not be found: the plan says why
             yield item, plans[id(item)]
             continue
-        taken = [next(entries) for _ in range(count)]
-        yield item, taken[0] if count == 1 else _combined(taken)
+        yield item, next(entries) if count == 1 else _combined((next(entries) for _ in range(count)), spool)
 
 
 def _plan_task(task: tuple) -> list[tuple[int, int]] | dict:
@@ -315,25 +316,48 @@ def _plan_task(task: tuple) -> list[tuple[int, int]] | dict:
     return guarded(task[0], plan, lambda finding: _unreadable_entry(task[0], finding))
 
 
-def _combined(entries: list[dict]) -> dict:
-    """One dataset's entry from its parts' (in order): the first unreadable part makes it unreadable; parts
-    without documents are dropped. Its tables and rows stay one per part (``tables``, ``segments``)."""
-    broken = next((entry for entry in entries if entry["unreadable"]), None)
+def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
+    """One dataset's entry from its parts' (in order), each part's project facts, rows and tables put in the
+    spool as it comes (``spooled``: one of each per part). The first unreadable part makes the dataset
+    unreadable (the parts after it are still taken from the workers); parts without documents are dropped,
+    and a dataset without any is its first part's entry."""
+    combined = {"unreadable": False, "findings": [], "saved": None, "frameworks": {}, "docs": [], "projects": [],
+                "tally": [], "indicator_count": 0, "indicator_counts": [], "tables": [], "rendered_for": None,
+                "segments": {"indicators": [], "data": []}, "data_columns": 0, "parts": 0, "spooled": True}
+    broken = empty = None
+    for entry in entries:
+        if broken is not None or entry["unreadable"]:
+            broken = broken or entry
+            continue
+        combined["findings"] += entry["findings"]
+        if not entry["docs"]:
+            empty = empty or entry
+            continue
+        path = entry["rendered_for"]
+        combined["parts"] += 1
+        combined["saved"], combined["rendered_for"] = entry["saved"], path
+        combined["frameworks"].update(entry["frameworks"])
+        combined["docs"] += entry["docs"]
+        combined["projects"].append(spool.put(_pickled(_facts_back(entry["projects"], path))))
+        combined["tally"] += entry["tally"]
+        combined["indicator_count"] += entry["indicator_count"]
+        combined["indicator_counts"].append(entry["indicator_count"])
+        combined["tables"].append(spool.put(entry["tables"]))
+        for name, segment in entry["segments"].items():
+            combined["segments"][name].append((*spool.put(segment.data), segment.crc, segment.size, segment.shift))
+        combined["data_columns"] = max(combined["data_columns"], entry["data_columns"])
     if broken is not None:
         return broken
-    parts = [entry for entry in entries if entry["docs"]] or entries[:1]
-    first = parts[0]
-    return {"unreadable": False, "findings": [finding for entry in entries for finding in entry["findings"]],
-            "saved": first["saved"], "frameworks": {key: value for entry in parts for key, value
-                                                    in entry["frameworks"].items()},
-            "docs": [doc for entry in parts for doc in entry["docs"]],
-            "projects": [facts for entry in parts for facts in entry["projects"]],
-            "tally": [row for entry in parts for row in entry["tally"]],
-            "indicator_count": sum(entry["indicator_count"] for entry in parts),
-            "indicator_counts": [entry["indicator_count"] for entry in parts],
-            "tables": [entry["tables"] for entry in parts], "rendered_for": first["rendered_for"],
-            "segments": {name: [entry["segments"][name] for entry in parts] for name in first["segments"]},
-            "data_columns": max(entry["data_columns"] for entry in parts), "parts": len(parts)}
+    return combined if combined["parts"] else {**empty, "findings": combined["findings"], "parts": 1}
+
+
+def _facts_back(projects: list[list], path: str) -> list[list]:
+    """An entry's project facts with their source file as it is here (entries say ``HERE``)."""
+    return [_with_source_file(facts, _back(facts[FACT_FILE], path)) for facts in projects]
+
+
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _examine_task(task: tuple) -> dict:
@@ -360,13 +384,18 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.saved = entry["saved"]
     item.framework_ids = list(entry["frameworks"])
     item.docs = entry["docs"]
-    item.projects = spool.put(pickle.dumps([_with_source_file(facts, _back(facts[FACT_FILE], path))
-                                            for facts in entry["projects"]], protocol=pickle.HIGHEST_PROTOCOL))
+    if entry.get("spooled"):  # a dataset read in parts (``_combined``): its facts, rows and tables are there
+        item.projects, item.tables, item.segments = entry["projects"], entry["tables"], entry["segments"]
+    else:
+        item.projects = [spool.put(_pickled(_facts_back(entry["projects"], path)))]
     item.tally = Counter()
     for code, level1, level2, count in entry["tally"]:  # a dataset's parts may each count one unit
         item.tally[(code, level1, level2)] += count
     item.indicator_count = entry["indicator_count"]
     item.segment_counts = entry.get("indicator_counts") or [item.indicator_count]
+    item.data_columns = entry["data_columns"]
+    if entry.get("spooled"):
+        return
     tables = entry["tables"]
     if entry["rendered_for"] == path:
         segments, item.data_columns = entry["segments"], entry["data_columns"]
@@ -374,11 +403,9 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
         segments = {"indicators": indicator_rows, "data": data}
-    item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size, segment.shift)
-                            for segment in (parts if isinstance(parts, list) else [parts])]
-                     for name, parts in segments.items()}
-    item.tables = tables if isinstance(tables, StoredTables) else \
-        [spool.put(part) for part in (tables if isinstance(tables, list) else [tables])]
+    item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size, segment.shift)]
+                     for name, segment in segments.items()}
+    item.tables = tables if isinstance(tables, StoredTables) else [spool.put(tables)]
 
 
 @dataclass(frozen=True)
@@ -571,13 +598,14 @@ def _project_table(included: list[_Input], project_columns: list[str], level1_na
     unit_names, tally = {}, Counter()
     for item in included:
         status = "invalid" if item.errors else item.state
-        for facts in pickle.loads(spool.get(item.projects)) if item.projects else []:
-            project_table.append(_project_row(facts, level1_names, status))
+        for span in item.projects:
+            for facts in pickle.loads(spool.get(span)):
+                project_table.append(_project_row(facts, level1_names, status))
         for doc in item.docs:
             if doc["projects"]:
                 unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
         tally.update(item.tally)
-        item.projects, item.tally = None, Counter()  # tabulated
+        item.projects, item.tally = [], Counter()  # tabulated
     return project_table, unit_names, tally
 
 
