@@ -172,3 +172,18 @@ def SAMPLES_DATASET(tmp_path):
                                       "--parquet", str(folder), "--no-cache"])
     assert result.exit_code == 0, result.output
     return folder / "documents.parquet"
+
+
+def test_a_finding_of_a_carried_return_names_that_returns_unit(tmp_path):
+    """A dataset (or summary) carries many units: each finding's row names the unit of the return it is in,
+    not every unit of the input (a province's 20,000 codes on each row of 校验问题)."""
+    result = CliRunner().invoke(cli, ["merge", str(SAMPLES / "returns-with-errors"), "-o", str(tmp_path / "s.xlsx"),
+                                      "--parquet", str(tmp_path / "dept"), "--no-cache", "--include-invalid"])
+    assert result.exit_code == 1, result.output
+    first = merge_returns([SAMPLES / "returns-with-errors"], include_invalid=True)
+    own = {row["file"]: row["unit_code"] for row in first.records("findings")}
+    upward = merge_returns([tmp_path / "dept"], include_invalid=True, isolate=True, jobs=2)
+    rows = upward.records("findings")
+    carried = [row for row in rows if row["file"] in own]
+    assert len(carried) >= 11 and len({row["unit_code"] for row in carried}) == 3
+    assert all(row["unit_code"] == own[row["file"]] and "、" not in row["unit_code"] for row in carried)

@@ -261,6 +261,7 @@ def _tables(documents: list[ReturnDocument], milestones: list[str]):
         typed = [[project.get("project_code"), project.get("project_name")] for project in items]
         sent = doc.meta.get("sent_projects") or []
         docs.append({"unit_code": unit.get("code"), "unit_name": unit.get("name"), "year": doc.document.get("year"),
+                     "file": doc.meta.get("origin_file"),  # a document carried by a summary or dataset: its return
                      "projects": [s if s[0] else t for s, t in zip(sent, typed)] if len(sent) == len(typed) else typed})
         for index, project in enumerate(items):
             projects.append(_project_facts(doc, index, project, milestones))
@@ -557,14 +558,16 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     project_table, unit_names, tally = _project_table(included, project_columns, level1_names, spool)
     # the tables are for the summary and the report, read in Chinese whatever the command line's language;
     # what the command line prints of them is kept in its language too
-    findings = ((item, finding) for item in inputs for finding in item.findings)
     finding_rows = SpooledTable(FINDING_COLUMNS)
     translated_findings = None if lang == "zh" else SpooledTable(["message", "hint"])
-    for item, finding in findings:
-        row = _finding_row(item, finding, "zh")
-        finding_rows.append([row[key] for key in FINDING_COLUMNS])
-        if translated_findings is not None:
-            translated_findings.append([finding.message(lang), finding.hint(lang)])
+    for item in inputs:
+        unit_codes = _unit_codes(item)  # once an input: a province's dataset has 20,000 units and their findings
+        own = _units_by_file(item)
+        for finding in item.findings:
+            row = _finding_row(item, finding, "zh", own.get(finding.location.file, unit_codes))
+            finding_rows.append([row[key] for key in FINDING_COLUMNS])
+            if translated_findings is not None:
+                translated_findings.append([finding.message(lang), finding.hint(lang)])
     translated = None if lang == "zh" else {
         "findings": translated_findings, "inputs": [{"reason": item.reason[lang]} for item in inputs]}
     input_rows = [_input_row(item) for item in inputs]
@@ -707,9 +710,24 @@ def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list
     return rows
 
 
-def _finding_row(item: _Input, finding: Finding, lang: str) -> dict:
-    unit_codes = sorted({str(doc["unit_code"]) for doc in item.docs})
-    return {"file": finding.location.file or item.shown, "unit_code": "、".join(unit_codes) or None,
+def _unit_codes(item: _Input) -> str | None:
+    """The unit codes of an input's documents, as its findings' rows show them."""
+    return "、".join(sorted({str(doc["unit_code"]) for doc in item.docs})) or None
+
+
+def _units_by_file(item: _Input) -> dict[str, str]:
+    """The unit code of each return a summary or a dataset carries, by the return's file (as its findings
+    name it, or as the document is known while read): a finding is its own return's, not the whole input's
+    (twenty thousand codes on every row of 校验问题)."""
+    own = {}
+    for doc in item.docs:
+        if doc.get("file"):
+            own[str(doc["file"])] = own[f"{item.shown}::{doc['file']}"] = str(doc["unit_code"])
+    return own
+
+
+def _finding_row(item: _Input, finding: Finding, lang: str, unit_codes: str | None) -> dict:
+    return {"file": finding.location.file or item.shown, "unit_code": unit_codes,
             "severity": finding.level.value, "code": finding.code, "sheet": finding.location.sheet,
             "cell": finding.location.cell, "field": finding.field,
             "value": None if finding.value is None else str(finding.value),
