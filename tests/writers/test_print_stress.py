@@ -181,3 +181,10 @@ def test_annotated_unit_sheet_fits_long_urls_and_says_its_error_count(stress):
     assert page.overlaps() == []
     notes = [text for text in shown["单位整体"] if "个错误（红色底纹）" in text]
     assert notes == ["0 个错误（红色底纹），另有警告 0 个（橙色底纹）；改正后自动减少"]
+
+
+def test_no_internal_framework_id_on_paper(stress):
+    """The framework is named by its Chinese title on every printed page (汇总说明, 填报说明), never cn-2020."""
+    for pdf in (stress["summary_pdf"], *stress["template_pdfs"], stress["annotated_pdf"]):
+        printed = printcheck.printed_text(pdf)
+        assert "项目支出绩效目标表（2020版指标体系）" in printed and "cn-2020" not in printed, pdf.name

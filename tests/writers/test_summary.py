@@ -332,7 +332,7 @@ def test_about_sheet_facts_and_inputs(book, values):
     assert sheet["A1"].value == "2022年度部门项目支出绩效目标汇总"
     facts = {sheet.cell(row, 1).value: sheet.cell(row, 2).value for row in range(3, 22)}
     # the framework by its Chinese title, times in Beijing time with the zone named (no raw UTC, no English)
-    assert facts["预算年度"] == 2022 and facts["指标体系"] == "项目支出绩效目标表（2020 版指标体系），cn-2020"
+    assert facts["预算年度"] == 2022 and facts["指标体系"] == "项目支出绩效目标表（2020 版指标体系）"
     assert facts["数据截至"] == "2021-12-03 17:00（北京时间）" and facts["汇总来源"] == "5 个文件"
     assert facts["报送清单"] == "manifest.json"
     for labels in STATE_LABELS.values():

@@ -263,11 +263,13 @@ def map_indicator(indicator: dict, framework: Framework, from_framework: str | N
     return None
 
 
-def framework_shown(framework_id: object) -> object:
-    """A framework by its Chinese title, with its id for reference."""
+def framework_shown(framework_id: object, with_id: bool = True) -> object:
+    """A framework by its Chinese title, with its id for reference (``with_id``; not on printed pages, where
+    readers know it by its title only)."""
     if not framework_id:
         return framework_id
     try:
-        return f"{load_framework(str(framework_id)).title}，{framework_id}"
+        title = load_framework(str(framework_id)).title
     except Exception:  # noqa: BLE001 - a custom or unknown framework: its id is all there is
         return framework_id
+    return f"{title}，{framework_id}" if with_id else title

@@ -700,7 +700,7 @@ def _write_about(book: _Book, sheet, consolidation: Consolidation, totals: dict[
     sheet.set_row(0, 30)
     missing_kinds = [row["kind"] for row in consolidation.records("missing")]
     facts: list[tuple[str, object]] = [
-        ("预算年度", year), ("指标体系", framework_shown(consolidation.framework)),
+        ("预算年度", year), ("指标体系", framework_shown(consolidation.framework, with_id=False)),
         ("数据截至", local_time(consolidation.data_as_of)),
         ("汇总来源", consolidation.made_from), ("报送清单", consolidation.expect or "未提供"),
         *((f"文件数：{STATE_LABELS[state][0]}", consolidation.count(state)) for state in STATE_LABELS),

@@ -778,7 +778,7 @@ def _write_instructions(sheet, plan: WorkbookPlan, framework: Framework, spec: S
     facts = [
         ("单位", f"{plan.unit_code} {plan.unit_name}"),
         ("预算年度", str(plan.year)),
-        ("指标体系", f"{framework.title}，{framework.id}"),
+        ("指标体系", framework.title),  # by its title only: the id is in _meta
         ("项目数", str(len(plan.sheets))),
     ]
     row = 2
