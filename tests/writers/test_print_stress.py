@@ -188,3 +188,10 @@ def test_no_internal_framework_id_on_paper(stress):
     for pdf in (stress["summary_pdf"], *stress["template_pdfs"], stress["annotated_pdf"]):
         printed = printcheck.printed_text(pdf)
         assert "项目支出绩效目标表（2020版指标体系）" in printed and "cn-2020" not in printed, pdf.name
+
+
+def test_report_indicator_values_of_long_numbers_keep_their_digits_together(stress_report):
+    """指标值 ＝123456.78万元 prints 123456.78 on one line: the column takes the room from 绩效指标描述."""
+    words = {text for page in printcheck.pages(stress_report) for _, _, text in page.words}
+    assert any("123456.78" in word for word in words)
+    assert not any(word.endswith("123456.7") or word.endswith("123456.") for word in words)

@@ -450,9 +450,20 @@ def _project_block(document, project: dict, milestones: list[str]) -> Table:
     return _add_rows(document, rows, keep_together=True)
 
 
+def indicator_widths(targets: list[str]) -> tuple[int, ...]:
+    """INDICATOR_WIDTHS, with 指标值 wide enough for the longest number in ``targets`` (＝123456.78万元 would break
+    between its digits) and 绩效指标描述 that much narrower."""
+    longest = max([len(run) for target in targets for run in re.findall(r"[0-9.,%]+", target)] or [0])
+    widths = list(INDICATOR_WIDTHS)
+    extra = min(longest * DIGIT_TWIPS + CELL_MARGIN_TWIPS - widths[4], widths[3] - 1200)
+    if extra > 0:
+        widths[3], widths[4] = widths[3] - extra, widths[4] + extra
+    return tuple(widths)
+
+
 def _indicator_table(document, indicators: list[dict]) -> Table:
     """The indicator table: header repeated on each page, 一级指标 merged over its consecutive rows."""
-    widths = INDICATOR_WIDTHS
+    widths = indicator_widths([_line(indicator.get("target")) for indicator in indicators])
     rows = [[_box(width, label, bold=True) for width, label in zip(widths, LABELS["indicator_header"])]]
     previous = None
     for indicator in indicators:
