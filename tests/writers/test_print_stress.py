@@ -5,6 +5,7 @@ and printed by LibreOffice once per module."""
 from __future__ import annotations
 
 import csv
+import re
 
 import openpyxl
 import pytest
@@ -195,3 +196,12 @@ def test_report_indicator_values_of_long_numbers_keep_their_digits_together(stre
     words = {text for page in printcheck.pages(stress_report) for _, _, text in page.words}
     assert any("123456.78" in word for word in words)
     assert not any(word.endswith("123456.7") or word.endswith("123456.") for word in words)
+
+
+def test_spending_chart_axis_groups_its_thousands_as_the_table_does(stress):
+    """资金支出进度's chart labels its 万元 axis 100,000 like the amounts in the table, not 100000."""
+    page = next(page for page in printcheck.pages(stress["summary_pdf"])
+                if "资金支出进度" in {text for _, _, text in page.words})
+    words = [text for _, _, text in page.words]
+    assert not [word for word in words if re.fullmatch(r"\d{5,}", word) and word not in ("481001", "481002")], words
+    assert any(re.fullmatch(r"\d{1,3}(,\d{3})+", word) for word in words)

@@ -592,7 +592,8 @@ def _style_chart(chart, title: str, y_title: str) -> None:
     font = {"name": "宋体", "size": 9}
     chart.set_title({"name": title, "name_font": {"name": "宋体", "size": 12, "bold": True}})
     chart.set_x_axis({"num_font": font})
-    chart.set_y_axis({"name": y_title, "name_font": font, "num_font": font, "major_gridlines": {"visible": True}})
+    chart.set_y_axis({"name": y_title, "name_font": font, "num_font": font, "major_gridlines": {"visible": True},
+                      "num_format": "#,##0"})  # 1,800,000 万元 read as the table beside it writes amounts
     chart.set_legend({"position": "bottom", "font": font})
 
 
