@@ -187,3 +187,29 @@ def test_a_finding_of_a_carried_return_names_that_returns_unit(tmp_path):
     carried = [row for row in rows if row["file"] in own]
     assert len(carried) >= 11 and len({row["unit_code"] for row in carried}) == 3
     assert all(row["unit_code"] == own[row["file"]] and "、" not in row["unit_code"] for row in carried)
+
+
+def test_a_dataset_past_excels_rows_says_how_many_returns_fit_not_parts(tmp_path, monkeypatch):
+    """Merged upward in parts, the partial summary counts the returns whose indicators it lists (a part of a
+    province's dataset holds about 300), not the parts."""
+    import pyarrow.parquet as pq
+
+    import xlperf.writers.summary
+    from xlperf.intake import reader
+    from xlperf.writers import exports
+
+    monkeypatch.setattr(exports, "_PARQUET_BATCH", 2)  # row groups of two returns, then one
+    dataset = tmp_path / "dept"
+    made = CliRunner().invoke(cli, ["merge", str(SAMPLES / "returns"), "-o", str(tmp_path / "s.xlsx"),
+                                    "--parquet", str(dataset), "--no-cache"])
+    assert made.exit_code == 0, made.output
+    indicators = pd.read_parquet(dataset / "indicators.parquet")
+    first_two = int(indicators["source_file"].isin(indicators["source_file"].unique()[:2]).sum())
+    assert pq.ParquetFile(dataset / "documents.parquet").metadata.row_group(0).num_rows == 2
+    monkeypatch.setattr(reader, "PARQUET_PART_BYTES", 1)
+    monkeypatch.setattr(xlperf.writers.summary, "EXCEL_MAX_ROWS", first_two + 1)  # the first part fits, not all
+    out = tmp_path / "up.xlsx"
+    upward = CliRunner().invoke(cli, ["--lang", "en", "merge", str(dataset), "-o", str(out), "--no-cache",
+                                      "--parquet", str(tmp_path / "up")])
+    assert upward.exit_code == 0, upward.output
+    assert f"lists the {first_two} indicators of the first 2 returns (of {len(indicators)})" in upward.output

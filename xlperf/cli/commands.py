@@ -368,11 +368,12 @@ def _refuse_an_unusable_run(consolidation, inputs: tuple[str, ...], allow_empty:
 
 def _beyond_excel_line(consolidation, rows: int, output: str, parquet_dir: str, lang: str) -> str:
     """What was written of a summary past Excel's rows: part of it (``write_summary(..., elsewhere)``), or none."""
-    from ..writers.summary import EXCEL_MAX_ROWS, indicators_shown, rows_needed_but_indicators
+    from ..writers.summary import EXCEL_MAX_ROWS, indicators_shown, returns_shown, rows_needed_but_indicators
 
     if rows_needed_but_indicators(consolidation) > EXCEL_MAX_ROWS:
         return say("parquet_instead", lang, rows=f"{rows:,}", output=output, path=parquet_dir)
-    shown, returns = indicators_shown(consolidation)
+    shown, segments = indicators_shown(consolidation)
+    returns = returns_shown(consolidation, segments)
     return say("parquet_partial", lang, rows=f"{rows:,}", output=output, path=parquet_dir, shown=f"{shown:,}",
                returns=f"{returns:,}", indicators=f"{consolidation.indicator_count:,}")
 

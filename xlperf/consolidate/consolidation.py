@@ -72,6 +72,7 @@ class Prepared:
     iter_indicators: Callable[[], Iterator[list]]  # rows in INDICATOR_COLUMNS order, a return at a time
     iter_documents: Callable[[], Iterator[dict]]
     indicator_counts: list[int] = field(default_factory=list)  # rows of each of indicator_segments
+    indicator_documents: list[int] = field(default_factory=list)  # and the returns whose rows they are
 
     def load_indicators(self) -> list[list]:
         return list(self.iter_indicators())

@@ -64,6 +64,7 @@ class _Input:
     segments: dict[str, list[tuple]] = field(default_factory=dict)  # "indicators", "data": rows made for the
     # summary, in the spool: (where, length, crc, size, shift), one for each part read (``parquet_parts``)
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
+    segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
     # in the spool (each part's), or in the cache
@@ -323,7 +324,8 @@ def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
     unreadable (the parts after it are still taken from the workers); parts without documents are dropped,
     and a dataset without any is its first part's entry."""
     combined = {"unreadable": False, "findings": [], "saved": None, "frameworks": {}, "docs": [], "projects": [],
-                "tally": [], "indicator_count": 0, "indicator_counts": [], "tables": [], "rendered_for": None,
+                "tally": [], "indicator_count": 0, "indicator_counts": [], "document_counts": [], "tables": [],
+                "rendered_for": None,
                 "segments": {"indicators": [], "data": []}, "data_columns": 0, "parts": 0, "spooled": True}
     broken = empty = None
     for entry in entries:
@@ -343,6 +345,7 @@ def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
         combined["tally"] += entry["tally"]
         combined["indicator_count"] += entry["indicator_count"]
         combined["indicator_counts"].append(entry["indicator_count"])
+        combined["document_counts"].append(len(entry["docs"]))
         combined["tables"].append(spool.put(entry["tables"]))
         for name, segment in entry["segments"].items():
             combined["segments"][name].append((*spool.put(segment.data), segment.crc, segment.size, segment.shift))
@@ -394,6 +397,7 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         item.tally[(code, level1, level2)] += count
     item.indicator_count = entry["indicator_count"]
     item.segment_counts = entry.get("indicator_counts") or [item.indicator_count]
+    item.segment_documents = entry.get("document_counts") or [len(item.docs)]
     item.data_columns = entry["data_columns"]
     if entry.get("spooled"):
         return
@@ -639,18 +643,19 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
             for tables in spool.tables(item):
                 yield from _tables_from_json(tables, str(item.path))[1]
 
-    indicator_parts = [(segment, count) for item in included
-                       for segment, count in zip(item.segments["indicators"], item.segment_counts) if count]
+    indicator_parts = [(segment, count, documents) for item in included for segment, count, documents
+                       in zip(item.segments["indicators"], item.segment_counts, item.segment_documents) if count]
 
     return Prepared(
-        indicator_segments=_SpooledSegments(spool, [segment for segment, _ in indicator_parts]),
+        indicator_segments=_SpooledSegments(spool, [segment for segment, _, _ in indicator_parts]),
         data_segments=_SpooledSegments(spool, [segment for item in included if item.docs
                                                for segment in item.segments["data"]]),
         indicator_count=sum(item.indicator_count for item in included),
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
         pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents,
-        indicator_counts=[count for _, count in indicator_parts])
+        indicator_counts=[count for _, count, _ in indicator_parts],
+        indicator_documents=[documents for _, _, documents in indicator_parts])
 
 
 def _project_facts(doc: ReturnDocument, index: int, project: dict, milestones: list[str]) -> list:

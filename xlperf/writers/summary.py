@@ -82,6 +82,14 @@ def indicators_shown(consolidation: Consolidation) -> tuple[int, int]:
     return shown, returns
 
 
+def returns_shown(consolidation: Consolidation, segments: int) -> int:
+    """How many returns the first ``segments`` of 绩效指标明细's segments (``indicators_shown``) hold: a summary or
+    a dataset given as one input carries many (a dataset read in parts, each part's)."""
+    prepared = consolidation.prepared
+    documents = prepared.indicator_documents if prepared is not None else []
+    return sum(documents[:segments]) if len(documents) >= segments else segments
+
+
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone all year (Asia/Shanghai)
 
 
@@ -785,7 +793,8 @@ def _write_draft(consolidation: Consolidation, draft: Path, elsewhere: str | Pat
     partial = elsewhere is not None and rows_needed(consolidation) > EXCEL_MAX_ROWS
     shown = indicators_shown(consolidation) if partial else None
     totals = _write_projects(book, sheets[PROJECTS], consolidation)
-    _write_about(book, sheets[ABOUT], consolidation, totals, (str(elsewhere), *shown) if partial else None)
+    _write_about(book, sheets[ABOUT], consolidation, totals,
+                 (str(elsewhere), shown[0], returns_shown(consolidation, shown[1])) if partial else None)
     _write_indicators(book, sheets[INDICATORS], consolidation, shown)
     _write_statistics(workbook, sheets[STATISTICS], consolidation, formats)
     _write_spending(workbook, sheets[SPENDING], consolidation, formats)
