@@ -273,7 +273,7 @@ def test_what_a_folder_holds_besides_workbooks_is_said_not_skipped_silently(tmp_
     validate's JSON too; lock files, hidden files and the tables beside a Parquet dataset are nobody's return."""
     import os
 
-    from xlperf.checks.validate import skipped_inputs
+    from xlperf.checks.validate import scan_inputs
 
     folder = tmp_path / "returns"
     folder.mkdir()
@@ -289,7 +289,9 @@ def test_what_a_folder_holds_besides_workbooks_is_said_not_skipped_silently(tmp_
         (dataset / name).write_bytes(b"x")
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert skipped_inputs([folder, empty, folder / "471003.xlsx.bak"]) == [
+    found, skipped = scan_inputs([folder, empty, folder / "471003.xlsx.bak"])
+    assert found == [*folder.glob("471002*.xlsx"), dataset / "documents.parquet", folder / "471003.xlsx.bak"]
+    assert skipped == [
         (folder / "471001_绩效目标表.pdf", "not_workbook"), (folder / "471003.xlsx.bak", "not_workbook"),
         (empty, "empty_folder")]
 

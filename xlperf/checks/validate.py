@@ -280,59 +280,50 @@ def validate_file(path: str | Path, resolver: FrameworkResolver, year: int | Non
     return FileResult(str(path), doc, findings + check_document(doc, framework, spec))
 
 
-def collect_inputs(paths: list[str | Path]) -> list[Path]:
-    """Files given, and workbooks found recursively in folders given; Excel lock files (``~$``) are left out."""
-    found: list[Path] = []
-    for given in paths:
-        given = Path(given)
-        if given.is_dir():
-            for root, dirs, files in os.walk(given):
-                dirs.sort()
-                for name in [d for d in dirs if d.lower().endswith(READABLE_SUFFIXES) or os.path.islink(os.path.join(root, d))]:
-                    dirs.remove(name)  # a folder named like a workbook, or a link to one, is reported, not searched
-                    found.append(Path(root) / name)
-                for name in sorted(files):
-                    if name.startswith("~$") or not (name.lower().endswith(READABLE_SUFFIXES)
-                                                     or name.lower() == DOCUMENTS_PARQUET):
-                        continue
-                    found.append(Path(root) / name)
-        elif given.name.startswith("~$"):
-            continue
-        else:  # a link named on the command line is what the user asked for: read its target
-            found.append(given.resolve() if given.is_symlink() and given.exists() else given)
-    return found
-
-
 # what a folder holds besides returns that is nobody's return: not worth a line
 _NOT_A_RETURN = ("~$", ".~lock.", ".")  # Excel and LibreOffice lock files, hidden files
 _SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
 
 
-def skipped_inputs(paths: list[str | Path]) -> list[tuple[Path, str]]:
-    """What ``collect_inputs`` leaves out of the folders given that a person may have meant as a return:
-    (path, ``not_workbook``) for a file of another type (a unit's PDF or Word file, a ``.bak``), (folder,
-    ``empty_folder``) for a folder given with no workbook in it. Lock files, hidden and system files and the
-    tables beside a Parquet dataset's documents.parquet are not listed."""
+def scan_inputs(paths: list[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The inputs given, in one walk: (found, skipped).
+
+    found: files given, and workbooks (and Parquet datasets' documents.parquet) found recursively in folders
+    given; Excel lock files (``~$``) are left out. skipped: what a person may have meant as a return and is
+    not read — (path, ``not_workbook``) for a file of another type in a folder (a unit's PDF or Word file, a
+    ``.bak``), (folder, ``empty_folder``) for a folder given with nothing found in it. Lock files, hidden and
+    system files and the tables beside a dataset's documents.parquet are not listed."""
+    found: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for given in map(Path, paths):
         if not given.is_dir():
+            if not given.name.startswith("~$"):  # a link named on the command line: read its target
+                found.append(given.resolve() if given.is_symlink() and given.exists() else given)
             continue
-        workbooks = 0
-        for root, dirs, files in os.walk(given):  # the folders collect_inputs searches
-            dirs[:] = sorted(d for d in dirs if not d.lower().endswith(READABLE_SUFFIXES)
-                             and not os.path.islink(os.path.join(root, d)))
+        found_before = len(found)
+        for root, dirs, files in os.walk(given):
+            dirs.sort()
+            for name in [d for d in dirs if d.lower().endswith(READABLE_SUFFIXES) or os.path.islink(os.path.join(root, d))]:
+                dirs.remove(name)  # a folder named like a workbook, or a link to one, is reported, not searched
+                found.append(Path(root) / name)
             hidden = any(part.startswith(".") for part in Path(root).relative_to(given).parts)
             dataset = DOCUMENTS_PARQUET in (name.lower() for name in files)
             for name in sorted(files):
                 lowered = name.lower()
                 if lowered.endswith(READABLE_SUFFIXES) or lowered == DOCUMENTS_PARQUET:
-                    workbooks += not name.startswith("~$")
+                    if not name.startswith("~$"):
+                        found.append(Path(root) / name)
                 elif not (hidden or name.startswith(_NOT_A_RETURN) or lowered in _SYSTEM_FILES
                           or (dataset and lowered.endswith(".parquet"))):
                     skipped.append((Path(root) / name, "not_workbook"))
-        if not workbooks:
+        if len(found) == found_before:
             skipped.append((given, "empty_folder"))
-    return skipped
+    return found, skipped
+
+
+def collect_inputs(paths: list[str | Path]) -> list[Path]:
+    """The inputs ``scan_inputs`` finds."""
+    return scan_inputs(paths)[0]
 
 
 def validate_paths(paths: list[str | Path], framework: str | Framework | None = None,

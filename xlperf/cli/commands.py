@@ -247,12 +247,12 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
 
     Example: xlperf validate samples/returns-with-errors --annotate out/annotated
     """
-    from ..checks.validate import collect_inputs, iter_validate_paths
+    from ..checks.validate import iter_validate_paths
     from ..core.workers import default_jobs
     from .output import exit_code, result_lines, results_json, summary_line
 
-    skipped = _echo_skipped(inputs, lang)
-    total = len(collect_inputs(list(inputs)))
+    found, skipped = _echo_skipped(inputs, lang)
+    total = len(found)
     if not total:
         click.echo(f"xlperf: {say('error', lang)}: {say('no_inputs', lang, inputs=' '.join(inputs))}", err=True)
         sys.exit(2)
@@ -340,17 +340,17 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     sys.exit(consolidation.exit_code)
 
 
-def _echo_skipped(inputs: tuple[str, ...], lang: str) -> list[tuple[Path, str]]:
+def _echo_skipped(inputs: tuple[str, ...], lang: str) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Say, on stderr, what the folders given hold that is not read (a unit's PDF, an empty folder): nothing a
-    person may have meant as a return is left out silently."""
-    from ..checks.validate import collect_inputs, skipped_inputs
+    person may have meant as a return is left out silently. Returns ``scan_inputs``' (found, skipped)."""
+    from ..checks.validate import scan_inputs
 
-    skipped = skipped_inputs(list(inputs))
-    if not collect_inputs(list(inputs)):  # "no workbook found in: …" follows and says it of every folder
+    found, skipped = scan_inputs(list(inputs))
+    if not found:  # "no workbook found in: …" follows and says it of every folder
         skipped = [(path, reason) for path, reason in skipped if reason != "empty_folder"]
     for path, reason in skipped:
         click.echo(say(f"skipped_{reason}", lang, path=path), err=True)
-    return skipped
+    return found, skipped
 
 
 def _refuse_an_unusable_run(consolidation, inputs: tuple[str, ...], allow_empty: bool, lang: str) -> None:

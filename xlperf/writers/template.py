@@ -19,6 +19,7 @@ import xlsxwriter
 from .. import __version__
 from ..core.cells import column_index, column_letter, split_cell
 from ..core.fields import field_label
+from ..core.findings import Severity
 from ..core.model import META_MARKER
 from ..core.styles import LABEL_FILL, display_width
 from .livechecks import level2_outside_level1, project_checks
@@ -36,6 +37,7 @@ INPUT_FILL = "#FFF7D6"
 LOCKED_FILL = "#F2F2F2"
 PROBLEM_FILL = "#FFC7CE"
 WARNING_FILL = "#FFD8A8"  # an annotated copy's warnings: orange, apart from the red of errors
+PROBLEM_FONT, WARNING_FONT = "#9C0006", "#7F3F00"  # their text: a marked cell, a severity in 校验结果
 MARK_COLUMN = 60  # 0-based: where an annotated copy keeps each marked cell's value as read (hidden, locked)
 CARRIED_FILL = "#E2EFDA"  # inputs prefilled from last year: still editable, visibly different
 CARRIED_NOTE = "上年结转：内容来自上年度，请核实后修改。"
@@ -158,15 +160,15 @@ class _Formats:
         self.input_carried = add({**base, "locked": False, "bg_color": CARRIED_FILL, "num_format": "@"})
         self.input_percent = add({**base, "locked": False, "bg_color": INPUT_FILL, "num_format": "0%", "align": "center"})
         self.counter = add({**base, "bold": True, "align": "center", "bg_color": LOCKED_FILL})
-        self.problem = add({"bg_color": PROBLEM_FILL, "font_color": "#9C0006"})
-        self.warning = add({"bg_color": WARNING_FILL, "font_color": "#7F3F00"})
+        self.problem = add({"bg_color": PROBLEM_FILL, "font_color": PROBLEM_FONT})
+        self.warning = add({"bg_color": WARNING_FILL, "font_color": WARNING_FONT})
         self.link = add({"font_color": "blue", "underline": 1, "font_name": "宋体", "font_size": 10, "text_wrap": True,
                          "valign": "vcenter"})
         self.header = add({**base, "bold": True, "bg_color": LABEL_FILL, "align": "center"})
         self.cell = add(base)  # a bordered table cell of plain text (the 校验结果 list)
         self.cell_link = add({**base, "font_color": "blue", "underline": 1})
-        self.cell_error = add({**base, "bold": True, "font_color": "#9C0006"})
-        self.cell_warning = add({**base, "font_color": "#7F3F00"})
+        self.cell_error = add({**base, "bold": True, "font_color": PROBLEM_FONT})
+        self.cell_warning = add({**base, "font_color": WARNING_FONT})
 
 
 # the help shown when an input cell is selected: its title is the field's label (core/fields.py),
@@ -833,7 +835,7 @@ def _write_findings_sheet(sheet, plan: WorkbookPlan, formats: _Formats) -> None:
     headers = ["严重程度", "工作表", "单元格", "字段", "问题", "修改建议", "代码"]
     widths = [10, 24, 8, 16, 40, 32, 22]
     link_column = headers.index("单元格")
-    severity_formats = {"错误": formats.cell_error, "警告": formats.cell_warning}
+    severity_formats = {Severity.ERROR.label("zh"): formats.cell_error, Severity.WARNING.label("zh"): formats.cell_warning}
     for index, (header, width) in enumerate(zip(headers, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(0, index, header, formats.header)
