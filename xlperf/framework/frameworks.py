@@ -85,6 +85,17 @@ class Framework:
         indicators = (project.get("properties") or {}).get("indicators") if isinstance(project, dict) else None
         return self._fast_part_validator(indicators)
 
+    def schema_at(self, schema_path: list) -> object:
+        """The part of the schema at a compiled validator's schema path (``['$defs', 'money']``); ``None`` if
+        the path does not lead to one."""
+        part: object = self.schema
+        for step in schema_path:
+            try:
+                part = part[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return part
+
     def local_schema(self, schema: object) -> object:
         """``schema``, or what its lone local ``$ref`` (``#/$defs/name``) names; ``None`` for any other ``$ref``."""
         if not isinstance(schema, dict) or "$ref" not in schema:
