@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from ..core.errors import FrameworkError
 from ..core.findings import Finding, Location
-from ..core.model import ReturnDocument, pointer
+from ..core.model import ReturnDocument, pointer, value_at
 from ..core.workers import Boundary, Crash, map_in_workers
 from ..framework.frameworks import Framework, load_framework, with_library
 from ..framework.spec import Spec, load_spec
@@ -142,7 +142,7 @@ def _compiled_errors(instance: object, framework: Framework) -> list[tuple[list,
         order = _reference_order(framework, list(error.evaluation_path), path)
         if not isinstance(schema, dict) or keyword not in schema or order is None:
             return None
-        value, failing = schema[keyword], _instance_at(instance, path)
+        value, failing = schema[keyword], value_at(instance, path)
         message = ""
         if keyword == "required":
             order += (value.index(error.kind.property),)
@@ -267,7 +267,7 @@ def _map_error(doc: ReturnDocument, error: SchemaError, path: list) -> list[Find
     if keyword in ("minimum", "maximum"):
         return [Finding("VALUE_OUT_OF_RANGE", where, key, error.instance, {"bound": _bound(error.schema)})]
     if keyword == "enum" and key == "level2":
-        indicator = _instance_at(doc.document, path[:-1])
+        indicator = value_at(doc.document, path[:-1])
         level1 = indicator.get("level1") if isinstance(indicator, dict) else None
         return [Finding("LEVEL2_NOT_IN_LEVEL1", where, key, error.instance,
                         {"level1": level1, "allowed": "、".join(error.value)})]
@@ -276,15 +276,6 @@ def _map_error(doc: ReturnDocument, error: SchemaError, path: list) -> list[Find
     if keyword == "const" and key == "framework":
         return [Finding("READ_FRAMEWORK_MISMATCH", where, key, error.instance, {"expected": error.value})]
     return [Finding("SCHEMA_OTHER", where, key, shown, {"detail": error.message})]
-
-
-def _instance_at(document: object, path: list) -> object:
-    for part in path:
-        try:
-            document = document[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return document
 
 
 def check_document(doc: ReturnDocument, framework: Framework, spec: Spec | None = None) -> list[Finding]:

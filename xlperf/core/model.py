@@ -37,6 +37,16 @@ def pointer(*parts: object) -> str:
     return "/" + text
 
 
+def value_at(container: object, path: list) -> object:
+    """What a path of keys and indices leads to in nested dicts and lists; ``None`` if it leads nowhere."""
+    for part in path:
+        try:
+            container = container[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return container
+
+
 @dataclass
 class ReturnDocument:
     path: str

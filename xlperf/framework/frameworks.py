@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import FrameworkError
+from ..core.model import value_at
 from ..core.resources import templates_root
 
 if TYPE_CHECKING:
@@ -88,13 +89,7 @@ class Framework:
     def schema_at(self, schema_path: list) -> object:
         """The part of the schema at a compiled validator's schema path (``['$defs', 'money']``); ``None`` if
         the path does not lead to one."""
-        part: object = self.schema
-        for step in schema_path:
-            try:
-                part = part[step]
-            except (KeyError, IndexError, TypeError):
-                return None
-        return part
+        return value_at(self.schema, schema_path)
 
     def local_schema(self, schema: object) -> object:
         """``schema``, or what its lone local ``$ref`` (``#/$defs/name``) names; ``None`` for any other ``$ref``."""
