@@ -76,6 +76,25 @@ def test_include_invalid_keeps_and_flags(tmp_path):
     assert merged.exit_code == 1
 
 
+def test_returns_left_out_are_not_tabulated(tmp_path, monkeypatch):
+    """Without include_invalid or a cache, a return with errors is left out: its rows and tables are not made,
+    and the result is the same as a merge's that made them (with a cache, for a later --include-invalid)."""
+    from xlperf.consolidate import merge as merge_module
+    from xlperf.writers.summary import build_summary
+
+    inputs = [SEED_RETURN, SAMPLES / "returns-with-errors"]
+    tabulated = merge_returns(inputs, cache_dir=tmp_path / "cache")
+    made = []
+    real = merge_module._rendered
+    monkeypatch.setattr(merge_module, "_rendered", lambda *tables: made.append(tables) or real(*tables))
+    merged = merge_returns(inputs)
+    assert len(made) == 1  # the one return without errors
+    assert list(states(merged).values()).count(EXCLUDED) == 3 and states(merged) == states(tabulated)
+    for name in ("projects", "indicators", "findings", "inputs", "missing"):
+        assert merged.records(name) == tabulated.records(name)
+    assert build_summary(merged) == build_summary(tabulated)
+
+
 def _resaved(source, target, modified: str):
     """A copy of a return whose saved time (docProps/core.xml) is ``modified`` (so its bytes differ too)."""
     import re

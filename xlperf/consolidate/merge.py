@@ -112,6 +112,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     cache = ResultCache(cache_dir, {"spec": spec.data, "framework": framework_ref, "library": _file_digest(library),
                                     "rows": rows_layout()}) if cache_dir else None
     current = _framework_hashes(resolver)
+    # a return with errors that this run leaves out, and keeps in no cache, needs no rows or tables made
+    tabulate_failing = include_invalid or cache is not None
     spool = _Spool(lambda path: examine(path, framework_ref, library))
     inputs: list[_Input] = []
     seen_content: dict[str, _Input] = {}
@@ -129,9 +131,10 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                 pass
             pending.append(item)
     done = len(inputs) - len(pending)
-    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool):
-        # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns)
-        if cache and not entry.get("transient") and not entry.get("parts"):
+    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool, tabulate_failing):
+        # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns), nor
+        # what was left untabulated
+        if cache and not entry.get("transient") and not entry.get("parts") and not entry.get("left_out"):
             cache.put(_cache_key(item), entry)
         _apply(item, entry, spool, lang)
         done += 1
@@ -191,13 +194,15 @@ _WORKER_RESOLVERS: dict[tuple, FrameworkResolver] = {}
 
 
 def examine(path_text: str, framework_ref: str | None = None, library: str | None = None,
-            part: tuple[int, int] | None = None) -> dict:
+            part: tuple[int, int] | None = None, tabulate_failing: bool = True) -> dict:
     """Read and check one input into an entry (JSON-able, but for its ``segments``). Runs in worker
     processes; never raises for a bad file (an unreadable one is an entry too).
 
     Paths inside an entry are the cache's ``HERE``, so a moved or copied file can reuse it; the rows in
     ``segments`` were made for ``rendered_for`` and are made again for any other path. ``part``: of a Parquet
-    dataset, only the documents of these row groups (``parquet_parts``; the parts' entries are ``_combined``)."""
+    dataset, only the documents of these row groups (``parquet_parts``; the parts' entries are ``_combined``).
+    ``tabulate_failing=False``: a whole file with errors (which a merge without ``include_invalid`` leaves out)
+    gets only what its state and listing need (``left_out``), not its rows and tables."""
     key = (framework_ref, library)
     if key not in _WORKER_RESOLVERS:
         _WORKER_RESOLVERS[key] = FrameworkResolver(framework_ref, library)
@@ -218,12 +223,15 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
         else:
             findings.extend(check_document(doc, found, spec))
             frameworks[found.id] = found.sha256
-    docs, projects, indicators, carried = _tables(documents, spec.milestones)
+    entry = {"unreadable": False, "findings": [finding_to_json(f, path_text) for f in findings],
+             "saved": saved_time(path), "frameworks": frameworks, "docs": _docs(documents)}
+    if not tabulate_failing and part is None and any(finding.is_error for finding in findings):
+        return {**entry, "left_out": True}
+    projects, indicators, carried = _tables(documents, spec.milestones)
     indicator_rows, data, data_columns = _rendered(indicators, carried)
     tally = indicator_tally(*zip(*((row[UNIT_CODE], row[LEVEL1], row[LEVEL2]) for row in indicators))) \
         if indicators else Counter()
-    return {"unreadable": False, "findings": [finding_to_json(f, path_text) for f in findings],
-            "saved": saved_time(path), "frameworks": frameworks, "docs": docs,
+    return {**entry,
             "projects": [_with_source_file(facts, _file(facts[FACT_FILE], path_text)) for facts in projects],
             "tally": [[*key, count] for key, count in tally.items()], "indicator_count": len(indicators),
             "tables": _tables_json(indicators, carried, path_text),
@@ -252,23 +260,31 @@ SOURCE_FILE = INDICATOR_COLUMNS.index("source_file")
 UNIT_CODE, LEVEL1, LEVEL2 = (INDICATOR_COLUMNS.index(key) for key in ("unit_code", "level1", "level2"))
 
 
-def _tables(documents: list[ReturnDocument], milestones: list[str]):
-    """What the summary needs of a return's documents: per document its unit and project codes, the
-    facts of each project, the rows of 绩效指标明细 (lists in INDICATOR_COLUMNS order), the carried documents."""
-    docs, projects, indicators, carried = [], [], [], []
+def _docs(documents: list[ReturnDocument]) -> list[dict]:
+    """What every input's state and listing need of its documents: per document its unit, year, file, and its
+    projects' codes and names."""
+    docs = []
     for doc in documents:
         unit = doc.document.get("unit", {})
-        items = doc.document.get("projects", [])
-        typed = [[project.get("project_code"), project.get("project_name")] for project in items]
+        typed = [[project.get("project_code"), project.get("project_name")]
+                 for project in doc.document.get("projects", [])]
         sent = doc.meta.get("sent_projects") or []
         docs.append({"unit_code": unit.get("code"), "unit_name": unit.get("name"), "year": doc.document.get("year"),
                      "file": doc.meta.get("origin_file"),  # a document carried by a summary or dataset: its return
                      "projects": [s if s[0] else t for s, t in zip(sent, typed)] if len(sent) == len(typed) else typed})
-        for index, project in enumerate(items):
+    return docs
+
+
+def _tables(documents: list[ReturnDocument], milestones: list[str]):
+    """What the summary needs of a return's documents: the facts of each project, the rows of 绩效指标明细
+    (lists in INDICATOR_COLUMNS order), the carried documents."""
+    projects, indicators, carried = [], [], []
+    for doc in documents:
+        for index, project in enumerate(doc.document.get("projects", [])):
             projects.append(_project_facts(doc, index, project, milestones))
             indicators.extend(_indicator_rows(doc, index, project))
         carried.append(_carried(doc))
-    return docs, projects, indicators, carried
+    return projects, indicators, carried
 
 
 def _rendered(indicators: list[list], carried: list[dict]) -> tuple[Segment, Segment, int]:
@@ -283,7 +299,7 @@ def _refused_entry(error: UnreadableError, path_text: str) -> dict:
 
 
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool,
-                 spool: "_Spool"):
+                 spool: "_Spool", tabulate_failing: bool = True):
     """(item, entry) for each item, in order; in worker processes when isolated or there are enough files.
 
     A Parquet dataset's documents are read in parts (``parquet_parts``, found by a worker first), each part by
@@ -298,7 +314,7 @@ def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | N
     for item in items:
         plan = plans.get(id(item))
         parts = plan if isinstance(plan, list) and len(plan) > 1 else [None] if not isinstance(plan, dict) else []
-        tasks += [(str(item.path), framework_ref, library, part) for part in parts]
+        tasks += [(str(item.path), framework_ref, library, part, tabulate_failing) for part in parts]
         counts.append(len(parts))
     entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry, isolate=isolate,
                              boundary=read_boundary())
@@ -388,6 +404,8 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     item.saved = entry["saved"]
     item.framework_ids = list(entry["frameworks"])
     item.docs = entry["docs"]
+    if entry.get("left_out"):  # has errors, and is left out: nothing of it is tabulated
+        return
     if entry.get("spooled"):  # a dataset read in parts (``_combined``): its facts, rows and tables are there
         item.projects, item.tables, item.segments = entry["projects"], entry["tables"], entry["segments"]
     else:
