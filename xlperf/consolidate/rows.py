@@ -19,8 +19,7 @@ import xlsxwriter
 
 from ..core.fields import label
 from ..core.model import DATA_ROW_KEY
-from ..core.sheetxml import (Segment, blank_cell, deflate, number_cell, plain_text_needs_care, row_needs_care, row_xml,
-                             text_cell)
+from ..core.sheetxml import Segment, blank_cell, deflate, number_cell, plain_text_needs_care, row_xml, text_cell
 from ..core.styles import LABEL_FILL, display_width
 from ..core.xlsxprivate import style_index
 
@@ -160,59 +159,60 @@ def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int],
     """Row XML for each row (values in ``columns`` order): numbers as numbers, everything else as inert text.
 
     ``styles``: each column's style index, then the alert style (``Formats.table_styles``). This makes
-    every cell of a large summary, so the common cells (plain text, a float, nothing) take a short path."""
-    plain, alert = styles[:-1], styles[-1]
-    alerts = [(index, column.alert) for index, column in enumerate(columns) if column.alert]
-    wrapped = [(index, widths[index] - 2) for index, column in enumerate(columns) if column.wrap]
-    shows = [(index, column) for index, column in enumerate(columns) if column.show]
-    percents = [index for index, column in enumerate(columns) if column.kind == "percent" and not column.show]
-    opened = {style: text_cell(style, "").split("</t>")[0] for style in styles}
-    numbered = {style: f'<c s="{style}"><v>' for style in styles}
-    empty = {style: blank_cell(style) for style in styles}
-    special, close, isfinite = plain_text_needs_care, "</t></is></c>", math.isfinite
+    every cell of a large summary. A cell, and the lines its text takes when wrapped, depend only on its
+    column and value, and a return's rows repeat their unit, project and categories: so each text (or
+    nothing) is made into a cell once a column, and met again as a dictionary look-up."""
+    cells_of = [_cell_maker(column, style, styles[-1], width - 2)
+                for column, style, width in zip(columns, styles, widths)]
+    made_of: list[dict] = [{} for _ in columns]  # per column: text (or None) → (cell XML, lines)
     out = []
     for values in rows:
-        cell_styles = plain
-        for index, alert_values in alerts:
-            if values[index] in alert_values:
-                cell_styles = list(plain)
-                cell_styles[index] = alert
-        if shows or percents:
-            values = list(values)
-            for index, column in shows:
-                values[index] = shown_value(column, values[index])
-            for index in percents:  # stored as 30.0 meaning 30%; the cell holds 0.30 shown as 30%
-                if is_number(values[index]):
-                    values[index] = values[index] / 100
-        cells = []
-        careful = row_needs_care(values)  # one look at the whole row; then each text only if it needs care
-        for style, value in zip(cell_styles, values):
-            kind = type(value)
-            if kind is str:
-                if not value:  # as XlsxWriter writes an empty string: a blank cell
-                    cells.append(empty[style])
-                elif careful and special(value):
-                    cells.append(text_cell(style, value))
-                else:
-                    cells += (opened[style], value, close)
-            elif value is None:
-                cells.append(empty[style])
-            elif kind is float or kind is int:
-                cells.append(f"{numbered[style]}{float(value):.16G}</v></c>" if isfinite(value) else empty[style])
-            elif is_blank(value):
-                cells.append(empty[style])
-            elif is_number(value):
-                cells.append(number_cell(style, float(value)))
+        cells, lines = [], 1
+        for value, made, make in zip(values, made_of, cells_of):
+            if type(value) is str or value is None:
+                cell = made.get(value)
+                if cell is None:
+                    cell = made[value] = make(value)
             else:
-                cells.append(text_cell(style, str(value)))
-        # only text that may need a second line is measured (cheap length test first)
-        lines = 1
-        for index, usable in wrapped:
-            value = values[index]
-            if type(value) is str and (len(value) * 2 > usable or "\n" in value):
-                lines = max(lines, text_lines(value, usable + 2))
+                cell = make(value)
+            cells.append(cell[0])
+            if cell[1] > lines:
+                lines = cell[1]
         out.append(row_xml("".join(cells), LINE_HEIGHT * lines + 2 if lines > 1 else None))
     return "".join(out)
+
+
+def _cell_maker(column: Column, style: int, alert: int, usable: int) -> Callable[[object], tuple[str, int]]:
+    """What a value of ``column`` becomes: its cell's XML (in ``style``, or ``alert`` for the column's alert
+    values) and the lines its shown text takes wrapped in ``usable`` characters (1 unless the column wraps)."""
+    opened, empty = text_cell(style, "").split("</t>")[0], blank_cell(style)
+    alert_opened, alert_empty = text_cell(alert, "").split("</t>")[0], blank_cell(alert)
+    alerts, wrap, isfinite = column.alert, column.wrap, math.isfinite
+
+    def make(value: object) -> tuple[str, int]:
+        alerted = bool(alerts) and value in alerts
+        styled, start, nothing = (alert, alert_opened, alert_empty) if alerted else (style, opened, empty)
+        value = shown_value(column, value)
+        kind = type(value)
+        if kind is str:
+            if not value:  # as XlsxWriter writes an empty string: a blank cell
+                return nothing, 1
+            cell = text_cell(styled, value) if plain_text_needs_care(value) else f"{start}{value}</t></is></c>"
+            # only text that may need a second line is measured (cheap length test first)
+            if wrap and (len(value) * 2 > usable or "\n" in value):
+                return cell, text_lines(value, usable + 2)
+            return cell, 1
+        if value is None:
+            return nothing, 1
+        if kind is float or kind is int:
+            return (f'<c s="{styled}"><v>{float(value):.16G}</v></c>' if isfinite(value) else nothing), 1
+        if is_blank(value):
+            return nothing, 1
+        if is_number(value):
+            return number_cell(styled, float(value)), 1
+        return text_cell(styled, str(value)), 1
+
+    return make
 
 
 # 绩效指标明细, in INDICATOR_COLUMNS order. Fixed widths: a merge makes these rows in its worker processes,

@@ -57,16 +57,6 @@ def plain_text_needs_care(text: str) -> bool:
     return len(text) > MAX_TEXT or _CARE.search(text) is not None
 
 
-_BETWEEN = "\ue000"  # joins a row's texts for one search; a text holding it only costs the slow path
-_ROW_CARE = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|(?:^|\ue000)\\s|\\s(?:\ue000|\\Z)")
-
-
-def row_needs_care(values) -> bool:
-    """False when no text among ``values`` needs care (``plain_text_needs_care``); True may be a false alarm."""
-    texts = [value for value in values if type(value) is str]
-    return sum(map(len, texts)) > MAX_TEXT or _ROW_CARE.search(_BETWEEN.join(texts)) is not None
-
-
 def text_cell(style: int | None, text: str) -> str:
     space = ' xml:space="preserve"' if text and (text[0].isspace() or text[-1].isspace()) else ""
     styled = f' s="{style}"' if style else ""
