@@ -95,6 +95,24 @@ def test_returns_left_out_are_not_tabulated(tmp_path, monkeypatch):
     assert build_summary(merged) == build_summary(tabulated)
 
 
+def test_tables_not_kept_are_read_again_when_asked_for(monkeypatch):
+    """keep_tables=False (a merge that writes only the summary, no cache): the returns' full tables are not
+    made; the summary is the same, and the tables, asked for anyway, are read from the files again."""
+    from xlperf.consolidate import merge as merge_module
+    from xlperf.writers.summary import build_summary
+
+    kept = merge_returns([RETURNS])
+    made = []
+    real = merge_module._tables_json
+    monkeypatch.setattr(merge_module, "_tables_json", lambda *args: made.append(args[-1]) or real(*args))
+    lean = merge_returns([RETURNS], keep_tables=False)
+    assert made == []
+    assert build_summary(lean) == build_summary(kept)
+    assert lean.records("indicators") == kept.records("indicators")
+    assert sorted(made) == sorted(str(path) for path in RETURNS.glob("*.xlsx"))
+    assert list(lean.iter_documents()) == list(kept.iter_documents())
+
+
 def _resaved(source, target, modified: str):
     """A copy of a return whose saved time (docProps/core.xml) is ``modified`` (so its bytes differ too)."""
     import re

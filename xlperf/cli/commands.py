@@ -329,7 +329,8 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
                                       output=output, progress=progress, jobs=jobs or default_jobs(),
                                       library=library, isolate=True,
-                                      cache_dir=None if no_cache else (cache_dir or default_cache_dir()))
+                                      cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+                                      keep_tables=bool(json_path or csv_dir or parquet_dir))
     _refuse_an_unusable_run(consolidation, inputs, allow_empty, lang)
     rows = _write_merge_outputs(consolidation, output, json_path, csv_dir, parquet_dir, lang)
     _echo_inputs(consolidation, lang)

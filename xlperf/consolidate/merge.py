@@ -67,7 +67,7 @@ class _Input:
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
-    # in the spool (each part's), or in the cache
+    # in the spool (each part's), or in the cache; None: not kept (``keep_tables``) or not made (left out)
 
     @property
     def errors(self) -> int:
@@ -90,13 +90,16 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                   include_invalid: bool = False, framework: str | Framework | None = None, lang: str = "zh",
                   output: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
                   cache_dir: str | Path | None = None, jobs: int | None = None,
-                  library: str | Path | None = None, isolate: bool = False) -> Consolidation:
+                  library: str | Path | None = None, isolate: bool = False, keep_tables: bool = True) -> Consolidation:
     """Read and validate every input, decide its state, and tabulate the included returns.
 
     ``cache_dir``: keep what each file gave (keyed by its content) so a re-run re-reads only new or
     changed files; ``None`` disables the cache. ``jobs``: worker processes (default: none, read here).
     ``isolate``: read each file in a worker process under the spec's limits, so that a parser crash,
     exhausted memory or a hang takes only that file down (the command line always isolates).
+    ``keep_tables=False``: only the summary will be written, so without a cache the returns' full tables (the
+    rows of 绩效指标明细 and the documents, for ``Consolidation.indicators``, ``documents`` and the exports) are
+    not kept; asked for anyway, they are read from the files again.
     """
     if on_duplicate not in ("error", "latest"):
         raise UsageError(key="on_duplicate")
@@ -114,6 +117,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     current = _framework_hashes(resolver)
     # a return with errors that this run leaves out, and keeps in no cache, needs no rows or tables made
     tabulate_failing = include_invalid or cache is not None
+    keep_tables = keep_tables or cache is not None
     spool = _Spool(lambda path: examine(path, framework_ref, library))
     inputs: list[_Input] = []
     seen_content: dict[str, _Input] = {}
@@ -131,7 +135,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                 pass
             pending.append(item)
     done = len(inputs) - len(pending)
-    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool, tabulate_failing):
+    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool, tabulate_failing,
+                                    keep_tables):
         # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns), nor
         # what was left untabulated
         if cache and not entry.get("transient") and not entry.get("parts") and not entry.get("left_out"):
@@ -194,7 +199,7 @@ _WORKER_RESOLVERS: dict[tuple, FrameworkResolver] = {}
 
 
 def examine(path_text: str, framework_ref: str | None = None, library: str | None = None,
-            part: tuple[int, int] | None = None, tabulate_failing: bool = True) -> dict:
+            part: tuple[int, int] | None = None, tabulate_failing: bool = True, keep_tables: bool = True) -> dict:
     """Read and check one input into an entry (JSON-able, but for its ``segments``). Runs in worker
     processes; never raises for a bad file (an unreadable one is an entry too).
 
@@ -202,7 +207,8 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
     ``segments`` were made for ``rendered_for`` and are made again for any other path. ``part``: of a Parquet
     dataset, only the documents of these row groups (``parquet_parts``; the parts' entries are ``_combined``).
     ``tabulate_failing=False``: a whole file with errors (which a merge without ``include_invalid`` leaves out)
-    gets only what its state and listing need (``left_out``), not its rows and tables."""
+    gets only what its state and listing need (``left_out``), not its rows and tables. ``keep_tables=False``: a
+    whole file's entry has the summary's rows but no ``tables`` (``merge_returns``' ``keep_tables``)."""
     key = (framework_ref, library)
     if key not in _WORKER_RESOLVERS:
         _WORKER_RESOLVERS[key] = FrameworkResolver(framework_ref, library)
@@ -234,7 +240,7 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
     return {**entry,
             "projects": [_with_source_file(facts, _file(facts[FACT_FILE], path_text)) for facts in projects],
             "tally": [[*key, count] for key, count in tally.items()], "indicator_count": len(indicators),
-            "tables": _tables_json(indicators, carried, path_text),
+            "tables": _tables_json(indicators, carried, path_text) if keep_tables or part is not None else None,
             "rendered_for": path_text, "segments": {"indicators": indicator_rows, "data": data},
             "data_columns": data_columns}
 
@@ -299,7 +305,7 @@ def _refused_entry(error: UnreadableError, path_text: str) -> dict:
 
 
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool,
-                 spool: "_Spool", tabulate_failing: bool = True):
+                 spool: "_Spool", tabulate_failing: bool = True, keep_tables: bool = True):
     """(item, entry) for each item, in order; in worker processes when isolated or there are enough files.
 
     A Parquet dataset's documents are read in parts (``parquet_parts``, found by a worker first), each part by
@@ -314,7 +320,7 @@ def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | N
     for item in items:
         plan = plans.get(id(item))
         parts = plan if isinstance(plan, list) and len(plan) > 1 else [None] if not isinstance(plan, dict) else []
-        tasks += [(str(item.path), framework_ref, library, part, tabulate_failing) for part in parts]
+        tasks += [(str(item.path), framework_ref, library, part, tabulate_failing, keep_tables) for part in parts]
         counts.append(len(parts))
     entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry, isolate=isolate,
                              boundary=read_boundary())
@@ -428,7 +434,7 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         segments = {"indicators": indicator_rows, "data": data}
     item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size, segment.shift)]
                      for name, segment in segments.items()}
-    item.tables = tables if isinstance(tables, StoredTables) else [spool.put(tables)]
+    item.tables = tables if tables is None or isinstance(tables, StoredTables) else [spool.put(tables)]
 
 
 @dataclass(frozen=True)
@@ -437,7 +443,7 @@ class _Stored:
 
     path: Path
     sha256: str
-    tables: list[tuple[int, int]] | StoredTables
+    tables: list[tuple[int, int]] | StoredTables | None
 
 
 class _SpooledSegments:
@@ -464,19 +470,21 @@ class _Spool:
         return self  # written once by the merge, only read after it: copies of a result share it
 
     def tables(self, item: "_Input | _Stored") -> Iterator[bytes]:
-        """The item's tables as JSON bytes, one for each part read. A cache entry damaged since the merge used
-        it is not trusted: the file is read again, and must still be what the merge read."""
-        if not isinstance(item.tables, StoredTables):
+        """The item's tables as JSON bytes, one for each part read. Tables not kept (``keep_tables``), or a cache
+        entry damaged since the merge used it: the file is read again, and must still be what the merge read."""
+        if isinstance(item.tables, list):
             return map(self.get, item.tables)
-        try:
-            return iter([item.tables.read()])
-        except (OSError, ValueError):
-            if _sha256(item.path) != item.sha256:
-                raise UsageError(key="input_changed", path=item.path) from None
-            entry = self.examine_again(str(item.path))
-            if entry["unreadable"]:
-                raise UsageError(key="input_gone", path=item.path) from None
-            return iter([entry["tables"]])
+        if item.tables is not None:
+            try:
+                return iter([item.tables.read()])
+            except (OSError, ValueError):
+                pass
+        if _sha256(item.path) != item.sha256:
+            raise UsageError(key="input_changed", path=item.path)
+        entry = self.examine_again(str(item.path))
+        if entry["unreadable"]:
+            raise UsageError(key="input_gone", path=item.path)
+        return iter([entry["tables"]])
 
     def put(self, data: bytes) -> tuple[int, int]:
         self.file.seek(0, os.SEEK_END)
