@@ -188,11 +188,13 @@ def _cell_maker(column: Column, style: int, alert: int, usable: int) -> Callable
     opened, empty = text_cell(style, "").split("</t>")[0], blank_cell(style)
     alert_opened, alert_empty = text_cell(alert, "").split("</t>")[0], blank_cell(alert)
     alerts, wrap, isfinite = column.alert, column.wrap, math.isfinite
+    shown = column.show is not None or column.kind == "percent"
 
     def make(value: object) -> tuple[str, int]:
-        alerted = bool(alerts) and value in alerts
-        styled, start, nothing = (alert, alert_opened, alert_empty) if alerted else (style, opened, empty)
-        value = shown_value(column, value)
+        styled, start, nothing = (alert, alert_opened, alert_empty) if alerts and value in alerts \
+            else (style, opened, empty)
+        if shown:
+            value = shown_value(column, value)
         kind = type(value)
         if kind is str:
             if not value:  # as XlsxWriter writes an empty string: a blank cell
