@@ -9,7 +9,6 @@ import io
 import json
 import math
 import numbers
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -43,9 +42,6 @@ LINE_HEIGHT = 13.5  # points per line of 宋体 10
 
 
 KIND_LABELS = {"quantitative": "定量", "qualitative": "定性", "invalid": "无法识别"}
-
-
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 @dataclass(frozen=True)
@@ -256,7 +252,9 @@ def indicator_tally(unit_codes: Iterable, level1s: Iterable, level2s: Iterable) 
 
 def text_chunks(text: str, size: int = CHUNK_SIZE) -> list[str]:
     """Pieces of at most ``size`` UTF-16 code units (Excel's measure), never splitting a character."""
-    if not _ASTRAL.search(text):
+    # no character past U+FFFF (two units) when the UTF-16 is two bytes a character: encoding is a copy in C,
+    # five times faster than searching each carried document for such characters
+    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
         return [text[start:start + size] for start in range(0, len(text), size)] or [""]
     chunks, current, used = [], [], 0
     for char in text:
