@@ -572,6 +572,35 @@ def test_json_export_loads_back_equal(tmp_path):
     assert data["documents"] == consolidation.documents
 
 
+def test_json_export_writes_any_document_as_json_dumps_of_its_plain_values(tmp_path):
+    """The export lays out each record itself (the standard library indents in pure Python): any value a
+    document may hold comes out as ``json.dumps(indent=1)`` of the plain values (``consolidation_data``)."""
+    import decimal
+    import enum
+
+    import numpy as np
+
+    class Named(str):
+        pass
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    awkward = {"text": "引号\"、反斜杠\\、换行\n、\x01、\u2028、😀", "empty": {}, "none": [], "pair": ("a", 1),
+               "numbers": [0, -1, 10**30, 1.5, -0.0, 1e300, math.nan, math.inf, -math.inf, True, False, None],
+               "odd": [decimal.Decimal("1.10"), np.int64(5), np.float64(2.5), np.float64("nan"), pd.NA, Level.HIGH,
+                       Named("子类")],
+               1: "key 1", 1.5: {True: None, None: [[], [{}]]}, Named("k"): "key of a subclass"}
+    consolidation = Consolidation(year=2022, framework="cn-2020", milestones=MILESTONES, level1_names=LEVEL1,
+                                  level2_tree=LEVEL2_TREE, projects=[], indicators=[], findings=[], inputs=[],
+                                  missing=[], documents=[{"document": awkward, "file": "a.xlsx"}, {"document": {}}])
+    path = tmp_path / "summary.json"
+    write_json(consolidation, path)
+    text = path.read_text(encoding="utf-8")
+    assert text == json.dumps(consolidation_data(consolidation), ensure_ascii=False, indent=1) + "\n"
+    assert json.loads(text)["documents"][0]["document"]["1.5"] == {"True": None, "None": [[], [{}]]}
+
+
 # ----- LibreOffice: it opens, prints and recalculates the summary -----
 
 @pytest.fixture(scope="module")
