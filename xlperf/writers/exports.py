@@ -41,6 +41,11 @@ def neutralise_csv_text(value: object) -> object:
 
 def _plain(value: object) -> object:
     """JSON-ready: NaN/NA/infinities → None, numpy scalars → Python numbers, containers walked."""
+    kind = type(value)  # the exact types a document is made of first: the abstract number checks are slow
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if value - value == 0 else None
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -285,15 +290,17 @@ def _arrow_type(pa, table: str, column: str):
 
 def _converter(pa, kind) -> Callable[[object], object]:
     """A cell's value as its column's type holds it (a missing value is null)."""
+    text, whole = kind == pa.string(), kind == pa.int64()
+
     def convert(value: object) -> object:
         value = _plain(value)
-        if value is None or (isinstance(value, str) and value == "" and kind != pa.string()):
+        if value is None or (isinstance(value, str) and value == "" and not text):
             return None
-        if kind == pa.string():
+        if text:
             return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) \
                 if isinstance(value, (dict, list)) else str(value)
         try:
-            return int(value) if kind == pa.int64() else float(value)
+            return int(value) if whole else float(value)
         except (TypeError, ValueError):
             return None
     return convert
