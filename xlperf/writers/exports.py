@@ -174,6 +174,11 @@ def _json_container(items, is_dict: bool, parts: list[str], newline: str) -> Non
 
 def _csv_cell(value: object) -> object:
     """What a CSV cell holds: nothing for a missing value, text neutralised, numbers as they are."""
+    kind = type(value)  # the common cells first: the abstract number check is slow
+    if kind is str:
+        return neutralise_csv_text(value)
+    if kind is int or kind is bool or (kind is float and value == value):
+        return value
     if value is None or (type(value) is float and value != value):
         return ""
     if not isinstance(value, (str, numbers.Number)) and _plain(value) is None:  # pd.NA, NaT
