@@ -255,11 +255,26 @@ def _tables_json(indicators: list[list], carried: list[dict], path_text: str) ->
     }, ensure_ascii=False).encode("utf-8")
 
 
-def _tables_from_json(data: bytes, path_text: str) -> tuple[list[list], list[dict]]:
-    tables = json.loads(data)
-    indicators = [[*row[:SOURCE_FILE], _back(row[SOURCE_FILE], path_text), *row[SOURCE_FILE + 1:]]
-                  for row in tables["indicators"]]
-    return indicators, [{**item, "file": _back(item["file"], path_text)} for item in tables["carried"]]
+_TABLES_HEAD, _CARRIED_HEAD = '{"indicators": ', ', "carried": '  # how _tables_json's text starts, its second key
+_JSON = json.JSONDecoder()
+
+
+def _tables_from_json(data: bytes, path_text: str, documents: bool = True) -> tuple[list[list], list[dict]]:
+    """``_tables_json`` back, paths as they are here. ``documents=False``: the rows only; the documents after them
+    (four fifths of the text, what the CSV files and the indicators' Parquet file do not need) are not parsed."""
+    text = data.decode("utf-8", "surrogatepass")  # as json.loads decodes bytes
+    if not text.startswith(_TABLES_HEAD):
+        raise ValueError("not a return's tables")
+    rows, end = _JSON.raw_decode(text, len(_TABLES_HEAD))
+    indicators = [[*row[:SOURCE_FILE], _back(row[SOURCE_FILE], path_text), *row[SOURCE_FILE + 1:]] for row in rows]
+    if not documents:
+        return indicators, []
+    if not text.startswith(_CARRIED_HEAD, end):
+        raise ValueError("not a return's tables")
+    carried, end = _JSON.raw_decode(text, end + len(_CARRIED_HEAD))
+    if text[end:] != "}":
+        raise ValueError("not a return's tables")
+    return indicators, [{**item, "file": _back(item["file"], path_text)} for item in carried]
 
 
 SOURCE_FILE = INDICATOR_COLUMNS.index("source_file")
@@ -662,7 +677,7 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
     def iter_indicators():
         for item in stored:
             for tables in spool.tables(item):
-                yield from _tables_from_json(tables, str(item.path))[0]
+                yield from _tables_from_json(tables, str(item.path), documents=False)[0]
 
     def iter_documents():
         for item in stored:
