@@ -289,9 +289,11 @@ def _spec_limits() -> Limits:
     return load_spec().limits
 
 
-def read_return(path: str | Path, limits: Limits | None = None) -> ReturnDocument:
-    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all."""
-    documents = read_workbook(path, limits)
+def read_return(path: str | Path, limits: Limits | None = None,
+                part: tuple[int, int] | None = None) -> ReturnDocument:
+    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all.
+    ``part``: as ``read_workbook``'s."""
+    documents = read_workbook(path, limits, part)
     if not documents or any(doc.meta.get("origin_file") for doc in documents):  # only a summary gives none
         raise unreadable(str(path), "READ_IS_SUMMARY")
     if len(documents) != 1:
