@@ -13,6 +13,7 @@ is refused with a message saying how to save the file correctly.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
 import io
@@ -21,6 +22,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -35,6 +37,9 @@ SPREADSHEET_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all Exce
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
 _MAX_TAIL = 1 << 20  # a window's text after its last '<' longer than this is text, not a tag still open
+# A piece that is only an end tag, as a part's last piece ("</worksheet>") is: every pattern below needs an '='
+# or a '<' followed by '!' or a name, so none finds anything in it.
+_END_TAG = re.compile(rb"</[^<>=]*>\s*")
 
 # The worksheet XML as python-calamine's parser (quick-xml) reads it. An element is named by everything up
 # to a blank and its local name follows the first colon ("<x:c", "<:c", "<a=:c", "<a/:c" are all cells; an
@@ -51,12 +56,12 @@ _ROW_TAG = re.compile(rb"<" + _PREFIX + rb"row[\s/>]")
 _CELL_WITH_R = re.compile(rb"<" + _PREFIX + rb"c(?:" + _NOT_R + rb")*\s+r\s*=\s*(" + _VALUE + rb")(?:" + _NOT_R
                           + rb")*\s*/?>")
 _CANONICAL_REFS = re.compile(rb"""(?:(?:"[A-Z]{1,3}[1-9][0-9]{0,6}"|'[A-Z]{1,3}[1-9][0-9]{0,6}')\n)*""")
-# The same counts and references, found much faster in a piece written as Excel writes it: no prefixed
-# cell or row tag, and every cell `<c r="A1" s="1" t="s">` with `r` first and each value double-quoted.
-# _PLAIN_CELL finds every unprefixed cell tag (no match holds a '<', so none hides another): a plain one
-# with its reference, which the patterns above also match there with the same reference, any other one
-# with an empty reference. With no empty one, the patterns above would find exactly these references.
-_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")
+# The same counts and references, found much faster in a piece written as Excel writes it: plain (no prefixed
+# cell or row tag, _PREFIXED_NAME below), and every cell `<c r="A1" s="1" t="s">` with `r` first and each value
+# double-quoted. _PLAIN_CELL finds every unprefixed cell tag (no match holds a '<', so none hides another): a
+# plain one with its reference, which the patterns above also match there with the same reference, any other
+# one with an empty reference. With no empty one, the patterns above would find exactly these references, each
+# already canonical.
 _PLAIN_CELL = re.compile(rb"""<c(?: r=("[A-Z]{1,3}[1-9][0-9]{0,6}")(?: [a-qs-z]\w*="[^"<]*")*/?>|[\s/>])""")
 _PLAIN_ROW = re.compile(rb"<row[\s/>]")
 # With the references canonical, deleting these leaves one row number (or one column's letters) a line.
@@ -125,10 +130,27 @@ _MIN_MAX = re.compile(rb"""\s(min|max)\s*=\s*["']([^"']*)["']""")
 _RANGE_TAG = re.compile(rb"<(?:[\w.-]+:)?(mergeCell|dimension)\b[^>]*>")
 _REF_ATTRIBUTE = re.compile(rb"""\sref\s*=\s*["']([^"']*)["']""")
 _RANGE = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Za-z]{1,3})\$?([0-9]{1,7}))?")
+# The same numbers, found with fewer passes over a piece (each pass over a 16 KB worksheet costs about 6 µs).
+# Every counted tag's count sits in a _COUNT_ATTRIBUTE whose name ends in "ount": so where every "ount" that is
+# followed by `= "value"` has a value within the smallest bound that name can have, no counted tag holds one
+# out of bounds. (A value that holds another "ount" holds letters, so is not within any bound: none is hidden.)
+_COUNT_VALUE = re.compile(rb"""ount\s*=\s*["']\s*([^"']*)["']""")
+# A piece is plain when no cell, row, col, mergeCell or dimension tag in it has a namespace prefix: the tag
+# patterns' prefix can then never match, and the same patterns without it, which start with a literal the
+# engine skips ahead to, find exactly the same tags.
+_PREFIXED_NAME = re.compile(rb":(?:c[\s/>]|row[\s/>]|col\b|mergeCell\b|dimension\b)")
+_PLAIN_COL_TAG = re.compile(rb"<col\b[^>]*>")
+_PLAIN_RANGE_TAGS = ((b"mergeCell", re.compile(rb"<mergeCell\b[^>]*>")),
+                     (b"dimension", re.compile(rb"<dimension\b[^>]*>")))
+_CANONICAL_RANGES = re.compile(rb"(?:[A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?\n)*")
 
 
 def _declared(part: str, attribute: str, seen: object, limit: object) -> Refused:
     return Refused("READ_DECLARED_SIZE", part=part, attribute=attribute, seen=seen, limit=limit)
+
+
+def _within(text: bytes, limit: int) -> bool:
+    return text.strip().isdigit() and int(text) <= limit
 
 
 def _number(part: str, attribute: str, text: bytes, limit: int) -> int:
@@ -175,9 +197,43 @@ _COUNTED_NAMES = (b"sst", b"Xfs", b"fonts", b"fills", b"borders", b"numFmts", b"
                   b"mergeCells", b"tableStyles", b"colors", b"extLst")
 
 
-def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is_sheet: bool) -> None:
-    """The numbers in one window of a part that readers trust, checked before any reader sees them."""
+def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is_sheet: bool,
+                    plain: bool = False) -> None:
+    """The numbers in one window of a part that readers trust, checked before any reader sees them; the first
+    out of bounds is refused, in this order: counts, row spans, columns, ranges. ``plain``: a worksheet piece
+    without prefixed tags (_PREFIXED_NAME), whose tags are found by the patterns without the prefix."""
     capacity = max(1, part_bytes // _MIN_ELEMENT_BYTES)
+    if not _counts_within(block, capacity, limits):
+        _check_counts(part, block, capacity, limits, is_sheet)
+    if not is_sheet:
+        return
+    if b"spans" in block:  # every row declares its spans, nearly always the same few: each checked once
+        for spans in set(_SPANS.findall(block)):
+            for end in spans.split(b":"):
+                _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
+    for tag in _col_tags(block, plain):
+        for name, value in _MIN_MAX.findall(tag):
+            _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
+    ranges = _range_tags(block, plain)
+    merges_within = _merges_within([tag for kind, tag in ranges if kind == b"mergeCell"], limits)
+    for kind, tag in ranges:
+        ref = _REF_ATTRIBUTE.search(tag) if kind == b"dimension" or not merges_within else None
+        if ref is not None:
+            _check_range(part, kind.decode(), ref.group(1), limits)
+
+
+def _counts_within(block: bytes, capacity: int, limits: Limits) -> bool:
+    """Whether every count _check_counts could find is within its bound (_COUNT_VALUE): one pass over the
+    piece, where _check_counts tries every '<' from the first counted name on. False: not shown so."""
+    for found in _COUNT_VALUE.finditer(block):
+        at = found.start()  # after a 'c' it can only be `count`, which may reach the cell limit
+        if not _within(found.group(1), max(capacity, limits.max_cells) if block[at - 1:at] == b"c" else capacity):
+            return False
+    return True
+
+
+def _check_counts(part: str, block: bytes, capacity: int, limits: Limits, is_sheet: bool) -> None:
+    """The count and uniqueCount of every counted tag from the first counted name on."""
     # in a worksheet the one counted tag is mergeCells (a worksheet is mostly cells: one scan for it)
     start = _from_first(block, (b"mergeCells",) if is_sheet else _COUNTED_NAMES) if b"ount" in block else -1
     if start >= 0:
@@ -185,23 +241,46 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
             for name, value in _COUNT_ATTRIBUTE.findall(tag.group(0)):
                 what = f"{tag.group(1).decode()} {name.decode()}"
                 _number(part, what, value, capacity if name == b"uniqueCount" else max(capacity, limits.max_cells))
-    if not is_sheet:
-        return
-    if b"spans" in block:  # every row declares its spans, nearly always the same few: each checked once
-        for spans in set(_SPANS.findall(block)):
-            for end in spans.split(b":"):
-                _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
+
+
+def _col_tags(block: bytes, plain: bool) -> list[bytes]:
+    """Every col tag _COL_TAG finds in a worksheet piece, in order."""
+    if plain:
+        return _PLAIN_COL_TAG.findall(block)
     start = _from_first(block, (b"<col", b":col"))
-    if start >= 0:
-        for tag in _tags(_COL_TAG, block, start, (b"col",)):
-            for name, value in _MIN_MAX.findall(tag.group(0)):
-                _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
-    start = _from_first(block, (b"mergeCell", b"dimension"))
-    if start >= 0:
-        for tag in _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension")):
-            ref = _REF_ATTRIBUTE.search(tag.group(0))
-            if ref is not None:
-                _check_range(part, tag.group(1).decode(), ref.group(1), limits)
+    return [tag.group(0) for tag in _tags(_COL_TAG, block, start, (b"col",))] if start >= 0 else []
+
+
+def _range_tags(block: bytes, plain: bool) -> list[tuple[bytes, bytes]]:
+    """The name and text of every mergeCell and dimension tag _RANGE_TAG finds in a worksheet piece, in order."""
+    if not plain:
+        start = _from_first(block, (b"mergeCell", b"dimension"))
+        return [] if start < 0 else [(tag.group(1), tag.group(0)) for tag in
+                                     _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension"))]
+    # Each tag ends at the first '>' after its '<': a tag that starts inside another (in a value) ends at the
+    # same '>', and the one pattern would have found only the first of the two.
+    found = sorted((tag.start(), tag.end(), kind, tag.group(0))
+                   for kind, pattern in _PLAIN_RANGE_TAGS for tag in pattern.finditer(block))
+    tags, end = [], 0
+    for start, stop, kind, tag in found:
+        if start >= end:
+            tags.append((kind, tag))
+            end = stop
+    return tags
+
+
+def _merges_within(tags: list[bytes], limits: Limits) -> bool:
+    """Whether no merged range can be refused: all written as Excel writes them, inside the sheet, and the
+    grid from A1 to the farthest row and column of any of them within the cell limit (so is each range)."""
+    refs = [ref.group(1) for ref in map(_REF_ATTRIBUTE.search, tags) if ref is not None]
+    if not refs:
+        return True
+    joined = b"\n".join(refs) + b"\n"
+    if not _CANONICAL_RANGES.fullmatch(joined):
+        return False
+    last_row, last_column = _last_row_and_column(joined.replace(b":", b"\n"))
+    return (last_row <= EXCEL_MAX_ROWS and last_column <= EXCEL_MAX_COLUMNS
+            and last_row * last_column <= limits.max_cells)
 
 
 def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:
@@ -232,13 +311,16 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
     rows = last_row = last_column = 0
     placed = False  # a cell without `r` seen: where calamine puts each cell is followed in a second pass
     for block in _windows(archive, info, limits, budget):
+        if _END_TAG.fullmatch(block):  # a part's last piece, "</worksheet>": nothing below can find anything
+            continue
         if _DTD.search(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
-        _check_declared(info.filename, block, info.file_size, limits, is_sheet)
+        plain = is_sheet and _PREFIXED_NAME.search(block) is None
+        _check_declared(info.filename, block, info.file_size, limits, is_sheet, plain)
         if not is_sheet:
             continue
         # Counting in C; only each distinct column and row number is looked at in Python.
-        tags, row_tags, refs = _cell_and_row_tags(block)
+        tags, row_tags, refs, canonical = _cell_and_row_tags(block, plain)
         cells[0] += tags
         rows += row_tags
         _limit("max_cells", cells[0], limits.max_cells)
@@ -248,10 +330,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
             continue
         if not refs:
             continue
-        joined = b"\n".join(refs) + b"\n"
-        if not _CANONICAL_REFS.fullmatch(joined):  # lower case, leading zeros, no row: never written by Excel
-            raise Refused("READ_DAMAGED")
-        block_row, block_column = _last_row_and_column(joined)
+        block_row, block_column = _extent(refs, canonical)
         last_row, last_column = max(last_row, block_row), max(last_column, block_column)
         _limit("max_rows", last_row, limits.max_rows)
         _limit("max_columns", last_column, limits.max_columns)
@@ -346,6 +425,15 @@ def _placed_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limi
     return last_row, last_column
 
 
+def _extent(refs: list[bytes], canonical: bool) -> tuple[int, int]:
+    """The highest row and column of a piece's cell references; ``canonical``: known to be written as Excel
+    writes them (_cell_and_row_tags), else looked at here."""
+    joined = b"\n".join(refs) + b"\n"
+    if not (canonical or _CANONICAL_REFS.fullmatch(joined)):  # lower case, leading zeros, no row: never written
+        raise Refused("READ_DAMAGED")  # by Excel
+    return _last_row_and_column(joined)
+
+
 def _last_row_and_column(joined: bytes) -> tuple[int, int]:
     """The highest row and column of canonical references, one a line; only distinct ones reach Python."""
     rows = set(joined.translate(None, _QUOTES_AND_LETTERS).split())
@@ -353,13 +441,18 @@ def _last_row_and_column(joined: bytes) -> tuple[int, int]:
     return max(map(int, rows)), max(column_index(letters.decode("ascii")) for letters in columns)
 
 
-def _cell_and_row_tags(block: bytes) -> tuple[int, int, list[bytes]]:
-    """Cell tags, row tags, and the `r` value of each cell tag that has exactly one, in a worksheet piece."""
-    if _PREFIXED_CELL_OR_ROW.search(block) is None:
+def _cell_and_row_tags(block: bytes, plain: bool | None = None) -> tuple[int, int, list[bytes], bool]:
+    """Cell tags, row tags, the `r` value of each cell tag that has exactly one, in a worksheet piece, and
+    whether those values are known to be canonical (_PLAIN_CELL's); ``plain``: no prefixed tag (_PREFIXED_NAME)."""
+    if plain is None:
+        plain = _PREFIXED_NAME.search(block) is None
+    if plain:
         refs = _PLAIN_CELL.findall(block)
         rows = len(_PLAIN_ROW.findall(block))
-        return len(refs), rows, refs if b"" not in refs else _CELL_WITH_R.findall(block)
-    return len(_CELL_TAG.findall(block)), len(_ROW_TAG.findall(block)), _CELL_WITH_R.findall(block)
+        if b"" not in refs:
+            return len(refs), rows, refs, True
+        return len(refs), rows, _CELL_WITH_R.findall(block), False
+    return len(_CELL_TAG.findall(block)), len(_ROW_TAG.findall(block)), _CELL_WITH_R.findall(block), False
 
 
 def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits,
@@ -437,21 +530,24 @@ def check_path(path: Path, limits: Limits, summary: bool | None = None) -> None:
     not a link to somewhere outside its folder (no file outside the inputs is ever read). The size may be a
     summary's (``Limits.for_summary``) when ``summary``, or when it is None and the file ``claims_summary``."""
     try:
-        mode = os.lstat(path).st_mode
+        status = os.lstat(path)
     except FileNotFoundError:
         raise Refused("READ_MISSING") from None
     except PermissionError:
         raise Refused("READ_NO_PERMISSION") from None
-    if stat.S_ISLNK(mode):
+    if stat.S_ISLNK(status.st_mode):
         if not path.exists():
             raise Refused("READ_BROKEN_LINK")
         if not path.resolve().is_relative_to(path.parent.resolve()):
             raise Refused("READ_SYMLINK")
-    if path.is_dir():
+        is_dir, is_file = path.is_dir(), path.is_file()
+    else:  # not a link: what the path names is what lstat saw
+        is_dir, is_file = stat.S_ISDIR(status.st_mode), stat.S_ISREG(status.st_mode)
+    if is_dir:
         raise Refused("READ_IS_FOLDER")
-    if not path.is_file():
+    if not is_file:
         raise Refused("READ_NOT_WORKBOOK", reason="not a regular file")
-    size = path.stat().st_size
+    size = path.stat().st_size if stat.S_ISLNK(status.st_mode) else status.st_size
     if size == 0:
         raise Refused("READ_EMPTY_FILE")
     if summary is None and size > limits.max_file_bytes:
@@ -465,19 +561,35 @@ _SUMMARY_DATA_SHEET = re.compile(rb"""<(?:[\w.-]+:)?sheet(?=\s)(?=[^<>]*\sname\s
 _MAX_SHEET_LIST = 1 << 20  # xl/workbook.xml of a summary is about 2 KB
 
 
-def claims_summary(path: str | Path) -> bool:
+_UNOPENED = (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, RuntimeError, EOFError)
+
+
+def claims_summary(path: str | Path, archive: zipfile.ZipFile | None = None) -> bool:
     """Whether the workbook says it is an xlperf summary (a very hidden ``_data`` sheet in its sheet list).
     Only which limits the preflight applies depends on it: a file checked as a summary is then read only as
     one, and without the marker in its ``_data`` sheet must pass a return's limits (``reader.read_workbook``).
-    Reads the zip's directory and at most 1 MB of ``xl/workbook.xml``; anything odd means no."""
+    Reads the zip's directory and at most 1 MB of ``xl/workbook.xml``; anything odd means no. ``archive``: the
+    file already opened (``opened_zip``)."""
     try:
-        with open(path, "rb") as handle:
-            if handle.read(4) != ZIP_MAGIC:
-                return False
-        with zipfile.ZipFile(path) as archive:
+        if archive is not None:
             return _summary_data_sheet(archive) is not None
-    except (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, RuntimeError, EOFError):
+        with opened_zip(path) as archive:
+            return archive is not None and _summary_data_sheet(archive) is not None
+    except _UNOPENED:
         return False  # a garbled name (UnicodeDecodeError), a damaged zip: not a summary; the preflight says why
+
+
+@contextlib.contextmanager
+def opened_zip(path: str | Path) -> Iterator[zipfile.ZipFile | None]:
+    """The file opened as a zip, once for ``claims_summary`` and ``preflight``; None when it does not start
+    as one or its directory cannot be read (``inspect`` then says why). Only after ``check_path``."""
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(open(path, "rb"))
+            archive = stack.enter_context(zipfile.ZipFile(handle)) if handle.read(4) == ZIP_MAGIC else None
+        except _UNOPENED:
+            archive = None
+        yield archive
 
 
 def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
@@ -536,10 +648,12 @@ def _ole2_refusal(path: Path, suffix: str) -> Refused:
     return Refused("READ_XLS_RENAMED", name=path.name)
 
 
-def inspect(path: Path, limits: Limits, summary: bool = False) -> list[Finding]:
+def inspect(path: Path, limits: Limits, summary: bool = False,
+            archive: zipfile.ZipFile | None = None) -> list[Finding]:
     """Check one input before parsing. Returns warnings (macros, links, embedded objects);
     raises ``Refused`` when the input must not be parsed at all. ``summary``: check it against the limits of a
-    summary (``Limits.for_summary``), for a file that ``claims_summary`` and is then read only as one."""
+    summary (``Limits.for_summary``), for a file that ``claims_summary`` and is then read only as one.
+    ``archive``: the file already opened (``opened_zip``), read instead of opening it again."""
     check_path(path, limits, summary)
     if summary:
         limits = limits.for_summary()
@@ -557,7 +671,7 @@ def inspect(path: Path, limits: Limits, summary: bool = False) -> list[Finding]:
         text_like = all(32 <= b or b in (9, 10, 13) for b in head) or head.startswith(b"\xef\xbb\xbf")
         raise Refused("READ_TEXT_FILE") if text_like else Refused("READ_NOT_WORKBOOK", reason="unknown binary format")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with contextlib.nullcontext(archive) if archive is not None else zipfile.ZipFile(path) as archive:
             return _inspect_zip(archive, limits, is_ods=suffix == ".ods", summary=summary)
     except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError):  # a corrupt deflate stream, a garbled name
         raise Refused("READ_DAMAGED") from None
@@ -609,8 +723,9 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary
     return [Finding(code, Location()) for code in warnings]
 
 
-def preflight(path: str | Path, limits: Limits | None = None, summary: bool = False) -> list[Finding]:
+def preflight(path: str | Path, limits: Limits | None = None, summary: bool = False,
+              archive: zipfile.ZipFile | None = None) -> list[Finding]:
     """``inspect`` with the file named in every finding; ``Refused`` becomes the reader's error."""
     path = Path(path)
-    findings = inspect(path, limits or Limits(), summary)
+    findings = inspect(path, limits or Limits(), summary, archive)
     return [Finding(f.code, Location(str(path)), f.field, f.value, f.params) for f in findings]
