@@ -102,7 +102,7 @@ def test_real_pieces_take_the_shortcuts():
     sheet = next(sheet for sheet in REAL_SHEETS if b"<mergeCell " in sheet)
     assert safety._PREFIXED_NAME.search(sheet) is None
     assert safety._counts_within(sheet, len(sheet) // 4, LIMITS)
-    merges = [tag for kind, tag in safety._range_tags(sheet, True) if kind == b"mergeCell"]
+    merges = safety._PLAIN_MERGE_TAG.findall(sheet)
     assert merges and safety._merges_within(merges, LIMITS)
     assert safety._cell_and_row_tags(sheet, True)[3]
     assert safety._END_TAG.fullmatch(b"</worksheet>")
@@ -280,3 +280,33 @@ def outcome_of(function, *args):
         return function(*args)
     except reader.UnreadableError as error:
         return error.args
+
+
+# --- the bounds themselves, exactly at the edge (shared by both paths, so checked here directly) -------------
+
+EDGES = [  # (piece, worksheet?, part bytes, the refusal's attribute and seen value, or None)
+    (b'<col min="1" max="16384"/>', True, 4_000, None),
+    (b'<col min="1" max="16385"/>', True, 4_000, ("col max", 16385)),
+    (b'<col min="16385" max="1"/>', True, 4_000, ("col min", 16385)),
+    (b'<row r="1" spans="1:16384">', True, 4_000, None),
+    (b'<row r="1" spans="1:16385">', True, 4_000, ("row spans", 16385)),
+    (b'<sst count="2000000" uniqueCount="1000"/>', False, 4_000, None),
+    (b'<sst count="2000001" uniqueCount="1000"/>', False, 4_000, ("sst count", 2000001)),
+    (b'<sst count="1" uniqueCount="1001"/>', False, 4_000, ("sst uniqueCount", 1001)),
+    (b'<mergeCells count="1"><mergeCell ref="A1:B1000000"/>', True, 4_000, None),
+    (b'<mergeCells count="1"><mergeCell ref="A1:C1000000"/>', True, 4_000, ("mergeCell ref", "A1:C1000000")),
+    (b'<mergeCell ref="A1:XFD1"/><mergeCell ref="A2:A200"/>', True, 4_000, None),
+]
+
+
+@pytest.mark.parametrize("piece, is_sheet, part_bytes, refused", EDGES)
+def test_bounds_at_the_edge(piece, is_sheet, part_bytes, refused):
+    for way in (contextlib.nullcontext, general_path):
+        with way():
+            try:
+                plain = safety._PREFIXED_NAME.search(piece) is None
+                safety._check_declared("x.xml", piece, part_bytes, LIMITS, is_sheet, plain)
+                outcome = None
+            except safety.Refused as refusal:
+                outcome = (refusal.params["attribute"], refusal.params["seen"])
+        assert outcome == refused, way

@@ -14,7 +14,6 @@ is refused with a message saying how to save the file correctly.
 from __future__ import annotations
 
 import contextlib
-import copy
 import html
 import io
 import os
@@ -67,6 +66,7 @@ _PLAIN_ROW = re.compile(rb"<row[\s/>]")
 # With the references canonical, deleting these leaves one row number (or one column's letters) a line.
 _QUOTES_AND_LETTERS = b"\"'ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _QUOTES_AND_DIGITS = b"\"'0123456789"
+_QUOTES_DIGITS_AND_NEWLINES = _QUOTES_AND_DIGITS + b"\n"
 _RELATIONSHIP = re.compile(rb"<" + _PREFIX + rb"""Relationship(?=[\s/>])(?:[^<>"']|"[^"]*"|'[^']*')*>""")
 _ATTRIBUTE = re.compile(rb"""\s([^\s<>/="']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 # relationship types python-calamine refuses to read as a sheet ("Unrecognized sheet type")
@@ -80,13 +80,22 @@ def _limit(name: str, value: int, limit: int) -> None:
         raise Refused("READ_LIMIT", limit_name=name, limit=limit, seen=value)
 
 
+def _has_dtd(data: bytes) -> bool:
+    """A DTD, the door to entity expansion and external entities; most parts hold no '!' at all, which is
+    found far faster (a one-byte search) than the pattern's scan."""
+    return b"!" in data and _DTD.search(data) is not None
+
+
 def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
     """Yield the decompressed part in chunks, counting the real size against the limits. zipfile stops
     at the size the header claims; the data is read to its real end instead, and must match the claim."""
-    size = 0
-    unclaimed = copy.copy(info)
-    unclaimed.file_size = 1 << 62
-    with archive.open(unclaimed) as handle:
+    size, claimed = 0, info.file_size
+    info.file_size = 1 << 62  # zipfile takes the size to stop at when the part is opened (a copy costs more)
+    try:
+        handle = archive.open(info)
+    finally:
+        info.file_size = claimed
+    with handle:
         while True:
             chunk = handle.read(_CHUNK)
             if not chunk:
@@ -96,7 +105,7 @@ def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
             _limit("max_part_bytes", size, limits.max_part_bytes)
             _limit("max_uncompressed_bytes", budget[0], limits.max_uncompressed_bytes)
             yield chunk
-    if size != info.file_size:
+    if size != claimed:
         raise Refused("READ_DAMAGED")
 
 
@@ -140,8 +149,8 @@ _COUNT_VALUE = re.compile(rb"""ount\s*=\s*["']\s*([^"']*)["']""")
 # engine skips ahead to, find exactly the same tags.
 _PREFIXED_NAME = re.compile(rb":(?:c[\s/>]|row[\s/>]|col\b|mergeCell\b|dimension\b)")
 _PLAIN_COL_TAG = re.compile(rb"<col\b[^>]*>")
-_PLAIN_RANGE_TAGS = ((b"mergeCell", re.compile(rb"<mergeCell\b[^>]*>")),
-                     (b"dimension", re.compile(rb"<dimension\b[^>]*>")))
+_PLAIN_MERGE_TAG = re.compile(rb"<mergeCell\b[^>]*>")
+_PLAIN_DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*>")
 _CANONICAL_RANGES = re.compile(rb"(?:[A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?\n)*")
 
 
@@ -213,13 +222,28 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
                 _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
     for tag in _col_tags(block, plain):
         for name, value in _MIN_MAX.findall(tag):
-            _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
-    ranges = _range_tags(block, plain)
-    merges_within = _merges_within([tag for kind, tag in ranges if kind == b"mergeCell"], limits)
-    for kind, tag in ranges:
-        ref = _REF_ATTRIBUTE.search(tag) if kind == b"dimension" or not merges_within else None
-        if ref is not None:
-            _check_range(part, kind.decode(), ref.group(1), limits)
+            if not _within(value, EXCEL_MAX_COLUMNS):  # the attribute named only for a refusal
+                _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
+    _check_ranges(part, block, limits, plain)
+
+
+def _check_ranges(part: str, block: bytes, limits: Limits, plain: bool) -> None:
+    """Every mergeCell and dimension tag's range (_check_range), in the order _RANGE_TAG finds them."""
+    if plain:
+        merges, dimensions = _PLAIN_MERGE_TAG.findall(block), _PLAIN_DIMENSION_TAG.findall(block)
+        # With no '<' inside any of them none starts inside another, so these are the very tags _RANGE_TAG
+        # finds; with every merged range within bounds, only the dimensions can be refused, in their order.
+        if b"".join(merges + dimensions).count(b"<") == len(merges) + len(dimensions) \
+                and _merges_within(merges, limits):
+            for ref in filter(None, map(_REF_ATTRIBUTE.search, dimensions)):
+                _check_range(part, "dimension", ref.group(1), limits)
+            return
+    start = _from_first(block, (b"mergeCell", b"dimension"))
+    if start >= 0:
+        for tag in _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension")):
+            ref = _REF_ATTRIBUTE.search(tag.group(0))
+            if ref is not None:
+                _check_range(part, tag.group(1).decode(), ref.group(1), limits)
 
 
 def _counts_within(block: bytes, capacity: int, limits: Limits) -> bool:
@@ -249,24 +273,6 @@ def _col_tags(block: bytes, plain: bool) -> list[bytes]:
         return _PLAIN_COL_TAG.findall(block)
     start = _from_first(block, (b"<col", b":col"))
     return [tag.group(0) for tag in _tags(_COL_TAG, block, start, (b"col",))] if start >= 0 else []
-
-
-def _range_tags(block: bytes, plain: bool) -> list[tuple[bytes, bytes]]:
-    """The name and text of every mergeCell and dimension tag _RANGE_TAG finds in a worksheet piece, in order."""
-    if not plain:
-        start = _from_first(block, (b"mergeCell", b"dimension"))
-        return [] if start < 0 else [(tag.group(1), tag.group(0)) for tag in
-                                     _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension"))]
-    # Each tag ends at the first '>' after its '<': a tag that starts inside another (in a value) ends at the
-    # same '>', and the one pattern would have found only the first of the two.
-    found = sorted((tag.start(), tag.end(), kind, tag.group(0))
-                   for kind, pattern in _PLAIN_RANGE_TAGS for tag in pattern.finditer(block))
-    tags, end = [], 0
-    for start, stop, kind, tag in found:
-        if start >= end:
-            tags.append((kind, tag))
-            end = stop
-    return tags
 
 
 def _merges_within(tags: list[bytes], limits: Limits) -> bool:
@@ -313,7 +319,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
     for block in _windows(archive, info, limits, budget):
         if _END_TAG.fullmatch(block):  # a part's last piece, "</worksheet>": nothing below can find anything
             continue
-        if _DTD.search(block):
+        if _has_dtd(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
         plain = is_sheet and _PREFIXED_NAME.search(block) is None
         _check_declared(info.filename, block, info.file_size, limits, is_sheet, plain)
@@ -436,9 +442,12 @@ def _extent(refs: list[bytes], canonical: bool) -> tuple[int, int]:
 
 def _last_row_and_column(joined: bytes) -> tuple[int, int]:
     """The highest row and column of canonical references, one a line; only distinct ones reach Python."""
-    rows = set(joined.translate(None, _QUOTES_AND_LETTERS).split())
+    last_row = max(map(int, set(joined.translate(None, _QUOTES_AND_LETTERS).split())))
+    letters = joined.translate(None, _QUOTES_DIGITS_AND_NEWLINES)
+    if len(letters) == joined.count(b"\n"):  # one letter a reference: the highest letter is the last column
+        return last_row, max(letters) - ord("A") + 1
     columns = set(joined.translate(None, _QUOTES_AND_DIGITS).split())
-    return max(map(int, rows)), max(column_index(letters.decode("ascii")) for letters in columns)
+    return last_row, max(column_index(letters.decode("ascii")) for letters in columns)
 
 
 def _cell_and_row_tags(block: bytes, plain: bool | None = None) -> tuple[int, int, list[bytes], bool]:
@@ -465,7 +474,7 @@ def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limit
         if info.filename != "xl/_rels/workbook.xml.rels":
             continue
         data = b"".join(_stream(archive, info, limits, budget))  # whole: a value may hold '<'
-        if _DTD.search(data):
+        if _has_dtd(data):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
         for tag in _RELATIONSHIP.findall(data):
             attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(tag)}
@@ -495,7 +504,7 @@ def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
     table = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
     office = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
     data = b"".join(_stream(archive, info, limits, budget))
-    if _DTD.search(data):
+    if _has_dtd(data):
         raise Refused("READ_UNSAFE_XML", part=info.filename)
     sheets = row_number = content_cells = 0
     try:
@@ -604,7 +613,7 @@ def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, RuntimeError, EOFError,
             NotImplementedError):  # zipfile's answer to a compression method it cannot read
         return None
-    if len(sheet_list) > _MAX_SHEET_LIST or _DTD.search(sheet_list):
+    if len(sheet_list) > _MAX_SHEET_LIST or _has_dtd(sheet_list):
         return None
     found = _SUMMARY_DATA_SHEET.search(sheet_list)
     return None if found is None else found.group(0)
