@@ -96,3 +96,50 @@ def test_last_row_and_column_as_the_general_patterns_read_them(references):
 @given(name=st.text(alphabet="ab/\\.", max_size=12))
 def test_basename_is_what_follows_the_last_separator(name):
     assert safety._basename(name) == re.split(r"[/\\]", name)[-1]
+
+
+def _with_unit_sheet_tags(tmp_path, name: str, marker: bytes, extra: bytes):
+    """A real return with ``extra`` put before ``marker`` in its unit sheet."""
+    import hostile
+
+    return hostile.rewrite_zip(hostile.BASE, tmp_path / f"{name}.xlsx",
+                               replace={hostile.unit_sheet_part(): lambda xml: hostile.add_before(xml, marker, extra)})
+
+
+def test_a_long_namespace_prefix_hides_no_declared_size(tmp_path):
+    """python-calamine reads ``<p:col>`` as a column whatever the prefix's length: a column or merged range beyond
+    the bounds is refused behind a 60-character prefix as it is without one. (A column tag that came before
+    every other ``col`` in its piece passed before: the search for such tags started 40 characters before the
+    first tag's name.)"""
+    import pytest
+
+    from xlperf.framework.limits import Limits
+
+    prefix = b"x" * 60
+    cases = {
+        "col": (b"<cols>", b'<' + prefix + b':col min="1" max="99999" width="9"/>', "col max"),
+        "merge": (b"</sheetData>", b'<' + prefix + b':mergeCells count="1"><' + prefix
+                  + b':mergeCell ref="A1:XFD1048576"/></' + prefix + b':mergeCells>', "mergeCell ref"),
+    }
+    for name, (marker, extra, attribute) in cases.items():
+        path = _with_unit_sheet_tags(tmp_path, name, marker, extra)
+        with pytest.raises(safety.Refused) as refused:
+            safety.inspect(path, Limits())
+        assert refused.value.finding(path).code == "READ_DECLARED_SIZE", name
+        assert refused.value.finding(path).params["attribute"] == attribute, name
+        plain = _with_unit_sheet_tags(tmp_path, f"{name}-plain", marker, extra.replace(prefix + b":", b""))
+        with pytest.raises(safety.Refused):
+            safety.inspect(plain, Limits())
+
+
+def test_of_two_bad_row_spans_the_first_written_is_named(tmp_path):
+    """Which refusal a file gets does not depend on the process's hash seed."""
+    import pytest
+
+    from xlperf.framework.limits import Limits
+
+    rows = b'<row r="40" spans="1:70000"><c r="A40"/></row><row r="41" spans="1:99999"><c r="A41"/></row>'
+    path = _with_unit_sheet_tags(tmp_path, "spans", b"</sheetData>", rows)
+    with pytest.raises(safety.Refused) as refused:
+        safety.inspect(path, Limits())
+    assert refused.value.finding(path).params["seen"] == 70000

@@ -172,10 +172,11 @@ def _number(part: str, attribute: str, text: bytes, limit: int) -> int:
 
 
 def _from_first(block: bytes, names: tuple[bytes, ...]) -> int:
-    """Where the first of ``names`` is in ``block`` (less room for a namespace prefix), or -1: the tag
-    patterns start with an alternation the regex engine cannot skip ahead to, so it is found by ``find``."""
+    """Where a tag holding the first of ``names`` in ``block`` can start, or -1 if none is there: at the last
+    '<' before it, since neither a name nor its namespace prefix, however long, holds a '<'. The tag patterns
+    start with an alternation the regex engine cannot skip ahead to, so this is found by ``find``."""
     found = [index for index in (block.find(name) for name in names) if index >= 0]
-    return max(0, min(found) - 40) if found else -1
+    return max(0, block.rfind(b"<", 0, min(found))) if found else -1
 
 
 def _tags(pattern: re.Pattern, block: bytes, start: int, anchors: tuple[bytes, ...]):
@@ -217,7 +218,7 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
     if not is_sheet:
         return
     if b"spans" in block:  # every row declares its spans, nearly always the same few: each checked once
-        for spans in set(_SPANS.findall(block)):
+        for spans in dict.fromkeys(_SPANS.findall(block)):  # in the order written: the first bad one is named
             for end in spans.split(b":"):
                 _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
     for tag in _col_tags(block, plain):
