@@ -150,8 +150,8 @@ def source_digest() -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted((REPO / "xlperf").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted((REPO / "xlperf").rglob("*.py")):  # every stage's sub-package
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -67,13 +67,17 @@ def general(block: bytes) -> tuple[int, int, list[bytes]]:
 @given(block=worksheet_pieces())
 @example(block=b'<c r="A1" r="B2"><c r="A2" a="<c r=x>"/><c r="A3" s="1">')
 def test_fast_scan_finds_what_the_general_patterns_find(block):
-    assert safety._cell_and_row_tags(block) == general(block)
+    *found, canonical = safety._cell_and_row_tags(block)
+    assert tuple(found) == general(block)
+    if canonical:  # then _scan_xml does not look at the references again
+        assert safety._CANONICAL_REFS.fullmatch(b"".join(ref + b"\n" for ref in found[2]))
 
 
 def test_fast_scan_on_a_sheet_as_excel_writes_it():
     block = (b'<sheetData><row r="1" spans="1:8"><c r="A1" s="1" t="s"><v>99</v></c><c r="B1" s="1"/></row>'
              b'<row r="2"><c r="XFD2" t="n"><v>1</v></c></row></sheetData>')
-    assert safety._cell_and_row_tags(block) == (3, 2, [b'"A1"', b'"B1"', b'"XFD2"']) == general(block)
+    assert safety._cell_and_row_tags(block) == (3, 2, [b'"A1"', b'"B1"', b'"XFD2"'], True)
+    assert safety._cell_and_row_tags(block)[:3] == general(block)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -92,3 +96,50 @@ def test_last_row_and_column_as_the_general_patterns_read_them(references):
 @given(name=st.text(alphabet="ab/\\.", max_size=12))
 def test_basename_is_what_follows_the_last_separator(name):
     assert safety._basename(name) == re.split(r"[/\\]", name)[-1]
+
+
+def _with_unit_sheet_tags(tmp_path, name: str, marker: bytes, extra: bytes):
+    """A real return with ``extra`` put before ``marker`` in its unit sheet."""
+    import hostile
+
+    return hostile.rewrite_zip(hostile.BASE, tmp_path / f"{name}.xlsx",
+                               replace={hostile.unit_sheet_part(): lambda xml: hostile.add_before(xml, marker, extra)})
+
+
+def test_a_long_namespace_prefix_hides_no_declared_size(tmp_path):
+    """python-calamine reads ``<p:col>`` as a column whatever the prefix's length: a column or merged range beyond
+    the bounds is refused behind a 60-character prefix as it is without one. (A column tag that came before
+    every other ``col`` in its piece passed before: the search for such tags started 40 characters before the
+    first tag's name.)"""
+    import pytest
+
+    from xlperf.framework.limits import Limits
+
+    prefix = b"x" * 60
+    cases = {
+        "col": (b"<cols>", b'<' + prefix + b':col min="1" max="99999" width="9"/>', "col max"),
+        "merge": (b"</sheetData>", b'<' + prefix + b':mergeCells count="1"><' + prefix
+                  + b':mergeCell ref="A1:XFD1048576"/></' + prefix + b':mergeCells>', "mergeCell ref"),
+    }
+    for name, (marker, extra, attribute) in cases.items():
+        path = _with_unit_sheet_tags(tmp_path, name, marker, extra)
+        with pytest.raises(safety.Refused) as refused:
+            safety.inspect(path, Limits())
+        assert refused.value.finding(path).code == "READ_DECLARED_SIZE", name
+        assert refused.value.finding(path).params["attribute"] == attribute, name
+        plain = _with_unit_sheet_tags(tmp_path, f"{name}-plain", marker, extra.replace(prefix + b":", b""))
+        with pytest.raises(safety.Refused):
+            safety.inspect(plain, Limits())
+
+
+def test_of_two_bad_row_spans_the_first_written_is_named(tmp_path):
+    """Which refusal a file gets does not depend on the process's hash seed."""
+    import pytest
+
+    from xlperf.framework.limits import Limits
+
+    rows = b'<row r="40" spans="1:70000"><c r="A40"/></row><row r="41" spans="1:99999"><c r="A41"/></row>'
+    path = _with_unit_sheet_tags(tmp_path, "spans", b"</sheetData>", rows)
+    with pytest.raises(safety.Refused) as refused:
+        safety.inspect(path, Limits())
+    assert refused.value.finding(path).params["seen"] == 70000

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,8 @@ from ..core.model import ReturnDocument, pointer, value_at
 from ..core.workers import Boundary, Crash, map_in_workers
 from ..framework.frameworks import Framework, load_framework, with_library
 from ..framework.spec import Spec, load_spec
-from ..intake.reader import DOCUMENTS_PARQUET, READABLE_SUFFIXES, UnreadableError, read_return
+from ..intake.reader import (DOCUMENTS_PARQUET, READABLE_SUFFIXES, UnreadableError, is_parquet_dataset, parquet_parts,
+                             read_return)
 from .rules import RULES
 
 T = TypeVar("T")
@@ -352,10 +354,11 @@ class FrameworkResolver:
 
 
 def validate_file(path: str | Path, resolver: FrameworkResolver, year: int | None = None,
-                  spec: Spec | None = None) -> FileResult:
-    """Read and check one return; an unreadable file becomes a result, never an exception."""
+                  spec: Spec | None = None, part: tuple[int, int] | None = None) -> FileResult:
+    """Read and check one return; an unreadable file becomes a result, never an exception. ``part``: of a
+    Parquet dataset, only the documents of these row groups (``parquet_parts``)."""
     try:
-        doc = read_return(path)
+        doc = read_return(path, part=part)
     except UnreadableError as error:
         return FileResult(str(path), None, [error.finding], unreadable=True)
     framework, findings = resolver.for_document(doc)
@@ -428,11 +431,62 @@ def iter_validate_paths(paths: list[str | Path], framework: str | Framework | No
                         year: int | None = None, library: str | Path | None = None,
                         jobs: int | None = None, documents: bool = True,
                         isolate: bool = False) -> Iterator[FileResult]:
-    """``validate_paths`` a file at a time, in input order, as each is done (for showing progress)."""
+    """``validate_paths`` a file at a time, in input order, as each is done (for showing progress). A Parquet
+    dataset is read in parts, each by a worker of its own (``map_in_parts``), and is still one input with one
+    result: what reading it whole gives."""
     framework_ref = framework.source if isinstance(framework, Framework) else framework
-    tasks = [(str(path), framework_ref, year, str(library) if library else None, documents)
+    tasks = [(str(path), framework_ref, year, str(library) if library else None, documents, None)
              for path in collect_inputs(paths)]
-    return map_in_workers(_validate_task, tasks, jobs, on_crash=_crashed, isolate=isolate, boundary=read_boundary())
+    for _, results in map_in_parts(_validate_task, tasks, jobs, isolate, on_crash=_crashed, refused=_refused):
+        yield _one_input(results)
+
+
+def map_in_parts(function: Callable[[tuple], T], tasks: list[tuple], jobs: int | None, isolate: bool,
+                 on_crash: Callable[[tuple, Crash], T], refused: Callable[[tuple, Finding], T]
+                 ) -> Iterator[tuple[int, Iterator[T]]]:
+    """``function`` over each task (an input's path first, the part to read last: ``None``, all of it), in
+    workers under the read boundary as ``map_in_workers`` runs it, but a Parquet dataset's documents in parts
+    (``parquet_parts``, found by a worker first: the footer is untrusted too), a task for each: a province's
+    20,000 returns never in one worker. For each task in order: (the parts read, their results as they come),
+    one result for a file read whole (or a dataset of one part), ``refused(task, finding)`` alone (0 parts)
+    when the parts cannot be found. Take each task's results before the next task's (what is left is taken
+    and dropped)."""
+    datasets = [index for index, task in enumerate(tasks) if is_parquet_dataset(task[0])]
+    plans = dict(zip(datasets, map_in_workers(_parts_task, [tasks[index][0] for index in datasets], jobs,
+                                              on_crash=_parts_crashed, isolate=isolate, boundary=read_boundary())))
+    expanded, counts = [], []
+    for index, task in enumerate(tasks):
+        plan = plans.get(index, [None])
+        parts = [] if isinstance(plan, Finding) else [None] if len(plan) == 1 else plan
+        expanded += [(*task[:-1], part) for part in parts]
+        counts.append(len(parts))
+    results = map_in_workers(function, expanded, jobs, on_crash=on_crash, isolate=isolate, boundary=read_boundary())
+    for index, count in enumerate(counts):
+        own = islice(results, count)
+        yield count, own if count else iter([refused(tasks[index], plans[index])])
+        for _ in own:
+            pass
+
+
+def _parts_task(path: str) -> list[tuple[int, int]] | Finding:
+    def plan() -> list[tuple[int, int]] | Finding:
+        try:
+            return parquet_parts(path)
+        except UnreadableError as error:
+            return error.finding
+    return guarded(path, plan, lambda finding: finding)
+
+
+def _parts_crashed(path: str, crash: Crash) -> Finding:
+    return crash_finding(path, crash)
+
+
+def _one_input(results: Iterator[FileResult]) -> FileResult:
+    """An input's result from its parts' (one, unless it is a dataset read in parts): as reading it whole, a
+    dataset is a summary (``READ_IS_SUMMARY``) unless a part cannot be read, and then the first such says why."""
+    first = next(results)
+    return next((result for result in chain([first], results)
+                 if [finding.code for finding in result.findings] != ["READ_IS_SUMMARY"]), first)
 
 
 def read_boundary() -> Boundary:
@@ -479,14 +533,14 @@ def _spec() -> Spec:
 
 
 def _validate_task(task: tuple) -> FileResult:
-    return guarded(task[0], lambda: _validate_one(task), lambda finding: FileResult(task[0], None, [finding], unreadable=True))
+    return guarded(task[0], lambda: _validate_one(task), lambda finding: _refused(task, finding))
 
 
 def _validate_one(task: tuple) -> FileResult:
-    path, framework_ref, year, library, documents = task
+    path, framework_ref, year, library, documents, part = task
     if (framework_ref, library) not in _RESOLVERS:
         _RESOLVERS[(framework_ref, library)] = FrameworkResolver(framework_ref, library)
-    result = validate_file(path, _RESOLVERS[(framework_ref, library)], year, _spec())
+    result = validate_file(path, _RESOLVERS[(framework_ref, library)], year, _spec(), part)
     if not documents and result.document is not None:  # less to send back from a worker, less to hold
         unit = {"unit": result.document.document.get("unit")}
         result.document = ReturnDocument(result.document.path, unit, {}, {}, {"workbook": result.document.meta["workbook"]})
@@ -494,4 +548,8 @@ def _validate_one(task: tuple) -> FileResult:
 
 
 def _crashed(task: tuple, crash: Crash) -> FileResult:
-    return FileResult(task[0], None, [crash_finding(task[0], crash)], unreadable=True)
+    return _refused(task, crash_finding(task[0], crash))
+
+
+def _refused(task: tuple, finding: Finding) -> FileResult:
+    return FileResult(task[0], None, [finding], unreadable=True)

@@ -13,17 +13,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks.validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, read_boundary
+from ..checks.validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, map_in_parts
 from ..core.errors import UsageError
 from ..core.findings import Finding, Location
 from ..core.messages import say
 from ..core.model import ReturnDocument, cents, pointer
 from ..core.sheetxml import Segment
-from ..core.workers import Crash, map_in_workers
+from ..core.workers import Crash
 from ..framework.frameworks import Framework, builtin_hashes
 from ..framework.spec import load_spec
 from ..framework.targets import parsed_target
-from ..intake.reader import UnreadableError, is_parquet_dataset, parquet_parts, read_workbook, saved_time
+from ..intake.reader import UnreadableError, read_workbook, saved_time
 from ..intake.safety import Refused, check_path
 from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json
 from .cache import here as _file
@@ -323,36 +323,15 @@ def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | N
                  spool: "_Spool", tabulate_failing: bool = True, keep_tables: bool = True):
     """(item, entry) for each item, in order; in worker processes when isolated or there are enough files.
 
-    A Parquet dataset's documents are read in parts (``parquet_parts``, found by a worker first), each part by
-    a worker of its own, and the parts' entries combined as they come, their rows and tables put in ``spool``
-    at once: twenty thousand returns never in one process."""
+    A Parquet dataset's documents are read in parts (``map_in_parts``), each part by a worker of its own, and
+    the parts' entries combined as they come, their rows and tables put in ``spool`` at once: twenty thousand
+    returns never in one process."""
     library = str(library) if library else None
-    datasets = [item for item in items if is_parquet_dataset(item.path)]
-    plans = dict(zip(map(id, datasets), map_in_workers(_plan_task, [(str(item.path),) for item in datasets], jobs,
-                                                       on_crash=_crashed_entry, isolate=isolate,
-                                                       boundary=read_boundary()))) if datasets else {}
-    tasks, counts = [], []  # each item's tasks: one, or one per part
-    for item in items:
-        plan = plans.get(id(item))
-        parts = plan if isinstance(plan, list) and len(plan) > 1 else [None] if not isinstance(plan, dict) else []
-        tasks += [(str(item.path), framework_ref, library, part, tabulate_failing, keep_tables) for part in parts]
-        counts.append(len(parts))
-    entries = map_in_workers(_examine_task, tasks, jobs, on_crash=_crashed_entry, isolate=isolate,
-                             boundary=read_boundary())
-    for item, count in zip(items, counts):
-        if not count:  # its parts could not be found: the plan says why
-            yield item, plans[id(item)]
-            continue
-        yield item, next(entries) if count == 1 else _combined((next(entries) for _ in range(count)), spool)
-
-
-def _plan_task(task: tuple) -> list[tuple[int, int]] | dict:
-    def plan() -> list[tuple[int, int]] | dict:
-        try:
-            return parquet_parts(task[0])
-        except UnreadableError as error:
-            return _refused_entry(error, task[0])
-    return guarded(task[0], plan, lambda finding: _unreadable_entry(task[0], finding))
+    tasks = [(str(item.path), framework_ref, library, tabulate_failing, keep_tables, None) for item in items]
+    parts = map_in_parts(_examine_task, tasks, jobs, isolate, on_crash=_crashed_entry,
+                         refused=lambda task, finding: _unreadable_entry(task[0], finding))
+    for item, (count, entries) in zip(items, parts):
+        yield item, next(entries) if count <= 1 else _combined(entries, spool)
 
 
 def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
@@ -402,7 +381,11 @@ def _pickled(value: object) -> bytes:
 
 
 def _examine_task(task: tuple) -> dict:
-    return guarded(task[0], lambda: examine(*task), lambda finding: _unreadable_entry(task[0], finding))
+    """``examine`` of (path, framework, library, tabulate_failing, keep_tables, part): ``map_in_parts`` puts
+    the part last."""
+    path, framework_ref, library, tabulate_failing, keep_tables, part = task
+    return guarded(path, lambda: examine(path, framework_ref, library, part, tabulate_failing, keep_tables),
+                   lambda finding: _unreadable_entry(path, finding))
 
 
 def _crashed_entry(task: tuple, crash: Crash) -> dict:

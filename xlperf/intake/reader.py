@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
+from zipfile import ZipFile
 
 from ..core.errors import UnreadableError  # noqa: F401 (raised here)
 from ..core.cells import split_cell
@@ -24,7 +25,7 @@ from ..core.model import (META_MARKER, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, R
 from ..core.resources import templates_root
 from ..framework.spec import load_spec
 from ..framework.targets import clean_text, format_number, parse_number
-from .safety import Limits, Refused, check_path, claims_summary, preflight
+from .safety import Limits, Refused, check_path, claims_summary, opened_zip, preflight
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary
@@ -260,27 +261,33 @@ class _SheetReader:
         return ok
 
 
-def _preflight(path: Path, limits: Limits | None, summary: bool = False) -> list[Finding]:
+def _preflight(path: Path, limits: Limits | None, summary: bool = False,
+               archive: ZipFile | None = None) -> list[Finding]:
     """The safety checks every input passes before a parser sees it (see safety.py); ``summary``: against a
-    summary's limits."""
+    summary's limits; ``archive``: the input already opened as a zip (``opened_zip``)."""
     limits = limits or _spec_limits()
     try:
         check_path(path, limits, summary)  # a folder or a link is said as such, whatever its name
         if path.suffix.lower() not in READABLE_SUFFIXES:
             raise Refused("READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
-        return preflight(path, limits, summary)
+        return preflight(path, limits, summary, archive)
     except Refused as refusal:
         raise UnreadableError(refusal.finding(path)) from None
 
 
-def _claims_summary(path: Path, limits: Limits | None) -> bool:
-    """Whether the input says it is a summary (then checked against a summary's limits); looked at only
-    once the path checks (a link out of its folder, a folder) have passed."""
+def _preflight_as_claimed(path: Path, limits: Limits | None) -> tuple[bool, list[Finding]]:
+    """Whether the input says it is a summary, and its preflight against the limits that makes it its own (a
+    summary's or a return's), the zip opened once for both; the file is opened only once the path checks (a
+    link out of its folder, a folder) have passed."""
     try:
         check_path(path, limits or _spec_limits(), summary=True)
     except Refused as refusal:
         raise UnreadableError(refusal.finding(path)) from None
-    return path.suffix.lower() in READABLE_SUFFIXES and claims_summary(path)
+    if path.suffix.lower() not in READABLE_SUFFIXES:
+        return False, _preflight(path, limits)
+    with opened_zip(path) as archive:
+        claimed = claims_summary(path, archive) if archive is not None else False
+        return claimed, _preflight(path, limits, claimed, archive)
 
 
 @lru_cache(maxsize=1)
@@ -289,9 +296,11 @@ def _spec_limits() -> Limits:
     return load_spec().limits
 
 
-def read_return(path: str | Path, limits: Limits | None = None) -> ReturnDocument:
-    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all."""
-    documents = read_workbook(path, limits)
+def read_return(path: str | Path, limits: Limits | None = None,
+                part: tuple[int, int] | None = None) -> ReturnDocument:
+    """Read one returned workbook. Raises ``UnreadableError`` when it cannot be read as a return at all.
+    ``part``: as ``read_workbook``'s."""
+    documents = read_workbook(path, limits, part)
     if not documents or any(doc.meta.get("origin_file") for doc in documents):  # only a summary gives none
         raise unreadable(str(path), "READ_IS_SUMMARY")
     if len(documents) != 1:
@@ -524,8 +533,7 @@ def read_workbook(path: str | Path, limits: Limits | None = None,
     path = Path(path)
     if path.name.lower() == DOCUMENTS_PARQUET:
         return _parquet_documents(path, limits, part)
-    claimed = _claims_summary(path, limits)
-    warnings = _preflight(path, limits, summary=claimed)
+    claimed, warnings = _preflight_as_claimed(path, limits)
     workbook = _open(path)
     try:
         if "_data" in workbook.sheet_names:

@@ -13,7 +13,7 @@ is refused with a message saying how to save the file correctly.
 """
 from __future__ import annotations
 
-import copy
+import contextlib
 import html
 import io
 import os
@@ -21,6 +21,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -35,6 +36,9 @@ SPREADSHEET_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all Exce
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
 _MAX_TAIL = 1 << 20  # a window's text after its last '<' longer than this is text, not a tag still open
+# A piece that is only an end tag, as a part's last piece ("</worksheet>") is: every pattern below needs an '='
+# or a '<' followed by '!' or a name, so none finds anything in it.
+_END_TAG = re.compile(rb"</[^<>=]*>\s*")
 
 # The worksheet XML as python-calamine's parser (quick-xml) reads it. An element is named by everything up
 # to a blank and its local name follows the first colon ("<x:c", "<:c", "<a=:c", "<a/:c" are all cells; an
@@ -51,17 +55,18 @@ _ROW_TAG = re.compile(rb"<" + _PREFIX + rb"row[\s/>]")
 _CELL_WITH_R = re.compile(rb"<" + _PREFIX + rb"c(?:" + _NOT_R + rb")*\s+r\s*=\s*(" + _VALUE + rb")(?:" + _NOT_R
                           + rb")*\s*/?>")
 _CANONICAL_REFS = re.compile(rb"""(?:(?:"[A-Z]{1,3}[1-9][0-9]{0,6}"|'[A-Z]{1,3}[1-9][0-9]{0,6}')\n)*""")
-# The same counts and references, found much faster in a piece written as Excel writes it: no prefixed
-# cell or row tag, and every cell `<c r="A1" s="1" t="s">` with `r` first and each value double-quoted.
-# _PLAIN_CELL finds every unprefixed cell tag (no match holds a '<', so none hides another): a plain one
-# with its reference, which the patterns above also match there with the same reference, any other one
-# with an empty reference. With no empty one, the patterns above would find exactly these references.
-_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")
+# The same counts and references, found much faster in a piece written as Excel writes it: plain (no prefixed
+# cell or row tag, _PREFIXED_NAME below), and every cell `<c r="A1" s="1" t="s">` with `r` first and each value
+# double-quoted. _PLAIN_CELL finds every unprefixed cell tag (no match holds a '<', so none hides another): a
+# plain one with its reference, which the patterns above also match there with the same reference, any other
+# one with an empty reference. With no empty one, the patterns above would find exactly these references, each
+# already canonical.
 _PLAIN_CELL = re.compile(rb"""<c(?: r=("[A-Z]{1,3}[1-9][0-9]{0,6}")(?: [a-qs-z]\w*="[^"<]*")*/?>|[\s/>])""")
 _PLAIN_ROW = re.compile(rb"<row[\s/>]")
 # With the references canonical, deleting these leaves one row number (or one column's letters) a line.
 _QUOTES_AND_LETTERS = b"\"'ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _QUOTES_AND_DIGITS = b"\"'0123456789"
+_QUOTES_DIGITS_AND_NEWLINES = _QUOTES_AND_DIGITS + b"\n"
 _RELATIONSHIP = re.compile(rb"<" + _PREFIX + rb"""Relationship(?=[\s/>])(?:[^<>"']|"[^"]*"|'[^']*')*>""")
 _ATTRIBUTE = re.compile(rb"""\s([^\s<>/="']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 # relationship types python-calamine refuses to read as a sheet ("Unrecognized sheet type")
@@ -75,13 +80,22 @@ def _limit(name: str, value: int, limit: int) -> None:
         raise Refused("READ_LIMIT", limit_name=name, limit=limit, seen=value)
 
 
+def _has_dtd(data: bytes) -> bool:
+    """A DTD, the door to entity expansion and external entities; most parts hold no '!' at all, which is
+    found far faster (a one-byte search) than the pattern's scan."""
+    return b"!" in data and _DTD.search(data) is not None
+
+
 def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
     """Yield the decompressed part in chunks, counting the real size against the limits. zipfile stops
     at the size the header claims; the data is read to its real end instead, and must match the claim."""
-    size = 0
-    unclaimed = copy.copy(info)
-    unclaimed.file_size = 1 << 62
-    with archive.open(unclaimed) as handle:
+    size, claimed = 0, info.file_size
+    info.file_size = 1 << 62  # zipfile takes the size to stop at when the part is opened (a copy costs more)
+    try:
+        handle = archive.open(info)
+    finally:
+        info.file_size = claimed
+    with handle:
         while True:
             chunk = handle.read(_CHUNK)
             if not chunk:
@@ -91,7 +105,7 @@ def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
             _limit("max_part_bytes", size, limits.max_part_bytes)
             _limit("max_uncompressed_bytes", budget[0], limits.max_uncompressed_bytes)
             yield chunk
-    if size != info.file_size:
+    if size != claimed:
         raise Refused("READ_DAMAGED")
 
 
@@ -125,10 +139,27 @@ _MIN_MAX = re.compile(rb"""\s(min|max)\s*=\s*["']([^"']*)["']""")
 _RANGE_TAG = re.compile(rb"<(?:[\w.-]+:)?(mergeCell|dimension)\b[^>]*>")
 _REF_ATTRIBUTE = re.compile(rb"""\sref\s*=\s*["']([^"']*)["']""")
 _RANGE = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Za-z]{1,3})\$?([0-9]{1,7}))?")
+# The same numbers, found with fewer passes over a piece (each pass over a 16 KB worksheet costs about 6 µs).
+# Every counted tag's count sits in a _COUNT_ATTRIBUTE whose name ends in "ount": so where every "ount" that is
+# followed by `= "value"` has a value within the smallest bound that name can have, no counted tag holds one
+# out of bounds. (A value that holds another "ount" holds letters, so is not within any bound: none is hidden.)
+_COUNT_VALUE = re.compile(rb"""ount\s*=\s*["']\s*([^"']*)["']""")
+# A piece is plain when no cell, row, col, mergeCell or dimension tag in it has a namespace prefix: the tag
+# patterns' prefix can then never match, and the same patterns without it, which start with a literal the
+# engine skips ahead to, find exactly the same tags.
+_PREFIXED_NAME = re.compile(rb":(?:c[\s/>]|row[\s/>]|col\b|mergeCell\b|dimension\b)")
+_PLAIN_COL_TAG = re.compile(rb"<col\b[^>]*>")
+_PLAIN_MERGE_TAG = re.compile(rb"<mergeCell\b[^>]*>")
+_PLAIN_DIMENSION_TAG = re.compile(rb"<dimension\b[^>]*>")
+_CANONICAL_RANGES = re.compile(rb"(?:[A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?\n)*")
 
 
 def _declared(part: str, attribute: str, seen: object, limit: object) -> Refused:
     return Refused("READ_DECLARED_SIZE", part=part, attribute=attribute, seen=seen, limit=limit)
+
+
+def _within(text: bytes, limit: int) -> bool:
+    return text.strip().isdigit() and int(text) <= limit
 
 
 def _number(part: str, attribute: str, text: bytes, limit: int) -> int:
@@ -141,10 +172,11 @@ def _number(part: str, attribute: str, text: bytes, limit: int) -> int:
 
 
 def _from_first(block: bytes, names: tuple[bytes, ...]) -> int:
-    """Where the first of ``names`` is in ``block`` (less room for a namespace prefix), or -1: the tag
-    patterns start with an alternation the regex engine cannot skip ahead to, so it is found by ``find``."""
+    """Where a tag holding the first of ``names`` in ``block`` can start, or -1 if none is there: at the last
+    '<' before it, since neither a name nor its namespace prefix, however long, holds a '<'. The tag patterns
+    start with an alternation the regex engine cannot skip ahead to, so this is found by ``find``."""
     found = [index for index in (block.find(name) for name in names) if index >= 0]
-    return max(0, min(found) - 40) if found else -1
+    return max(0, block.rfind(b"<", 0, min(found))) if found else -1
 
 
 def _tags(pattern: re.Pattern, block: bytes, start: int, anchors: tuple[bytes, ...]):
@@ -175,9 +207,58 @@ _COUNTED_NAMES = (b"sst", b"Xfs", b"fonts", b"fills", b"borders", b"numFmts", b"
                   b"mergeCells", b"tableStyles", b"colors", b"extLst")
 
 
-def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is_sheet: bool) -> None:
-    """The numbers in one window of a part that readers trust, checked before any reader sees them."""
+def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is_sheet: bool,
+                    plain: bool = False) -> None:
+    """The numbers in one window of a part that readers trust, checked before any reader sees them; the first
+    out of bounds is refused, in this order: counts, row spans, columns, ranges. ``plain``: a worksheet piece
+    without prefixed tags (_PREFIXED_NAME), whose tags are found by the patterns without the prefix."""
     capacity = max(1, part_bytes // _MIN_ELEMENT_BYTES)
+    if not _counts_within(block, capacity, limits):
+        _check_counts(part, block, capacity, limits, is_sheet)
+    if not is_sheet:
+        return
+    if b"spans" in block:  # every row declares its spans, nearly always the same few: each checked once
+        for spans in dict.fromkeys(_SPANS.findall(block)):  # in the order written: the first bad one is named
+            for end in spans.split(b":"):
+                _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
+    for tag in _col_tags(block, plain):
+        for name, value in _MIN_MAX.findall(tag):
+            if not _within(value, EXCEL_MAX_COLUMNS):  # the attribute named only for a refusal
+                _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
+    _check_ranges(part, block, limits, plain)
+
+
+def _check_ranges(part: str, block: bytes, limits: Limits, plain: bool) -> None:
+    """Every mergeCell and dimension tag's range (_check_range), in the order _RANGE_TAG finds them."""
+    if plain:
+        merges, dimensions = _PLAIN_MERGE_TAG.findall(block), _PLAIN_DIMENSION_TAG.findall(block)
+        # With no '<' inside any of them none starts inside another, so these are the very tags _RANGE_TAG
+        # finds; with every merged range within bounds, only the dimensions can be refused, in their order.
+        if b"".join(merges + dimensions).count(b"<") == len(merges) + len(dimensions) \
+                and _merges_within(merges, limits):
+            for ref in filter(None, map(_REF_ATTRIBUTE.search, dimensions)):
+                _check_range(part, "dimension", ref.group(1), limits)
+            return
+    start = _from_first(block, (b"mergeCell", b"dimension"))
+    if start >= 0:
+        for tag in _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension")):
+            ref = _REF_ATTRIBUTE.search(tag.group(0))
+            if ref is not None:
+                _check_range(part, tag.group(1).decode(), ref.group(1), limits)
+
+
+def _counts_within(block: bytes, capacity: int, limits: Limits) -> bool:
+    """Whether every count _check_counts could find is within its bound (_COUNT_VALUE): one pass over the
+    piece, where _check_counts tries every '<' from the first counted name on. False: not shown so."""
+    for found in _COUNT_VALUE.finditer(block):
+        at = found.start()  # after a 'c' it can only be `count`, which may reach the cell limit
+        if not _within(found.group(1), max(capacity, limits.max_cells) if block[at - 1:at] == b"c" else capacity):
+            return False
+    return True
+
+
+def _check_counts(part: str, block: bytes, capacity: int, limits: Limits, is_sheet: bool) -> None:
+    """The count and uniqueCount of every counted tag from the first counted name on."""
     # in a worksheet the one counted tag is mergeCells (a worksheet is mostly cells: one scan for it)
     start = _from_first(block, (b"mergeCells",) if is_sheet else _COUNTED_NAMES) if b"ount" in block else -1
     if start >= 0:
@@ -185,23 +266,28 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
             for name, value in _COUNT_ATTRIBUTE.findall(tag.group(0)):
                 what = f"{tag.group(1).decode()} {name.decode()}"
                 _number(part, what, value, capacity if name == b"uniqueCount" else max(capacity, limits.max_cells))
-    if not is_sheet:
-        return
-    if b"spans" in block:  # every row declares its spans, nearly always the same few: each checked once
-        for spans in set(_SPANS.findall(block)):
-            for end in spans.split(b":"):
-                _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
+
+
+def _col_tags(block: bytes, plain: bool) -> list[bytes]:
+    """Every col tag _COL_TAG finds in a worksheet piece, in order."""
+    if plain:
+        return _PLAIN_COL_TAG.findall(block)
     start = _from_first(block, (b"<col", b":col"))
-    if start >= 0:
-        for tag in _tags(_COL_TAG, block, start, (b"col",)):
-            for name, value in _MIN_MAX.findall(tag.group(0)):
-                _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
-    start = _from_first(block, (b"mergeCell", b"dimension"))
-    if start >= 0:
-        for tag in _tags(_RANGE_TAG, block, start, (b"mergeCell", b"dimension")):
-            ref = _REF_ATTRIBUTE.search(tag.group(0))
-            if ref is not None:
-                _check_range(part, tag.group(1).decode(), ref.group(1), limits)
+    return [tag.group(0) for tag in _tags(_COL_TAG, block, start, (b"col",))] if start >= 0 else []
+
+
+def _merges_within(tags: list[bytes], limits: Limits) -> bool:
+    """Whether no merged range can be refused: all written as Excel writes them, inside the sheet, and the
+    grid from A1 to the farthest row and column of any of them within the cell limit (so is each range)."""
+    refs = [ref.group(1) for ref in map(_REF_ATTRIBUTE.search, tags) if ref is not None]
+    if not refs:
+        return True
+    joined = b"\n".join(refs) + b"\n"
+    if not _CANONICAL_RANGES.fullmatch(joined):
+        return False
+    last_row, last_column = _last_row_and_column(joined.replace(b":", b"\n"))
+    return (last_row <= EXCEL_MAX_ROWS and last_column <= EXCEL_MAX_COLUMNS
+            and last_row * last_column <= limits.max_cells)
 
 
 def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:
@@ -232,13 +318,16 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
     rows = last_row = last_column = 0
     placed = False  # a cell without `r` seen: where calamine puts each cell is followed in a second pass
     for block in _windows(archive, info, limits, budget):
-        if _DTD.search(block):
+        if _END_TAG.fullmatch(block):  # a part's last piece, "</worksheet>": nothing below can find anything
+            continue
+        if _has_dtd(block):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
-        _check_declared(info.filename, block, info.file_size, limits, is_sheet)
+        plain = is_sheet and _PREFIXED_NAME.search(block) is None
+        _check_declared(info.filename, block, info.file_size, limits, is_sheet, plain)
         if not is_sheet:
             continue
         # Counting in C; only each distinct column and row number is looked at in Python.
-        tags, row_tags, refs = _cell_and_row_tags(block)
+        tags, row_tags, refs, canonical = _cell_and_row_tags(block, plain)
         cells[0] += tags
         rows += row_tags
         _limit("max_cells", cells[0], limits.max_cells)
@@ -248,10 +337,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
             continue
         if not refs:
             continue
-        joined = b"\n".join(refs) + b"\n"
-        if not _CANONICAL_REFS.fullmatch(joined):  # lower case, leading zeros, no row: never written by Excel
-            raise Refused("READ_DAMAGED")
-        block_row, block_column = _last_row_and_column(joined)
+        block_row, block_column = _extent(refs, canonical)
         last_row, last_column = max(last_row, block_row), max(last_column, block_column)
         _limit("max_rows", last_row, limits.max_rows)
         _limit("max_columns", last_column, limits.max_columns)
@@ -346,20 +432,37 @@ def _placed_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limi
     return last_row, last_column
 
 
+def _extent(refs: list[bytes], canonical: bool) -> tuple[int, int]:
+    """The highest row and column of a piece's cell references; ``canonical``: known to be written as Excel
+    writes them (_cell_and_row_tags), else looked at here."""
+    joined = b"\n".join(refs) + b"\n"
+    if not (canonical or _CANONICAL_REFS.fullmatch(joined)):  # lower case, leading zeros, no row: never written
+        raise Refused("READ_DAMAGED")  # by Excel
+    return _last_row_and_column(joined)
+
+
 def _last_row_and_column(joined: bytes) -> tuple[int, int]:
     """The highest row and column of canonical references, one a line; only distinct ones reach Python."""
-    rows = set(joined.translate(None, _QUOTES_AND_LETTERS).split())
+    last_row = max(map(int, set(joined.translate(None, _QUOTES_AND_LETTERS).split())))
+    letters = joined.translate(None, _QUOTES_DIGITS_AND_NEWLINES)
+    if len(letters) == joined.count(b"\n"):  # one letter a reference: the highest letter is the last column
+        return last_row, max(letters) - ord("A") + 1
     columns = set(joined.translate(None, _QUOTES_AND_DIGITS).split())
-    return max(map(int, rows)), max(column_index(letters.decode("ascii")) for letters in columns)
+    return last_row, max(column_index(letters.decode("ascii")) for letters in columns)
 
 
-def _cell_and_row_tags(block: bytes) -> tuple[int, int, list[bytes]]:
-    """Cell tags, row tags, and the `r` value of each cell tag that has exactly one, in a worksheet piece."""
-    if _PREFIXED_CELL_OR_ROW.search(block) is None:
+def _cell_and_row_tags(block: bytes, plain: bool | None = None) -> tuple[int, int, list[bytes], bool]:
+    """Cell tags, row tags, the `r` value of each cell tag that has exactly one, in a worksheet piece, and
+    whether those values are known to be canonical (_PLAIN_CELL's); ``plain``: no prefixed tag (_PREFIXED_NAME)."""
+    if plain is None:
+        plain = _PREFIXED_NAME.search(block) is None
+    if plain:
         refs = _PLAIN_CELL.findall(block)
         rows = len(_PLAIN_ROW.findall(block))
-        return len(refs), rows, refs if b"" not in refs else _CELL_WITH_R.findall(block)
-    return len(_CELL_TAG.findall(block)), len(_ROW_TAG.findall(block)), _CELL_WITH_R.findall(block)
+        if b"" not in refs:
+            return len(refs), rows, refs, True
+        return len(refs), rows, _CELL_WITH_R.findall(block), False
+    return len(_CELL_TAG.findall(block)), len(_ROW_TAG.findall(block)), _CELL_WITH_R.findall(block), False
 
 
 def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits,
@@ -372,7 +475,7 @@ def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limit
         if info.filename != "xl/_rels/workbook.xml.rels":
             continue
         data = b"".join(_stream(archive, info, limits, budget))  # whole: a value may hold '<'
-        if _DTD.search(data):
+        if _has_dtd(data):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
         for tag in _RELATIONSHIP.findall(data):
             attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(tag)}
@@ -402,7 +505,7 @@ def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, b
     table = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
     office = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
     data = b"".join(_stream(archive, info, limits, budget))
-    if _DTD.search(data):
+    if _has_dtd(data):
         raise Refused("READ_UNSAFE_XML", part=info.filename)
     sheets = row_number = content_cells = 0
     try:
@@ -437,21 +540,24 @@ def check_path(path: Path, limits: Limits, summary: bool | None = None) -> None:
     not a link to somewhere outside its folder (no file outside the inputs is ever read). The size may be a
     summary's (``Limits.for_summary``) when ``summary``, or when it is None and the file ``claims_summary``."""
     try:
-        mode = os.lstat(path).st_mode
+        status = os.lstat(path)
     except FileNotFoundError:
         raise Refused("READ_MISSING") from None
     except PermissionError:
         raise Refused("READ_NO_PERMISSION") from None
-    if stat.S_ISLNK(mode):
+    if stat.S_ISLNK(status.st_mode):
         if not path.exists():
             raise Refused("READ_BROKEN_LINK")
         if not path.resolve().is_relative_to(path.parent.resolve()):
             raise Refused("READ_SYMLINK")
-    if path.is_dir():
+        is_dir, is_file = path.is_dir(), path.is_file()
+    else:  # not a link: what the path names is what lstat saw
+        is_dir, is_file = stat.S_ISDIR(status.st_mode), stat.S_ISREG(status.st_mode)
+    if is_dir:
         raise Refused("READ_IS_FOLDER")
-    if not path.is_file():
+    if not is_file:
         raise Refused("READ_NOT_WORKBOOK", reason="not a regular file")
-    size = path.stat().st_size
+    size = path.stat().st_size if stat.S_ISLNK(status.st_mode) else status.st_size
     if size == 0:
         raise Refused("READ_EMPTY_FILE")
     if summary is None and size > limits.max_file_bytes:
@@ -465,19 +571,35 @@ _SUMMARY_DATA_SHEET = re.compile(rb"""<(?:[\w.-]+:)?sheet(?=\s)(?=[^<>]*\sname\s
 _MAX_SHEET_LIST = 1 << 20  # xl/workbook.xml of a summary is about 2 KB
 
 
-def claims_summary(path: str | Path) -> bool:
+_UNOPENED = (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, RuntimeError, EOFError)
+
+
+def claims_summary(path: str | Path, archive: zipfile.ZipFile | None = None) -> bool:
     """Whether the workbook says it is an xlperf summary (a very hidden ``_data`` sheet in its sheet list).
     Only which limits the preflight applies depends on it: a file checked as a summary is then read only as
     one, and without the marker in its ``_data`` sheet must pass a return's limits (``reader.read_workbook``).
-    Reads the zip's directory and at most 1 MB of ``xl/workbook.xml``; anything odd means no."""
+    Reads the zip's directory and at most 1 MB of ``xl/workbook.xml``; anything odd means no. ``archive``: the
+    file already opened (``opened_zip``)."""
     try:
-        with open(path, "rb") as handle:
-            if handle.read(4) != ZIP_MAGIC:
-                return False
-        with zipfile.ZipFile(path) as archive:
+        if archive is not None:
             return _summary_data_sheet(archive) is not None
-    except (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, RuntimeError, EOFError):
+        with opened_zip(path) as archive:
+            return archive is not None and _summary_data_sheet(archive) is not None
+    except _UNOPENED:
         return False  # a garbled name (UnicodeDecodeError), a damaged zip: not a summary; the preflight says why
+
+
+@contextlib.contextmanager
+def opened_zip(path: str | Path) -> Iterator[zipfile.ZipFile | None]:
+    """The file opened as a zip, once for ``claims_summary`` and ``preflight``; None when it does not start
+    as one or its directory cannot be read (``inspect`` then says why). Only after ``check_path``."""
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(open(path, "rb"))
+            archive = stack.enter_context(zipfile.ZipFile(handle)) if handle.read(4) == ZIP_MAGIC else None
+        except _UNOPENED:
+            archive = None
+        yield archive
 
 
 def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
@@ -492,7 +614,7 @@ def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, RuntimeError, EOFError,
             NotImplementedError):  # zipfile's answer to a compression method it cannot read
         return None
-    if len(sheet_list) > _MAX_SHEET_LIST or _DTD.search(sheet_list):
+    if len(sheet_list) > _MAX_SHEET_LIST or _has_dtd(sheet_list):
         return None
     found = _SUMMARY_DATA_SHEET.search(sheet_list)
     return None if found is None else found.group(0)
@@ -536,10 +658,12 @@ def _ole2_refusal(path: Path, suffix: str) -> Refused:
     return Refused("READ_XLS_RENAMED", name=path.name)
 
 
-def inspect(path: Path, limits: Limits, summary: bool = False) -> list[Finding]:
+def inspect(path: Path, limits: Limits, summary: bool = False,
+            archive: zipfile.ZipFile | None = None) -> list[Finding]:
     """Check one input before parsing. Returns warnings (macros, links, embedded objects);
     raises ``Refused`` when the input must not be parsed at all. ``summary``: check it against the limits of a
-    summary (``Limits.for_summary``), for a file that ``claims_summary`` and is then read only as one."""
+    summary (``Limits.for_summary``), for a file that ``claims_summary`` and is then read only as one.
+    ``archive``: the file already opened (``opened_zip``), read instead of opening it again."""
     check_path(path, limits, summary)
     if summary:
         limits = limits.for_summary()
@@ -557,7 +681,7 @@ def inspect(path: Path, limits: Limits, summary: bool = False) -> list[Finding]:
         text_like = all(32 <= b or b in (9, 10, 13) for b in head) or head.startswith(b"\xef\xbb\xbf")
         raise Refused("READ_TEXT_FILE") if text_like else Refused("READ_NOT_WORKBOOK", reason="unknown binary format")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with contextlib.nullcontext(archive) if archive is not None else zipfile.ZipFile(path) as archive:
             return _inspect_zip(archive, limits, is_ods=suffix == ".ods", summary=summary)
     except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError):  # a corrupt deflate stream, a garbled name
         raise Refused("READ_DAMAGED") from None
@@ -609,8 +733,9 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary
     return [Finding(code, Location()) for code in warnings]
 
 
-def preflight(path: str | Path, limits: Limits | None = None, summary: bool = False) -> list[Finding]:
+def preflight(path: str | Path, limits: Limits | None = None, summary: bool = False,
+              archive: zipfile.ZipFile | None = None) -> list[Finding]:
     """``inspect`` with the file named in every finding; ``Refused`` becomes the reader's error."""
     path = Path(path)
-    findings = inspect(path, limits or Limits(), summary)
+    findings = inspect(path, limits or Limits(), summary, archive)
     return [Finding(f.code, Location(str(path)), f.field, f.value, f.params) for f in findings]
