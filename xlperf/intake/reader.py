@@ -228,12 +228,17 @@ class _SheetReader:
     def texts(self, target: dict, keys: tuple[str, ...], json_paths: tuple[str, ...], cells: tuple[str, ...],
               values: list[object]) -> None:
         """``text`` for several fields whose values were already taken from their cells (a table row)."""
-        result, sheet = self.result, self.sheet
+        path, sheet, sources, raw = self.result.path, self.sheet, self.result.sources, self.result.raw
         for key, json_path, cell, value in zip(keys, json_paths, cells, values):
-            result.sources[json_path] = Location(result.path, sheet, cell)
+            sources[json_path] = Location(path, sheet, cell)
             if value is None:
                 continue
-            result.raw[json_path] = value
+            raw[json_path] = value
+            if type(value) is str:  # most cells: _text_of's first case, without the call
+                text = _cached_clean_text(value) if len(value) <= _CACHED_TEXT_LENGTH else clean_text(value)
+                if text is not None:
+                    target[key] = text
+                continue
             text = _text_of(value)
             if text is not None:
                 target[key] = text
