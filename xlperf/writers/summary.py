@@ -112,6 +112,11 @@ def _write(sheet, row: int, column: int, value: object, fmt) -> None:
     kind = type(value)
     if kind is str:  # the common case first: most cells are unit text
         sheet.write_string(row, column, value, fmt)
+    elif kind is float or kind is int:  # then counts and amounts, without the general tests below
+        if value - value == 0:  # False for NaN and infinities (blank, as is_blank has them)
+            sheet.write_number(row, column, float(value), fmt)
+        else:
+            sheet.write_blank(row, column, None, fmt)
     elif is_blank(value):
         sheet.write_blank(row, column, None, fmt)
     elif is_number(value):
@@ -128,10 +133,25 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
         sheet.write_string(first_row, first_col, text, fmt)
 
 
-def _total(values) -> float:
-    isfinite = math.isfinite
-    return math.fsum(float(v) for v in values  # the common floats first: this runs over every project
-                     if (isfinite(v) if type(v) is float else is_number(v)))
+def _numbers(values: list) -> list[float]:
+    """The values that are numbers (``is_number``), as floats, in order. A column's values are mostly of one
+    type: floats or ints alone are taken without a test of each value."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return list(filter(math.isfinite, values))
+    if kinds == {int}:
+        return list(map(float, values))
+    return [float(value) for value in values if _is_number(value)]
+
+
+def _is_number(value: object) -> bool:
+    """``is_number``, with the types of a table's cells tested first."""
+    kind = type(value)
+    if kind is float:
+        return value - value == 0
+    if kind is int:
+        return True
+    return kind is not str and value is not None and is_number(value)
 
 
 def summary_title(consolidation: Consolidation) -> str:
@@ -221,16 +241,19 @@ class _Book:
 
 
 def _write_table(book: _Book, sheet, columns: list[Column], records, count: int, top: int = 0,
-                 last_row: int | None = None, segments: Iterable[Segment] | None = None) -> list[int]:
+                 last_row: int | None = None, segments: Iterable[Segment] | None = None,
+                 widths: list[int] | None = None) -> list[int]:
     """A header row at ``top`` and ``count`` rows; returns the column widths.
 
     The rows are ``records`` (a DataFrame, a list of dicts or column lists), or ``segments`` made ahead with
     the standard formats (then every column has a fixed width). XlsxWriter writes the header and a probe row
     carrying each column's format and the alert format; the rows replace the probe row when the package is
-    spliced (``sheetxml``), which checks the probe row carries the styles the rows were made for."""
+    spliced (``sheetxml``), which checks the probe row carries the styles the rows were made for. ``widths``:
+    the columns' ``_widths``, when they have been measured already."""
     formats = book.formats
     rows = _rows(records, [column.key for column in columns]) if segments is None else None
-    widths = _widths(columns, rows() if rows is not None else ())
+    if widths is None:
+        widths = _widths(columns, rows() if rows is not None else ())
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.shown_header, formats.header)
@@ -273,32 +296,21 @@ def _widths(columns: list[Column], rows: Iterable[Sequence]) -> list[int]:
     distinct values of each column: text is measured in each batch it is in (the same text, the same width),
     other values only the first time an equal value is met (as one set of all the values would keep it); of
     amounts only the largest and the smallest are kept."""
-    measuring = [index for index, column in enumerate(columns) if column.width is None]
-    widest = {index: _header_width(columns[index]) for index in measuring}
-    amounts: dict[int, list] = {index: [] for index in measuring}  # the largest and smallest amount so far
-    seen: dict[int, set] = {index: set() for index in measuring}  # values other than text met so far
+    widths = _Widths(columns)
+    for batch in _batches(rows if widths.measuring else (), WIDTH_BATCH):
+        widths.measure(batch)
+    return widths.result()
+
+
+def _batches(rows: Iterable[Sequence], size: int) -> Iterator[list[Sequence]]:
     batch: list[Sequence] = []
-    any_rows = False
-    for row in (rows if measuring else ()):
-        any_rows = True
+    for row in rows:
         batch.append(row)
-        if len(batch) == WIDTH_BATCH:
-            _measure(columns, measuring, batch, widest, amounts, seen)
+        if len(batch) == size:
+            yield batch
             batch = []
     if batch:
-        _measure(columns, measuring, batch, widest, amounts, seen)
-    widths = []
-    for index, column in enumerate(columns):
-        if column.width is not None:
-            widths.append(column.width)
-            continue
-        wide = widest[index]
-        if column.kind == "percent" and any_rows:
-            wide = max(wide, 5)
-        elif column.kind == "money" and amounts[index]:
-            wide = max([wide] + [len(f"{value:,.2f}") for value in (max(amounts[index]), min(amounts[index]))])
-        widths.append(min(wide, column.widest) + 2)
-    return widths
+        yield batch
 
 
 def _header_width(column: Column) -> int:
@@ -306,29 +318,63 @@ def _header_width(column: Column) -> int:
     return widest if column.lines else min(widest, HEADER_WIDTH)
 
 
-def _measure(columns: list[Column], measuring: list[int], batch: list[Sequence], widest: dict[int, int],
-             amounts: dict[int, list], seen: dict[int, set]) -> None:
-    """``_widths`` of one batch of rows."""
-    for index in measuring:
-        column = columns[index]
-        if column.kind == "percent":
-            continue
-        distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
-                    for value in (row[index] for row in batch)}
-        if column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
-            numbers = [value for value in distinct if is_number(value)]
-            if numbers:
-                amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
-            others = [display_width(str(value)) for value in distinct if not is_number(value) and not is_blank(value)]
-            widest[index] = max([widest[index]] + others)
-        else:
-            met = seen[index]
-            fresh = [value for value in distinct if type(value) is str or value not in met]
-            met.update(value for value in fresh if type(value) is not str)
-            for value in fresh:
-                if not is_blank(value):
-                    value = shown_value(column, value)
-                    widest[index] = max(widest[index], display_width(value if type(value) is str else str(value)))
+_KEPT_AS_THEY_ARE = {str, int, float, type(None)}  # values a width's set of distinct values holds as they are
+
+
+class _Widths:
+    """``_widths``, a batch of rows at a time (so that one reading of a table can serve other sums too)."""
+
+    def __init__(self, columns: list[Column]):
+        self.columns = columns
+        self.measuring = [index for index, column in enumerate(columns) if column.width is None]
+        self.widest = {index: _header_width(columns[index]) for index in self.measuring}
+        self.amounts: dict[int, list] = {index: [] for index in self.measuring}  # the largest and smallest so far
+        self.seen: dict[int, set] = {index: set() for index in self.measuring}  # values other than text met so far
+        self.any_rows = False
+
+    def measure(self, batch: list[Sequence]) -> None:
+        self.any_rows = True
+        widest, amounts, seen = self.widest, self.amounts, self.seen
+        for index in self.measuring:
+            column = self.columns[index]
+            if column.kind == "percent":
+                continue
+            values = [row[index] for row in batch]
+            if set(map(type, values)) <= _KEPT_AS_THEY_ARE:
+                distinct = set(values)
+            else:
+                distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
+                            for value in values}
+            if column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
+                numbers = [value for value in distinct if is_number(value)]
+                if numbers:
+                    amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
+                others = [display_width(str(value)) for value in distinct
+                          if not is_number(value) and not is_blank(value)]
+                widest[index] = max([widest[index]] + others)
+            else:
+                met = seen[index]
+                fresh = [value for value in distinct if type(value) is str or value not in met]
+                met.update(value for value in fresh if type(value) is not str)
+                for value in fresh:
+                    if not is_blank(value):
+                        value = shown_value(column, value)
+                        widest[index] = max(widest[index], display_width(value if type(value) is str else str(value)))
+
+    def result(self) -> list[int]:
+        widths = []
+        for index, column in enumerate(self.columns):
+            if column.width is not None:
+                widths.append(column.width)
+                continue
+            wide = self.widest[index]
+            amounts = self.amounts[index]
+            if column.kind == "percent" and self.any_rows:
+                wide = max(wide, 5)
+            elif column.kind == "money" and amounts:
+                wide = max([wide] + [len(f"{value:,.2f}") for value in (max(amounts), min(amounts))])
+            widths.append(min(wide, column.widest) + 2)
+        return widths
 
 
 def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> Iterator[Segment]:
@@ -394,19 +440,20 @@ def _count_lines(level1: str) -> tuple[str, ...]:
     return (stem, "指标数")
 
 
-def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[str, tuple[str, float]]:
+def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _ProjectFigures
+                    ) -> dict[str, tuple[str, float]]:
     """The project table and its 合计 row; returns each total's absolute cell reference and value."""
     formats = book.formats
     columns = _project_columns(consolidation)
     projects = consolidation.table("projects")
     count = consolidation.size("projects")
     total_row = count + 1
-    widths = _write_table(book, sheet, columns, projects, count, last_row=total_row)
+    widths = _write_table(book, sheet, columns, projects, count, last_row=total_row, widths=list(figures.widths))
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
     budget_cell = xl_rowcol_to_cell(total_row, position["budget_total"])
     totals: dict[str, tuple[str, float]] = {}
-    sums = _sums(projects, [column.key for column in columns[4:] if column.kind in ("money", "count")])
+    sums = figures.sums
     for index, column in enumerate(columns[4:], start=4):
         letter = xl_col_to_name(index)
         if column.kind in ("money", "count"):
@@ -434,20 +481,56 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation) -> dict[st
     return totals
 
 
-def _sums(records, keys: list[str]) -> dict[str, float]:
-    """``_total`` of each column in ``keys``, from one reading of the rows (the same sums: ``math.fsum`` of the
-    same numbers in the same order)."""
-    if not isinstance(records, SpooledTable):
-        return {key: _total(_column(records, key)) for key in keys}
-    where = [records.columns.index(key) for key in keys]
-    numbers = [array("d") for _ in keys]
-    isfinite = math.isfinite
-    for row in records:
-        for kept, index in zip(numbers, where):
-            value = row[index]
-            if isfinite(value) if type(value) is float else is_number(value):
-                kept.append(float(value))
-    return {key: math.fsum(kept) for key, kept in zip(keys, numbers)}
+class _ProjectFigures:
+    """What 项目汇总 and 资金支出进度 need of the projects beyond their rows, from one reading of them: each
+    column's width (``_widths``), the total (``math.fsum`` of its numbers) of each amount and count, and each unit's totals of
+    the budget and the planned amounts (floats kept in arrays until they are added: ``math.fsum`` gives the
+    same sums as of the values in order)."""
+
+    def __init__(self, columns: list[Column], rows: Iterable[Sequence], spent: list[str]):
+        position = {column.key: index for index, column in enumerate(columns)}
+        summed = [column.key for column in columns[4:] if column.kind in ("money", "count")]
+        summed += [key for key in spent if key not in summed]
+        numbers = {key: array("d") for key in summed}
+        by_unit: dict[str, list[array]] = {}
+        widths = _Widths(columns)
+        unit_at, spent_at = position["unit_code"], [position[key] for key in spent]
+        for batch in _batches(rows, WIDTH_BATCH):
+            widths.measure(batch)
+            for key in summed:
+                numbers[key].extend(_numbers([row[position[key]] for row in batch]))
+            for row in batch:
+                code = row[unit_at]
+                code = code if type(code) is str else unit_text(code)
+                own = by_unit.get(code)
+                if own is None:
+                    own = by_unit[code] = [array("d") for _ in spent]
+                for index, kept in zip(spent_at, own):
+                    value = row[index]
+                    if _is_number(value):
+                        kept.append(float(value))
+        self.widths = widths.result()
+        self.sums = {key: math.fsum(kept) for key, kept in numbers.items()}
+        self.spent = spent
+        self.by_unit = {code: [math.fsum(kept) for kept in own] for code, own in by_unit.items()}
+
+    def spending(self, names: dict[str, str]) -> list[tuple[str, str, list[float]]]:
+        """(unit code, unit name, the totals of ``spent`` over the unit's projects): the department first
+        (code ''), then every unit named, by code."""
+        nothing = [0.0] * len(self.spent)
+        return [("", "部门合计", [self.sums[key] for key in self.spent])] + [
+            (code, name, self.by_unit.get(code, nothing)) for code, name in sorted(names.items())]
+
+
+def _project_figures(consolidation: Consolidation) -> _ProjectFigures:
+    columns = _project_columns(consolidation)
+    rows = _rows(consolidation.table("projects"), [column.key for column in columns])
+    return _ProjectFigures(columns, rows(), _spent(consolidation))
+
+
+def _spent(consolidation: Consolidation) -> list[str]:
+    """资金支出进度's amounts: the budget, then the cumulative plan at each milestone."""
+    return ["budget_total"] + [f"plan_amount/{milestone}" for milestone in consolidation.milestones]
 
 
 def _write_indicators(book: _Book, sheet, consolidation: Consolidation, shown: tuple[int, int] | None) -> None:
@@ -493,28 +576,6 @@ def _tally(consolidation: Consolidation) -> Counter:
         return consolidation.prepared.pairs
     indicators = consolidation.records("indicators")
     return indicator_tally(*(_column(indicators, key) for key in ("unit_code", "level1", "level2")))
-
-
-def _spending(projects, names: dict[str, str], keys: list[str]) -> list[tuple[str, str, list[float]]]:
-    """(unit code, unit name, ``_total`` of each of ``keys`` over the unit's projects): the department first
-    (code ''), then every unit named, by code. One reading of the rows; each unit's numbers are kept as
-    floats in arrays until they are added (``math.fsum``: the same sums as of the unit's values in order)."""
-    unit = _rows(projects, ["unit_code"] + keys)
-    department = [array("d") for _ in keys]
-    by_unit: dict[str, list[array]] = {}
-    isfinite = math.isfinite
-    for code, *values in unit():
-        own = by_unit.get(code if type(code) is str else unit_text(code))
-        if own is None:
-            own = by_unit[code if type(code) is str else unit_text(code)] = [array("d") for _ in keys]
-        for value, everyone, kept in zip(values, department, own):
-            if isfinite(value) if type(value) is float else is_number(value):
-                everyone.append(float(value))
-                kept.append(float(value))
-    nothing = [0.0] * len(keys)
-    return [("", "部门合计", [math.fsum(kept) for kept in department])] + [
-        (code, name, [math.fsum(kept) for kept in by_unit[code]] if code in by_unit else nothing)
-        for code, name in sorted(names.items())]
 
 
 def _statistics_columns(consolidation: Consolidation, by_unit: dict[str, Counter], pairs: Counter
@@ -605,11 +666,11 @@ def _style_chart(chart, title: str, y_title: str) -> None:
     chart.set_legend({"position": "bottom", "font": font})
 
 
-def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
+def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Formats,
+                    figures: _ProjectFigures) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     milestones = consolidation.milestones
-    groups = _spending(consolidation.table("projects"), _unit_names(consolidation),
-                       ["budget_total"] + [f"plan_amount/{milestone}" for milestone in milestones])
+    groups = figures.spending(_unit_names(consolidation))
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
     _merge(sheet, 0, 1, 1, 1, "单位名称", formats.header)
     _merge(sheet, 0, 2, 1, 2, "预算数\n（万元）", formats.header)
@@ -792,12 +853,13 @@ def _write_draft(consolidation: Consolidation, draft: Path, elsewhere: str | Pat
     sheets, formats = book.sheets, book.formats
     partial = elsewhere is not None and rows_needed(consolidation) > EXCEL_MAX_ROWS
     shown = indicators_shown(consolidation) if partial else None
-    totals = _write_projects(book, sheets[PROJECTS], consolidation)
+    figures = _project_figures(consolidation)
+    totals = _write_projects(book, sheets[PROJECTS], consolidation, figures)
     _write_about(book, sheets[ABOUT], consolidation, totals,
                  (str(elsewhere), shown[0], returns_shown(consolidation, shown[1])) if partial else None)
     _write_indicators(book, sheets[INDICATORS], consolidation, shown)
     _write_statistics(workbook, sheets[STATISTICS], consolidation, formats)
-    _write_spending(workbook, sheets[SPENDING], consolidation, formats)
+    _write_spending(workbook, sheets[SPENDING], consolidation, formats, figures)
     _write_findings(book, sheets[FINDINGS], consolidation)
     _write_missing(book, sheets[MISSING], consolidation)
     _write_data(book, sheets[DATA], consolidation, partial)
