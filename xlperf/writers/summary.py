@@ -133,7 +133,7 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
         sheet.write_string(first_row, first_col, text, fmt)
 
 
-def _numbers(values: list) -> list[float]:
+def _numbers(values: Sequence) -> list[float]:
     """The values that are numbers (``is_number``), as floats, in order. A column's values are mostly of one
     type: floats or ints alone are taken without a test of each value."""
     kinds = set(map(type, values))
@@ -298,7 +298,7 @@ def _widths(columns: list[Column], rows: Iterable[Sequence]) -> list[int]:
     amounts only the largest and the smallest are kept."""
     widths = _Widths(columns)
     for batch in _batches(rows if widths.measuring else (), WIDTH_BATCH):
-        widths.measure(batch)
+        widths.measure(list(zip(*batch)))
     return widths.result()
 
 
@@ -333,19 +333,24 @@ class _Widths:
         self.any_rows = False
 
     def measure(self, batch: list[Sequence]) -> None:
+        """Measure a batch of rows, given as its columns (each column's values in row order)."""
         self.any_rows = True
         widest, amounts, seen = self.widest, self.amounts, self.seen
         for index in self.measuring:
             column = self.columns[index]
             if column.kind == "percent":
                 continue
-            values = [row[index] for row in batch]
+            values = batch[index]
             if set(map(type, values)) <= _KEPT_AS_THEY_ARE:
                 distinct = set(values)
             else:
                 distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
                             for value in values}
-            if column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
+            if column.kind == "money" and set(map(type, distinct)) <= {float, type(None)}:  # the common amounts
+                numbers = [value for value in distinct if value is not None and value - value == 0]
+                if numbers:
+                    amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
+            elif column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
                 numbers = [value for value in distinct if is_number(value)]
                 if numbers:
                     amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
@@ -496,19 +501,20 @@ class _ProjectFigures:
         widths = _Widths(columns)
         unit_at, spent_at = position["unit_code"], [position[key] for key in spent]
         for batch in _batches(rows, WIDTH_BATCH):
-            widths.measure(batch)
+            values = list(zip(*batch))  # the batch's columns
+            widths.measure(values)
             for key in summed:
-                numbers[key].extend(_numbers([row[position[key]] for row in batch]))
-            for row in batch:
-                code = row[unit_at]
-                code = code if type(code) is str else unit_text(code)
+                numbers[key].extend(_numbers(values[position[key]]))
+            units: dict[str, list[int]] = {}  # the batch's rows of each unit
+            for row, code in enumerate(values[unit_at]):
+                units.setdefault(code if type(code) is str else unit_text(code), []).append(row)
+            for code, rows_of_unit in units.items():
                 own = by_unit.get(code)
                 if own is None:
                     own = by_unit[code] = [array("d") for _ in spent]
                 for index, kept in zip(spent_at, own):
-                    value = row[index]
-                    if _is_number(value):
-                        kept.append(float(value))
+                    column = values[index]
+                    kept.extend(_numbers([column[row] for row in rows_of_unit]))
         self.widths = widths.result()
         self.sums = {key: math.fsum(kept) for key, kept in numbers.items()}
         self.spent = spent
