@@ -603,13 +603,18 @@ def _statistics_columns(consolidation: Consolidation, by_unit: dict[str, Counter
     return columns, groups
 
 
+NO_PAIRS: Counter = Counter()  # a unit's without indicators (only read)
+
+
 def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
     """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
     level1_names = consolidation.level1_names
     by_unit: dict[str, Counter] = {}  # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
+    pairs: Counter = Counter()  # the department's
     for (code, level1, level2), count in _tally(consolidation).items():
         by_unit.setdefault(code, Counter())[(level1, level2)] += count
-    pairs = sum(by_unit.values(), Counter())
+        pairs[(level1, level2)] += count
+    pairs = +pairs  # the positive counts, as a sum of the units' Counters keeps them
     columns, groups = _statistics_columns(consolidation, by_unit, pairs)
     first_level2 = 2 + len(level1_names) + 1
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
@@ -627,7 +632,7 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Fo
     for row, (code, name) in enumerate(rows, start=2):
         _write(sheet, row, 0, code, formats.kinds["text"])
         _write(sheet, row, 1, name, formats.kinds["text"])
-        unit_pairs = by_unit.get(code, Counter())
+        unit_pairs = by_unit.get(code, NO_PAIRS)
         for index, (_, count) in enumerate(columns, start=2):
             _write(sheet, row, index, count(unit_pairs), formats.kinds["count"])
     total_row = 2 + len(rows)
