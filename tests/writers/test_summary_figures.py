@@ -1,0 +1,79 @@
+"""项目汇总's figures taken from one reading of the rows (``_ProjectFigures``) are those of the plain definitions:
+``math.fsum`` of the values ``is_number`` takes, per column and per unit, and ``_widths`` of the rows."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+import xlperf.writers.summary as summary_module
+from xlperf.consolidate.consolidation import SpooledTable
+from xlperf.consolidate.rows import Column, is_number
+from xlperf.writers.summary import _numbers, _ProjectFigures, _widths
+
+ODD_VALUES = [1.5, 2, None, "", "12", "x", math.nan, math.inf, -math.inf, True, False, Decimal("2.25"),
+              Fraction(1, 4), -3.0, 0, 10**6, 1e-9]
+
+
+@pytest.mark.parametrize("values", [
+    [1.5, 2.5, -0.25, math.nan, 1e300, math.inf],  # floats alone
+    [1, 2, 3, 0, -7],  # ints alone
+    [1.0, None, 2.0, None],
+    ODD_VALUES,
+    [True, False],
+    [],
+])
+def test_numbers_are_the_values_is_number_takes_as_floats_in_order(values):
+    expected = [float(value) for value in values if is_number(value)]
+    found = _numbers(values)
+    assert found == expected and all(type(number) is float for number in found)
+
+
+COLUMNS = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称", widest=12),
+           Column("project_code", "项目编码", width=14), Column("project_name", "项目名称", widest=16),
+           Column("budget_total", "预算数", "money"), Column("plan_pct/6月", "6月支出比例", "percent"),
+           Column("plan_amount/6月", "6月计划支出", "money"), Column("count/产出指标", "产出指标数", "count"),
+           Column("status", "状态", show=lambda value: {"invalid": "有错误（仍汇总）"}.get(value, value))]
+
+
+def _project_rows() -> list[list]:
+    rows = []
+    for number in range(23):
+        unit = ["001", "002", 3, None, "001"][number % 5]  # a code that is a number, and none
+        odd = ODD_VALUES[number % len(ODD_VALUES)]
+        rows.append([unit, f"单位{unit}" * (1 + number % 3), f"P{number:03d}", "项目名称很长很长" * (number % 4),
+                     odd if number % 2 else 100.0 + number * 1.25, 30.0, odd if number % 3 else number * 0.5,
+                     number % 7 if number % 4 else odd, "invalid" if number % 6 == 0 else "included"])
+    return rows
+
+
+def _expected_spending(rows: list[list], spent_at: list[int]) -> dict[str, list[float]]:
+    by_unit: dict[str, list[list[float]]] = {}
+    for row in rows:
+        code = row[0] if type(row[0]) is str else ("" if row[0] is None else str(row[0]))
+        own = by_unit.setdefault(code, [[] for _ in spent_at])
+        for index, kept in zip(spent_at, own):
+            if is_number(row[index]):
+                kept.append(float(row[index]))
+    return {code: [math.fsum(kept) for kept in own] for code, own in by_unit.items()}
+
+
+@pytest.mark.parametrize("batch", [2, 5, 2000])
+def test_one_reading_gives_the_widths_totals_and_spending_of_their_definitions(monkeypatch, batch):
+    monkeypatch.setattr(summary_module, "WIDTH_BATCH", batch)
+    monkeypatch.setattr(SpooledTable, "BATCH", 3)
+    rows = _project_rows()
+    table = SpooledTable([column.key for column in COLUMNS], rows)
+    spent = ["budget_total", "plan_amount/6月"]
+    figures = _ProjectFigures(COLUMNS, iter(table), spent)
+
+    assert figures.widths == _widths(COLUMNS, [list(row) for row in rows])
+    summed = ["budget_total", "plan_amount/6月", "count/产出指标"]
+    assert figures.sums == {key: math.fsum(float(row[index]) for row in rows if is_number(row[index]))
+                            for key, index in ((key, [c.key for c in COLUMNS].index(key)) for key in summed)}
+    assert figures.by_unit == _expected_spending(rows, [4, 6])
+    names = {"001": "甲", "002": "乙", "3": "丙", "009": "无项目的单位"}
+    assert figures.spending(names) == [("", "部门合计", [figures.sums[key] for key in spent])] + [
+        (code, name, figures.by_unit.get(code, [0.0, 0.0])) for code, name in sorted(names.items())]
