@@ -346,17 +346,16 @@ class _Widths:
             else:
                 distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
                             for value in values}
-            if column.kind == "money" and set(map(type, distinct)) <= {float, type(None)}:  # the common amounts
-                numbers = [value for value in distinct if value is not None and value - value == 0]
+            if column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
+                if set(map(type, distinct)) <= {float, type(None)}:  # amounts as stored: nothing else to measure
+                    numbers = [value for value in distinct if value is not None and value - value == 0]
+                else:
+                    numbers = [value for value in distinct if is_number(value)]
+                    others = [display_width(str(value)) for value in distinct
+                              if not is_number(value) and not is_blank(value)]
+                    widest[index] = max([widest[index]] + others)
                 if numbers:
                     amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
-            elif column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
-                numbers = [value for value in distinct if is_number(value)]
-                if numbers:
-                    amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
-                others = [display_width(str(value)) for value in distinct
-                          if not is_number(value) and not is_blank(value)]
-                widest[index] = max([widest[index]] + others)
             else:
                 met = seen[index]
                 fresh = [value for value in distinct if type(value) is str or value not in met]
@@ -488,9 +487,9 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _
 
 class _ProjectFigures:
     """What 项目汇总 and 资金支出进度 need of the projects beyond their rows, from one reading of them: each
-    column's width (``_widths``), the total (``math.fsum`` of its numbers) of each amount and count, and each unit's totals of
-    the budget and the planned amounts (floats kept in arrays until they are added: ``math.fsum`` gives the
-    same sums as of the values in order)."""
+    column's width (``_widths``), the total of each amount and count, and each unit's totals of the budget
+    and the planned amounts. A total is ``math.fsum`` of the column's numbers (``is_number``) as floats,
+    kept in arrays until they are added."""
 
     def __init__(self, columns: list[Column], rows: Iterable[Sequence], spent: list[str]):
         position = {column.key: index for index, column in enumerate(columns)}
