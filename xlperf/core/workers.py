@@ -5,8 +5,10 @@ process when a file declares billions of shared strings). With ``isolate`` (what
 always asks for) every input is handled in a worker process under limits: its address space
 (RLIMIT_AS) may grow by at most ``Boundary.memory_bytes`` and one input may take at most
 ``Boundary.seconds``. A worker that dies, runs out of memory or overruns is replaced, and only the input
-it was working on is lost: ``on_crash(item, crash)`` says what to report for it. Results come back in
-input order, each as soon as it and those before it are done.
+it was working on is lost: ``on_crash(item, crash)`` says what to report for it (an input it had been
+given but not started goes to another worker). Each worker has its next input in its pipe while it works on
+one, so it never waits for this process to answer. Results come back in input order, each as soon as it and
+those before it are done.
 
 Workers are forked (cheap, and they inherit the loaded frameworks; a library user's script needs no
 ``if __name__ == "__main__"`` guard), die with their parent whatever ends it (PR_SET_PDEATHSIG), leave
@@ -32,7 +34,8 @@ from typing import TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-PARALLEL_MIN_ITEMS = 40  # without isolation, below this starting worker processes costs more than it saves
+PARALLEL_MIN_ITEMS = 40
+TASKS_AHEAD = 2  # given to a worker at a time: the next input is in its pipe when it finishes one  # without isolation, below this starting worker processes costs more than it saves
 _STDERR_TAIL = 8192
 _OUT_OF_MEMORY_SIGNS = ("memory allocation of", "MemoryError", "Cannot allocate memory", "out of memory")
 
@@ -144,13 +147,25 @@ class _Worker:
                                        daemon=True)
         self.process.start()
         child.close()
-        self.task: tuple | None = None  # (index, item)
-        self.deadline = 0.0
+        self.tasks: deque[tuple] = deque()  # (index, item), in the order given: the first is being worked on
+        self.deadline = 0.0  # for the first task
 
-    def give(self, index: int, item, seconds: float) -> None:
-        self.task = (index, item)
+    def give(self, index: int, item, seconds: float) -> bool:
+        """Send it an input; False if it can take none (it has ended: its end is seen by the pool)."""
+        try:
+            self.connection.send((index, item))
+        except OSError:  # a broken pipe
+            return False
+        if not self.tasks:
+            self.deadline = time.monotonic() + seconds
+        self.tasks.append((index, item))
+        return True
+
+    def done_with_first(self, seconds: float) -> tuple:
+        """The first task answered: the next one (already sent) starts now."""
+        task = self.tasks.popleft()
         self.deadline = time.monotonic() + seconds
-        self.connection.send(self.task)
+        return task
 
     def crash(self) -> Crash:
         """Why the worker ended (it has), from its exit status and what it printed last."""
@@ -203,44 +218,53 @@ class _Pool:
     def _start(self) -> _Worker:
         return _Worker(self.context, self.function, self.boundary.memory_bytes)
 
+    def _replace(self, workers: list[_Worker], position: int, pending: deque, kill: bool) -> None:
+        """A new worker in place of one that is done for; the inputs it had not started go back first in line."""
+        worker = workers[position]
+        pending.extendleft(reversed(worker.tasks))
+        worker.tasks.clear()
+        worker.stop(kill=kill)
+        workers[position] = self._start()
+
     def map(self, items: list, on_crash) -> Iterator:
         pending = deque(enumerate(items))
         done: dict[int, object] = {}
         workers: list[_Worker] = []
         next_out = 0
+        seconds = self.boundary.seconds
         try:
             workers = [self._start() for _ in range(self.jobs)]
             while next_out < len(items):
-                for worker in workers:
-                    if worker.task is None and pending:
-                        worker.give(*pending.popleft(), self.boundary.seconds)
-                busy = [worker for worker in workers if worker.task is not None]
+                for position in range(len(workers)):  # each worker has its next input waiting while it works
+                    while len(workers[position].tasks) < TASKS_AHEAD and pending:
+                        if workers[position].give(*pending[0], seconds):
+                            pending.popleft()
+                        elif not workers[position].tasks:  # ended while idle: no input of ours took it down
+                            self._replace(workers, position, pending, kill=True)
+                        else:  # ended on its first input: said below, once its end is seen
+                            break
+                busy = [worker for worker in workers if worker.tasks]
                 timeout = max(0.0, min(worker.deadline for worker in busy) - time.monotonic())
                 ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy], timeout))
                 for position, worker in enumerate(workers):
-                    if worker.task is None:
+                    if not worker.tasks:
                         continue
-                    index, item = worker.task
-                    outcome = None
                     if worker.connection in ready or worker.process.sentinel in ready:
                         try:
-                            if worker.connection.poll():
+                            while worker.tasks and worker.connection.poll():
                                 _, finished, value = worker.connection.recv()
-                                outcome = value if finished else on_crash(item, value)
-                                worker.task = None
+                                index, item = worker.done_with_first(seconds)
+                                done[index] = value if finished else on_crash(item, value)
                         except (EOFError, OSError):
                             pass
-                        if worker.task is not None:  # no answer: it died on this input
-                            outcome = on_crash(item, worker.crash())
-                            worker.stop(kill=True)
-                            workers[position] = self._start()
+                        if worker.tasks and not worker.process.is_alive():  # it died on its first input
+                            index, item = worker.tasks.popleft()
+                            done[index] = on_crash(item, worker.crash())
+                            self._replace(workers, position, pending, kill=True)
                     elif time.monotonic() >= worker.deadline:
-                        worker.stop(kill=True)
-                        outcome = on_crash(item, Crash("timeout", f"{self.boundary.seconds:g}"))
-                        workers[position] = self._start()
-                    else:
-                        continue
-                    done[index] = outcome
+                        index, item = worker.tasks.popleft()
+                        done[index] = on_crash(item, Crash("timeout", f"{seconds:g}"))
+                        self._replace(workers, position, pending, kill=True)
                 while next_out in done:
                     yield done.pop(next_out)
                     next_out += 1
