@@ -308,3 +308,21 @@ def test_what_a_folder_holds_besides_workbooks_is_said_not_skipped_silently(tmp_
     merged = CliRunner().invoke(cli, ["--lang", "en", "merge", str(folder), "-o", str(tmp_path / "s.xlsx")])
     assert merged.exit_code == 0 and f"skipped (not a workbook, not read): {folder / '471001_绩效目标表.pdf'}" in \
         merged.stderr
+
+
+def test_merge_refuses_to_write_over_one_of_its_inputs(tmp_path):
+    """By its own name, and through a link of another name in another folder: the input is left as it was."""
+    folder = tmp_path / "returns"
+    shutil.copytree(SAMPLES / "returns", folder)
+    first = sorted(folder.glob("*.xlsx"))[0]
+    before = first.read_bytes()
+    link = tmp_path / "elsewhere" / "summary.xlsx"
+    link.parent.mkdir()
+    link.symlink_to(first)
+    for output in (first, link):
+        result = run("merge", folder, "-o", output, "--no-cache", "--lang", "zh")
+        assert result.exit_code == 2, output
+        assert result.output.strip() == f"xlperf: 错误: 输出 {output} 是输入之一，请换一个输出路径", output
+    assert first.read_bytes() == before
+    fresh = tmp_path / "new.xlsx"
+    assert run("merge", folder, "-o", fresh, "--no-cache").exit_code == 0 and fresh.is_file()

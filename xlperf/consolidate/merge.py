@@ -104,10 +104,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     if on_duplicate not in ("error", "latest"):
         raise UsageError(key="on_duplicate")
     files = collect_inputs(paths)
-    if output is not None:
-        target = Path(output).resolve()
-        if any(Path(p).resolve() == target for p in files):
-            raise UsageError(key="output_is_input", output=output)
+    if output is not None and _is_among(Path(output), files):
+        raise UsageError(key="output_is_input", output=output)
     manifest = _load_manifest(expect) if expect else None
     resolver = FrameworkResolver(framework, library)
     spec = load_spec()
@@ -169,6 +167,23 @@ def _framework_hashes(resolver: FrameworkResolver) -> dict[str, str]:
     if resolver.pinned is not None:
         hashes[resolver.pinned.id] = resolver.pinned.sha256
     return hashes
+
+
+def _is_among(output: Path, files: list[Path]) -> bool:
+    """Whether ``output`` is one of ``files`` (the same file by any name or link); one stat a file, not a
+    resolve of every path (a re-merge of a thousand returns spent 0.1 s on that)."""
+    try:
+        target = os.stat(output)
+    except OSError:  # not there yet: none of the inputs found is it
+        return False
+    for path in files:
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        if (found.st_dev, found.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
 
 
 def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str) -> "_Input":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from ..core.cells import cell_name, column_index
@@ -42,7 +42,7 @@ class Spec:
     def indicator_columns(self) -> list[dict]:
         return self.data["project_sheet"]["indicators"]["columns"]
 
-    @property
+    @cached_property  # asked for once per input in a merge; Limits is frozen
     def limits(self) -> Limits:
         return Limits.from_mapping(self.data.get("limits", {}))
 
