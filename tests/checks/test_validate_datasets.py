@@ -9,7 +9,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
+import pyarrow as pa  # a test dependency (setup.cfg): never skipped
+import pyarrow.parquet as pq
 from click.testing import CliRunner
 from conftest import SAMPLES
 
@@ -20,8 +21,6 @@ from xlperf.framework.spec import load_spec
 from xlperf.intake import reader
 from xlperf.writers import exports
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
 
 WHOLE = 10**15  # PARQUET_PART_BYTES at which every dataset is one part, read whole
 
