@@ -140,7 +140,7 @@ def _compiled_errors(instance: object, framework: Framework) -> list[tuple[list,
         if not (keyword in _COMPILED_KEYWORDS or (keyword == "enum" and key in ("level1", "level2"))
                 or (keyword == "const" and key == "framework")):
             return None
-        schema = framework.schema_at(schema_path[:-1])
+        schema = value_at(framework.schema, schema_path[:-1])  # the object holding the keyword
         order = _reference_order(framework, list(error.evaluation_path), path)
         if not isinstance(schema, dict) or keyword not in schema or order is None:
             return None
@@ -453,7 +453,7 @@ def map_in_parts(function: Callable[[tuple], T], tasks: list[tuple], jobs: int |
     and dropped)."""
     datasets = [index for index, task in enumerate(tasks) if is_parquet_dataset(task[0])]
     plans = dict(zip(datasets, map_in_workers(_parts_task, [tasks[index][0] for index in datasets], jobs,
-                                              on_crash=_parts_crashed, isolate=isolate, boundary=read_boundary())))
+                                              on_crash=crash_finding, isolate=isolate, boundary=read_boundary())))
     expanded, counts = [], []
     for index, task in enumerate(tasks):
         plan = plans.get(index, [None])
@@ -475,10 +475,6 @@ def _parts_task(path: str) -> list[tuple[int, int]] | Finding:
         except UnreadableError as error:
             return error.finding
     return guarded(path, plan, lambda finding: finding)
-
-
-def _parts_crashed(path: str, crash: Crash) -> Finding:
-    return crash_finding(path, crash)
 
 
 def _one_input(results: Iterator[FileResult]) -> FileResult:

@@ -34,8 +34,8 @@ from typing import TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-PARALLEL_MIN_ITEMS = 40
-TASKS_AHEAD = 2  # given to a worker at a time: the next input is in its pipe when it finishes one  # without isolation, below this starting worker processes costs more than it saves
+PARALLEL_MIN_ITEMS = 40  # without isolation, below this starting worker processes costs more than it saves
+TASKS_AHEAD = 2  # given to a worker at a time: the next input is in its pipe when it finishes one
 _STDERR_TAIL = 8192
 _OUT_OF_MEMORY_SIGNS = ("memory allocation of", "MemoryError", "Cannot allocate memory", "out of memory")
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import FrameworkError
-from ..core.model import value_at
 from ..core.resources import templates_root
 
 if TYPE_CHECKING:
@@ -85,11 +84,6 @@ class Framework:
         project = self.local_schema(((self.schema.get("properties") or {}).get("projects") or {}).get("items"))
         indicators = (project.get("properties") or {}).get("indicators") if isinstance(project, dict) else None
         return self._fast_part_validator(indicators)
-
-    def schema_at(self, schema_path: list) -> object:
-        """The part of the schema at a compiled validator's schema path (``['$defs', 'money']``); ``None`` if
-        the path does not lead to one."""
-        return value_at(self.schema, schema_path)
 
     def local_schema(self, schema: object) -> object:
         """``schema``, or what its lone local ``$ref`` (``#/$defs/name``) names; ``None`` for any other ``$ref``."""

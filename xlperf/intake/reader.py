@@ -234,11 +234,6 @@ class _SheetReader:
             if value is None:
                 continue
             raw[json_path] = value
-            if type(value) is str:  # most cells: _text_of's first case, without the call
-                text = _cached_clean_text(value) if len(value) <= _CACHED_TEXT_LENGTH else clean_text(value)
-                if text is not None:
-                    target[key] = text
-                continue
             text = _text_of(value)
             if text is not None:
                 target[key] = text
