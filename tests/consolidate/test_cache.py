@@ -62,6 +62,31 @@ def test_second_run_reads_only_changed_and_new_files(tmp_path, monkeypatch):
     assert third.inputs.set_index("file").loc[str(changed), "state"] == "excluded"
 
 
+def test_returns_left_out_are_cached_without_rows_and_read_again_when_included(tmp_path, monkeypatch):
+    """A run without --include-invalid leaves a return with errors out and caches only that (no rows, no
+    tables): the next such run reads nothing again; a run that includes it must read it again (and its entry
+    then serves both kinds of run)."""
+    inputs = [SAMPLES / "returns-with-errors"]
+    cache = tmp_path / "cache"
+    first = merge_returns(inputs, cache_dir=cache)
+    failing = sorted(first.inputs["file"])
+    assert len(failing) == 3 and set(first.inputs["state"]) == {"excluded"} and all(first.inputs["errors"])
+    entries = [json.loads(path.read_bytes().split(b"\n")[0]) for path in cache.rglob("*.entry")]
+    assert len(entries) == 3 and all(entry.get("left_out") for entry in entries)
+    assert all(entry["tables_length"] == 0 and not entry["segments"] for entry in entries)
+    calls = _counting(monkeypatch)
+    _same(merge_returns(inputs, cache_dir=cache), first)
+    assert calls == []
+    included = merge_returns(inputs, cache_dir=cache, include_invalid=True)
+    assert sorted(calls) == failing
+    _same(included, merge_returns(inputs, include_invalid=True))
+    assert set(included.projects.loc[included.projects["source_file"].isin(failing), "status"]) == {"invalid"}
+    calls.clear()
+    _same(merge_returns(inputs, cache_dir=cache, include_invalid=True), included)
+    _same(merge_returns(inputs, cache_dir=cache), first)
+    assert calls == []
+
+
 def test_deleted_file_disappears(tmp_path):
     inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "in")
     merge_returns([inputs], cache_dir=tmp_path / "cache")
@@ -105,10 +130,10 @@ def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     reference_summary = tmp_path / "reference.xlsx"
     write_summary(reference, reference_summary)
     entries = sorted(cache.rglob("*.entry"))
-    readable = [path for path in entries if _entry(path)[1]]  # entries with rows
-    included = [path for path in readable if _entry(path)[0]["rendered_for"].startswith(str(inputs) + "/")]  # not in2/
-    readable = [path for path in readable if path != included[0]] + included[:1]  # the last one is included
-    assert len(readable) >= 5
+    with_rows = [path for path in entries if _entry(path)[1]]  # the returns without errors, included
+    left_out = [path for path in entries if not _entry(path)[1]]  # in2/'s, with errors: left out, without rows
+    assert len(with_rows) == 3 and len(left_out) == 3
+    readable = left_out + with_rows[:2]  # the last two have rows, the last one's tables are read when asked
     readable[0].write_text("{not json")
     head, blob = _entry(readable[1])
     _rewrite(readable[1], {**head, "frameworks": {"cn-2020": "0" * 64}}, blob)  # made with another framework

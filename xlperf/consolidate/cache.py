@@ -87,9 +87,10 @@ class ResultCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.entry"
 
-    def get(self, key: str, frameworks: dict[str, str]) -> dict | None:
+    def get(self, key: str, frameworks: dict[str, str], tabulated: bool = False) -> dict | None:
         """The entry, if present, intact, and made with the frameworks as they are now (id → sha256).
-        Its ``tables`` are a ``StoredTables``."""
+        Its ``tables`` are a ``StoredTables``. ``tabulated``: a return with errors must have its rows and tables
+        (an entry made by a run that left it out, ``left_out``, has neither)."""
         path = self._path(key)
         try:
             with open(path, "rb") as handle:
@@ -97,6 +98,8 @@ class ResultCache:
                 entry = json.loads(head.decode("utf-8"))
                 if entry.get("key") != key or entry.get("version") != ENTRY_VERSION:
                     raise ValueError("stale entry")
+                if tabulated and entry.get("left_out"):
+                    raise ValueError("made without rows")
                 for framework_id, framework_sha in entry.get("frameworks", {}).items():
                     if frameworks.get(framework_id) != framework_sha:
                         raise ValueError("framework changed")

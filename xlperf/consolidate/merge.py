@@ -113,8 +113,9 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     cache = ResultCache(cache_dir, {"spec": spec.data, "framework": framework_ref, "library": _file_digest(library),
                                     "rows": rows_layout()}) if cache_dir else None
     current = _framework_hashes(resolver)
-    # a return with errors that this run leaves out, and keeps in no cache, needs no rows or tables made
-    tabulate_failing = include_invalid or cache is not None
+    # a return with errors that this run leaves out needs no rows or tables made; its cache entry says so
+    # (``left_out``) and is of no use to a run that includes such returns
+    tabulate_failing = include_invalid
     keep_tables = keep_tables or cache is not None
     spool = _Spool(lambda path: examine(path, framework_ref, library))
     inputs: list[_Input] = []
@@ -124,7 +125,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         item = _identify(path, seen_content, spec, lang)
         inputs.append(item)
         if item.state == INCLUDED:  # identified, not yet read
-            entry = cache.get(_cache_key(item), current) if cache else None
+            entry = cache.get(_cache_key(item), current, tabulated=tabulate_failing) if cache else None
             try:
                 if entry is not None:
                     _apply(item, entry, spool, lang)
@@ -135,9 +136,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     done = len(inputs) - len(pending)
     for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool, tabulate_failing,
                                     keep_tables):
-        # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns), nor
-        # what was left untabulated
-        if cache and not entry.get("transient") and not entry.get("parts") and not entry.get("left_out"):
+        # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns)
+        if cache and not entry.get("transient") and not entry.get("parts"):
             cache.put(_cache_key(item), entry)
         _apply(item, entry, spool, lang)
         done += 1
