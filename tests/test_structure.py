@@ -242,10 +242,9 @@ def test_no_other_module_keeps_a_table_of_zh_en_texts():
 def test_one_table_of_field_labels_that_the_template_layout_and_the_tables_use():
     import json
 
-    from xlperf.consolidate.rows import INDICATOR_TABLE
+    from xlperf.consolidate.rows import INDICATOR_TABLE, PROJECT_FIXED
     from xlperf.core.fields import FIELD_LABELS, label
     from xlperf.writers.report import LABELS
-    from xlperf.writers.summary import _PROJECT_FIXED
 
     spec = json.loads((PACKAGE.parent / "workbook_templates" / "spec.json").read_text(encoding="utf-8"))
     for sheet in ("unit_sheet", "project_sheet"):
@@ -254,7 +253,7 @@ def test_one_table_of_field_labels_that_the_template_layout_and_the_tables_use()
                 assert field["label"].removeprefix("其中：") == label(key), key
     for column in spec["project_sheet"]["indicators"]["columns"]:
         assert column["label"] == label(column["key"]), column
-    shown = {column.key: column.header for column in [*INDICATOR_TABLE, *_PROJECT_FIXED.values()]}
+    shown = {column.key: column.header for column in [*INDICATOR_TABLE, *PROJECT_FIXED.values()]}
     assert all(header == label(key) for key, header in shown.items() if key in FIELD_LABELS)
     assert len([key for key in shown if key in FIELD_LABELS]) >= 13
     assert LABELS["fiscal"] == "其中：财政资金" and LABELS["indicator_header"][:5] == tuple(

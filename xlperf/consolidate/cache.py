@@ -18,7 +18,7 @@ from .. import __version__
 from ..core.findings import Finding, Location, Severity, json_safe
 from ..core.sheetxml import Segment
 
-ENTRY_VERSION = 5  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year
+ENTRY_VERSION = 6  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out
 HERE = "\u0000input"  # stands for the input's own path inside an entry
 
 

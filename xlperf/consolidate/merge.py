@@ -31,7 +31,8 @@ from .cache import resolve_here as _back
 from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
                             UNREADABLE, Consolidation, Prepared, SpooledTable)
 from .consolidation import project_columns as consolidation_project_columns
-from .rows import carried_text, data_segment, indicator_segment, indicator_tally, rows_layout, unit_text
+from .rows import (carried_text, data_segment, indicator_segment, indicator_tally, project_rows, project_table,
+                   rows_layout, unit_text)
 
 
 
@@ -66,6 +67,8 @@ class _Input:
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
+    project_rows: tuple[str, str, int, tuple[int, int]] | None = None  # its 项目汇总 rows made ahead: framework,
+    # status, rows, and where in the spool (``_project_rows``); None: made by the summary if it is included
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
     # in the spool (each part's), or in the cache; None: not kept (``keep_tables``) or not made (left out)
 
@@ -236,6 +239,7 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
     spec = load_spec()
     findings: list[Finding] = []
     frameworks: dict[str, str] = {}
+    used: dict[str, Framework] = {}
     for doc in documents:
         found, framework_findings = resolver.for_document(doc)
         findings.extend(framework_findings)
@@ -243,7 +247,7 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
             findings.extend(doc.findings)
         else:
             findings.extend(check_document(doc, found, spec))
-            frameworks[found.id] = found.sha256
+            frameworks[found.id], used[found.id] = found.sha256, found
     entry = {"unreadable": False, "findings": [finding_to_json(f, path_text) for f in findings],
              "saved": saved_time(path), "frameworks": frameworks, "docs": _docs(documents)}
     if not tabulate_failing and part is None and any(finding.is_error for finding in findings):
@@ -253,11 +257,29 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
     tally = indicator_tally(*zip(*((row[UNIT_CODE], row[LEVEL1], row[LEVEL2]) for row in indicators))) \
         if indicators else Counter()
     return {**entry,
+            "project_rows": _project_rows(projects, used, findings, spec.milestones) if part is None else None,
             "projects": [_with_source_file(facts, _file(facts[FACT_FILE], path_text)) for facts in projects],
             "tally": [[*key, count] for key, count in tally.items()], "indicator_count": len(indicators),
             "tables": _tables_json(indicators, carried, path_text) if keep_tables or part is not None else None,
             "rendered_for": path_text, "segments": {"indicators": indicator_rows, "data": data},
             "data_columns": data_columns}
+
+
+def _project_rows(projects: list[list], used: dict[str, Framework], findings: list[Finding],
+                  milestones: list[str]) -> dict | None:
+    """The return's rows of 项目汇总 (``rows.project_rows``) as the summary will show them if the return is
+    included, made here with the rest: the status it will then have, and the framework whose 一级 names
+    count its indicators. The summary uses them when every included return's status and framework are those
+    (``_prepared``), else makes every row itself. None for a file of several frameworks."""
+    if len(used) != 1:
+        return None
+    framework = next(iter(used.values()))
+    status = "invalid" if any(finding.is_error for finding in findings) else \
+        INCLUDED_WITH_WARNINGS if findings else INCLUDED
+    level1_names = list(framework.level1_names)
+    rows = [_project_row(facts, level1_names, status) for facts in projects]
+    return {"framework": framework.id, "status": status, "count": len(rows),
+            "xml": project_rows(project_table(milestones, level1_names), rows)}
 
 
 def _tables_json(indicators: list[list], carried: list[dict], path_text: str) -> bytes:
@@ -441,6 +463,10 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     tables = entry["tables"]
     if entry["rendered_for"] == path:
         segments, item.data_columns = entry["segments"], entry["data_columns"]
+        made = entry.get("project_rows")
+        if made:
+            item.project_rows = (made["framework"], made["status"], made["count"],
+                                 spool.put(made["xml"].encode("utf-8")))
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
@@ -616,7 +642,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     input_rows = [_input_row(item) for item in inputs]
     saved_times = [item.saved for item in inputs if item.saved]
 
-    prepared = _prepared(included, spool, tally, unit_names)
+    prepared = _prepared(included, spool, tally, unit_names, framework.id if framework else None)
     consolidation = Consolidation(
         year=year,
         framework=framework.id if framework else (manifest.get("framework") if manifest else None),
@@ -643,7 +669,7 @@ def _project_table(included: list[_Input], project_columns: list[str], level1_na
     project_table = SpooledTable(project_columns)
     unit_names, tally = {}, Counter()
     for item in included:
-        status = "invalid" if item.errors else item.state
+        status = _status(item)
         for span in item.projects:
             for facts in pickle.loads(spool.get(span)):
                 project_table.append(_project_row(facts, level1_names, status))
@@ -653,6 +679,11 @@ def _project_table(included: list[_Input], project_columns: list[str], level1_na
         tally.update(item.tally)
         item.projects, item.tally = [], Counter()  # tabulated
     return project_table, unit_names, tally
+
+
+def _status(item: _Input) -> str:
+    """An included input's status in 项目汇总."""
+    return "invalid" if item.errors else item.state
 
 
 def _input_row(item: _Input) -> dict:
@@ -667,7 +698,8 @@ def _input_row(item: _Input) -> dict:
     }
 
 
-def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names: dict[str, str]) -> Prepared:
+def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names: dict[str, str],
+              framework_id: str | None) -> Prepared:
     """The rows made ahead in the workers, read back from the spool as the summary writes them."""
 
     stored = [_Stored(item.path, item.sha256, item.tables) for item in included]  # not the items: they go
@@ -684,6 +716,13 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
 
     indicator_parts = [(segment, count, documents) for item in included for segment, count, documents
                        in zip(item.segments["indicators"], item.segment_counts, item.segment_documents) if count]
+    made = [item.project_rows for item in included]
+    if all(rows is not None and rows[:2] == (framework_id, _status(item)) for rows, item in zip(made, included)):
+        def project_rows():
+            for _, _, count, span in made:
+                yield spool.get(span).decode("utf-8"), count
+    else:
+        project_rows = None
 
     return Prepared(
         indicator_segments=_SpooledSegments(spool, [segment for segment, _, _ in indicator_parts]),
@@ -693,6 +732,7 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
         pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents,
+        project_rows=project_rows,
         indicator_counts=[count for _, count, _ in indicator_parts],
         indicator_documents=[documents for _, _, documents in indicator_parts])
 

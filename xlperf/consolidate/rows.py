@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import xlsxwriter
 
 from ..core.fields import label
+from .consolidation import STATE_LABELS, project_columns
 from ..core.model import DATA_ROW_KEY
 from ..core.sheetxml import Segment, blank_cell, deflate, number_cell, plain_text_needs_care, row_xml, text_cell
 from ..core.styles import LABEL_FILL, display_width
@@ -228,6 +229,54 @@ INDICATOR_TABLE = [
     Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
 
 
+STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
+
+# 项目汇总: headers in two short lines and names wrapped, so the printed table keeps to 70% or more of full size
+PROJECT_FIXED = {column.key: column for column in [
+    Column("unit_code", label("unit_code")), Column("unit_name", label("unit_name"), widest=12),
+    Column("project_code", label("project_code"), width=CODE_WIDTH), Column("project_name", label("project_name"), widest=16),
+    Column("budget_total", label("budget_total"), "money"), Column("fiscal", label("fiscal"), "money", lines=("财政", "资金")),
+    Column("other", label("other"), "money", lines=("其他", "资金")), Column("indicator_count", "指标数", "count"),
+    Column("status", "状态", show=labelled(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
+    Column("source_file", "来源文件", widest=24, wrap=False),
+    Column("source_sheet", "来源工作表", widest=14, wrap=False)]}
+
+
+def project_column(key: str) -> Column:
+    """How the summary shows one column of ``consolidation.project_columns``."""
+    if key in PROJECT_FIXED:
+        return PROJECT_FIXED[key]
+    kind, name = key.split("/", 1)
+    if kind == "plan_pct":
+        return Column(key, f"{name}支出比例", "percent", lines=(name, "支出比例"))
+    if kind == "plan_amount":
+        return Column(key, f"{name}计划支出", "money", lines=(name, "计划支出"))
+    return Column(key, f"{name}数", "count", lines=_count_lines(name))  # count/<一级>
+
+
+def project_table(milestones: list[str], level1_names: list[str]) -> list[Column]:
+    """项目汇总's columns, as the summary shows them."""
+    return [project_column(key) for key in project_columns(milestones, level1_names)]
+
+
+def _count_lines(level1: str) -> tuple[str, ...]:
+    """产出指标数 as 产出 / 指标数: the 一级 name's stem over what is counted."""
+    stem = level1[:-2] if level1.endswith("指标") and len(level1) > 2 else level1
+    return (stem, "指标数")
+
+
+def project_rows(columns: list[Column], rows: Iterable[tuple]) -> str:
+    """Rows of 项目汇总 (values in ``columns`` order) as the summary makes them, before the widths are known.
+
+    The summary measures a column as wide as its widest value (and header), up to its ``widest``; only a
+    row's height depends on the widths, through the lines its text takes wrapped. Text no wider than the
+    measured width takes one line in it, and so in a column of ``widest``; wider text is wrapped at
+    ``widest`` either way. So rows made with every measured column at its ``widest`` are, byte for byte,
+    the rows made with the widths measured over all the returns (``render_rows`` uses nothing else of them)."""
+    widths = [column.width or column.widest + 2 for column in columns]
+    return render_rows(columns, rows, widths, standard_formats().table_styles(columns))
+
+
 def indicator_segment(rows: Iterable[tuple]) -> Segment:
     """Rows of 绩效指标明细 (values in ``INDICATOR_COLUMNS`` order), ready to be spliced into any summary."""
     widths = [column.width for column in INDICATOR_TABLE]
@@ -237,7 +286,10 @@ def indicator_segment(rows: Iterable[tuple]) -> Segment:
 def rows_layout() -> list:
     """What rows made ahead of a summary depend on: a cache of them is void when this changes."""
     return [DATA_VERSION, CHUNK_SIZE, LINE_HEIGHT, standard_formats().table_styles(INDICATOR_TABLE),
-            [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE]]
+            [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE],
+            [(column.key, column.kind, column.width, column.widest, column.wrap, sorted(column.alert))
+             for column in PROJECT_FIXED.values()], STATUS_LABELS,
+            standard_formats().table_styles(list(PROJECT_FIXED.values()))]
 
 
 def unit_text(value: object) -> str:

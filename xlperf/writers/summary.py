@@ -26,13 +26,13 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .. import __version__
-from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department, project_columns
-from ..consolidate.rows import (CODE_WIDTH, DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, Column, Formats, carried_text,
+from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department
+from ..consolidate.rows import (DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column, Formats, carried_text,
                                 data_segment, indicator_tally, is_blank, is_number, labelled, render_rows, shown_value,
-                                standard_formats, text_lines, unit_text)
+                                project_table, standard_formats, text_lines, unit_text)
 from ..core.fileio import atomic_path
 from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
-from ..core.fields import field_label, label as heading
+from ..core.fields import field_label
 from ..core.model import DATA_ROW_KEY, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from ..core.sheetxml import Segment, Splice, deflate, splice_package
 from ..core.styles import display_width
@@ -46,7 +46,6 @@ STAT_WIDTH = 10
 NUMBER_WIDTH = 11  # 绩效指标明细's 数值: 123456.78 shown whole
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
-STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
 SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}
 MISSING_LABELS = {"unit": "未报送单位", "project": "未报送项目", "unexpected": "未下发的报送"}
 ALL_RETURNED, NO_MANIFEST = "全部已报送", "未提供报送清单（--expect）"
@@ -392,6 +391,32 @@ def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], s
         yield deflate(render_rows(columns, batch, widths, styles))
 
 
+def _made_segments(made: Iterable[tuple[str, int]]) -> Iterator[Segment]:
+    """Rows made ahead (row XML and how many rows, a return at a time) as ``_segments`` would deflate them:
+    ``SEGMENT_ROWS`` rows to a segment, so the summary is the same byte for byte whoever made the rows."""
+    pieces: list[str] = []
+    rows = 0
+    for xml, count in made:
+        while rows + count >= SEGMENT_ROWS:
+            end = _row_end(xml, SEGMENT_ROWS - rows)
+            pieces.append(xml[:end])
+            yield deflate("".join(pieces))
+            xml, count, pieces, rows = xml[end:], count - (SEGMENT_ROWS - rows), [], 0
+        if count:
+            pieces.append(xml)
+            rows += count
+    if pieces:
+        yield deflate("".join(pieces))
+
+
+def _row_end(xml: str, rows: int) -> int:
+    """Where the first ``rows`` rows of ``xml`` end."""
+    end = 0
+    for _ in range(rows):
+        end = xml.index("</row>", end) + len("</row>")
+    return end
+
+
 def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
                  printed: str | None = None, segments: Iterable[Segment] | None = None, keep: int = 0,
                  wider: dict[str, int] | None = None) -> None:
@@ -411,37 +436,8 @@ def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
                  widths=widths[:last + 1], keep=keep)
 
 
-# headers in two short lines and names wrapped, so the printed table keeps to 70% or more of full size
-_PROJECT_FIXED = {column.key: column for column in [
-    Column("unit_code", heading("unit_code")), Column("unit_name", heading("unit_name"), widest=12),
-    Column("project_code", heading("project_code"), width=CODE_WIDTH), Column("project_name", heading("project_name"), widest=16),
-    Column("budget_total", heading("budget_total"), "money"), Column("fiscal", heading("fiscal"), "money", lines=("财政", "资金")),
-    Column("other", heading("other"), "money", lines=("其他", "资金")), Column("indicator_count", "指标数", "count"),
-    Column("status", "状态", show=labelled(STATUS_LABELS), alert=frozenset({"invalid"}), widest=10),
-    Column("source_file", "来源文件", widest=24, wrap=False),
-    Column("source_sheet", "来源工作表", widest=14, wrap=False)]}
-
-
-def _project_column(key: str) -> Column:
-    """How the summary shows one column of ``consolidation.project_columns``."""
-    if key in _PROJECT_FIXED:
-        return _PROJECT_FIXED[key]
-    kind, name = key.split("/", 1)
-    if kind == "plan_pct":
-        return Column(key, f"{name}支出比例", "percent", lines=(name, "支出比例"))
-    if kind == "plan_amount":
-        return Column(key, f"{name}计划支出", "money", lines=(name, "计划支出"))
-    return Column(key, f"{name}数", "count", lines=_count_lines(name))  # count/<一级>
-
-
 def _project_columns(consolidation: Consolidation) -> list[Column]:
-    return [_project_column(key) for key in project_columns(consolidation.milestones, consolidation.level1_names)]
-
-
-def _count_lines(level1: str) -> tuple[str, ...]:
-    """产出指标数 as 产出 / 指标数: the 一级 name's stem over what is counted."""
-    stem = level1[:-2] if level1.endswith("指标") and len(level1) > 2 else level1
-    return (stem, "指标数")
+    return project_table(consolidation.milestones, consolidation.level1_names)
 
 
 def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _ProjectFigures
@@ -452,7 +448,9 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _
     projects = consolidation.table("projects")
     count = consolidation.size("projects")
     total_row = count + 1
-    widths = _write_table(book, sheet, columns, projects, count, last_row=total_row, widths=list(figures.widths))
+    made = consolidation.prepared.project_rows if consolidation.prepared is not None else None
+    widths = _write_table(book, sheet, columns, None if made else projects, count, last_row=total_row,
+                          segments=_made_segments(made()) if made else None, widths=list(figures.widths))
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
     budget_cell = xl_rowcol_to_cell(total_row, position["budget_total"])

@@ -1,0 +1,106 @@
+"""项目汇总's rows made ahead, a return at a time in the merge's workers (and kept in its cache), give the
+summary the merge process would have made itself, byte for byte."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import shutil
+
+from conftest import SAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import xlperf.writers.summary as summary_module
+from xlperf.consolidate.merge import merge_returns
+from xlperf.consolidate.rows import project_rows, project_table, render_rows, standard_formats
+from xlperf.writers.summary import _widths, build_summary
+
+MILESTONES = ["3月底", "6月底", "10月底", "12月底"]
+LEVEL1 = ["产出指标", "效益指标", "满意度指标"]
+
+
+def _made_here(consolidation):
+    """The same consolidation, but with 项目汇总's rows left for the summary to make."""
+    other = copy.copy(consolidation)
+    other.prepared = dataclasses.replace(consolidation.prepared, project_rows=None)
+    return other
+
+
+def _same_summary_either_way(consolidation, monkeypatch, segment_rows=(summary_module.SEGMENT_ROWS, 3, 1)):
+    assert consolidation.prepared.project_rows is not None
+    for rows in segment_rows:
+        monkeypatch.setattr(summary_module, "SEGMENT_ROWS", rows)
+        assert build_summary(consolidation) == build_summary(_made_here(consolidation)), rows
+
+
+def test_rows_made_in_workers_and_cache_give_the_same_summary(tmp_path, monkeypatch):
+    inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "returns")
+    cache = tmp_path / "cache"
+    _same_summary_either_way(merge_returns([inputs]), monkeypatch)
+    merge_returns([inputs], cache_dir=cache)
+    again = merge_returns([inputs], cache_dir=cache)  # every entry from the cache
+    _same_summary_either_way(again, monkeypatch)
+    assert build_summary(again) == build_summary(merge_returns([inputs]))
+
+
+def test_rows_of_returns_with_errors_included_are_made_for_their_status(monkeypatch):
+    merged = merge_returns([SAMPLES / "returns-with-errors"], include_invalid=True)
+    assert set(merged.projects["status"]) == {"invalid"}
+    _same_summary_either_way(merged, monkeypatch)
+
+
+def test_rows_made_for_another_path_are_made_again_by_the_summary(tmp_path):
+    first = shutil.copytree(SAMPLES / "returns", tmp_path / "first")
+    cache = tmp_path / "cache"
+    merge_returns([first], cache_dir=cache)
+    moved = first.rename(tmp_path / "moved")
+    hit = merge_returns([moved], cache_dir=cache)  # the entries' rows name the first folder's files
+    assert hit.prepared.project_rows is None
+    assert build_summary(hit) == build_summary(merge_returns([moved]))
+
+
+TEXT = st.text(alphabet=st.sampled_from("ab 中文项目\n"), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT, TEXT, st.sampled_from(["included", "invalid", "included_with_warnings"])),
+                min_size=1, max_size=12))
+def test_rows_made_with_the_widest_widths_are_those_made_with_the_measured_ones(values):
+    """The claim ``project_rows`` rests on: whatever the other rows, a row made with each measured column at
+    its ``widest`` is the row made with the widths ``_widths`` measures over all of them."""
+    columns = project_table(MILESTONES, LEVEL1)
+    keys = [column.key for column in columns]
+    rows = []
+    for unit_name, project_name, source, status in values:
+        row = dict.fromkeys(keys, 1.0)
+        row.update(unit_code=unit_name[:6], unit_name=unit_name, project_code="P", project_name=project_name,
+                   status=status, source_file=source, source_sheet=source)
+        rows.append([row[key] for key in keys])
+    styles = standard_formats().table_styles(columns)
+    measured = render_rows(columns, rows, _widths(columns, rows), styles)
+    assert project_rows(columns, rows) == measured
+
+
+def test_a_return_whose_status_the_merge_changes_has_its_rows_made_by_the_summary(tmp_path, monkeypatch):
+    """A return of another year gets READ_YEAR_MISMATCH from the merge itself, after its rows were made: with
+    --include-invalid it is shown as 有错误, not as the worker made it, so the summary makes every row."""
+    import json
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(SAMPLES / "returns" / "471003_遵化市无线电监测站.xlsx")
+    for row in book["_meta"].iter_rows():
+        if row[0].value == "workbook":
+            row[1].value = json.dumps({**json.loads(row[1].value), "year": 2021}, ensure_ascii=False)
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    book.save(folder / "old_year.xlsx")
+    for source in sorted((SAMPLES / "returns").glob("47100[12]*.xlsx")):
+        shutil.copy(source, folder)
+    merged = merge_returns([folder], include_invalid=True)
+    status = dict(zip(merged.projects["source_file"], merged.projects["status"]))
+    assert status[str(folder / "old_year.xlsx")] == "invalid"
+    assert merged.prepared.project_rows is None
+    proper = merge_returns([folder, SAMPLES / "returns" / "471003_遵化市无线电监测站.xlsx"])
+    assert proper.prepared.project_rows is not None  # the return of 2021 left out (its error)
+    _same_summary_either_way(proper, monkeypatch, segment_rows=(3,))
