@@ -43,6 +43,7 @@ ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
 HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
 STAT_WIDTH = 10
+SHARE_WIDTH = 12  # 资金支出进度's shares of the budget
 NUMBER_WIDTH = 11  # 绩效指标明细's 数值: 123456.78 shown whole
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
@@ -233,6 +234,7 @@ class _Book:
 
     def __init__(self, workbook: xlsxwriter.Workbook, sheet_names: list[str], title: str = ""):
         self.title = title  # printed at the top of every page
+        self.workbook = workbook
         self.formats = Formats(workbook)
         self.sheets = {name: workbook.add_worksheet(name) for name in sheet_names}
         self.numbers = {id(sheet): number for number, sheet in enumerate(self.sheets.values(), start=1)}
@@ -259,17 +261,27 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     _fit_row(sheet, top, max(text_lines(column.shown_header, width) for column, width in zip(columns, widths)))
     if not count:
         return widths
+    _splice_rows(book, sheet, top + 1, columns, rows() if segments is None else None, widths,
+                 max(top + count, last_row or 0), segments)
+    return widths
+
+
+def _splice_rows(book: _Book, sheet, first: int, columns: list[Column], rows: Iterable[Sequence] | None,
+                 widths: list[int], last_row: int, segments: Iterable[Segment] | None = None) -> None:
+    """Rows from ``first`` on, made here from ``rows`` (values in ``columns`` order, as tall as their text
+    wrapped in ``widths``) or given as ``segments``: XlsxWriter writes a probe row carrying each column's format
+    and the alert format, which the rows replace when the package is spliced (``sheetxml``). ``last_row``: the
+    sheet's last once spliced."""
+    formats = book.formats
     for index, column in enumerate(columns):
-        sheet.write_blank(top + 1, index, None, formats.kinds[column.style])
-    sheet.write_blank(top + 1, len(columns), None, formats.alert)
+        sheet.write_blank(first, index, None, formats.kinds[column.style])
+    sheet.write_blank(first, len(columns), None, formats.alert)
     if segments is None:
         styles = formats.table_styles(columns)
-        segments = _segments(columns, rows(), widths, styles)
+        segments = _segments(columns, rows, widths, styles)
     else:
         styles = standard_formats().table_styles(columns)
-    book.splices.append(Splice(book.numbers[id(sheet)], top + 1, max(top + count, last_row or 0), len(columns) - 1,
-                               segments, styles))
-    return widths
+    book.splices.append(Splice(book.numbers[id(sheet)], first, last_row, len(columns) - 1, segments, styles))
 
 
 def _rows(records, keys: list[str]) -> Callable[[], Iterator[Sequence]]:
@@ -603,8 +615,9 @@ def _statistics_columns(consolidation: Consolidation, by_unit: dict[str, Counter
 NO_PAIRS: Counter = Counter()  # a unit's without indicators (only read)
 
 
-def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Formats) -> None:
+def _write_statistics(book: _Book, sheet, consolidation: Consolidation) -> None:
     """Indicator counts: per unit and in total, by 一级 and by 二级 (grouped under its 一级), with a chart."""
+    workbook, formats = book.workbook, book.formats
     level1_names = consolidation.level1_names
     by_unit: dict[str, Counter] = {}  # each column counts the (一级, 二级) pairs it covers, from one Counter per unit
     pairs: Counter = Counter()  # the department's
@@ -626,21 +639,21 @@ def _write_statistics(workbook, sheet, consolidation: Consolidation, formats: Fo
         sheet.write_string(1, index, header, formats.header)
     _fit_row(sheet, 1, max(text_lines(header, STAT_WIDTH) for header, _ in columns))
     rows = sorted(_unit_names(consolidation).items())
-    for row, (code, name) in enumerate(rows, start=2):
-        _write(sheet, row, 0, code, formats.kinds["text"])
-        _write(sheet, row, 1, name, formats.kinds["text"])
-        unit_pairs = by_unit.get(code, NO_PAIRS)
-        for index, (_, count) in enumerate(columns, start=2):
-            _write(sheet, row, index, count(unit_pairs), formats.kinds["count"])
     total_row = 2 + len(rows)
+    code_width = max([10] + [display_width(code) + 2 for code, _ in rows])  # no code wraps
+    name_width = min(30, max([12] + [display_width(name) + 2 for _, name in rows]))  # a long name does: its
+    # row grows, not over the next
+    if rows:
+        table = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称")] + \
+            [Column(header, header, "count") for header, _ in columns]
+        _splice_rows(book, sheet, 2, table, ([code, name, *(count(by_unit.get(code, NO_PAIRS)) for _, count in columns)]
+                                             for code, name in rows),
+                     [code_width, name_width] + [STAT_WIDTH] * len(columns), total_row)
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
     for index, (_, count) in enumerate(columns, start=2):
         _write(sheet, total_row, index, count(pairs), formats.totals["count"])
-    sheet.set_column(0, 0, max([10] + [display_width(code) + 2 for code, _ in rows]))
-    name_width = min(30, max([12] + [display_width(name) + 2 for _, name in rows]))
+    sheet.set_column(0, 0, code_width)
     sheet.set_column(1, 1, name_width)
-    for row, (_, name) in enumerate(rows, start=2):  # a long name wraps: its row grows, not over the next
-        _fit_row(sheet, row, text_lines(name, name_width))
     sheet.set_column(2, 1 + len(columns), STAT_WIDTH)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), title=summary_title(consolidation))
@@ -674,9 +687,9 @@ def _style_chart(chart, title: str, y_title: str) -> None:
     chart.set_legend({"position": "bottom", "font": font})
 
 
-def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Formats,
-                    figures: _ProjectFigures) -> None:
+def _write_spending(book: _Book, sheet, consolidation: Consolidation, figures: _ProjectFigures) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
+    workbook, formats = book.workbook, book.formats
     milestones = consolidation.milestones
     groups = figures.spending(_unit_names(consolidation))
     _merge(sheet, 0, 0, 1, 0, "单位编码", formats.header)
@@ -689,29 +702,31 @@ def _write_spending(workbook, sheet, consolidation: Consolidation, formats: Form
     for offset, milestone in enumerate(milestones):
         sheet.write_string(1, first_amount + offset, milestone, formats.header)
         sheet.write_string(1, first_share + offset, milestone, formats.header)
-    for row, (code, name, (budget, *amounts)) in enumerate(groups, start=2):
-        department = row == 2
-        kinds = formats.totals if department else formats.kinds
-        if department:
-            sheet.merge_range(row, 0, row, 1, name, formats.totals["text"])
-        else:
-            _write(sheet, row, 0, code, formats.kinds["text"])
-            _write(sheet, row, 1, name, formats.kinds["text"])
-        _write(sheet, row, 2, budget, kinds["money"])
-        for offset, amount in enumerate(amounts):
-            _write(sheet, row, first_amount + offset, amount, kinds["money"])
-            _write(sheet, row, first_share + offset, amount / budget if budget else None, kinds["share"])
-    sheet.set_column(0, 0, 10)
-    name_width = min(30, max([12] + [display_width(name) + 2 for _, name, _ in groups]))
+    (_, department, (budget, *amounts)), units = groups[0], groups[1:]
+    sheet.merge_range(2, 0, 2, 1, department, formats.totals["text"])
+    _write(sheet, 2, 2, budget, formats.totals["money"])
+    for offset, amount in enumerate(amounts):
+        _write(sheet, 2, first_amount + offset, amount, formats.totals["money"])
+        _write(sheet, 2, first_share + offset, amount / budget if budget else None, formats.totals["share"])
+    code_width = max([10] + [display_width(code) + 2 for code, _, _ in units])  # no code wraps
+    name_width = min(30, max([12] + [display_width(name) + 2 for _, name, _ in groups]))  # a long name does: its
+    # row grows
+    amount_widths = [max([12] + [money_width(amounts[offset]) for _, _, amounts in groups])  # as wide as the
+                     for offset in range(1 + len(milestones))]  # largest amount: 预算数 and 累计计划支出
+    if units:
+        table = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称"), Column("budget", "预算数", "money")] + \
+            [Column(f"amount/{milestone}", milestone, "money") for milestone in milestones] + \
+            [Column(f"share/{milestone}", milestone, "share") for milestone in milestones]
+        _splice_rows(book, sheet, 3, table, ([code, name, budget, *amounts,
+                                              *(amount / budget if budget else None for amount in amounts)]
+                                             for code, name, (budget, *amounts) in units),
+                     [code_width, name_width, *amount_widths, *[SHARE_WIDTH] * len(milestones)], len(groups) + 1)
+    sheet.set_column(0, 0, code_width)
     sheet.set_column(1, 1, name_width)
-    for row, (code, name, _) in enumerate(groups, start=2):  # a long name wraps: its row grows
-        if code:
-            _fit_row(sheet, row, text_lines(name, name_width))
-    for offset in range(1 + len(milestones)):  # 预算数 and 累计计划支出: as wide as their largest amount
-        sheet.set_column(2 + offset, 2 + offset, max([12] + [money_width(amounts[offset])
-                                                               for _, _, amounts in groups]))
+    for offset, width in enumerate(amount_widths):
+        sheet.set_column(2 + offset, 2 + offset, width)
     if milestones:
-        sheet.set_column(first_share, first_share + len(milestones) - 1, 12)
+        sheet.set_column(first_share, first_share + len(milestones) - 1, SHARE_WIDTH)
     sheet.freeze_panes(2, 2)
     _print_setup(sheet, (0, 1), "金额单位：万元", title=summary_title(consolidation))
     if milestones:
@@ -858,7 +873,7 @@ def _write_draft(consolidation: Consolidation, draft: Path, elsewhere: str | Pat
                              "created": datetime(2000, 1, 1)})
     book = _Book(workbook, [ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA],
                  summary_title(consolidation))
-    sheets, formats = book.sheets, book.formats
+    sheets = book.sheets
     partial = elsewhere is not None and rows_needed(consolidation) > EXCEL_MAX_ROWS
     shown = indicators_shown(consolidation) if partial else None
     figures = _project_figures(consolidation)
@@ -866,8 +881,8 @@ def _write_draft(consolidation: Consolidation, draft: Path, elsewhere: str | Pat
     _write_about(book, sheets[ABOUT], consolidation, totals,
                  (str(elsewhere), shown[0], returns_shown(consolidation, shown[1])) if partial else None)
     _write_indicators(book, sheets[INDICATORS], consolidation, shown)
-    _write_statistics(workbook, sheets[STATISTICS], consolidation, formats)
-    _write_spending(workbook, sheets[SPENDING], consolidation, formats, figures)
+    _write_statistics(book, sheets[STATISTICS], consolidation)
+    _write_spending(book, sheets[SPENDING], consolidation, figures)
     _write_findings(book, sheets[FINDINGS], consolidation)
     _write_missing(book, sheets[MISSING], consolidation)
     _write_data(book, sheets[DATA], consolidation, partial)
