@@ -77,8 +77,9 @@ class StoredTables:
 
 class ResultCache:
     """One file per entry under ``folder/<salt>/<key[:2]>/<key>.entry`` (key: content sha256 and file
-    extension): a line of JSON, then the entry's segments of deflated rows, then its tables as JSON, each
-    checked against the SHA-256 the JSON states (the tables when they are read). Writes are atomic."""
+    extension): a line of JSON, then the entry's segments of deflated rows and its 项目汇总 rows (XML, whose
+    length the JSON states in their place), then its tables as JSON, each checked against the SHA-256 the JSON
+    states (the tables when they are read). Writes are atomic."""
 
     def __init__(self, folder: str | Path, salt_data: dict):
         self.folder = Path(folder) / salt(salt_data)
@@ -103,11 +104,14 @@ class ResultCache:
                 for framework_id, framework_sha in entry.get("frameworks", {}).items():
                     if frameworks.get(framework_id) != framework_sha:
                         raise ValueError("framework changed")
-                stated = entry.get("segments", {})
-                blob = handle.read(sum(length for *_, length in stated.values()))
+                stated, rows = entry.get("segments", {}), entry.get("project_rows")
+                segments_length = sum(length for *_, length in stated.values())
+                blob = handle.read(segments_length + (rows["xml"] if rows else 0))
                 if hashlib.sha256(blob).hexdigest() != entry.get("segments_sha256"):
                     raise ValueError("damaged segments")
-                entry["segments"] = _segments_from(stated, blob)
+                entry["segments"] = _segments_from(stated, blob[:segments_length])
+                if rows:
+                    rows["xml"] = blob[segments_length:]
                 entry["tables"] = StoredTables(path, len(head) + len(blob), entry["tables_length"],
                                                entry["tables_sha256"])
                 if handle.seek(0, os.SEEK_END) != entry["tables"].offset + entry["tables_length"]:
@@ -120,9 +124,10 @@ class ResultCache:
 
     def put(self, key: str, entry: dict) -> None:
         target = self._path(key)
-        segments, tables = entry.get("segments", {}), entry.get("tables", b"")
-        blob = b"".join(segment.data for segment in segments.values())
+        segments, tables, rows = entry.get("segments", {}), entry.get("tables", b""), entry.get("project_rows")
+        blob = b"".join(segment.data for segment in segments.values()) + (rows["xml"] if rows else b"")
         head = {**entry, "key": key, "version": ENTRY_VERSION, "segments_sha256": hashlib.sha256(blob).hexdigest(),
+                "project_rows": {**rows, "xml": len(rows["xml"])} if rows else None,
                 "tables": None, "tables_length": len(tables), "tables_sha256": hashlib.sha256(tables).hexdigest(),
                 "segments": {name: [segment.crc, segment.size, segment.shift, len(segment.data)]
                              for name, segment in segments.items()}}

@@ -267,7 +267,7 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
 
 def _project_rows(projects: list[list], used: dict[str, Framework], findings: list[Finding],
                   milestones: list[str]) -> dict | None:
-    """The return's rows of 项目汇总 (``rows.project_rows``) as the summary will show them if the return is
+    """The return's rows of 项目汇总 (``rows.project_rows``, UTF-8) as the summary will show them if the return is
     included, made here with the rest: the status it will then have, and the framework whose 一级 names
     count its indicators. The summary uses them when every included return's status and framework are those
     (``_prepared``), else makes every row itself. None for a file of several frameworks."""
@@ -279,7 +279,7 @@ def _project_rows(projects: list[list], used: dict[str, Framework], findings: li
     level1_names = list(framework.level1_names)
     rows = [_project_row(facts, level1_names, status) for facts in projects]
     return {"framework": framework.id, "status": status, "count": len(rows),
-            "xml": project_rows(project_table(milestones, level1_names), rows)}
+            "xml": project_rows(project_table(milestones, level1_names), rows).encode("utf-8")}
 
 
 def _tables_json(indicators: list[list], carried: list[dict], path_text: str) -> bytes:
@@ -466,7 +466,7 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         made = entry.get("project_rows")
         if made:
             item.project_rows = (made["framework"], made["status"], made["count"],
-                                 spool.put(made["xml"].encode("utf-8")))
+                                 spool.put(made["xml"]))
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
