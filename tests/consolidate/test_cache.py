@@ -1,7 +1,9 @@
 """The merge cache and worker processes: same results, only changed files re-read, bad caches ignored."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 
 import openpyxl
@@ -161,3 +163,51 @@ def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
     parallel = merge_returns(paths, jobs=2)
     _same(sequential, parallel)
     assert list(sequential.inputs["file"]) == list(parallel.inputs["file"])
+
+
+def _counting_hashes(monkeypatch):
+    from xlperf.consolidate import cache as cache_module
+
+    hashed = []
+    real = cache_module.file_sha256
+    monkeypatch.setattr(cache_module, "file_sha256", lambda path: hashed.append(str(path)) or real(path))
+    return hashed
+
+
+def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
+    """The content hashes of a merge's inputs are noted with their stat; the next merge uses a note when the
+    file's size, times, inode and device are as noted (and it was not changed within RACY_NS of the note)."""
+    from xlperf.consolidate import cache as cache_module
+
+    inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "in")
+    cache = tmp_path / "cache"
+    hashed = _counting_hashes(monkeypatch)
+    first = merge_returns([inputs], cache_dir=cache)
+    assert len(hashed) == 3
+    hashed.clear()
+    again = merge_returns([inputs], cache_dir=cache)  # the files were written just now: racy, hashed again
+    assert len(hashed) == 3
+    monkeypatch.setattr(cache_module, "RACY_NS", 0)
+    merge_returns([inputs], cache_dir=cache)
+    hashed.clear()
+    _same(first, merge_returns([inputs], cache_dir=cache))
+    assert hashed == []
+
+    # a file rewritten with the same size and its modification time put back: its change time moved on
+    changed = inputs / "471002_遵化市中小企业服务中心.xlsx"
+    before = os.stat(changed)
+    data = bytearray(changed.read_bytes())
+    data[-30] ^= 1  # in the zip's end record: another file, as far as the hash goes
+    changed.write_bytes(bytes(data))
+    os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(changed).st_size == before.st_size and os.stat(changed).st_mtime_ns == before.st_mtime_ns
+    calls = _counting(monkeypatch)
+    third = merge_returns([inputs], cache_dir=cache)
+    assert hashed == [str(changed)] and calls == [str(changed)]
+    sha = dict(zip(third.inputs["file"], third.inputs["sha256"]))[str(changed)]
+    assert sha == hashlib.sha256(bytes(data)).hexdigest() != dict(zip(again.inputs["file"], again.inputs["sha256"]))[str(changed)]
+
+    (cache / "hashes-v1.json").write_text("{not json")  # notes that cannot be read: every file hashed
+    hashed.clear()
+    merge_returns([inputs], cache_dir=cache)
+    assert len(hashed) == 3

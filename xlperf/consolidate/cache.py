@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,3 +149,56 @@ def _segments_from(stated: dict, blob: bytes) -> dict[str, Segment]:
     if at != len(blob):
         raise ValueError("segments do not fill the entry")
     return segments
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+HASHES_VERSION = 1
+RACY_NS = 2_000_000_000  # a file changed this close to when its hash was noted may change again unseen
+
+
+class FileHashes:
+    """The content hash of each input, noted with what ``stat`` said of the file (size, modification and change
+    times in nanoseconds, inode, device), so that a re-merge need not read a thousand unchanged files again to
+    hash them. A noted hash is used only when all of these are as noted and the file had last changed at
+    least ``RACY_NS`` before the note was written: a file rewritten in the same clock tick as it was hashed
+    would otherwise look unchanged (git's "racily clean" entries). The change time cannot be set back by any
+    program, so a file written since always misses. The notes are one JSON file beside the cache's entries,
+    written atomically; one that cannot be read is ignored."""
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / f"hashes-v{HASHES_VERSION}.json"
+        self.noted: dict[str, list] = {}
+        self.seen: dict[str, list] = {}
+        try:
+            data = json.loads(self.path.read_bytes())
+            written = data["written_ns"]
+            self.noted = {path: note for path, note in data["files"].items()
+                          if max(note[1], note[2]) < written - RACY_NS}
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            pass
+
+    def sha256(self, path: Path) -> str:
+        status = os.stat(path)
+        key = os.path.abspath(path)
+        facts = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev]
+        noted = self.noted.get(key)
+        sha = noted[5] if noted is not None and noted[:5] == facts else file_sha256(path)
+        self.seen[key] = [*facts, sha]
+        return sha
+
+    def save(self) -> None:
+        """Note the hashes of this run's files (only theirs: a folder merged again is the case that matters)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".{os.getpid()}.part")
+            temporary.write_text(json.dumps({"written_ns": time.time_ns(), "files": self.seen}), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # notes that cannot be written only cost time

@@ -25,7 +25,7 @@ from ..framework.spec import load_spec
 from ..framework.targets import parsed_target
 from ..intake.reader import UnreadableError, read_workbook, saved_time
 from ..intake.safety import Refused, check_path
-from .cache import ResultCache, StoredTables, finding_from_json, finding_to_json
+from .cache import FileHashes, ResultCache, StoredTables, file_sha256, finding_from_json, finding_to_json
 from .cache import here as _file
 from .cache import resolve_here as _back
 from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
@@ -81,14 +81,6 @@ class _Input:
         return str(self.path)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, on_duplicate: str = "error",
                   include_invalid: bool = False, framework: str | Framework | None = None, lang: str = "zh",
                   output: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
@@ -116,6 +108,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     cache = ResultCache(cache_dir, {"spec": spec.data, "framework": framework_ref, "library": _file_digest(library),
                                     "rows": rows_layout()}) if cache_dir else None
     current = _framework_hashes(resolver)
+    hashes = FileHashes(cache_dir) if cache_dir else None
     # a return with errors that this run leaves out needs no rows or tables made; its cache entry says so
     # (``left_out``) and is of no use to a run that includes such returns
     tabulate_failing = include_invalid
@@ -125,7 +118,7 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     seen_content: dict[str, _Input] = {}
     pending: list[_Input] = []
     for path in files:
-        item = _identify(path, seen_content, spec, lang)
+        item = _identify(path, seen_content, spec, lang, hashes.sha256 if hashes else file_sha256)
         inputs.append(item)
         if item.state == INCLUDED:  # identified, not yet read
             entry = cache.get(_cache_key(item), current, tabulated=tabulate_failing) if cache else None
@@ -146,6 +139,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
         done += 1
         if progress:
             progress(done, len(inputs))
+    if hashes:
+        hashes.save()
     year = _check_years(inputs, manifest)
     _settle_states(inputs, include_invalid, lang)
     _resolve_code_clashes(inputs, on_duplicate, lang)
@@ -189,11 +184,12 @@ def _is_among(output: Path, files: list[Path]) -> bool:
     return False
 
 
-def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str) -> "_Input":
+def _identify(path: Path, seen_content: dict[str, "_Input"], spec, lang: str,
+              sha256: Callable[[Path], str] = file_sha256) -> "_Input":
     """Path checks and the content hash; exact copies of an earlier input are duplicates."""
     try:
         check_path(path, spec.limits)
-        sha = _sha256(path)
+        sha = sha256(path)
     except Refused as refusal:
         return _unreadable(path, "", refusal.finding(path), lang)
     except PermissionError:
@@ -518,7 +514,7 @@ class _Spool:
                 return iter([item.tables.read()])
             except (OSError, ValueError):
                 pass
-        if _sha256(item.path) != item.sha256:
+        if file_sha256(item.path) != item.sha256:
             raise UsageError(key="input_changed", path=item.path)
         entry = self.examine_again(str(item.path))
         if entry["unreadable"]:
