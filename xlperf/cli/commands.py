@@ -441,20 +441,23 @@ def _echo_inputs(consolidation, lang: str) -> None:
     for finding in consolidation.in_lang("findings", lang):
         if finding["severity"] == "error" and finding["file"] in excluded:
             errors.setdefault(finding["file"], []).append(finding)
+    lines = []  # said at once: a thousand inputs and their errors, one write each, took 50 ms
     for index, row in enumerate(consolidation.records("inputs")):
         said = consolidation.said("inputs", index, "reason")
         reason = f" — {said}" if said else ""
-        click.echo(f"{STATE_LABELS[row['state']][column]}: {row['file']}{reason}")
+        lines.append(f"{STATE_LABELS[row['state']][column]}: {row['file']}{reason}")
         if row["state"] == "excluded":
             own = errors.get(row["file"], [])
             for finding in own[:MAX_ERRORS_SHOWN]:
                 where = f"{finding['sheet']}!{finding['cell']} " if finding["sheet"] and finding["cell"] else ""
-                click.echo(f"    {where}{finding['message']}")
+                lines.append(f"    {where}{finding['message']}")
             if len(own) > MAX_ERRORS_SHOWN:
-                click.echo("    " + say("more_errors", lang, count=len(own) - MAX_ERRORS_SHOWN, file=row["file"]))
+                lines.append("    " + say("more_errors", lang, count=len(own) - MAX_ERRORS_SHOWN, file=row["file"]))
     for row in consolidation.records("missing"):
-        click.echo(say(f"missing_{row['kind']}", lang, unit=f"{row['unit_code']} {row['unit_name']}",
-                       project=f"{row['project_code']} {row['project_name']}", file=row["file"]))
+        lines.append(say(f"missing_{row['kind']}", lang, unit=f"{row['unit_code']} {row['unit_name']}",
+                         project=f"{row['project_code']} {row['project_name']}", file=row["file"]))
+    if lines:
+        click.echo("\n".join(lines))
 
 
 @cli.command()
