@@ -438,6 +438,14 @@ def test_charts_on_statistics_and_spending_sheets(summary_path):
     assert f"<c:f>{STATISTICS}!$C$2:$E$2</c:f>" in statistics  # categories: the 一级 headers
     assert f"<c:f>{STATISTICS}!$C$3:$E$3</c:f>" in statistics and f"<c:f>{STATISTICS}!$B$4</c:f>" in statistics
     assert "<c:lineChart>" in spending and f"<c:f>{SPENDING}!$D$3:$G$3</c:f>" in spending  # the 部门合计 row
+    # the values cached in each chart are those of its cells (a viewer that does not calculate shows them)
+    book = openpyxl.load_workbook(summary_path)
+    stacked = [[book[STATISTICS].cell(row, column).value for column in (3, 4, 5)] for row in (3, 4)]
+    cached = [[int(value) for value in re.findall(r"<c:v>(\d+)</c:v>", series.split("<c:val>")[1])]
+              for series in statistics.split("<c:ser>")[1:]]
+    assert cached == stacked and all(map(any, stacked))
+    planned = [book[SPENDING].cell(3, column).value for column in (4, 5, 6, 7)]
+    assert [float(value) for value in re.findall(r"<c:v>([\d.]+)</c:v>", spending.split("<c:val>")[1])] == planned
 
 
 # ----- 校验问题, 未报送 -----

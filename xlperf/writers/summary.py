@@ -643,12 +643,16 @@ def _write_statistics(book: _Book, sheet, consolidation: Consolidation) -> None:
     code_width = max([10] + [display_width(code) + 2 for code, _ in rows])  # no code wraps
     name_width = min(30, max([12] + [display_width(name) + 2 for _, name in rows]))  # a long name does: its
     # row grows, not over the next
-    if rows:
+    body = ([code, name, *(count(by_unit.get(code, NO_PAIRS)) for _, count in columns)] for code, name in rows)
+    if len(rows) <= MAX_UNIT_SERIES:  # the chart stacks these rows: XlsxWriter caches their values in it
+        for row, values in enumerate(body, start=2):
+            for index, value in enumerate(values):
+                _write(sheet, row, index, value, formats.kinds["text" if index < 2 else "count"])
+            _fit_row(sheet, row, text_lines(values[1], name_width))
+    else:
         table = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称")] + \
             [Column(header, header, "count") for header, _ in columns]
-        _splice_rows(book, sheet, 2, table, ([code, name, *(count(by_unit.get(code, NO_PAIRS)) for _, count in columns)]
-                                             for code, name in rows),
-                     [code_width, name_width] + [STAT_WIDTH] * len(columns), total_row)
+        _splice_rows(book, sheet, 2, table, body, [code_width, name_width] + [STAT_WIDTH] * len(columns), total_row)
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
     for index, (_, count) in enumerate(columns, start=2):
         _write(sheet, total_row, index, count(pairs), formats.totals["count"])
