@@ -166,6 +166,7 @@ def test_validate_json_and_english():
     result = run("validate", ERRORS, "--format", "json", "--lang", "en")
     assert result.exit_code == 1
     report = json.loads(result.output)
+    assert result.output == json.dumps(report, ensure_ascii=False, indent=2) + "\n"  # laid out as json.dumps does
     assert [f["state"] for f in report["files"]] == ["errors", "errors", "errors"]
     assert [f["unit"]["code"] for f in report["files"]] == ["471001", "471002", "471003"]
     codes = {f["code"] for file in report["files"] for f in file["findings"]}
