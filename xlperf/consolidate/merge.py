@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks.validate import FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, map_in_parts
+from ..checks.validate import (FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, map_in_parts,
+                               warm_up, worker_resolver)
 from ..core.errors import UsageError
 from ..core.findings import Finding, Location
 from ..core.messages import say
@@ -209,19 +210,9 @@ def _unreadable(path: Path, sha: str, finding: Finding, lang: str) -> "_Input":
                   findings=[finding])
 
 
-_WORKER_RESOLVERS: dict[tuple, FrameworkResolver] = {}
-
-
 def _warm_up(framework_ref: str | None, library: str | None) -> None:
-    """What each worker would do first, done once here before they are forked: import the readers, compile
-    the frameworks, number the summary's formats (15 ms here against 25-70 ms in each worker of a re-merge
-    that reads ten files again)."""
-    import defusedxml.ElementTree  # noqa: F401 (read by every worker: intake.reader imports it when used)
-    import python_calamine  # noqa: F401
-
-    resolver = _WORKER_RESOLVERS.setdefault((framework_ref, library), FrameworkResolver(framework_ref, library))
-    for framework_id in builtin_hashes():
-        resolver.by_id(framework_id)
+    """``checks.validate.warm_up``, and the summary's formats numbered, before the workers are forked."""
+    warm_up(framework_ref, library)
     standard_formats()
 
 
@@ -236,10 +227,7 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
     ``tabulate_failing=False``: a whole file with errors (which a merge without ``include_invalid`` leaves out)
     gets only what its state and listing need (``left_out``), not its rows and tables. ``keep_tables=False``: a
     whole file's entry has the summary's rows but no ``tables`` (``merge_returns``' ``keep_tables``)."""
-    key = (framework_ref, library)
-    if key not in _WORKER_RESOLVERS:
-        _WORKER_RESOLVERS[key] = FrameworkResolver(framework_ref, library)
-    resolver = _WORKER_RESOLVERS[key]
+    resolver = worker_resolver(framework_ref, library)
     path = Path(path_text)
     try:
         documents = read_workbook(path, part=part)
