@@ -140,6 +140,18 @@ _X_2N = _powers()  # x^(2^n) modulo the polynomial
 
 def crc_shift(length: int) -> int:
     """x^(8·length) modulo the polynomial: appending ``length`` bytes multiplies the CRC before them by it."""
+    if length <= ZEROS_SHIFT_LIMIT:
+        # zero bytes multiply a CRC register by x^8 each: one holding x^0 then holds x^(8·length) (crc32 inverts
+        # the register before and after). A return's segment (~80 kB): 4 µs, where the products below take 30
+        return zlib_ng.crc32(bytes(length), 0x7FFFFFFF) ^ 0xFFFFFFFF
+    return shift_by_products(length)
+
+
+ZEROS_SHIFT_LIMIT = 1 << 18  # longer, the products are quicker than reading the zeros (8 µs at most)
+
+
+def shift_by_products(length: int) -> int:
+    """``crc_shift`` as zlib's crc32_combine works it out: the product of x^(2^n) for each bit n of 8·length."""
     power, k = 1 << 31, 3  # x^0; k = 3: the length is in bytes, the shift in bits
     while length:
         if length & 1:
