@@ -11,7 +11,7 @@ import pandas as pd
 from conftest import SAMPLES
 
 from xlperf.consolidate import merge as merge_module
-from xlperf.core import workers
+from xlperf.core import sheetxml, workers
 from xlperf.consolidate.merge import merge_returns
 from xlperf.writers.summary import write_summary
 
@@ -154,6 +154,20 @@ def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     write_summary(again, again_summary)
     assert again_summary.read_bytes() == reference_summary.read_bytes()
     assert all(_entry(path)[0]["frameworks"] for path in readable[:4])  # rewritten
+
+
+def test_rows_deflated_another_way_are_made_again(tmp_path, monkeypatch):
+    """Rows kept by a merge that deflated them otherwise (another compressor, version or level: here a level)
+    are not spliced in: a summary is the same bytes whether or not its rows come from the cache."""
+    cache = tmp_path / "cache"
+    with monkeypatch.context() as patched:
+        patched.setattr(sheetxml, "COMPRESS_LEVEL", 1)
+        merge_returns([SAMPLES / "returns"], cache_dir=cache)
+    calls = _counting(monkeypatch)
+    write_summary(merge_returns([SAMPLES / "returns"], cache_dir=cache), tmp_path / "cached.xlsx")
+    assert len(calls) == 3
+    write_summary(merge_returns([SAMPLES / "returns"]), tmp_path / "uncached.xlsx")
+    assert (tmp_path / "cached.xlsx").read_bytes() == (tmp_path / "uncached.xlsx").read_bytes()
 
 
 def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):

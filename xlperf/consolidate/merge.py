@@ -781,16 +781,21 @@ def _project_row(facts: list, level1_names: list[str], status: str) -> list:
 def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list]:
     """The project's rows of 绩效指标明细, values in INDICATOR_COLUMNS order."""
     unit = doc.document.get("unit", {})
+    owner = [unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name")]
+    indicators = pointer("projects", index, "indicators")  # then "/<number>/target": nothing there to escape
     rows = []
     for number, indicator in enumerate(project.get("indicators") or []):
-        target = parsed_target(indicator.get("target")) if isinstance(indicator.get("target"), str) else None
-        location = doc.location(pointer("projects", index, "indicators", number, "target"))
-        rows.append([unit.get("code"), unit.get("name"), project.get("project_code"), project.get("project_name"),
-                     *(indicator.get(key) for key in ("level1", "level2", "name", "description", "target")),
-                     target.operator if target else None, target.number if target else None,
-                     target.unit if target else None, target.kind if target else None, indicator.get("basis"),
-                     location.file or doc.path, location.sheet, location.cell])
+        text = indicator.get("target")
+        target = parsed_target(text) if isinstance(text, str) else None
+        location = doc.location(f"{indicators}/{number}/target")
+        rows.append([*owner, indicator.get("level1"), indicator.get("level2"), indicator.get("name"),
+                     indicator.get("description"), text,
+                     *((target.operator, target.number, target.unit, target.kind) if target else _NO_TARGET),
+                     indicator.get("basis"), location.file or doc.path, location.sheet, location.cell])
     return rows
+
+
+_NO_TARGET = (None, None, None, None)  # operator, number, unit, kind
 
 
 def _unit_codes(item: _Input) -> str | None:

@@ -19,7 +19,8 @@ import xlsxwriter
 from ..core.fields import label
 from .consolidation import STATE_LABELS, project_columns
 from ..core.model import DATA_ROW_KEY
-from ..core.sheetxml import Segment, blank_cell, deflate, number_cell, plain_text_needs_care, row_xml, text_cell
+from ..core.sheetxml import (Segment, blank_cell, compression, deflate, number_cell, plain_text_needs_care, row_xml,
+                             text_cell)
 from ..core.styles import LABEL_FILL, display_width
 from ..core.xlsxprivate import style_index
 
@@ -285,7 +286,7 @@ def indicator_segment(rows: Iterable[tuple]) -> Segment:
 
 def rows_layout() -> list:
     """What rows made ahead of a summary depend on: a cache of them is void when this changes."""
-    return [DATA_VERSION, CHUNK_SIZE, LINE_HEIGHT, standard_formats().table_styles(INDICATOR_TABLE),
+    return [DATA_VERSION, CHUNK_SIZE, LINE_HEIGHT, compression(), standard_formats().table_styles(INDICATOR_TABLE),
             [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE],
             [(column.key, column.kind, column.width, column.widest, column.wrap, sorted(column.alert))
              for column in PROJECT_FIXED.values()], STATUS_LABELS,
