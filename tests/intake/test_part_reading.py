@@ -195,3 +195,59 @@ def test_a_part_whose_deflate_ends_early_is_refused_as_before(tmp_path):
     path = rewritten(tmp_path / "short.xlsx", part, shorter)
     fast, general = both_ways(safety.inspect, path, LIMITS)
     assert fast == general == ("READ_DAMAGED", {})
+
+
+@pytest.fixture(scope="module")
+def summary_book(tmp_path_factory) -> Path:
+    from xlperf.consolidate.merge import merge_returns
+    from xlperf.writers.summary import write_summary
+
+    path = tmp_path_factory.mktemp("summary") / "department.xlsx"
+    write_summary(merge_returns([SAMPLES / "returns"]), path)
+    return path
+
+
+def _claimed_size(path: Path, target: Path, part: str, size: int, crc: int | None = None) -> Path:
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+    for offset in (info.header_offset + 22, _central(data, part) + 24):
+        struct.pack_into("<I", data, offset, size)
+    if crc is not None:
+        _set_crc(data, info.header_offset, info, crc)
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_the_summary_claim_reads_the_sheet_list_as_zipfile_does(tmp_path, summary_book):
+    """claims_summary reads xl/workbook.xml in one go too, but zipfile stops there at the size the header claims:
+    a sheet list longer or shorter than claimed (with the CRC of either) is claimed or not as before."""
+    with zipfile.ZipFile(summary_book) as archive:
+        whole = archive.read("xl/workbook.xml")
+    books = [summary_book, SMALL, *BOOKS]
+    for size in (len(whole) - 10, len(whole) + 10, whole.index(b"_data")):
+        for crc in (None, zlib.crc32(whole), zlib.crc32(whole[:size])):
+            books.append(_claimed_size(summary_book, tmp_path / f"claims-{size}-{crc}.xlsx", "xl/workbook.xml",
+                                       size, crc))
+    for path in books:
+        fast, general = both_ways(safety.claims_summary, path)
+        assert fast == general, path.name
+        fast, general = both_ways(safety.inspect, path, LIMITS, fast)
+        assert fast == general, path.name
+    assert safety.claims_summary(summary_book) and not safety.claims_summary(SMALL)
+
+
+def test_relationships_are_parsed_alike_once_remembered():
+    with zipfile.ZipFile(SMALL) as archive:
+        data = archive.read("xl/_rels/workbook.xml.rels")
+    parsed = safety._relationship_targets(data)
+    assert "sheet1.xml" in parsed[1] and "styles.xml" in parsed[0] and "styles.xml" not in parsed[1]
+    assert safety._cached_relationship_targets(data) == parsed == safety._cached_relationship_targets(data)
+
+
+def test_col_tags_are_judged_alike_once_remembered():
+    for tag in (b'<col min="1" max="3" width="9"/>', b'<col min="1" max="16385"/>', b"<col min='x'/>",
+                b'<col max="16384" min="0"/>', b"<col/>"):
+        for _ in range(2):
+            assert safety._col_within(tag) == all(safety._within(value, safety.EXCEL_MAX_COLUMNS)
+                                                  for _, value in safety._MIN_MAX.findall(tag))

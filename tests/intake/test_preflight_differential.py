@@ -104,7 +104,7 @@ def test_real_pieces_take_the_shortcuts():
     assert safety._PREFIXED_NAME.search(sheet) is None
     assert safety._counts_within(sheet, len(sheet) // 4, LIMITS)
     merges = safety._PLAIN_MERGE_TAG.findall(sheet)
-    assert merges and safety._merges_within(merges, LIMITS)
+    assert merges and safety._merges_within(tuple(merges), LIMITS)
     assert safety._cell_and_row_tags(sheet, True)[3]
     assert safety._END_TAG.fullmatch(b"</worksheet>")
 

@@ -23,6 +23,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -285,10 +286,18 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
             for end in spans.split(b":"):
                 _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
     for tag in _col_tags(block, plain):
-        for name, value in _MIN_MAX.findall(tag):
-            if not _within(value, EXCEL_MAX_COLUMNS):  # the attribute named only for a refusal
-                _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
+        if not _col_within(tag):
+            for name, value in _MIN_MAX.findall(tag):
+                if not _within(value, EXCEL_MAX_COLUMNS):  # the attribute named only for a refusal
+                    _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
     _check_ranges(part, block, limits, plain)
+
+
+@lru_cache(maxsize=1024)
+def _col_within(tag: bytes) -> bool:
+    """Whether a col tag's min and max are all within the columns (the same few tags recur in every sheet of
+    every return from one template: each is looked at once)."""
+    return all(_within(value, EXCEL_MAX_COLUMNS) for _, value in _MIN_MAX.findall(tag))
 
 
 def _check_ranges(part: str, block: bytes, limits: Limits, plain: bool) -> None:
@@ -298,7 +307,7 @@ def _check_ranges(part: str, block: bytes, limits: Limits, plain: bool) -> None:
         # With no '<' inside any of them none starts inside another, so these are the very tags _RANGE_TAG
         # finds; with every merged range within bounds, only the dimensions can be refused, in their order.
         if b"".join(merges + dimensions).count(b"<") == len(merges) + len(dimensions) \
-                and _merges_within(merges, limits):
+                and _merges_within(tuple(merges), limits):
             for ref in filter(None, map(_REF_ATTRIBUTE.search, dimensions)):
                 _check_range(part, "dimension", ref.group(1), limits)
             return
@@ -339,7 +348,8 @@ def _col_tags(block: bytes, plain: bool) -> list[bytes]:
     return [tag.group(0) for tag in _tags(_COL_TAG, block, start, (b"col",))] if start >= 0 else []
 
 
-def _merges_within(tags: list[bytes], limits: Limits) -> bool:
+@lru_cache(maxsize=256)  # every project sheet of a template merges the same ranges
+def _merges_within(tags: tuple[bytes, ...], limits: Limits) -> bool:
     """Whether no merged range can be refused: all written as Excel writes them, inside the sheet, and the
     grid from A1 to the farthest row and column of any of them within the cell limit (so is each range)."""
     refs = [ref.group(1) for ref in map(_REF_ATTRIBUTE.search, tags) if ref is not None]
@@ -540,17 +550,33 @@ def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limit
         data = b"".join(_stream(archive, info, limits, budget))  # whole: a value may hold '<'
         if _has_dtd(data):
             raise Refused("READ_UNSAFE_XML", part=info.filename)
-        for tag in _RELATIONSHIP.findall(data):
-            attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(tag)}
-            target = attributes.get(b"Target")
-            if target is None:
-                continue
-            text = target.decode("utf-8", "replace")
-            names = {_basename(text), _basename(unquote(html.unescape(text)))}
-            every.update(names)
-            if not attributes.get(b"Type", b"").endswith(_NOT_SHEET_TYPES):
-                sheets.update(names)
+        targets = _cached_relationship_targets(data) if len(data) <= _REMEMBERED_RELATIONSHIPS \
+            else _relationship_targets(data)
+        every.update(targets[0])
+        sheets.update(targets[1])
     return every, sheets
+
+
+def _relationship_targets(data: bytes) -> tuple[frozenset[str], frozenset[str]]:
+    """The file names every relationship points at, and those calamine may read as a sheet."""
+    every: set[str] = set()
+    sheets: set[str] = set()
+    for tag in _RELATIONSHIP.findall(data):
+        attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(tag)}
+        target = attributes.get(b"Target")
+        if target is None:
+            continue
+        text = target.decode("utf-8", "replace")
+        names = {_basename(text), _basename(unquote(html.unescape(text)))}
+        every.update(names)
+        if not attributes.get(b"Type", b"").endswith(_NOT_SHEET_TYPES):
+            sheets.update(names)
+    return frozenset(every), frozenset(sheets)
+
+
+# the workbook's relationships name parts by number, not by sheet: every return of a template has the same
+_cached_relationship_targets = lru_cache(maxsize=64)(_relationship_targets)
+_REMEMBERED_RELATIONSHIPS = 65_536  # bytes: a larger text is parsed each time, not kept
 
 
 def _basename(name: str) -> str:
@@ -672,12 +698,14 @@ def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
         if info.file_size > _MAX_SHEET_LIST or info.compress_type not in SPREADSHEET_COMPRESSION \
                 or info.flag_bits & 0x1:
             return None
-        with archive.open(info) as handle:
-            sheet_list = handle.read(_MAX_SHEET_LIST + 1)
+        sheet_list = _whole_part(archive, info)
+        if sheet_list is None or len(sheet_list) != info.file_size:  # zipfile stops at the size claimed here
+            with archive.open(info) as handle:
+                sheet_list = handle.read(_MAX_SHEET_LIST + 1)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, RuntimeError, EOFError,
             NotImplementedError):  # zipfile's answer to a compression method it cannot read
         return None
-    if len(sheet_list) > _MAX_SHEET_LIST or _has_dtd(sheet_list):
+    if len(sheet_list) > _MAX_SHEET_LIST or b"_data" not in sheet_list or _has_dtd(sheet_list):
         return None
     found = _SUMMARY_DATA_SHEET.search(sheet_list)
     return None if found is None else found.group(0)
