@@ -166,24 +166,21 @@ _TEXT_FIELDS = ("overall_goal", "measures", "project_name", "purpose", "goals", 
 def _text_fields(doc: ReturnDocument, longer_than: int = 0) -> Iterator[tuple[str, str, tuple]]:
     """(value, field, pointer parts) of every free-text field holding text longer than ``longer_than``, in
     document order."""
-    def long(value: object) -> bool:
-        return isinstance(value, str) and len(value) > longer_than
-
     document = doc.document
     for key in ("overall_goal", "measures"):
-        if long(document.get(key)):
-            yield document[key], key, (key,)
+        if isinstance(value := document.get(key), str) and len(value) > longer_than:
+            yield value, key, (key,)
     for index, project in _projects(doc):
         for key in ("project_name", "purpose"):
-            if long(project.get(key)):
-                yield project[key], key, ("projects", index, key)
+            if isinstance(value := project.get(key), str) and len(value) > longer_than:
+                yield value, key, ("projects", index, key)
         goals = project.get("goals")
-        if isinstance(goals, list) and long(text := "\n".join(str(g) for g in goals)):
-            yield text, "goals", ("projects", index, "goals")
+        if isinstance(goals, list) and len(value := "\n".join(str(g) for g in goals)) > longer_than:
+            yield value, "goals", ("projects", index, "goals")
         for number, indicator in enumerate(project.get("indicators") or []):
             for key in ("name", "description", "target", "basis"):
-                if long(indicator.get(key)):
-                    yield indicator[key], key, ("projects", index, "indicators", number, key)
+                if isinstance(value := indicator.get(key), str) and len(value) > longer_than:
+                    yield value, key, ("projects", index, "indicators", number, key)
 
 
 def text_lengths(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
