@@ -252,8 +252,11 @@ class _SheetReader:
 
     def check_labels(self, labels: dict[str, str]) -> bool:
         ok = True
-        for cell, expected, row, column in _label_places(tuple(labels.items())):
-            seen = _text_of(self.grid.at(row, column))
+        for cell, expected, row, column, clean in _label_places(tuple(labels.items())):
+            value = self.grid.at(row, column)
+            if clean and value == expected:  # as typed in the template: what it shows is the label
+                continue
+            seen = _text_of(value)
             if seen != expected:
                 self.result.findings.append(Finding("READ_LABEL_MOVED", Location(self.result.path, self.sheet, cell),
                                                     value=seen, params={"expected": expected}))
@@ -262,9 +265,11 @@ class _SheetReader:
 
 
 @lru_cache(maxsize=16)
-def _label_places(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, int, int], ...]:
-    """Each label's cell, text and 0-based row and column, worked out once per layout."""
-    return tuple((cell, expected, *(number - 1 for number in split_cell(cell))) for cell, expected in labels)
+def _label_places(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, int, int, bool], ...]:
+    """Each label's cell, text, 0-based row and column, and whether the text is as cleaning leaves it (then a cell
+    holding exactly that text shows it), worked out once per layout."""
+    return tuple((cell, expected, *(number - 1 for number in split_cell(cell)), clean_text(expected) == expected)
+                 for cell, expected in labels)
 
 
 def _preflight(path: Path, limits: Limits | None, summary: bool = False,
