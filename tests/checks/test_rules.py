@@ -178,6 +178,25 @@ def test_text_too_long(doc):
     assert where(found[0]) == (SHEET, "E11", "绩效指标描述有 301 个字，超过 300 字")
 
 
+@pytest.mark.parametrize("path, field", [(("overall_goal",), "overall_goal"), (("measures",), "measures"),
+                                         (("projects", 1, "project_name"), "project_name"),
+                                         (("projects", 0, "purpose"), "purpose"), (("projects", 0, "goals"), "goals"),
+                                         (("projects", 1, "indicators", 2, "name"), "name"),
+                                         (("projects", 0, "indicators", 1, "target"), "target"),
+                                         (("projects", 0, "indicators", 0, "basis"), "basis")])
+def test_every_text_field_is_too_long_only_past_its_own_limit(doc, path, field):
+    """Each field's limit (not the shortest of them, which only tells which texts need a look) decides."""
+    limit = load_spec().max_text_length(field)
+    for length, expected in ((limit, []), (limit + 1, [(field, limit + 1)])):
+        document = copy.deepcopy(doc)
+        holder = document
+        for part in path[:-1]:
+            holder = holder[part]
+        holder[path[-1]] = ["很" * (length - 2), "很"] if field == "goals" else "很" * length  # joined by a newline
+        found = [(f.field, f.params["length"]) for f in findings_of(document) if f.code == "TEXT_TOO_LONG"]
+        assert found == expected
+
+
 def test_money_that_is_text(doc):
     doc["projects"][0]["fiscal"] = "十万"
     found = [f for f in findings_of(doc) if f.code == "VALUE_NOT_NUMBER"]

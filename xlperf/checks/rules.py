@@ -159,28 +159,34 @@ def project_codes(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iter
             first_sheet[code] = where.sheet or ""
 
 
-def _text_fields(doc: ReturnDocument) -> Iterator[tuple[object, str, tuple]]:
-    """(value, field, pointer parts) of every free-text field, in document order."""
+_TEXT_FIELDS = ("overall_goal", "measures", "project_name", "purpose", "goals", "name", "description", "target",
+                "basis")
+
+
+def _text_fields(doc: ReturnDocument, longer_than: int = 0) -> Iterator[tuple[str, str, tuple]]:
+    """(value, field, pointer parts) of every free-text field holding text longer than ``longer_than``, in
+    document order."""
     document = doc.document
     for key in ("overall_goal", "measures"):
-        yield document.get(key), key, (key,)
+        if isinstance(value := document.get(key), str) and len(value) > longer_than:
+            yield value, key, (key,)
     for index, project in _projects(doc):
         for key in ("project_name", "purpose"):
-            yield project.get(key), key, ("projects", index, key)
+            if isinstance(value := project.get(key), str) and len(value) > longer_than:
+                yield value, key, ("projects", index, key)
         goals = project.get("goals")
-        if isinstance(goals, list):
-            yield "\n".join(str(g) for g in goals), "goals", ("projects", index, "goals")
+        if isinstance(goals, list) and len(value := "\n".join(str(g) for g in goals)) > longer_than:
+            yield value, "goals", ("projects", index, "goals")
         for number, indicator in enumerate(project.get("indicators") or []):
             for key in ("name", "description", "target", "basis"):
-                yield indicator.get(key), key, ("projects", index, "indicators", number, key)
+                if isinstance(value := indicator.get(key), str) and len(value) > longer_than:
+                    yield value, key, ("projects", index, "indicators", number, key)
 
 
 def text_lengths(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iterator[Finding]:
-    limits: dict[str, int] = {}
-    for value, key, parts in _text_fields(doc):
-        if key not in limits:
-            limits[key] = spec.max_text_length(key)
-        if isinstance(value, str) and len(value) > limits[key]:
+    limits = {key: spec.max_text_length(key) for key in _TEXT_FIELDS}
+    for value, key, parts in _text_fields(doc, longer_than=min(limits.values())):  # most texts are far shorter
+        if len(value) > limits[key]:
             yield Finding("TEXT_TOO_LONG", doc.location(pointer(*parts)), key, None,
                           {"length": len(value), "limit": limits[key]})
 

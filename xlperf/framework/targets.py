@@ -30,6 +30,7 @@ _FULL_WIDTH: dict[int, str] = {
     **{ord(f): a for f, a in zip("＝＜＞％．＋－", "=<>%.+-")},
 }
 _DIGIT_COMMA = re.compile(r"(?<=[0-9])，(?=[0-9])")
+_HAS_FULL_WIDTH = re.compile("[" + "".join(map(chr, _FULL_WIDTH)) + "，]")  # what fold_width may change
 # str.translate looks up every character of CJK text; finding out first that there is nothing to change is
 # about ten times cheaper, and most cells have nothing to change.
 _HAS_INVISIBLE = re.compile("[" + "".join(map(chr, _INVISIBLE)) + "]")
@@ -57,6 +58,8 @@ def clean_text(value: str | None) -> str | None:
 def fold_width(text: str) -> str:
     """Full-width digits, latin letters and ``＝＜＞％．＋－`` → ASCII (``１０．９６`` → ``10.96``);
     ``，`` → ``,`` only between two digits (a thousands separator). ``≥``/``≤`` stay as they are."""
+    if not _HAS_FULL_WIDTH.search(text):  # most targets: nothing to fold (as for clean_text's translate)
+        return text
     return _DIGIT_COMMA.sub(",", text.translate(_FULL_WIDTH))
 
 
@@ -131,6 +134,7 @@ _OPERATOR = re.compile("(" + "|".join(map(re.escape, sorted(_OPERATORS, key=len,
 _SUFFIXES = {"及以上": "≥", "以上": "≥", "及以下": "≤", "以下": "≤", "以内": "≤"}
 _TARGET_NUMBER = re.compile(r"([+-]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)")
 _OPERATOR_SYMBOLS = frozenset("≥≧≤≦<>=")
+_BLANKS = re.compile(r"\s+")
 _UNIT_SYMBOLS = frozenset("/·²³℃°")
 # 万 alone after an amount is 万元 in a budget table (``250万``)
 _MONEY = {"万元": Decimal(1), "万": Decimal(1), "元": Decimal("0.0001"), "千元": Decimal("0.1"),
@@ -159,8 +163,7 @@ def parse_target(raw: str | None) -> Target | None:
         return None
     text = shown = fold_width(cleaned)  # shown and read in half width (＝１６万元 → =16万元)
     raw = raw if isinstance(raw, str) else str(raw)
-    invalid = Target(raw, shown, "invalid")
-    if _DATED.match(re.sub(r"\s+", "", text)):  # a date or period is a 时效 target in words, not a number
+    if _DATED.match(_BLANKS.sub("", text)):  # a date or period is a 时效 target in words, not a number
         return Target(raw, shown, "qualitative")
     match = _OPERATOR.match(text)
     operator = _OPERATORS[match.group(1)] if match else None
@@ -176,11 +179,11 @@ def parse_target(raw: str | None) -> Target | None:
             if operator in (None, "="):
                 operator = implied
             elif operator not in (implied, implied.replace("≥", ">").replace("≤", "<")):
-                return invalid
+                return Target(raw, shown, "invalid")
             break
-    unit = re.sub(r"\s+", "", unit)
+    unit = _BLANKS.sub("", unit)
     if not math.isfinite(value) or (unit and not _valid_unit(unit)):
-        return invalid
+        return Target(raw, shown, "invalid")
     return Target(raw, shown, "quantitative", operator or "=", value, unit or None)
 
 
@@ -191,7 +194,7 @@ _DATED = re.compile(r"^(?:19|20)[0-9]{2}(?:年|[.\-/])(?:0?[1-9]|1[0-2])(?:$|[�
 def _qualitative(raw: str, text: str, shown: str) -> Target:
     """Text with no digit, no comparison symbol, two letters or one CJK character (无, 是), that is not a
     bare 不低于 or 以上."""
-    bare = re.sub(r"\s+", "", text)
+    bare = _BLANKS.sub("", text)
     letters = sum(c.isalpha() for c in text)
     if (re.search(r"\d", text) or _OPERATOR_SYMBOLS.intersection(text) or bare in _OPERATORS
             or bare in _SUFFIXES or letters < 2 and not (letters == 1 and "\u4e00" <= bare[:1] <= "\u9fff")):

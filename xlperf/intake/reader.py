@@ -19,7 +19,7 @@ from zipfile import ZipFile
 
 from ..core.errors import UnreadableError  # noqa: F401 (raised here)
 from ..core.cells import split_cell
-from ..core.findings import Finding, Location
+from ..core.findings import Finding, Location, cell_location
 from ..core.model import (META_MARKER, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, ReturnDocument, pointer,
                           read_summary_documents)
 from ..core.resources import templates_root
@@ -220,7 +220,7 @@ class _SheetReader:
         self.numbers_in_text: list[tuple[str, str]] = []  # (json pointer, cell)
 
     def locate(self, json_path: str, cell: str) -> None:
-        self.result.sources[json_path] = Location(self.result.path, self.sheet, cell)
+        self.result.sources[json_path] = cell_location(self.result.path, self.sheet, cell)
 
     def text(self, target: dict, key: str, json_path: str, cell: str) -> None:
         self.texts(target, (key,), (json_path,), (cell,), (self.grid.get(cell),))
@@ -230,7 +230,7 @@ class _SheetReader:
         """``text`` for several fields whose values were already taken from their cells (a table row)."""
         path, sheet, sources, raw = self.result.path, self.sheet, self.result.sources, self.result.raw
         for key, json_path, cell, value in zip(keys, json_paths, cells, values):
-            sources[json_path] = Location(path, sheet, cell)
+            sources[json_path] = cell_location(path, sheet, cell)
             if value is None:
                 continue
             raw[json_path] = value
@@ -252,13 +252,24 @@ class _SheetReader:
 
     def check_labels(self, labels: dict[str, str]) -> bool:
         ok = True
-        for cell, expected in labels.items():
-            seen = _text_of(self.grid.get(cell))
+        for cell, expected, row, column, clean in _label_places(tuple(labels.items())):
+            value = self.grid.at(row, column)
+            if clean and value == expected:  # as typed in the template: what it shows is the label
+                continue
+            seen = _text_of(value)
             if seen != expected:
                 self.result.findings.append(Finding("READ_LABEL_MOVED", Location(self.result.path, self.sheet, cell),
                                                     value=seen, params={"expected": expected}))
                 ok = False
         return ok
+
+
+@lru_cache(maxsize=16)
+def _label_places(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, int, int, bool], ...]:
+    """Each label's cell, text, 0-based row and column, and whether the text is as cleaning leaves it (then a cell
+    holding exactly that text shows it), worked out once per layout."""
+    return tuple((cell, expected, *(number - 1 for number in split_cell(cell)), clean_text(expected) == expected)
+                 for cell, expected in labels)
 
 
 def _preflight(path: Path, limits: Limits | None, summary: bool = False,
@@ -423,37 +434,36 @@ def _same_money(seen: object, expected: object) -> bool:
 
 def _read_project(reader: _SheetReader, project: dict, index: int, layout: dict) -> None:
     fields = layout["fields"]
-    base = ("projects", index)
     for key in ("project_code", "project_name", "purpose"):
-        reader.text(project, key, pointer(*base, key), fields[key])
+        reader.text(project, key, _project_pointer(index, key), fields[key])
     for key in ("budget_total", "fiscal", "other"):
-        reader.converted(project, key, pointer(*base, key), fields[key], _money_value)
+        reader.converted(project, key, _project_pointer(index, key), fields[key], _money_value)
     if "other" not in project:
         project["other"] = None
     goals_cell = fields["goals"]
     holder: dict = {}
-    reader.text(holder, "goals", pointer(*base, "goals"), goals_cell)
+    reader.text(holder, "goals", _project_pointer(index, "goals"), goals_cell)
     goals = split_goals(holder.get("goals"))
     if goals:
         project["goals"] = goals
     for number in range(len(goals)):
-        reader.locate(pointer(*base, "goals", number), goals_cell)
+        reader.locate(_project_pointer(index, "goals", number), goals_cell)
     plan: dict = {}
     milestones = layout.get("milestones") or [k.split("/", 1)[1] for k in fields if k.startswith("spending_plan/")]
-    reader.locate(pointer(*base, "spending_plan"), fields[f"spending_plan/{milestones[0]}"])
+    reader.locate(_project_pointer(index, "spending_plan"), fields[f"spending_plan/{milestones[0]}"])
     for milestone in milestones:
-        reader.converted(plan, milestone, pointer(*base, "spending_plan", milestone), fields[f"spending_plan/{milestone}"],
-                         _percent_value)
+        reader.converted(plan, milestone, _project_pointer(index, "spending_plan", milestone),
+                         fields[f"spending_plan/{milestone}"], _percent_value)
     project["spending_plan"] = plan
     table = layout["indicators"]
     columns = table["columns"]
     first_row, rows = table["first_row"], table["rows"]
     indicators: list[dict] = []
-    reader.locate(pointer(*base, "indicators"), f"{columns['level1']}{first_row}")
+    reader.locate(_project_pointer(index, "indicators"), f"{columns['level1']}{first_row}")
     table = _table_cells(tuple(str(columns[key]) for key in INDICATOR_KEYS), first_row, rows) if rows > 0 else ()
     for table_row in table:
         values = table_row.values(reader.grid)
-        if all(value is None for value in values):
+        if values.count(None) == len(values):  # an empty row
             continue
         indicator: dict = {}
         indicator_path, key_paths = _indicator_pointers(index, len(indicators))
@@ -470,6 +480,12 @@ def _read_project(reader: _SheetReader, project: dict, index: int, layout: dict)
                                                       value=_text_of(reader.grid.get(cell)),
                                                       params={"last_row": last_table_row}))
                 return
+
+
+@lru_cache(maxsize=4096)
+def _project_pointer(index: int, *keys: object) -> str:
+    """``pointer("projects", index, *keys)``, worked out once: the same few dozen in every return."""
+    return pointer("projects", index, *keys)
 
 
 class _TableRow(NamedTuple):
