@@ -158,3 +158,17 @@ def test_a_dataset_larger_than_a_workers_memory_gets_the_answer_of_one_read_whol
                             "needs no validation: merge it upward with xlperf merge, or write the text with xlperf "
                             "report; to check returns, run xlperf validate on the units' workbooks\n\n"
                             "1 file(s): 0 passed, 0 with warnings only, 0 with errors, 1 unreadable\n")
+
+
+def test_each_run_reads_the_framework_library_as_it_is_now(tmp_path):
+    """warm_up makes the resolver a run's workers inherit afresh: a process that runs many (the portal) sees a
+    library edited between runs, and a merge never caches findings made with the old one under the new's salt."""
+    from xlperf.checks.validate import warm_up, worker_resolver
+
+    library = tmp_path / "library.json"
+    library.write_text('{"indicators": []}', encoding="utf-8")
+    warm_up(None, str(library))
+    assert worker_resolver(None, str(library)).by_id("cn-2020") is not None
+    library.write_text('{"not": "a library"}', encoding="utf-8")
+    warm_up(None, str(library))
+    assert worker_resolver(None, str(library)).by_id("cn-2020") is None  # read again: no longer a library

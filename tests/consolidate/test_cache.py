@@ -221,7 +221,13 @@ def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
     sha = dict(zip(third.inputs["file"], third.inputs["sha256"]))[str(changed)]
     assert sha == hashlib.sha256(bytes(data)).hexdigest() != dict(zip(again.inputs["file"], again.inputs["sha256"]))[str(changed)]
 
-    (cache / "hashes-v1.json").write_text("{not json")  # notes that cannot be read: every file hashed
-    hashed.clear()
-    merge_returns([inputs], cache_dir=cache)
-    assert len(hashed) == 3
+    notes = cache / f"hashes-v{cache_module.HASHES_VERSION}.json"
+    noted = json.loads(notes.read_text())
+    assert set(noted) == {"as_of_ns", "files"} and len(noted["files"]) == 3
+    for damaged in ("{not json", json.dumps({**noted, "files": {path: note[:5] for path, note in noted["files"].items()}}),
+                    json.dumps({**noted, "files": {path: [*note[:5], 7] for path, note in noted["files"].items()}})):
+        notes.write_text(damaged)  # notes that cannot be read or are not notes: every file hashed, no error
+        hashed.clear()
+        _same(merge_returns([inputs], cache_dir=cache), third)
+        assert len(hashed) == 3
+    assert not list(cache.glob("*.part"))

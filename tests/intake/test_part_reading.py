@@ -251,3 +251,18 @@ def test_col_tags_are_judged_alike_once_remembered():
         for _ in range(2):
             assert safety._col_within(tag) == all(safety._within(value, safety.EXCEL_MAX_COLUMNS)
                                                   for _, value in safety._MIN_MAX.findall(tag))
+
+
+def test_what_the_preflight_remembers_is_bounded_by_its_size():
+    """A hostile file's long col tags and merged ranges are judged without being remembered: a worker reads
+    many files, and what it keeps must not count against the next ones' memory limit."""
+    limits = load_spec().limits
+    filler = b' x="y"' * 20_000  # 120 kB of attributes
+    cases = [(b'<col min="1" max="3"' + filler + b"/>", b'<col min="1" max="3"/>', safety._col_within),
+             (b'<mergeCell ref="A1:B2"' + filler + b"/>", b'<mergeCell ref="A1:B2"/>', safety._merges_within)]
+    for long_tag, short_tag, remembered in cases:
+        for tag, kept in ((long_tag, 0), (short_tag, 1)):
+            remembered.cache_clear()
+            block = b"<worksheet><cols>" + tag + b"</cols><sheetData/><mergeCells>" + tag + b"</mergeCells></worksheet>"
+            safety._check_declared("xl/worksheets/sheet1.xml", block, len(block), limits, True, plain=True)
+            assert remembered.cache_info().currsize == kept, tag[:20]

@@ -39,6 +39,7 @@ def general_path():
         patch.setattr(safety, "_PREFIXED_NAME", re.compile(rb""))  # every piece may hold prefixed tags
         patch.setattr(safety, "_counts_within", lambda *args: False)
         patch.setattr(safety, "_merges_within", lambda *args: False)
+        patch.setattr(safety, "_ranges_within", lambda *args: False)
         patch.setattr(safety, "_whole_part", lambda *args: None)  # every part read through zipfile
         yield
 

@@ -543,12 +543,14 @@ def worker_resolver(framework_ref: str | None, library: str | None) -> Framework
 
 
 def warm_up(framework_ref: str | None, library: str | None) -> None:
-    """What each worker would do first, done once before they are forked: import the readers and compile the
-    frameworks (15 ms here against 25-70 ms in each worker, for a run of few files most of its time)."""
+    """What each worker would do first, done once a run before they are forked: import the readers and
+    compile the frameworks (15 ms here against 25-70 ms in each worker, for a run of few files most of its
+    time). The resolver is made afresh, so a run reads the framework and library files as they are now (a
+    process that runs many, as the portal does, sees them edited), and its workers inherit it."""
     import defusedxml.ElementTree  # noqa: F401 (the reader imports it when it first reads a workbook's properties)
     import python_calamine  # noqa: F401
 
-    resolver = worker_resolver(framework_ref, library)
+    resolver = _RESOLVERS[(framework_ref, library)] = FrameworkResolver(framework_ref, library)
     for framework_id in builtin_hashes():
         resolver.by_id(framework_id)
     _spec()

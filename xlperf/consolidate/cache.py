@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..core.errors import XlperfError
+from ..core.fileio import atomic_path
 from ..core.findings import Finding, Location, Severity, json_safe
 from ..core.sheetxml import Segment
 
@@ -159,7 +161,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-HASHES_VERSION = 1
+HASHES_VERSION = 2  # 2: noted as of when the run began
 RACY_NS = 2_000_000_000  # a file changed this close to when its hash was noted may change again unseen
 
 
@@ -174,14 +176,15 @@ class FileHashes:
 
     def __init__(self, folder: str | Path):
         self.path = Path(folder) / f"hashes-v{HASHES_VERSION}.json"
+        self.started_ns = time.time_ns()  # before any file is looked at: what the notes are made as of
         self.noted: dict[str, list] = {}
         self.seen: dict[str, list] = {}
         try:
             data = json.loads(self.path.read_bytes())
-            written = data["written_ns"]
-            self.noted = {path: note for path, note in data["files"].items()
-                          if max(note[1], note[2]) < written - RACY_NS}
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            as_of = data["as_of_ns"]
+            self.noted = {path: note for path, note in data["files"].items() if _is_note(note)
+                          and max(note[1], note[2]) < as_of - RACY_NS}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             pass
 
     def sha256(self, path: Path) -> str:
@@ -194,11 +197,16 @@ class FileHashes:
         return sha
 
     def save(self) -> None:
-        """Note the hashes of this run's files (only theirs: a folder merged again is the case that matters)."""
+        """Note the hashes of this run's files (only theirs: a folder merged again is the case that matters), as
+        of when the run began looking at them."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".{os.getpid()}.part")
-            temporary.write_text(json.dumps({"written_ns": time.time_ns(), "files": self.seen}), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
+            with atomic_path(self.path) as temporary:
+                temporary.write_text(json.dumps({"as_of_ns": self.started_ns, "files": self.seen}), encoding="utf-8")
+        except XlperfError:
             pass  # notes that cannot be written only cost time
+
+
+def _is_note(note: object) -> bool:
+    """A note as ``FileHashes`` writes them: five whole numbers and a SHA-256."""
+    return (isinstance(note, list) and len(note) == 6 and all(type(value) is int for value in note[:5])
+            and isinstance(note[5], str) and len(note[5]) == 64)

@@ -267,7 +267,7 @@ def _project_rows(projects: list[list], used: dict[str, Framework], findings: li
     """The return's rows of 项目汇总 (``rows.project_rows``, UTF-8) as the summary will show them if the return is
     included, made here with the rest: the status it will then have, and the framework whose 一级 names
     count its indicators. The summary uses them when every included return's status and framework are those
-    (``_prepared``), else makes every row itself. None for a file of several frameworks."""
+    (``_prepared``), else makes every row itself. None unless the file's documents have one framework."""
     if len(used) != 1:
         return None
     framework = next(iter(used.values()))

@@ -291,18 +291,26 @@ def _check_declared(part: str, block: bytes, part_bytes: int, limits: Limits, is
             for end in spans.split(b":"):
                 _number(part, "row spans", end, EXCEL_MAX_COLUMNS)
     for tag in _col_tags(block, plain):
-        if not _col_within(tag):
+        if not (_col_within(tag) if len(tag) <= _REMEMBERED_TAG else _cols_within(tag)):
             for name, value in _MIN_MAX.findall(tag):
                 if not _within(value, EXCEL_MAX_COLUMNS):  # the attribute named only for a refusal
                     _number(part, f"col {name.decode()}", value, EXCEL_MAX_COLUMNS)
     _check_ranges(part, block, limits, plain)
 
 
-@lru_cache(maxsize=1024)
-def _col_within(tag: bytes) -> bool:
-    """Whether a col tag's min and max are all within the columns (the same few tags recur in every sheet of
-    every return from one template: each is looked at once)."""
+# What the preflight remembers across files is bounded by the size of what it keys on too: a worker reads many
+# files, and a hostile one's megabyte-long tags must not stay held in it (against the next files' memory limit)
+_REMEMBERED_TAG = 256
+_REMEMBERED_MERGES = 64 * 1024
+
+
+def _cols_within(tag: bytes) -> bool:
+    """Whether a col tag's min and max are all within the columns."""
     return all(_within(value, EXCEL_MAX_COLUMNS) for _, value in _MIN_MAX.findall(tag))
+
+
+# the same few tags recur in every sheet of every return from one template: each is looked at once
+_col_within = lru_cache(maxsize=1024)(_cols_within)
 
 
 def _check_ranges(part: str, block: bytes, limits: Limits, plain: bool) -> None:
@@ -312,7 +320,8 @@ def _check_ranges(part: str, block: bytes, limits: Limits, plain: bool) -> None:
         # With no '<' inside any of them none starts inside another, so these are the very tags _RANGE_TAG
         # finds; with every merged range within bounds, only the dimensions can be refused, in their order.
         if b"".join(merges + dimensions).count(b"<") == len(merges) + len(dimensions) \
-                and _merges_within(tuple(merges), limits):
+                and (_merges_within if sum(map(len, merges)) <= _REMEMBERED_MERGES else _ranges_within)(
+                    tuple(merges), limits):
             for ref in filter(None, map(_REF_ATTRIBUTE.search, dimensions)):
                 _check_range(part, "dimension", ref.group(1), limits)
             return
@@ -353,8 +362,7 @@ def _col_tags(block: bytes, plain: bool) -> list[bytes]:
     return [tag.group(0) for tag in _tags(_COL_TAG, block, start, (b"col",))] if start >= 0 else []
 
 
-@lru_cache(maxsize=256)  # every project sheet of a template merges the same ranges
-def _merges_within(tags: tuple[bytes, ...], limits: Limits) -> bool:
+def _ranges_within(tags: tuple[bytes, ...], limits: Limits) -> bool:
     """Whether no merged range can be refused: all written as Excel writes them, inside the sheet, and the
     grid from A1 to the farthest row and column of any of them within the cell limit (so is each range)."""
     refs = [ref.group(1) for ref in map(_REF_ATTRIBUTE.search, tags) if ref is not None]
@@ -366,6 +374,9 @@ def _merges_within(tags: tuple[bytes, ...], limits: Limits) -> bool:
     last_row, last_column = _last_row_and_column(joined.replace(b":", b"\n"))
     return (last_row <= EXCEL_MAX_ROWS and last_column <= EXCEL_MAX_COLUMNS
             and last_row * last_column <= limits.max_cells)
+
+
+_merges_within = lru_cache(maxsize=256)(_ranges_within)  # every project sheet of a template merges the same ranges
 
 
 def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:

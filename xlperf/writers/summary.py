@@ -247,10 +247,11 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     """A header row at ``top`` and ``count`` rows; returns the column widths.
 
     The rows are ``records`` (a DataFrame, a list of dicts or column lists), or ``segments`` made ahead with
-    the standard formats (then every column has a fixed width). XlsxWriter writes the header and a probe row
-    carrying each column's format and the alert format; the rows replace the probe row when the package is
-    spliced (``sheetxml``), which checks the probe row carries the styles the rows were made for. ``widths``:
-    the columns' ``_widths``, when they have been measured already."""
+    the standard formats (for fixed widths, or as 项目汇总's, whose rows are the same at any measured widths:
+    ``rows.project_rows``). XlsxWriter writes the header and a probe row carrying each column's format and the
+    alert format; the rows replace the probe row when the package is spliced (``sheetxml``), which checks the
+    probe row carries the styles the rows were made for. ``widths``: the columns' ``_widths``, when they have
+    been measured already."""
     formats = book.formats
     rows = _rows(records, [column.key for column in columns]) if segments is None else None
     if widths is None:
