@@ -104,3 +104,30 @@ def test_a_return_whose_status_the_merge_changes_has_its_rows_made_by_the_summar
     proper = merge_returns([folder, SAMPLES / "returns" / "471003_遵化市无线电监测站.xlsx"])
     assert proper.prepared.project_rows is not None  # the return of 2021 left out (its error)
     _same_summary_either_way(proper, monkeypatch, segment_rows=(3,))
+
+
+def test_statistics_rows_spliced_are_the_rows_xlsxwriter_wrote(tmp_path, monkeypatch):
+    """Past MAX_UNIT_SERIES units 指标统计's unit rows are spliced in (made rows) instead of written by XlsxWriter:
+    the same values, number formats, fonts and row heights (a long unit name grows its row either way)."""
+    import openpyxl
+
+    from xlperf.consolidate.merge import merge_returns
+    from xlperf.writers.summary import STATISTICS, write_summary
+
+    inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "returns")
+    merged = merge_returns([inputs])
+    long_name = "遵化市工业和信息化局下属事业单位综合服务与保障中心（含多个内设科室）"
+    merged.prepared.unit_names["471002"] = long_name
+    books = {}
+    for series in (10, 1):
+        monkeypatch.setattr(summary_module, "MAX_UNIT_SERIES", series)
+        write_summary(merged, tmp_path / f"{series}.xlsx")
+        books[series] = openpyxl.load_workbook(tmp_path / f"{series}.xlsx")[STATISTICS]
+    written, spliced = books[10], books[1]
+    assert written.max_row == spliced.max_row >= 6 and written["B4"].value == long_name
+    for row_written, row_spliced in zip(written.iter_rows(), spliced.iter_rows()):
+        for a, b in zip(row_written, row_spliced):
+            assert (a.value, a.number_format, a.font.b, a.alignment.wrap_text) == \
+                (b.value, b.number_format, b.font.b, b.alignment.wrap_text), a.coordinate
+    heights = [(written.row_dimensions[row].height, spliced.row_dimensions[row].height) for row in range(3, 6)]
+    assert all(abs((a or 0) - (b or 0)) <= 0.25 for a, b in heights) and heights[1][1] > 20  # the long name's row
