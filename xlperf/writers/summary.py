@@ -613,6 +613,8 @@ def _statistics_columns(consolidation: Consolidation, by_unit: dict[str, Counter
     return columns, groups
 
 
+# 指标统计's and 资金支出进度's first two columns, as their unit rows are made (the headers are XlsxWriter's)
+UNIT_COLUMNS = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称")]
 NO_PAIRS: Counter = Counter()  # a unit's without indicators (only read)
 
 
@@ -651,7 +653,7 @@ def _write_statistics(book: _Book, sheet, consolidation: Consolidation) -> None:
                 _write(sheet, row, index, value, formats.kinds["text" if index < 2 else "count"])
             _fit_row(sheet, row, text_lines(values[1], name_width))
     else:
-        table = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称")] + \
+        table = UNIT_COLUMNS + \
             [Column(header, header, "count") for header, _ in columns]
         _splice_rows(book, sheet, 2, table, body, [code_width, name_width] + [STAT_WIDTH] * len(columns), total_row)
     sheet.merge_range(total_row, 0, total_row, 1, "合计", formats.totals["text"])
@@ -719,7 +721,7 @@ def _write_spending(book: _Book, sheet, consolidation: Consolidation, figures: _
     amount_widths = [max([12] + [money_width(amounts[offset]) for _, _, amounts in groups])  # as wide as the
                      for offset in range(1 + len(milestones))]  # largest amount: 预算数 and 累计计划支出
     if units:
-        table = [Column("unit_code", "单位编码"), Column("unit_name", "单位名称"), Column("budget", "预算数", "money")] + \
+        table = UNIT_COLUMNS + [Column("budget", "预算数", "money")] + \
             [Column(f"amount/{milestone}", milestone, "money") for milestone in milestones] + \
             [Column(f"share/{milestone}", milestone, "share") for milestone in milestones]
         _splice_rows(book, sheet, 3, table, ([code, name, budget, *amounts,
