@@ -109,9 +109,10 @@ def test_broken_pipe_exits_141_quietly():
 
 @pytest.fixture(scope="module")
 def many_returns(tmp_path_factory) -> Path:
-    """Three hundred returns (copies of the samples): a merge long enough to be interrupted."""
+    """Nine hundred returns (copies of the samples): a merge long enough to be interrupted (three hundred were
+    merged in little more than the second the signal tests wait, once merging got faster)."""
     folder = tmp_path_factory.mktemp("many")
-    for i in range(100):
+    for i in range(300):
         for source in sorted(RETURNS.glob("*.xlsx")):
             copy = folder / f"{i:03d}_{source.name}"
             shutil.copy(source, copy)
