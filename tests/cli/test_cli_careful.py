@@ -369,3 +369,35 @@ def test_usage_errors_in_chinese(args, problem):
 def test_usage_errors_in_english_stay_clicks():
     result = run("--lang", "en", "merge", "x")
     assert result.returncode == 2 and "Error: Missing option '-o' / '--output'." in result.stderr
+
+
+# --- a signal that lands where Python cannot raise it -----------------------------------------------------
+
+SIGNAL_AS_WORKERS_STOP = """
+import os, signal, sys
+from xlperf.core import workers
+stop = workers._Worker.stop
+def stop_and_signal(self, kill):
+    if not getattr(workers, "signalled", False):  # the terminal closes as the pool shuts its workers down
+        workers.signalled = True
+        os.kill(os.getpid(), signal.SIGHUP)
+    stop(self, kill)
+workers._Worker.stop = stop_and_signal
+from xlperf.cli import main
+sys.argv = ["xlperf"] + sys.argv[1:]
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["merge", "validate"])
+def test_a_signal_while_the_workers_stop_ends_the_run_without_output(tmp_path, command):
+    """The pool's workers are stopped in a generator's `finally`: when Python closes an abandoned generator, an
+    exception raised there is dropped ("Exception ignored in ...") and the run went on to write its outputs."""
+    out = tmp_path / "out" / "summary.xlsx"
+    args = ["-o", str(out), "--no-cache"] if command == "merge" else ["--format", "json"]
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_AS_WORKERS_STOP, command, str(RETURNS), *args,
+                           "--lang", "en"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 129, proc.stderr
+    assert "interrupted" in proc.stderr and "SIGHUP" in proc.stderr
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()

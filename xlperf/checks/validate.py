@@ -454,8 +454,9 @@ def map_in_parts(function: Callable[[tuple], T], tasks: list[tuple], jobs: int |
     when the parts cannot be found. Take each task's results before the next task's (what is left is taken
     and dropped)."""
     datasets = [index for index, task in enumerate(tasks) if is_parquet_dataset(task[0])]
-    plans = dict(zip(datasets, map_in_workers(_parts_task, [tasks[index][0] for index in datasets], jobs,
-                                              on_crash=crash_finding, isolate=isolate, boundary=read_boundary())))
+    plans = dict(zip(datasets, list(map_in_workers(_parts_task, [tasks[index][0] for index in datasets], jobs,
+                                                   on_crash=crash_finding, isolate=isolate,
+                                                   boundary=read_boundary()))))
     expanded, counts = [], []
     for index, task in enumerate(tasks):
         plan = plans.get(index, [None])
@@ -468,6 +469,8 @@ def map_in_parts(function: Callable[[tuple], T], tasks: list[tuple], jobs: int |
         yield count, own if count else iter([refused(tasks[index], plans[index])])
         for _ in own:
             pass
+    for _ in results:  # to its end here, so the pool shuts down in this frame: a signal that lands while it
+        pass  # does is raised here, not dropped as it would be when Python closes an abandoned generator
 
 
 def _parts_task(path: str) -> list[tuple[int, int]] | Finding:

@@ -21,6 +21,7 @@ from .. import __version__
 from ..core import exitcodes
 from ..core.errors import ProjectListError, XlperfError
 from ..core.findings import default_lang
+from ..core.interrupt import Interrupted, catch_signals, stop_if_interrupted
 from ..core.messages import say
 
 
@@ -43,22 +44,6 @@ def resolve_lang(given: str | None) -> str:
     if env.startswith("en"):
         return "en"
     return default_lang()
-
-
-class Interrupted(BaseException):
-    """A signal ended the run: unwinds like KeyboardInterrupt (pools shut down, temporary files removed)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = int(signum)
-
-    @property
-    def exit_code(self) -> int:
-        return exitcodes.signalled(self.signum)
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
 
 
 def require_suffix(output: str, suffixes: tuple[str, ...], lang: str) -> None:
@@ -582,10 +567,9 @@ register_portal(cli)
 
 def main() -> None:
     """Run the command with exit codes a shell expects: signals end the run as 128 + the signal number."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupted)
+    catch_signals()
     try:
-        code = cli.main(prog_name="xlperf", standalone_mode=False)
+        code = _run_command()
     except Interrupted as interrupted:
         _quiet_stdout()
         if interrupted.signum != signal.SIGPIPE:
@@ -608,6 +592,13 @@ def main() -> None:
         error.show()
         code = error.exit_code
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _run_command():
+    try:
+        return cli.main(prog_name="xlperf", standalone_mode=False)
+    finally:  # however the command ended, a signal whose Interrupted Python dropped still ends the run
+        stop_if_interrupted()
 
 
 def _argv_lang(args: list[str]) -> str:

@@ -366,7 +366,7 @@ def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | N
     tasks = [(str(item.path), framework_ref, library, tabulate_failing, keep_tables, None) for item in items]
     parts = map_in_parts(_examine_task, tasks, jobs, isolate, on_crash=_crashed_entry,
                          refused=lambda task, finding: _unreadable_entry(task[0], finding))
-    for item, (count, entries) in zip(items, parts):
+    for (count, entries), item in zip(parts, items):  # parts first: zip takes it to its end (map_in_parts)
         yield item, next(entries) if count <= 1 else _combined(entries, spool)
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
+from .interrupt import stop_if_interrupted
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -23,13 +24,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
+        stop_if_interrupted()
         os.replace(temporary, path)
     except OSError as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        _remove(temporary)
         raise OutputError(key="cannot_write", path=path, error=exc.strerror or exc) from None
+    except BaseException:
+        _remove(temporary)
+        raise
 
 
 @contextmanager
@@ -48,6 +50,7 @@ def atomic_path(path: str | Path):
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
+        stop_if_interrupted()
         os.replace(temporary, path)
     except OSError as exc:
         _remove(temporary)

@@ -48,7 +48,7 @@ def last_year_projects(paths: list[str | Path], isolate: bool = False,
     files = [str(path) for path in collect_inputs(paths)]
     outcomes = map_in_workers(_read_last_year, files, None, on_crash=lambda path, crash: crash_finding(path, crash),
                               isolate=isolate, boundary=read_boundary())
-    for path, outcome in zip(files, outcomes):
+    for outcome, path in zip(outcomes, files):  # the workers' results first: zip takes them to their end
         if isinstance(outcome, Finding):
             report.unreadable.append(f"{path}: {outcome.message('zh')}")
             report.unreadable_findings.append(outcome)
