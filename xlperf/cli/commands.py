@@ -7,6 +7,7 @@ the output went away), as shells expect.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import re
@@ -568,6 +569,7 @@ register_portal(cli)
 def main() -> None:
     """Run the command with exit codes a shell expects: signals end the run as 128 + the signal number."""
     catch_signals()
+    _collect_less()
     try:
         code = _run_command()
     except Interrupted as interrupted:
@@ -592,6 +594,17 @@ def main() -> None:
         error.show()
         code = error.exit_code
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _collect_less() -> None:
+    """A merge makes objects by the hundred thousand (a thousand returns' facts, findings and rows) and keeps
+    most of them to the end: with CPython's collector started every 700 allocations, a re-merge of a thousand
+    returns spent 25 of its 400 ms (with errors) and 50 of 800 (clean) walking them again and again, for no
+    garbage (they hold no cycles). What the imports made (modules, classes, functions: they live as long as the
+    process, the portal's too) is frozen out of collections, which also keeps it shared with forked workers,
+    and the youngest generation is collected every 10,000 allocations instead: 6 and 18 ms."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _run_command():

@@ -64,7 +64,7 @@ class _Input:
     tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
     indicator_count: int = 0
     segments: dict[str, list[tuple]] = field(default_factory=dict)  # "indicators", "data": rows made for the
-    # summary, in the spool: (where, length, crc, size, shift), one for each part read (``parquet_parts``)
+    # summary, in the spool: (where, length, crc, size), one for each part read (``parquet_parts``)
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
@@ -400,7 +400,7 @@ def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
         combined["document_counts"].append(len(entry["docs"]))
         combined["tables"].append(spool.put(entry["tables"]))
         for name, segment in entry["segments"].items():
-            combined["segments"][name].append((*spool.put(segment.data), segment.crc, segment.size, segment.shift))
+            combined["segments"][name].append((*spool.put(segment.data), segment.crc, segment.size))
         combined["data_columns"] = max(combined["data_columns"], entry["data_columns"])
     if broken is not None:
         return broken
@@ -470,7 +470,7 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
         segments = {"indicators": indicator_rows, "data": data}
-    item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size, segment.shift)]
+    item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size)]
                      for name, segment in segments.items()}
     item.tables = tables if tables is None or isinstance(tables, StoredTables) else [spool.put(tables)]
 
@@ -487,12 +487,12 @@ class _Stored:
 class _SpooledSegments:
     """Segments left in the spool, read one at a time each time they are written into a summary."""
 
-    def __init__(self, spool: "_Spool", stored: list[tuple[int, int, int, int, int]]):
+    def __init__(self, spool: "_Spool", stored: list[tuple[int, int, int, int]]):
         self.spool, self.stored = spool, stored
 
     def __iter__(self):
-        for where, length, crc, size, shift in self.stored:
-            yield Segment(self.spool.get((where, length)), crc, size, shift)
+        for where, length, crc, size in self.stored:
+            yield Segment(self.spool.get((where, length)), crc, size)
 
 
 class _Spool:

@@ -91,17 +91,11 @@ def row_xml(cells: str, height: float | None = None) -> str:
 
 @dataclass(frozen=True)
 class Segment:
-    """UTF-8 XML, deflated (raw, no header) and ended with a sync flush; ``crc``/``size`` are of the XML,
-    ``shift`` is what appending it does to a CRC before it (``crc_shift``), worked out where it was made."""
+    """UTF-8 XML, deflated (raw, no header) and ended with a sync flush; ``crc``/``size`` are of the XML."""
 
     data: bytes
     crc: int
     size: int
-    shift: int | None = None
-
-    def __post_init__(self):
-        if self.shift is None:
-            object.__setattr__(self, "shift", crc_shift(self.size))
 
 
 def compression() -> str:
@@ -115,56 +109,10 @@ def deflate(text: str) -> Segment:
     return Segment(compressor.compress(raw) + compressor.flush(zlib_ng.Z_SYNC_FLUSH), zlib_ng.crc32(raw), len(raw))
 
 
-def _multiply_mod_p(a: int, b: int) -> int:
-    """a·b modulo the CRC-32 polynomial, bit-reflected (zlib's multmodp)."""
-    m, product = 1 << 31, 0
-    while True:
-        if a & m:
-            product ^= b
-            if a & (m - 1) == 0:
-                return product
-        m >>= 1
-        b = (b >> 1) ^ 0xEDB88320 if b & 1 else b >> 1
-
-
-def _powers() -> list[int]:
-    table, power = [], 1 << 30  # x^1
-    for _ in range(32):
-        table.append(power)
-        power = _multiply_mod_p(power, power)
-    return table
-
-
-_X_2N = _powers()  # x^(2^n) modulo the polynomial
-
-
-def crc_shift(length: int) -> int:
-    """x^(8·length) modulo the polynomial: appending ``length`` bytes multiplies the CRC before them by it."""
-    if length <= ZEROS_SHIFT_LIMIT:
-        # zero bytes multiply a CRC register by x^8 each: one holding x^0 then holds x^(8·length) (crc32 inverts
-        # the register before and after). A return's segment (~80 kB): 4 µs, where the products below take 30
-        return zlib_ng.crc32(bytes(length), 0x7FFFFFFF) ^ 0xFFFFFFFF
-    return shift_by_products(length)
-
-
-ZEROS_SHIFT_LIMIT = 1 << 18  # longer, the products are quicker than reading the zeros (8 µs at most)
-
-
-def shift_by_products(length: int) -> int:
-    """``crc_shift`` as zlib's crc32_combine works it out: the product of x^(2^n) for each bit n of 8·length."""
-    power, k = 1 << 31, 3  # x^0; k = 3: the length is in bytes, the shift in bits
-    while length:
-        if length & 1:
-            power = _multiply_mod_p(_X_2N[k & 31], power)
-        length >>= 1
-        k += 1
-    return power
-
-
-def crc32_combine(crc1: int, crc2: int, length2: int, shift: int | None = None) -> int:
-    """The CRC-32 of A+B from CRC-32(A), CRC-32(B) and len(B) (zlib's crc32_combine); ``shift``: the
-    ``crc_shift(length2)`` if known."""
-    return _multiply_mod_p(crc_shift(length2) if shift is None else shift, crc1) ^ crc2
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A+B from CRC-32(A), CRC-32(B) and len(B): zlib-ng's, in C (0.5 µs; zlib's algorithm in
+    Python took 7, 15 ms of a 1,000-return summary's 2,000 segments)."""
+    return zlib_ng.crc32_combine(crc1, crc2, length2)
 
 
 @dataclass
@@ -246,7 +194,7 @@ def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, 
     crc = packed = size = 0
     for segment in segments:
         target.write(segment.data)
-        crc = crc32_combine(crc, segment.crc, segment.size, segment.shift)
+        crc = crc32_combine(crc, segment.crc, segment.size)
         packed += len(segment.data)
         size += segment.size
     target.write(FINAL_BLOCK)
