@@ -10,6 +10,7 @@ from conftest import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import xlperf.consolidate.rows as rows_module
 import xlperf.writers.summary as summary_module
 from xlperf.consolidate.merge import merge_returns
 from xlperf.consolidate.rows import project_rows, project_table, render_rows, standard_formats
@@ -41,6 +42,15 @@ def test_rows_made_in_workers_and_cache_give_the_same_summary(tmp_path, monkeypa
     again = merge_returns([inputs], cache_dir=cache)  # every entry from the cache
     _same_summary_either_way(again, monkeypatch)
     assert build_summary(again) == build_summary(merge_returns([inputs]))
+
+
+def test_a_returns_rows_split_into_segments_the_same_way_either_way(tmp_path, monkeypatch):
+    """A return with more projects than a segment holds: its segments made in the worker are the summary's."""
+    monkeypatch.setattr(rows_module, "PROJECT_SEGMENT_ROWS", 2)
+    merged = merge_returns([SAMPLES / "returns"])
+    made = list(merged.prepared.project_rows())
+    assert len(made) > len(list((SAMPLES / "returns").glob("*.xlsx")))  # a return's rows in more than one
+    _same_summary_either_way(merged, monkeypatch)
 
 
 def test_rows_of_returns_with_errors_included_are_made_for_their_status(monkeypatch):

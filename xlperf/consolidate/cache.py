@@ -23,7 +23,7 @@ from ..core.fileio import atomic_path
 from ..core.findings import Finding, Location, Severity, json_safe
 from ..core.sheetxml import Segment
 
-ENTRY_VERSION = 7  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out; 7: segments without their CRC shift, checked by CRC-32 (20× as fast as SHA-256: they are only guarded against damage)
+ENTRY_VERSION = 7  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out; 7: segments without their CRC shift, checked by CRC-32 (20× as fast as SHA-256: they are only guarded against damage), 项目汇总's rows deflated
 HERE = "\u0000input"  # stands for the input's own path inside an entry
 
 
@@ -82,9 +82,9 @@ class StoredTables:
 
 class ResultCache:
     """One file per entry under ``folder/<salt>/<key[:2]>/<key>.entry`` (key: content sha256 and file
-    extension): a line of JSON, then the entry's segments of deflated rows and its 项目汇总 rows (XML, whose
-    length the JSON states in their place), checked against the CRC-32 the JSON states, then its tables as JSON,
-    checked against the SHA-256 it states when they are read. Writes are atomic."""
+    extension): a line of JSON, then the entry's segments of deflated rows, 绩效指标明细's and _data's, then
+    项目汇总's (the JSON states each one's CRC, size and length in their place, and a CRC-32 of them all),
+    then its tables as JSON, checked against the SHA-256 it states when they are read. Writes are atomic."""
 
     def __init__(self, folder: str | Path, salt_data: dict):
         self.folder = Path(folder) / salt(salt_data)
@@ -110,13 +110,14 @@ class ResultCache:
                     if frameworks.get(framework_id) != framework_sha:
                         raise ValueError("framework changed")
                 stated, rows = entry.get("segments", {}), entry.get("project_rows")
+                made = rows["segments"] if rows else []
                 segments_length = sum(length for *_, length in stated.values())
-                blob = handle.read(segments_length + (rows["xml"] if rows else 0))
+                blob = handle.read(segments_length + sum(length for *_, length in made))
                 if zlib_ng.crc32(blob) != entry.get("segments_crc32"):
                     raise ValueError("damaged segments")
-                entry["segments"] = _segments_from(stated, blob[:segments_length])
+                entry["segments"] = dict(zip(stated, _segments_from(stated.values(), blob[:segments_length])))
                 if rows:
-                    rows["xml"] = blob[segments_length:]
+                    rows["segments"] = _segments_from(made, blob[segments_length:])
                 entry["tables"] = StoredTables(path, len(head) + len(blob), entry["tables_length"],
                                                entry["tables_sha256"])
                 if handle.seek(0, os.SEEK_END) != entry["tables"].offset + entry["tables_length"]:
@@ -130,12 +131,12 @@ class ResultCache:
     def put(self, key: str, entry: dict) -> None:
         target = Path(self._path(key))
         segments, tables, rows = entry.get("segments", {}), entry.get("tables", b""), entry.get("project_rows")
-        blob = b"".join(segment.data for segment in segments.values()) + (rows["xml"] if rows else b"")
+        made = rows["segments"] if rows else []
+        blob = b"".join(segment.data for segment in [*segments.values(), *made])
         head = {**entry, "key": key, "version": ENTRY_VERSION, "segments_crc32": zlib_ng.crc32(blob),
-                "project_rows": {**rows, "xml": len(rows["xml"])} if rows else None,
+                "project_rows": {**rows, "segments": _stated(made)} if rows else None,
                 "tables": None, "tables_length": len(tables), "tables_sha256": hashlib.sha256(tables).hexdigest(),
-                "segments": {name: [segment.crc, segment.size, len(segment.data)]
-                             for name, segment in segments.items()}}
+                "segments": dict(zip(segments, _stated(segments.values())))}
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_suffix(f".{os.getpid()}.part")
@@ -145,10 +146,15 @@ class ResultCache:
             pass  # a cache that cannot be written only costs time
 
 
-def _segments_from(stated: dict, blob: bytes) -> dict[str, Segment]:
-    segments, at = {}, 0
-    for name, (crc, size, length) in stated.items():
-        segments[name] = Segment(blob[at:at + length], crc, size)
+def _stated(segments) -> list[list[int]]:
+    """What an entry's JSON says of its segments, whose bytes follow it: each one's crc, size and length."""
+    return [[segment.crc, segment.size, len(segment.data)] for segment in segments]
+
+
+def _segments_from(stated, blob: bytes) -> list[Segment]:
+    segments, at = [], 0
+    for crc, size, length in stated:
+        segments.append(Segment(blob[at:at + length], crc, size))
         at += length
     if at != len(blob):
         raise ValueError("segments do not fill the entry")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..core import exitcodes
+from ..core.sheetxml import Segment
 
 
 def own_department(unit_names) -> str:
@@ -71,8 +72,8 @@ class Prepared:
     unit_names: dict[str, str]
     iter_indicators: Callable[[], Iterator[list]]  # rows in INDICATOR_COLUMNS order, a return at a time
     iter_documents: Callable[[], Iterator[dict]]
-    project_rows: Callable[[], Iterator[tuple[str, int]]] | None = None  # 项目汇总's rows made ahead, for each
-    # included return (row XML, rows); None: the summary makes them
+    project_rows: Callable[[], Iterator[Segment]] | None = None  # 项目汇总's rows made ahead, deflated, each
+    # included return's in segments of their own (``rows.project_segments``); None: the summary makes them
     indicator_counts: list[int] = field(default_factory=list)  # rows of each of indicator_segments
     indicator_documents: list[int] = field(default_factory=list)  # and the returns whose rows they are
 

@@ -32,7 +32,7 @@ from .cache import resolve_here as _back
 from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
                             UNREADABLE, Consolidation, Prepared, SpooledTable)
 from .consolidation import project_columns as consolidation_project_columns
-from .rows import (carried_text, data_segment, indicator_segment, indicator_tally, project_rows, project_table,
+from .rows import (carried_text, data_segment, indicator_segment, indicator_tally, project_segments, project_table,
                    rows_layout, standard_formats, unit_text)
 
 
@@ -68,8 +68,9 @@ class _Input:
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
-    project_rows: tuple[str, str, int, tuple[int, int]] | None = None  # its 项目汇总 rows made ahead: framework,
-    # status, rows, and where in the spool (``_project_rows``); None: made by the summary if it is included
+    project_rows: tuple[str, str, int, list[tuple]] | None = None  # its 项目汇总 rows made ahead: framework,
+    # status, rows, and their segments in the spool as ``segments``' (``_project_rows``); None: made by the
+    # summary if it is included
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
     # in the spool (each part's), or in the cache; None: not kept (``keep_tables``) or not made (left out)
 
@@ -264,10 +265,11 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
 
 def _project_rows(projects: list[list], used: dict[str, Framework], findings: list[Finding],
                   milestones: list[str]) -> dict | None:
-    """The return's rows of 项目汇总 (``rows.project_rows``, UTF-8) as the summary will show them if the return is
-    included, made here with the rest: the status it will then have, and the framework whose 一级 names
-    count its indicators. The summary uses them when every included return's status and framework are those
-    (``_prepared``), else makes every row itself. None unless the file's documents have one framework."""
+    """The return's rows of 项目汇总 as the summary will show them if the return is included, deflated
+    (``rows.project_segments``), made here with the rest: the status it will then have, and the framework
+    whose 一级 names count its indicators. The summary uses them when every included return's status and
+    framework are those (``_prepared``), else makes every row itself. None unless the file's documents have
+    one framework."""
     if len(used) != 1:
         return None
     framework = next(iter(used.values()))
@@ -276,7 +278,7 @@ def _project_rows(projects: list[list], used: dict[str, Framework], findings: li
     level1_names = list(framework.level1_names)
     rows = [_project_row(facts, level1_names, status) for facts in projects]
     return {"framework": framework.id, "status": status, "count": len(rows),
-            "xml": project_rows(project_table(milestones, level1_names), rows).encode("utf-8")}
+            "segments": list(project_segments(project_table(milestones, level1_names), rows))}
 
 
 def _tables_json(indicators: list[list], carried: list[dict], path_text: str) -> bytes:
@@ -465,7 +467,8 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         made = entry.get("project_rows")
         if made:
             item.project_rows = (made["framework"], made["status"], made["count"],
-                                 spool.put(made["xml"]))
+                                 [(*spool.put(segment.data), segment.crc, segment.size)
+                                  for segment in made["segments"]])
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
@@ -718,8 +721,7 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
     made = [item.project_rows for item in included]
     if all(rows is not None and rows[:2] == (framework_id, _status(item)) for rows, item in zip(made, included)):
         def project_rows():
-            for _, _, count, span in made:
-                yield spool.get(span).decode("utf-8"), count
+            return iter(_SpooledSegments(spool, [segment for *_, segments in made for segment in segments]))
     else:
         project_rows = None
 

@@ -12,7 +12,7 @@ import numbers
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, Sequence
 
 import xlsxwriter
 
@@ -274,8 +274,40 @@ def project_rows(columns: list[Column], rows: Iterable[tuple]) -> str:
     measured width takes one line in it, and so in a column of ``widest``; wider text is wrapped at
     ``widest`` either way. So rows made with every measured column at its ``widest`` are, byte for byte,
     the rows made with the widths measured over all the returns (``render_rows`` uses nothing else of them)."""
-    widths = [column.width or column.widest + 2 for column in columns]
-    return render_rows(columns, rows, widths, standard_formats().table_styles(columns))
+    return render_rows(columns, rows, capped_widths(columns), standard_formats().table_styles(columns))
+
+
+def capped_widths(columns: list[Column]) -> list[int]:
+    """Each column's width with every measured column at its cap (``project_rows``)."""
+    return [column.width or column.widest + 2 for column in columns]
+
+
+PROJECT_SEGMENT_ROWS = 2000  # 项目汇总's rows in one segment at most
+
+
+def table_segments(columns: list[Column], rows: Iterable[Sequence], widths: list[int], styles: list[int],
+                   rows_per_segment: int, group: int | None = None) -> Iterator[Segment]:
+    """Rows deflated ``rows_per_segment`` at a time (``render_rows``); with ``group`` (a column's index), a new
+    segment also begins where that column's value changes."""
+    batch: list = []
+    for row in rows:
+        if batch and (len(batch) == rows_per_segment or (group is not None and row[group] != batch[-1][group])):
+            yield deflate(render_rows(columns, batch, widths, styles))
+            batch = []
+        batch.append(row)
+    if batch:
+        yield deflate(render_rows(columns, batch, widths, styles))
+
+
+def project_segments(columns: list[Column], rows: Iterable[Sequence], widths: list[int] | None = None,
+                     styles: list[int] | None = None) -> Iterator[Segment]:
+    """Rows of 项目汇总 deflated a return at a time: a segment for each run of rows from one source file (of
+    ``PROJECT_SEGMENT_ROWS`` at most), so that a return's rows made in a merge's worker (``widths`` None: each
+    column at its cap, ``project_rows``) are the segments the summary would make of them itself."""
+    widths = widths if widths is not None else capped_widths(columns)
+    styles = styles if styles is not None else standard_formats().table_styles(columns)
+    group = [column.key for column in columns].index("source_file")
+    return table_segments(columns, rows, widths, styles, PROJECT_SEGMENT_ROWS, group)
 
 
 def indicator_segment(rows: Iterable[tuple]) -> Segment:

@@ -28,13 +28,14 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from .. import __version__
 from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department
 from ..consolidate.rows import (DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column, Formats, carried_text,
-                                data_segment, indicator_tally, is_blank, is_number, labelled, render_rows, shown_value,
-                                project_table, standard_formats, text_lines, unit_text)
+                                data_segment, indicator_tally, is_blank, is_number, labelled, project_segments,
+                                project_table, shown_value, standard_formats, table_segments, text_lines,
+                                unit_text)
 from ..core.fileio import atomic_path
 from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
 from ..core.fields import field_label
 from ..core.model import DATA_ROW_KEY, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
-from ..core.sheetxml import Segment, Splice, deflate, splice_package
+from ..core.sheetxml import Segment, Splice, splice_package
 from ..core.styles import display_width
 from ..framework.frameworks import framework_shown
 from .template import quote_sheet
@@ -243,7 +244,7 @@ class _Book:
 
 def _write_table(book: _Book, sheet, columns: list[Column], records, count: int, top: int = 0,
                  last_row: int | None = None, segments: Iterable[Segment] | None = None,
-                 widths: list[int] | None = None) -> list[int]:
+                 widths: list[int] | None = None, by_return: bool = False) -> list[int]:
     """A header row at ``top`` and ``count`` rows; returns the column widths.
 
     The rows are ``records`` (a DataFrame, a list of dicts or column lists), or ``segments`` made ahead with
@@ -251,7 +252,8 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     ``rows.project_rows``). XlsxWriter writes the header and a probe row carrying each column's format and the
     alert format; the rows replace the probe row when the package is spliced (``sheetxml``), which checks the
     probe row carries the styles the rows were made for. ``widths``: the columns' ``_widths``, when they have
-    been measured already."""
+    been measured already. ``by_return``: rows made here are deflated a return at a time, as 项目汇总's are
+    made ahead (``rows.project_segments``)."""
     formats = book.formats
     rows = _rows(records, [column.key for column in columns]) if segments is None else None
     if widths is None:
@@ -263,12 +265,13 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     if not count:
         return widths
     _splice_rows(book, sheet, top + 1, columns, rows() if segments is None else None, widths,
-                 max(top + count, last_row or 0), segments)
+                 max(top + count, last_row or 0), segments, by_return)
     return widths
 
 
 def _splice_rows(book: _Book, sheet, first: int, columns: list[Column], rows: Iterable[Sequence] | None,
-                 widths: list[int], last_row: int, segments: Iterable[Segment] | None = None) -> None:
+                 widths: list[int], last_row: int, segments: Iterable[Segment] | None = None,
+                 by_return: bool = False) -> None:
     """Rows from ``first`` on, made here from ``rows`` (values in ``columns`` order, as tall as their text
     wrapped in ``widths``) or given as ``segments``: XlsxWriter writes a probe row carrying each column's format
     and the alert format, which the rows replace when the package is spliced (``sheetxml``). ``last_row``: the
@@ -279,7 +282,8 @@ def _splice_rows(book: _Book, sheet, first: int, columns: list[Column], rows: It
     sheet.write_blank(first, len(columns), None, formats.alert)
     if segments is None:
         styles = formats.table_styles(columns)
-        segments = _segments(columns, rows, widths, styles)
+        segments = project_segments(columns, rows, widths, styles) if by_return else \
+            _segments(columns, rows, widths, styles)
     else:
         styles = standard_formats().table_styles(columns)
     book.splices.append(Splice(book.numbers[id(sheet)], first, last_row, len(columns) - 1, segments, styles))
@@ -394,40 +398,7 @@ class _Widths:
 
 
 def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> Iterator[Segment]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == SEGMENT_ROWS:
-            yield deflate(render_rows(columns, batch, widths, styles))
-            batch = []
-    if batch:
-        yield deflate(render_rows(columns, batch, widths, styles))
-
-
-def _made_segments(made: Iterable[tuple[str, int]]) -> Iterator[Segment]:
-    """Rows made ahead (row XML and how many rows, a return at a time) as ``_segments`` would deflate them:
-    ``SEGMENT_ROWS`` rows to a segment, so the summary is the same byte for byte whoever made the rows."""
-    pieces: list[str] = []
-    rows = 0
-    for xml, count in made:
-        while rows + count >= SEGMENT_ROWS:
-            end = _row_end(xml, SEGMENT_ROWS - rows)
-            pieces.append(xml[:end])
-            yield deflate("".join(pieces))
-            xml, count, pieces, rows = xml[end:], count - (SEGMENT_ROWS - rows), [], 0
-        if count:
-            pieces.append(xml)
-            rows += count
-    if pieces:
-        yield deflate("".join(pieces))
-
-
-def _row_end(xml: str, rows: int) -> int:
-    """Where the first ``rows`` rows of ``xml`` end."""
-    end = 0
-    for _ in range(rows):
-        end = xml.index("</row>", end) + len("</row>")
-    return end
+    return table_segments(columns, rows, widths, styles, SEGMENT_ROWS)
 
 
 def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
@@ -463,7 +434,7 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _
     total_row = count + 1
     made = consolidation.prepared.project_rows if consolidation.prepared is not None else None
     widths = _write_table(book, sheet, columns, None if made else projects, count, last_row=total_row,
-                          segments=_made_segments(made()) if made else None, widths=list(figures.widths))
+                          segments=made() if made else None, widths=list(figures.widths), by_return=True)
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
     budget_cell = xl_rowcol_to_cell(total_row, position["budget_total"])
