@@ -309,9 +309,9 @@ def merge(inputs, output, expect, on_duplicate, include_invalid, framework_name,
     from ..core.workers import default_jobs
 
     require_suffix(output, (".xlsx",), lang)
-    _echo_skipped(inputs, lang)
+    found, _ = _echo_skipped(inputs, lang)
     with _progress(lang) as progress:
-        consolidation = merge_returns(list(inputs), expect=expect, on_duplicate=on_duplicate,
+        consolidation = merge_returns(list(inputs), found=found, expect=expect, on_duplicate=on_duplicate,
                                       include_invalid=include_invalid, framework=framework_name, lang=lang,
                                       output=output, progress=progress, jobs=jobs or default_jobs(),
                                       library=library, isolate=True,

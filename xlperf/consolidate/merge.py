@@ -87,7 +87,8 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
                   include_invalid: bool = False, framework: str | Framework | None = None, lang: str = "zh",
                   output: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
                   cache_dir: str | Path | None = None, jobs: int | None = None,
-                  library: str | Path | None = None, isolate: bool = False, keep_tables: bool = True) -> Consolidation:
+                  library: str | Path | None = None, isolate: bool = False, keep_tables: bool = True,
+                  found: list[Path] | None = None) -> Consolidation:
     """Read and validate every input, decide its state, and tabulate the included returns.
 
     ``cache_dir``: keep what each file gave (keyed by its content) so a re-run re-reads only new or
@@ -96,11 +97,12 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     exhausted memory or a hang takes only that file down (the command line always isolates).
     ``keep_tables=False``: only the summary will be written, so without a cache the returns' full tables (the
     rows of 绩效指标明细 and the documents, for ``Consolidation.indicators``, ``documents`` and the exports) are
-    not kept; asked for anyway, they are read from the files again.
+    not kept; asked for anyway, they are read from the files again. ``found``: what ``scan_inputs`` found in
+    ``paths``, when the caller has looked already (the command line says first what it will not read).
     """
     if on_duplicate not in ("error", "latest"):
         raise UsageError(key="on_duplicate")
-    files = collect_inputs(paths)
+    files = collect_inputs(paths) if found is None else found
     if output is not None and _is_among(Path(output), files):
         raise UsageError(key="output_is_input", output=output)
     manifest = _load_manifest(expect) if expect else None
@@ -638,7 +640,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
             row = _finding_row(item, finding, "zh", own.get(finding.location.file, unit_codes))
             finding_rows.append([row[key] for key in FINDING_COLUMNS])
             if translated_findings is not None:
-                translated_findings.append([finding.message(lang), finding.hint(lang)])
+                translated_findings.append(list(finding.message_and_hint(lang)))
     translated = None if lang == "zh" else {
         "findings": translated_findings, "inputs": [{"reason": item.reason[lang]} for item in inputs]}
     input_rows = [_input_row(item) for item in inputs]
@@ -817,11 +819,11 @@ def _units_by_file(item: _Input) -> dict[str, str]:
 
 
 def _finding_row(item: _Input, finding: Finding, lang: str, unit_codes: str | None) -> dict:
+    message, hint = finding.message_and_hint(lang)
     return {"file": finding.location.file or item.shown, "unit_code": unit_codes,
             "severity": finding.level.value, "code": finding.code, "sheet": finding.location.sheet,
             "cell": finding.location.cell, "field": finding.field,
-            "value": None if finding.value is None else str(finding.value),
-            "message": finding.message(lang), "hint": finding.hint(lang)}
+            "value": None if finding.value is None else str(finding.value), "message": message, "hint": hint}
 
 
 def _carried(doc: ReturnDocument) -> dict:

@@ -292,18 +292,25 @@ class Finding:
     def is_error(self) -> bool:
         return self.level is Severity.ERROR
 
-    def _format(self, template: str, lang: str) -> str:
+    def _shown(self, lang: str) -> dict[str, str]:
+        """What the catalog's templates put in their places: the value, the field and the params, as shown."""
         values = {"value": _show(self.value, lang), "field": field_label(self.field, lang)}
         values.update({k: (_show(v, lang) if k != "field" else field_label(v, lang)) for k, v in self.params.items()})
-        return template.format(**values)
+        return values
 
     def message(self, lang: str = "zh") -> str:
         entry = CATALOG[self.code]
-        return self._format(entry.zh if lang == "zh" else entry.en, lang)
+        return (entry.zh if lang == "zh" else entry.en).format(**self._shown(lang))
 
     def hint(self, lang: str = "zh") -> str:
         entry = CATALOG[self.code]
-        return self._format(entry.hint_zh if lang == "zh" else entry.hint_en, lang)
+        return (entry.hint_zh if lang == "zh" else entry.hint_en).format(**self._shown(lang))
+
+    def message_and_hint(self, lang: str = "zh") -> tuple[str, str]:
+        """``message`` and ``hint``, their values shown once (a summary lists thousands of findings)."""
+        entry, shown = CATALOG[self.code], self._shown(lang)
+        return ((entry.zh if lang == "zh" else entry.en).format(**shown),
+                (entry.hint_zh if lang == "zh" else entry.hint_en).format(**shown))
 
     def line(self, lang: str = "zh") -> str:
         """One line: location, then the message (``工信局购置公务用车!D4 财政资金 … ≠ 预算数 10.96``)."""
