@@ -9,6 +9,7 @@ import pickle
 import tempfile
 import weakref
 from collections import Counter
+from itertools import repeat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -765,7 +766,7 @@ def _money(amount: float | None) -> float | None:
 
 # A project's facts (``_project_facts``) end with these, after its 项目汇总 values; read by these names,
 # never by counting from the end
-FACT_TAIL = ("indicator_count", "source_file", "source_sheet", "level1_counts")
+FACT_TAIL = ("indicator_count", "source_file", "source_sheet", "level1_counts")  # unpacked so in _project_row
 FACT_FILE = FACT_TAIL.index("source_file") - len(FACT_TAIL)
 
 
@@ -777,9 +778,9 @@ def _with_source_file(facts: list, source_file: object) -> list:
 
 def _project_row(facts: list, level1_names: list[str], status: str) -> list:
     """A project's facts (``_project_facts``) as its row of 项目汇总 (``consolidation.project_columns``)."""
-    tail = dict(zip(FACT_TAIL, facts[-len(FACT_TAIL):]))
-    return [*facts[:-len(FACT_TAIL)], *(tail["level1_counts"].get(level1, 0) for level1 in level1_names),
-            tail["indicator_count"], status, tail["source_file"], tail["source_sheet"]]
+    *head, indicator_count, source_file, source_sheet, level1_counts = facts  # FACT_TAIL, in its order
+    return [*head, *map(level1_counts.get, level1_names, repeat(0)), indicator_count, status, source_file,
+            source_sheet]
 
 
 def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list]:

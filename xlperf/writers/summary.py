@@ -17,7 +17,7 @@ import math
 import tempfile
 from array import array
 from collections import Counter
-from itertools import islice
+from itertools import groupby, islice
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -486,16 +486,16 @@ class _ProjectFigures:
             widths.measure(values)
             for key in summed:
                 numbers[key].extend(_numbers(values[position[key]]))
-            units: dict[str, list[int]] = {}  # the batch's rows of each unit
-            for row, code in enumerate(values[unit_at]):
-                units.setdefault(code if type(code) is str else unit_text(code), []).append(row)
-            for code, rows_of_unit in units.items():
+            codes = [code if type(code) is str else unit_text(code) for code in values[unit_at]]
+            start = 0
+            for code, run in groupby(codes):  # a unit's rows mostly follow each other: taken as slices
+                end = start + len(list(run))
                 own = by_unit.get(code)
                 if own is None:
                     own = by_unit[code] = [array("d") for _ in spent]
                 for index, kept in zip(spent_at, own):
-                    column = values[index]
-                    kept.extend(_numbers([column[row] for row in rows_of_unit]))
+                    kept.extend(_numbers(values[index][start:end]))
+                start = end
         self.widths = widths.result()
         self.sums = {key: math.fsum(kept) for key, kept in numbers.items()}
         self.spent = spent
