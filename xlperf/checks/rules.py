@@ -159,26 +159,28 @@ def project_codes(doc: ReturnDocument, framework: Framework, spec: Spec) -> Iter
             first_sheet[code] = where.sheet or ""
 
 
-_TEXT_FIELDS = ("overall_goal", "measures", "project_name", "purpose", "goals", "name", "description", "target",
-                "basis")
+_UNIT_TEXTS = ("overall_goal", "measures")  # free-text fields, where they are in a document
+_PROJECT_TEXTS = ("project_name", "purpose")  # then "goals", its lines joined
+_INDICATOR_TEXTS = ("name", "description", "target", "basis")
+_TEXT_FIELDS = (*_UNIT_TEXTS, *_PROJECT_TEXTS, "goals", *_INDICATOR_TEXTS)
 
 
 def _text_fields(doc: ReturnDocument, longer_than: int = 0) -> Iterator[tuple[str, str, tuple]]:
-    """(value, field, pointer parts) of every free-text field holding text longer than ``longer_than``, in
-    document order."""
+    """(value, field, pointer parts) of every free-text field (``_TEXT_FIELDS``) holding text longer than
+    ``longer_than``, in document order."""
     document = doc.document
-    for key in ("overall_goal", "measures"):
+    for key in _UNIT_TEXTS:
         if isinstance(value := document.get(key), str) and len(value) > longer_than:
             yield value, key, (key,)
     for index, project in _projects(doc):
-        for key in ("project_name", "purpose"):
+        for key in _PROJECT_TEXTS:
             if isinstance(value := project.get(key), str) and len(value) > longer_than:
                 yield value, key, ("projects", index, key)
         goals = project.get("goals")
         if isinstance(goals, list) and len(value := "\n".join(str(g) for g in goals)) > longer_than:
             yield value, "goals", ("projects", index, "goals")
         for number, indicator in enumerate(project.get("indicators") or []):
-            for key in ("name", "description", "target", "basis"):
+            for key in _INDICATOR_TEXTS:
                 if isinstance(value := indicator.get(key), str) and len(value) > longer_than:
                     yield value, key, ("projects", index, "indicators", number, key)
 
