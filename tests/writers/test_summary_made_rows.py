@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import xlperf.consolidate.rows as rows_module
 import xlperf.writers.summary as summary_module
 from xlperf.consolidate.merge import merge_returns
-from xlperf.consolidate.rows import project_rows, project_table, render_rows, standard_formats
+from xlperf.consolidate.rows import capped_widths, project_table, render_rows, standard_formats
 from xlperf.writers.summary import _widths, build_summary
 
 MILESTONES = ["3月底", "6月底", "10月底", "12月底"]
@@ -76,7 +76,7 @@ TEXT = st.text(alphabet=st.sampled_from("ab 中文项目\n"), max_size=40)
 @given(st.lists(st.tuples(TEXT, TEXT, TEXT, st.sampled_from(["included", "invalid", "included_with_warnings"])),
                 min_size=1, max_size=12))
 def test_rows_made_with_the_widest_widths_are_those_made_with_the_measured_ones(values):
-    """The claim ``project_rows`` rests on: whatever the other rows, a row made with each measured column at
+    """The claim ``capped_widths`` rests on: whatever the other rows, a row made with each measured column at
     its ``widest`` is the row made with the widths ``_widths`` measures over all of them."""
     columns = project_table(MILESTONES, LEVEL1)
     keys = [column.key for column in columns]
@@ -88,7 +88,7 @@ def test_rows_made_with_the_widest_widths_are_those_made_with_the_measured_ones(
         rows.append([row[key] for key in keys])
     styles = standard_formats().table_styles(columns)
     measured = render_rows(columns, rows, _widths(columns, rows), styles)
-    assert project_rows(columns, rows) == measured
+    assert render_rows(columns, rows, capped_widths(columns), styles) == measured
 
 
 def test_a_return_whose_status_the_merge_changes_has_its_rows_made_by_the_summary(tmp_path, monkeypatch):

@@ -266,19 +266,15 @@ def _count_lines(level1: str) -> tuple[str, ...]:
     return (stem, "指标数")
 
 
-def project_rows(columns: list[Column], rows: Iterable[tuple]) -> str:
-    """Rows of 项目汇总 (values in ``columns`` order) as the summary makes them, before the widths are known.
+def capped_widths(columns: list[Column]) -> list[int]:
+    """Each column's width with every measured column at its cap: what 项目汇总's rows are made with before the
+    widths are known (in a merge's workers, ``project_segments``).
 
     The summary measures a column as wide as its widest value (and header), up to its ``widest``; only a
     row's height depends on the widths, through the lines its text takes wrapped. Text no wider than the
     measured width takes one line in it, and so in a column of ``widest``; wider text is wrapped at
     ``widest`` either way. So rows made with every measured column at its ``widest`` are, byte for byte,
     the rows made with the widths measured over all the returns (``render_rows`` uses nothing else of them)."""
-    return render_rows(columns, rows, capped_widths(columns), standard_formats().table_styles(columns))
-
-
-def capped_widths(columns: list[Column]) -> list[int]:
-    """Each column's width with every measured column at its cap (``project_rows``)."""
     return [column.width or column.widest + 2 for column in columns]
 
 
@@ -303,7 +299,7 @@ def project_segments(columns: list[Column], rows: Iterable[Sequence], widths: li
                      styles: list[int] | None = None) -> Iterator[Segment]:
     """Rows of 项目汇总 deflated a return at a time: a segment for each run of rows from one source file (of
     ``PROJECT_SEGMENT_ROWS`` at most), so that a return's rows made in a merge's worker (``widths`` None: each
-    column at its cap, ``project_rows``) are the segments the summary would make of them itself."""
+    column at its cap, ``capped_widths``) are the segments the summary would make of them itself."""
     widths = widths if widths is not None else capped_widths(columns)
     styles = styles if styles is not None else standard_formats().table_styles(columns)
     group = [column.key for column in columns].index("source_file")

@@ -249,7 +249,7 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
 
     The rows are ``records`` (a DataFrame, a list of dicts or column lists), or ``segments`` made ahead with
     the standard formats (for fixed widths, or as 项目汇总's, whose rows are the same at any measured widths:
-    ``rows.project_rows``). XlsxWriter writes the header and a probe row carrying each column's format and the
+    ``rows.capped_widths``). XlsxWriter writes the header and a probe row carrying each column's format and the
     alert format; the rows replace the probe row when the package is spliced (``sheetxml``), which checks the
     probe row carries the styles the rows were made for. ``widths``: the columns' ``_widths``, when they have
     been measured already. ``by_return``: rows made here are deflated a return at a time, as 项目汇总's are
