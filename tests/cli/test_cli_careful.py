@@ -405,3 +405,24 @@ def test_a_signal_while_the_workers_stop_ends_the_run_without_output(tmp_path, c
     assert "interrupted" in proc.stderr and "SIGHUP" in proc.stderr
     assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+INTERNAL_ERROR = """
+import sys
+import xlperf.checks.validate as validate
+def broken(*args, **kwargs):
+    raise RuntimeError("a defect of ours")
+validate.scan_inputs = broken
+from xlperf.cli import main
+sys.argv = ["xlperf"] + sys.argv[1:]
+main()
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_is_one_line_and_a_traceback_only_with_debug(debug):
+    args = ["validate", str(RETURNS), "--lang", "en"] + (["--debug"] if debug else [])
+    proc = subprocess.run([sys.executable, "-c", INTERNAL_ERROR, *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "RuntimeError: a defect of ours" in proc.stderr.splitlines()[-1]
+    assert ("Traceback (most recent call last)" in proc.stderr) is debug

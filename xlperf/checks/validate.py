@@ -430,13 +430,14 @@ def validate_paths(paths: list[str | Path], framework: str | Framework | None = 
 def iter_validate_paths(paths: list[str | Path], framework: str | Framework | None = None,
                         year: int | None = None, library: str | Path | None = None,
                         jobs: int | None = None, documents: bool = True,
-                        isolate: bool = False) -> Iterator[FileResult]:
+                        isolate: bool = False, found: list[Path] | None = None) -> Iterator[FileResult]:
     """``validate_paths`` a file at a time, in input order, as each is done (for showing progress). A Parquet
     dataset is read in parts, each by a worker of its own (``map_in_parts``), and is still one input with one
-    result: what reading it whole gives."""
+    result: what reading it whole gives. ``found``: what ``scan_inputs`` found in ``paths``, when the caller
+    has looked already."""
     framework_ref = framework.source if isinstance(framework, Framework) else framework
     tasks = [(str(path), framework_ref, year, str(library) if library else None, documents, None)
-             for path in collect_inputs(paths)]
+             for path in (collect_inputs(paths) if found is None else found)]
     if tasks:
         warm_up(framework_ref, str(library) if library else None)
     for _, results in map_in_parts(_validate_task, tasks, jobs, isolate, on_crash=_crashed, refused=_refused):

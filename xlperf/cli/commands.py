@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import sys
-import traceback
 from pathlib import Path
 
 import click
@@ -89,6 +88,8 @@ def common_options(command):
             raise
         except Exception as error:  # the last line of defence: one line, not a traceback
             if debug:
+                import traceback  # only here: every run would import it otherwise
+
                 traceback.print_exc()
             click.echo(f"xlperf: {say('internal', lang, error=f'{type(error).__name__}: {error}')}", err=True)
             sys.exit(2)
@@ -244,8 +245,9 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
         sys.exit(2)
     results = []
     with _progress(lang) as progress:  # each file's block is printed as soon as that file is done
-        for result in iter_validate_paths(list(inputs), framework=framework_name, year=year, library=library,
-                                          documents=bool(annotate_dir), jobs=jobs or default_jobs(), isolate=True):
+        for result in iter_validate_paths(list(inputs), found=found, framework=framework_name, year=year,
+                                          library=library, documents=bool(annotate_dir), jobs=jobs or default_jobs(),
+                                          isolate=True):
             results.append(result)
             if output_format == "text":
                 _above_bar(progress, "\n".join(result_lines(result, lang)))
