@@ -9,9 +9,9 @@ import pickle
 import tempfile
 import weakref
 from collections import Counter
-from itertools import repeat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 from ..checks.validate import (FrameworkResolver, check_document, collect_inputs, crash_finding, guarded, map_in_parts,
@@ -65,13 +65,13 @@ class _Input:
     tally: Counter = field(default_factory=Counter)  # (unit code, 一级, 二级) → indicators
     indicator_count: int = 0
     segments: dict[str, list[tuple]] = field(default_factory=dict)  # "indicators", "data": rows made for the
-    # summary, in the spool: (where, length, crc, size), one for each part read (``parquet_parts``)
+    # summary, in the spool (``_Spool.put_segment``), one for each part read (``parquet_parts``)
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
     project_rows: tuple[str, str, int, list[tuple]] | None = None  # its 项目汇总 rows made ahead: framework,
-    # status, rows, and their segments in the spool as ``segments``' (``_project_rows``); None: made by the
-    # summary if it is included
+    # status, rows, and their segments in the spool (``_Spool.put_segment``, ``_project_rows``); None: made by
+    # the summary if it is included
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
     # in the spool (each part's), or in the cache; None: not kept (``keep_tables``) or not made (left out)
 
@@ -405,7 +405,7 @@ def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
         combined["document_counts"].append(len(entry["docs"]))
         combined["tables"].append(spool.put(entry["tables"]))
         for name, segment in entry["segments"].items():
-            combined["segments"][name].append((*spool.put(segment.data), segment.crc, segment.size))
+            combined["segments"][name].append(spool.put_segment(segment))
         combined["data_columns"] = max(combined["data_columns"], entry["data_columns"])
     if broken is not None:
         return broken
@@ -470,14 +470,12 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         made = entry.get("project_rows")
         if made:
             item.project_rows = (made["framework"], made["status"], made["count"],
-                                 [(*spool.put(segment.data), segment.crc, segment.size)
-                                  for segment in made["segments"]])
+                                 list(map(spool.put_segment, made["segments"])))
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
         segments = {"indicators": indicator_rows, "data": data}
-    item.segments = {name: [(*spool.put(segment.data), segment.crc, segment.size)]
-                     for name, segment in segments.items()}
+    item.segments = {name: [spool.put_segment(segment)] for name, segment in segments.items()}
     item.tables = tables if tables is None or isinstance(tables, StoredTables) else [spool.put(tables)]
 
 
@@ -535,6 +533,10 @@ class _Spool:
         at = self.file.tell()
         self.file.write(data)
         return at, len(data)
+
+    def put_segment(self, segment: Segment) -> tuple[int, int, int, int]:
+        """A segment put here, as ``_SpooledSegments`` reads it back: (where, length, crc, size)."""
+        return (*self.put(segment.data), segment.crc, segment.size)
 
     def get(self, span: tuple[int, int]) -> bytes:
         self.file.seek(span[0])
