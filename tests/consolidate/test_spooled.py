@@ -11,6 +11,7 @@ import pytest
 from conftest import SAMPLES
 
 from xlperf.consolidate import consolidation as consolidation_module
+from xlperf.consolidate import figures as figures_module
 from xlperf.consolidate.consolidation import Consolidation, SpooledTable
 from xlperf.consolidate.merge import merge_returns
 from xlperf.writers import summary as summary_module
@@ -58,7 +59,7 @@ def _outputs(consolidation: Consolidation, folder) -> dict[str, bytes]:
 def test_outputs_from_spooled_tables_are_those_of_the_tables_in_memory(tmp_path, monkeypatch, folders,
                                                                         include_invalid):
     monkeypatch.setattr(SpooledTable, "BATCH", 2)
-    monkeypatch.setattr(summary_module, "WIDTH_BATCH", 2)
+    monkeypatch.setattr(figures_module, "WIDTH_BATCH", 2)
     spooled = merge_returns([SAMPLES / folder for folder in folders], include_invalid=include_invalid,
                             expect=SAMPLES / "templates" / "manifest.json")
     assert isinstance(spooled.table("projects"), consolidation_module.SpooledTable)
@@ -81,9 +82,9 @@ def test_widths_measured_a_batch_at_a_time_are_those_of_all_the_values(monkeypat
                summary_module.Column("name", "名称", widest=40)]
     rows = [(123456789.0, 3, "甲"), (-98765.5, 3.0, {"a": 1}), (None, None, "很长很长很长的名称"), (1.0, 12, None),
             (float("nan"), 2, "乙")]
-    monkeypatch.setattr(summary_module, "WIDTH_BATCH", 10_000)
-    whole = summary_module._widths(columns, rows)
-    monkeypatch.setattr(summary_module, "WIDTH_BATCH", 2)
-    assert summary_module._widths(columns, rows) == whole
+    monkeypatch.setattr(figures_module, "WIDTH_BATCH", 10_000)
+    whole = figures_module.measured_widths(columns, rows)
+    monkeypatch.setattr(figures_module, "WIDTH_BATCH", 2)
+    assert figures_module.measured_widths(columns, rows) == whole
     # "123,456,789.00" (14), the count 12 (3.0 is the 3 met first), the long name (18: wider than the dict)
     assert whole == [14 + 2, 2 + 2, 18 + 2]

@@ -125,3 +125,18 @@ def test_a_segment_appends_to_any_crc(first, second):
     segment = deflate(second.decode("latin-1"))
     raw = second.decode("latin-1").encode("utf-8")
     assert crc32_combine(zlib.crc32(first), segment.crc, segment.size) == zlib.crc32(first + raw)
+
+
+def test_rendered_numbers_are_each_their_own_cell_when_values_repeat():
+    """Whole numbers are made into a cell once a column and then looked up: 1, 1.0, True and -0.0 compare equal
+    to 1 or 0 but are not the same cell, and an alert value stays an alert wherever it repeats."""
+    from xlperf.consolidate.rows import Column, render_rows
+
+    columns = [Column("n", "h", "count", alert=frozenset({3})), Column("t", "h")]
+    values = [1, 1.0, True, 0, -0.0, 0.0, 3, 3.0, 1, 0, 3, "1", None, 2.5]
+    rows = [(value, "x") for value in values]
+    rendered = render_rows(columns, rows, [10, 10], [5, 6, 9])
+    one_at_a_time = "".join(render_rows(columns, [row], [10, 10], [5, 6, 9]) for row in rows)
+    assert rendered == one_at_a_time
+    assert rendered.count('<c s="9"><v>3</v></c>') == 3  # 3, 3.0 and 3 again: the alert style each time
+    assert '<v>-0</v>' in rendered and rendered.count('<v>0</v>') == 3

@@ -12,23 +12,25 @@ from hypothesis import strategies as st
 
 import xlperf.consolidate.rows as rows_module
 import xlperf.writers.summary as summary_module
+from xlperf.consolidate.consolidation import DeferredTable, SpooledTable
 from xlperf.consolidate.merge import merge_returns
 from xlperf.consolidate.rows import capped_widths, project_table, render_rows, standard_formats
-from xlperf.writers.summary import _widths, build_summary
+from xlperf.consolidate.figures import measured_widths
+from xlperf.writers.summary import build_summary
 
 MILESTONES = ["3月底", "6月底", "10月底", "12月底"]
 LEVEL1 = ["产出指标", "效益指标", "满意度指标"]
 
 
 def _made_here(consolidation):
-    """The same consolidation, but with 项目汇总's rows left for the summary to make."""
+    """The same consolidation, but with 项目汇总's rows and their figures left for the summary to make."""
     other = copy.copy(consolidation)
-    other.prepared = dataclasses.replace(consolidation.prepared, project_rows=None)
+    other.prepared = dataclasses.replace(consolidation.prepared, project_rows=None, project_figures=None)
     return other
 
 
 def _same_summary_either_way(consolidation, monkeypatch, segment_rows=(summary_module.SEGMENT_ROWS, 3, 1)):
-    assert consolidation.prepared.project_rows is not None
+    assert consolidation.prepared.project_rows is not None and consolidation.prepared.project_figures is not None
     for rows in segment_rows:
         monkeypatch.setattr(summary_module, "SEGMENT_ROWS", rows)
         assert build_summary(consolidation) == build_summary(_made_here(consolidation)), rows
@@ -77,7 +79,7 @@ TEXT = st.text(alphabet=st.sampled_from("ab 中文项目\n"), max_size=40)
                 min_size=1, max_size=12))
 def test_rows_made_with_the_widest_widths_are_those_made_with_the_measured_ones(values):
     """The claim ``capped_widths`` rests on: whatever the other rows, a row made with each measured column at
-    its ``widest`` is the row made with the widths ``_widths`` measures over all of them."""
+    its ``widest`` is the row made with the widths ``measured_widths`` measures over all of them."""
     columns = project_table(MILESTONES, LEVEL1)
     keys = [column.key for column in columns]
     rows = []
@@ -87,7 +89,7 @@ def test_rows_made_with_the_widest_widths_are_those_made_with_the_measured_ones(
                    status=status, source_file=source, source_sheet=source)
         rows.append([row[key] for key in keys])
     styles = standard_formats().table_styles(columns)
-    measured = render_rows(columns, rows, _widths(columns, rows), styles)
+    measured = render_rows(columns, rows, measured_widths(columns, rows), styles)
     assert render_rows(columns, rows, capped_widths(columns), styles) == measured
 
 
@@ -141,3 +143,16 @@ def test_statistics_rows_spliced_are_the_rows_xlsxwriter_wrote(tmp_path, monkeyp
                 (b.value, b.number_format, b.font.b, b.alignment.wrap_text), a.coordinate
     heights = [(written.row_dimensions[row].height, spliced.row_dimensions[row].height) for row in range(3, 6)]
     assert all(abs((a or 0) - (b or 0)) <= 0.25 for a, b in heights) and heights[1][1] > 20  # the long name's row
+
+
+def test_a_summary_with_rows_and_figures_made_ahead_never_tabulates_the_projects(tmp_path):
+    """项目汇总's table is made only when read (exports, the report): a merge's summary has what it needs of it
+    from the workers, and the table made afterwards is the one the rows were made from."""
+    inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "returns")
+    merge_returns([inputs], cache_dir=tmp_path / "cache")
+    for merged in (merge_returns([inputs]), merge_returns([inputs], cache_dir=tmp_path / "cache")):
+        assert isinstance(merged._given["projects"], DeferredTable) and merged.size("projects") == 9
+        summary = build_summary(merged)
+        assert isinstance(merged._given["projects"], DeferredTable)  # not made
+        assert summary == build_summary(_made_here(merged))  # which makes it, from the same projects
+        assert isinstance(merged._given["projects"], SpooledTable) and len(merged.table("projects")) == 9

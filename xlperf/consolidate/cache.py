@@ -23,7 +23,7 @@ from ..core.fileio import atomic_path
 from ..core.findings import Finding, Location, Severity, json_safe
 from ..core.sheetxml import Segment
 
-ENTRY_VERSION = 7  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out; 7: segments without their CRC shift, checked by CRC-32 (20× as fast as SHA-256: they are only guarded against damage), 项目汇总's rows deflated
+ENTRY_VERSION = 8  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out; 7: segments without their CRC shift, checked by CRC-32 (20× as fast as SHA-256: they are only guarded against damage), 项目汇总's rows deflated; 8: and their widths and totals (figures)
 HERE = "\u0000input"  # stands for the input's own path inside an entry
 
 

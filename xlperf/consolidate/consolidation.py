@@ -74,6 +74,8 @@ class Prepared:
     iter_documents: Callable[[], Iterator[dict]]
     project_rows: Callable[[], Iterator[Segment]] | None = None  # 项目汇总's rows made ahead, deflated, each
     # included return's in segments of their own (``rows.project_segments``); None: the summary makes them
+    project_figures: object | None = None  # their widths and totals (``figures.ProjectFigures``: it reads the
+    # rows' columns, which need this module), read with them a return at a time
     indicator_counts: list[int] = field(default_factory=list)  # rows of each of indicator_segments
     indicator_documents: list[int] = field(default_factory=list)  # and the returns whose rows they are
 
@@ -149,6 +151,17 @@ class SpooledTable:
         return (dict(zip(columns, row)) for row in self)
 
 
+class DeferredTable:
+    """A table made only when first read (``make``), whose columns and length are known before: 项目汇总 of
+    a merge whose summary has its rows and figures made ahead (a re-merge need not tabulate its projects)."""
+
+    def __init__(self, columns: list[str], count: int, make: Callable[[], SpooledTable]):
+        self.columns, self.count, self.make = list(columns), count, make
+
+    def __len__(self) -> int:
+        return self.count
+
+
 class Consolidation:
     """What ``merge_returns`` returns. Each table is there as records (``records(name)``: a list of dicts)
     and as a pandas DataFrame (``projects``, ``indicators``, ``findings``, ``inputs``, ``missing``), made
@@ -199,15 +212,24 @@ class Consolidation:
             return rows[index][key]
         return self.records(name)[index][key]
 
+    def _made(self, name: str):
+        """The table as given; one given deferred (``DeferredTable``) is made now, once."""
+        given = self._given[name]
+        if isinstance(given, DeferredTable):
+            given = self._given[name] = given.make()
+        return given
+
     def table(self, name: str):
         """One table as it was given (a list of dicts, a dict of column lists or a DataFrame): what the
         summary reads, without making another copy of a large table."""
-        given = self._given[name]
+        given = self._made(name)
         return self.records(name) if given is None else given
 
     def columns(self, name: str) -> list[str]:
         """The table's columns, in order."""
         given = self._given[name]
+        if isinstance(given, DeferredTable):
+            return list(given.columns)
         if given is not None and not isinstance(given, (list, dict)):
             return [str(column) for column in given.columns]
         if isinstance(given, dict):
@@ -220,12 +242,12 @@ class Consolidation:
         given = self._given[name]
         if isinstance(given, dict):
             return len(next(iter(given.values()), []))
-        return len(self.records(name) if given is None else given)  # a SpooledTable knows its length
+        return len(self.records(name) if given is None else given)  # a SpooledTable or DeferredTable knows its length
 
     def records(self, name: str) -> list[dict]:
         """One table as a list of dicts (NaN where a DataFrame held a missing number). A table kept out
         of memory (``SpooledTable``) is read into a new list each time: prefer ``iter_records``."""
-        if isinstance(self._given[name], SpooledTable):
+        if isinstance(self._made(name), SpooledTable):
             return list(self._given[name].dicts())
         if name not in self._records:
             given = self._given[name]
@@ -242,7 +264,7 @@ class Consolidation:
         if name not in self._frames:
             import pandas as pd
 
-            given = self._given[name]
+            given = self._made(name)
             if isinstance(given, pd.DataFrame):
                 frame = given
             elif given is None and name == "indicators" and self.prepared is not None:
@@ -266,7 +288,7 @@ class Consolidation:
         if name == "indicators" and self._given[name] is None and self.prepared is not None \
                 and name not in self._records:
             return (dict(zip(INDICATOR_COLUMNS, row)) for row in self.prepared.iter_indicators())
-        given = self._given[name]
+        given = self._made(name)
         if isinstance(given, SpooledTable):
             return given.dicts()
         if isinstance(given, dict) and name not in self._records:  # column lists (项目汇总): no list of dicts kept

@@ -31,8 +31,9 @@ from .cache import FileHashes, ResultCache, StoredTables, file_sha256, finding_f
 from .cache import here as _file
 from .cache import resolve_here as _back
 from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
-                            UNREADABLE, Consolidation, Prepared, SpooledTable)
+                            UNREADABLE, Consolidation, DeferredTable, Prepared, SpooledTable)
 from .consolidation import project_columns as consolidation_project_columns
+from .figures import ProjectFigures, spent_keys
 from .rows import (carried_text, data_segment, indicator_segment, indicator_tally, project_segments, project_table,
                    rows_layout, standard_formats, unit_text)
 
@@ -69,9 +70,9 @@ class _Input:
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
-    project_rows: tuple[str, str, int, list[tuple]] | None = None  # its 项目汇总 rows made ahead: framework,
-    # status, rows, and their segments in the spool (``_Spool.put_segment``, ``_project_rows``); None: made by
-    # the summary if it is included
+    project_rows: tuple[str, str, int, list[tuple], dict] | None = None  # its 项目汇总 rows made ahead:
+    # framework, status, rows, their segments in the spool (``_Spool.put_segment``) and their figures
+    # (``_project_rows``); None: made by the summary if it is included
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
     # in the spool (each part's), or in the cache; None: not kept (``keep_tables``) or not made (left out)
 
@@ -269,8 +270,8 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
 def _project_rows(projects: list[list], used: dict[str, Framework], findings: list[Finding],
                   milestones: list[str]) -> dict | None:
     """The return's rows of 项目汇总 as the summary will show them if the return is included, deflated
-    (``rows.project_segments``), made here with the rest: the status it will then have, and the framework
-    whose 一级 names count its indicators. The summary uses them when every included return's status and
+    (``rows.project_segments``), and their widths and totals (``ProjectFigures.state``), made here with the
+    rest: the status it will then have, and the framework whose 一级 names count its indicators. The summary uses them when every included return's status and
     framework are those (``_prepared``), else makes every row itself. None unless the file's documents have
     one framework."""
     if len(used) != 1:
@@ -280,8 +281,10 @@ def _project_rows(projects: list[list], used: dict[str, Framework], findings: li
         INCLUDED_WITH_WARNINGS if findings else INCLUDED
     level1_names = list(framework.level1_names)
     rows = [_project_row(facts, level1_names, status) for facts in projects]
+    columns = project_table(milestones, level1_names)
     return {"framework": framework.id, "status": status, "count": len(rows),
-            "segments": list(project_segments(project_table(milestones, level1_names), rows))}
+            "segments": list(project_segments(columns, rows)),
+            "figures": ProjectFigures(columns, spent_keys(milestones), rows).state()}
 
 
 def _tables_json(indicators: list[list], carried: list[dict], path_text: str) -> bytes:
@@ -470,7 +473,7 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         made = entry.get("project_rows")
         if made:
             item.project_rows = (made["framework"], made["status"], made["count"],
-                                 list(map(spool.put_segment, made["segments"])))
+                                 list(map(spool.put_segment, made["segments"])), made["figures"])
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
@@ -649,7 +652,8 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     input_rows = [_input_row(item) for item in inputs]
     saved_times = [item.saved for item in inputs if item.saved]
 
-    prepared = _prepared(included, spool, tally, unit_names, framework.id if framework else None)
+    prepared = _prepared(included, spool, tally, unit_names, framework.id if framework else None, milestones,
+                         level1_names)
     consolidation = Consolidation(
         year=year,
         framework=framework.id if framework else (manifest.get("framework") if manifest else None),
@@ -670,22 +674,32 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
 
 
 def _project_table(included: list[_Input], project_columns: list[str], level1_names: list[str], spool: "_Spool"
-                   ) -> tuple[SpooledTable, dict[str, str], Counter]:
-    """项目汇总 kept out of memory (``SpooledTable``: twenty thousand returns' projects are 160,000 rows), the
-    unit names by code and the indicator tally; each item gives up its facts once they are in the table."""
-    project_table = SpooledTable(project_columns)
+                   ) -> tuple[DeferredTable, dict[str, str], Counter]:
+    """项目汇总, made when first read (a summary with its rows and figures made ahead never reads it) and then
+    kept out of memory (``SpooledTable``: twenty thousand returns' projects are 160,000 rows); the unit names by
+    code and the indicator tally. Each item gives up its facts to it."""
     unit_names, tally = {}, Counter()
+    facts_at = [(_status(item), item.projects) for item in included]
+    count = 0
     for item in included:
-        status = _status(item)
-        for span in item.projects:
-            for facts in pickle.loads(spool.get(span)):
-                project_table.append(_project_row(facts, level1_names, status))
         for doc in item.docs:
+            count += len(doc["projects"])  # a project's facts for each project a document has (``_tables``)
             if doc["projects"]:
                 unit_names.setdefault(unit_text(doc["unit_code"]), unit_text(doc["unit_name"]))
         tally.update(item.tally)
         item.projects, item.tally = [], Counter()  # tabulated
-    return project_table, unit_names, tally
+
+    def make() -> SpooledTable:
+        table = SpooledTable(project_columns)
+        for status, spans in facts_at:
+            for span in spans:
+                for facts in pickle.loads(spool.get(span)):
+                    table.append(_project_row(facts, level1_names, status))
+        if len(table) != count:
+            raise RuntimeError(f"项目汇总 has {len(table)} rows, its returns {count} projects")
+        return table
+
+    return DeferredTable(project_columns, count, make), unit_names, tally
 
 
 def _status(item: _Input) -> str:
@@ -706,7 +720,7 @@ def _input_row(item: _Input) -> dict:
 
 
 def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names: dict[str, str],
-              framework_id: str | None) -> Prepared:
+              framework_id: str | None, milestones: list[str], level1_names: list[str]) -> Prepared:
     """The rows made ahead in the workers, read back from the spool as the summary writes them."""
 
     stored = [_Stored(item.path, item.sha256, item.tables) for item in included]  # not the items: they go
@@ -724,11 +738,16 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
     indicator_parts = [(segment, count, documents) for item in included for segment, count, documents
                        in zip(item.segments["indicators"], item.segment_counts, item.segment_documents) if count]
     made = [item.project_rows for item in included]
+    project_rows = figures = None
     if all(rows is not None and rows[:2] == (framework_id, _status(item)) for rows, item in zip(made, included)):
         def project_rows():
-            return iter(_SpooledSegments(spool, [segment for *_, segments in made for segment in segments]))
-    else:
-        project_rows = None
+            return iter(_SpooledSegments(spool, [segment for _, _, _, segments, _ in made for segment in segments]))
+        figures = ProjectFigures(project_table(milestones, level1_names), spent_keys(milestones))
+        try:
+            for *_, state in made:
+                figures.take(state)
+        except (ValueError, TypeError, KeyError, IndexError):  # a cache entry's figures not as made: the
+            project_rows = figures = None  # summary makes the rows and reads their figures itself
 
     return Prepared(
         indicator_segments=_SpooledSegments(spool, [segment for segment, _, _ in indicator_parts]),
@@ -738,7 +757,7 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
         document_count=sum(len(item.docs) for item in included),
         data_columns=max((item.data_columns for item in included), default=0),
         pairs=tally, unit_names=unit_names, iter_indicators=iter_indicators, iter_documents=iter_documents,
-        project_rows=project_rows,
+        project_rows=project_rows, project_figures=figures,
         indicator_counts=[count for _, count, _ in indicator_parts],
         indicator_documents=[documents for _, _, documents in indicator_parts])
 

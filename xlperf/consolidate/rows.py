@@ -159,7 +159,8 @@ def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int],
     ``styles``: each column's style index, then the alert style (``Formats.table_styles``). This makes
     every cell of a large summary. A cell, and the lines its text takes when wrapped, depend only on its
     column and value, and a return's rows repeat their unit, project and categories: so each text (or
-    nothing) is made into a cell once a column, and met again as a dictionary look-up."""
+    nothing) is made into a cell once a column, and met again as a dictionary look-up; so is each whole number
+    (指标统计's counts: a thousand units by thirty categories)."""
     cells_of = [_cell_maker(column, style, styles[-1], width - 2)
                 for column, style, width in zip(columns, styles, widths)]
     made_of: list[dict] = [{} for _ in columns]  # per column: text (or None) → (cell XML, lines)
@@ -167,7 +168,8 @@ def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int],
     for values in rows:
         cells, lines = [], 1
         for value, made, make in zip(values, made_of, cells_of):
-            if type(value) is str or value is None:
+            kind = type(value)
+            if kind is str or value is None or kind is int:  # not bool, nor float: -0.0 == 0.0 shows as -0
                 cell = made.get(value)
                 if cell is None:
                     cell = made[value] = make(value)

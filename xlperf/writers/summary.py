@@ -13,11 +13,9 @@ not recalculate still show the right totals.
 """
 from __future__ import annotations
 
-import math
 import tempfile
-from array import array
 from collections import Counter
-from itertools import groupby, islice
+from itertools import islice
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -27,9 +25,10 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .. import __version__
 from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department
+from ..consolidate.figures import ProjectFigures, measured_widths, spent_keys
 from ..consolidate.rows import (DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column, Formats, carried_text,
                                 data_segment, indicator_tally, is_blank, is_number, labelled, project_segments,
-                                project_table, shown_value, standard_formats, table_segments, text_lines,
+                                project_table, standard_formats, table_segments, text_lines,
                                 unit_text)
 from ..core.fileio import atomic_path
 from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
@@ -42,7 +41,6 @@ from .template import quote_sheet
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
-HEADER_WIDTH = 8  # a header wider than this wraps rather than widening its column
 STAT_WIDTH = 10
 SHARE_WIDTH = 12  # 资金支出进度's shares of the budget
 NUMBER_WIDTH = 11  # 绩效指标明细's 数值: 123456.78 shown whole
@@ -132,27 +130,6 @@ def _merge(sheet, first_row: int, first_col: int, last_row: int, last_col: int, 
     else:
         sheet.merge_range(first_row, first_col, last_row, last_col, "", fmt)
         sheet.write_string(first_row, first_col, text, fmt)
-
-
-def _numbers(values: Sequence) -> list[float]:
-    """The values that are numbers (``is_number``), as floats, in order. A column's values are mostly of one
-    type: floats or ints alone are taken without a test of each value."""
-    kinds = set(map(type, values))
-    if kinds == {float}:
-        return list(filter(math.isfinite, values))
-    if kinds == {int}:
-        return list(map(float, values))
-    return [float(value) for value in values if _is_number(value)]
-
-
-def _is_number(value: object) -> bool:
-    """``is_number``, with the types of a table's cells tested first."""
-    kind = type(value)
-    if kind is float:
-        return value - value == 0
-    if kind is int:
-        return True
-    return kind is not str and value is not None and is_number(value)
 
 
 def summary_title(consolidation: Consolidation) -> str:
@@ -257,7 +234,7 @@ def _write_table(book: _Book, sheet, columns: list[Column], records, count: int,
     formats = book.formats
     rows = _rows(records, [column.key for column in columns]) if segments is None else None
     if widths is None:
-        widths = _widths(columns, rows() if rows is not None else ())
+        widths = measured_widths(columns, rows() if rows is not None else ())
     for index, (column, width) in enumerate(zip(columns, widths)):
         sheet.set_column(index, index, width)
         sheet.write_string(top, index, column.shown_header, formats.header)
@@ -301,102 +278,6 @@ def _rows(records, keys: list[str]) -> Callable[[], Iterator[Sequence]]:
     return lambda: zip(*values)
 
 
-WIDTH_BATCH = 2000  # rows measured together
-
-
-def _widths(columns: list[Column], rows: Iterable[Sequence]) -> list[int]:
-    """Wide enough for each column's values (up to its ``widest``); long headers wrap instead of widening.
-
-    Read a batch of rows at a time; a thousand returns repeat their units and categories, so each batch's
-    distinct values are measured (anything not hashable as its text). The widths are those of all the
-    distinct values of each column: text is measured in each batch it is in (the same text, the same width),
-    other values only the first time an equal value is met (as one set of all the values would keep it); of
-    amounts only the largest and the smallest are kept."""
-    widths = _Widths(columns)
-    for batch in _batches(rows if widths.measuring else (), WIDTH_BATCH):
-        widths.measure(list(zip(*batch)))
-    return widths.result()
-
-
-def _batches(rows: Iterable[Sequence], size: int) -> Iterator[list[Sequence]]:
-    batch: list[Sequence] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _header_width(column: Column) -> int:
-    widest = max(display_width(line) for line in column.shown_header.split("\n"))
-    return widest if column.lines else min(widest, HEADER_WIDTH)
-
-
-_KEPT_AS_THEY_ARE = {str, int, float, type(None)}  # values a width's set of distinct values holds as they are
-
-
-class _Widths:
-    """``_widths``, a batch of rows at a time (so that one reading of a table can serve other sums too)."""
-
-    def __init__(self, columns: list[Column]):
-        self.columns = columns
-        self.measuring = [index for index, column in enumerate(columns) if column.width is None]
-        self.widest = {index: _header_width(columns[index]) for index in self.measuring}
-        self.amounts: dict[int, list] = {index: [] for index in self.measuring}  # the largest and smallest so far
-        self.seen: dict[int, set] = {index: set() for index in self.measuring}  # values other than text met so far
-        self.any_rows = False
-
-    def measure(self, batch: list[Sequence]) -> None:
-        """Measure a batch of rows, given as its columns (each column's values in row order)."""
-        self.any_rows = True
-        widest, amounts, seen = self.widest, self.amounts, self.seen
-        for index in self.measuring:
-            column = self.columns[index]
-            if column.kind == "percent":
-                continue
-            values = batch[index]
-            if set(map(type, values)) <= _KEPT_AS_THEY_ARE:
-                distinct = set(values)
-            else:
-                distinct = {value if value is None or isinstance(value, (str, int, float)) else str(value)
-                            for value in values}
-            if column.kind == "money":  # the largest and smallest amount, however often met (no set of them all)
-                if set(map(type, distinct)) <= {float, type(None)}:  # amounts as stored: nothing else to measure
-                    numbers = [value for value in distinct if value is not None and value - value == 0]
-                else:
-                    numbers = [value for value in distinct if is_number(value)]
-                    others = [display_width(str(value)) for value in distinct
-                              if not is_number(value) and not is_blank(value)]
-                    widest[index] = max([widest[index]] + others)
-                if numbers:
-                    amounts[index] = [max(numbers + amounts[index][:1]), min(numbers + amounts[index][1:])]
-            else:
-                met = seen[index]
-                fresh = [value for value in distinct if type(value) is str or value not in met]
-                met.update(value for value in fresh if type(value) is not str)
-                for value in fresh:
-                    if not is_blank(value):
-                        value = shown_value(column, value)
-                        widest[index] = max(widest[index], display_width(value if type(value) is str else str(value)))
-
-    def result(self) -> list[int]:
-        widths = []
-        for index, column in enumerate(self.columns):
-            if column.width is not None:
-                widths.append(column.width)
-                continue
-            wide = self.widest[index]
-            amounts = self.amounts[index]
-            if column.kind == "percent" and self.any_rows:
-                wide = max(wide, 5)
-            elif column.kind == "money" and amounts:
-                wide = max([wide] + [len(f"{value:,.2f}") for value in (max(amounts), min(amounts))])
-            widths.append(min(wide, column.widest) + 2)
-        return widths
-
-
 def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], styles: list[int]) -> Iterator[Segment]:
     return table_segments(columns, rows, widths, styles, SEGMENT_ROWS)
 
@@ -424,16 +305,16 @@ def _project_columns(consolidation: Consolidation) -> list[Column]:
     return project_table(consolidation.milestones, consolidation.level1_names)
 
 
-def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _ProjectFigures
+def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: ProjectFigures
                     ) -> dict[str, tuple[str, float]]:
     """The project table and its 合计 row; returns each total's absolute cell reference and value."""
     formats = book.formats
     columns = _project_columns(consolidation)
-    projects = consolidation.table("projects")
     count = consolidation.size("projects")
     total_row = count + 1
     made = consolidation.prepared.project_rows if consolidation.prepared is not None else None
-    widths = _write_table(book, sheet, columns, None if made else projects, count, last_row=total_row,
+    widths = _write_table(book, sheet, columns, None if made else consolidation.table("projects"), count,
+                          last_row=total_row,
                           segments=made() if made else None, widths=list(figures.widths), by_return=True)
     sheet.merge_range(total_row, 0, total_row, 3, "合计", formats.totals["text"])
     position = {column.key: index for index, column in enumerate(columns)}
@@ -467,57 +348,14 @@ def _write_projects(book: _Book, sheet, consolidation: Consolidation, figures: _
     return totals
 
 
-class _ProjectFigures:
-    """What 项目汇总 and 资金支出进度 need of the projects beyond their rows, from one reading of them: each
-    column's width (``_widths``), the total of each amount and count, and each unit's totals of the budget
-    and the planned amounts. A total is ``math.fsum`` of the column's numbers (``is_number``) as floats,
-    kept in arrays until they are added."""
-
-    def __init__(self, columns: list[Column], rows: Iterable[Sequence], spent: list[str]):
-        position = {column.key: index for index, column in enumerate(columns)}
-        summed = [column.key for column in columns[4:] if column.kind in ("money", "count")]
-        summed += [key for key in spent if key not in summed]
-        numbers = {key: array("d") for key in summed}
-        by_unit: dict[str, list[array]] = {}
-        widths = _Widths(columns)
-        unit_at, spent_at = position["unit_code"], [position[key] for key in spent]
-        for batch in _batches(rows, WIDTH_BATCH):
-            values = list(zip(*batch))  # the batch's columns
-            widths.measure(values)
-            for key in summed:
-                numbers[key].extend(_numbers(values[position[key]]))
-            codes = [code if type(code) is str else unit_text(code) for code in values[unit_at]]
-            start = 0
-            for code, run in groupby(codes):  # a unit's rows mostly follow each other: taken as slices
-                end = start + len(list(run))
-                own = by_unit.get(code)
-                if own is None:
-                    own = by_unit[code] = [array("d") for _ in spent]
-                for index, kept in zip(spent_at, own):
-                    kept.extend(_numbers(values[index][start:end]))
-                start = end
-        self.widths = widths.result()
-        self.sums = {key: math.fsum(kept) for key, kept in numbers.items()}
-        self.spent = spent
-        self.by_unit = {code: [math.fsum(kept) for kept in own] for code, own in by_unit.items()}
-
-    def spending(self, names: dict[str, str]) -> list[tuple[str, str, list[float]]]:
-        """(unit code, unit name, the totals of ``spent`` over the unit's projects): the department first
-        (code ''), then every unit named, by code."""
-        nothing = [0.0] * len(self.spent)
-        return [("", "部门合计", [self.sums[key] for key in self.spent])] + [
-            (code, name, self.by_unit.get(code, nothing)) for code, name in sorted(names.items())]
-
-
-def _project_figures(consolidation: Consolidation) -> _ProjectFigures:
+def _project_figures(consolidation: Consolidation) -> ProjectFigures:
+    """项目汇总's widths and totals: as the merge's workers read them, a return at a time, else from the table."""
+    made = consolidation.prepared.project_figures if consolidation.prepared is not None else None
+    if made is not None:
+        return made
     columns = _project_columns(consolidation)
     rows = _rows(consolidation.table("projects"), [column.key for column in columns])
-    return _ProjectFigures(columns, rows(), _spent(consolidation))
-
-
-def _spent(consolidation: Consolidation) -> list[str]:
-    """资金支出进度's amounts: the budget, then the cumulative plan at each milestone."""
-    return ["budget_total"] + [f"plan_amount/{milestone}" for milestone in consolidation.milestones]
+    return ProjectFigures(columns, spent_keys(consolidation.milestones), rows())
 
 
 def _write_indicators(book: _Book, sheet, consolidation: Consolidation, shown: tuple[int, int] | None) -> None:
@@ -665,7 +503,7 @@ def _style_chart(chart, title: str, y_title: str) -> None:
     chart.set_legend({"position": "bottom", "font": font})
 
 
-def _write_spending(book: _Book, sheet, consolidation: Consolidation, figures: _ProjectFigures) -> None:
+def _write_spending(book: _Book, sheet, consolidation: Consolidation, figures: ProjectFigures) -> None:
     """Planned cumulative spending per milestone, 万元 and as a share of the budget: department, then units."""
     workbook, formats = book.workbook, book.formats
     milestones = consolidation.milestones

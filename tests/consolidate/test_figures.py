@@ -1,17 +1,21 @@
-"""项目汇总's figures taken from one reading of the rows (``_ProjectFigures``) are those of the plain definitions:
-``math.fsum`` of the values ``is_number`` takes, per column and per unit, and ``_widths`` of the rows."""
+"""项目汇总's figures taken from one reading of the rows (``ProjectFigures``), or from readings of its parts put
+together (a merge's workers read a return at a time), are those of the plain definitions: ``math.fsum`` of the
+values ``is_number`` takes, per column and per unit, and ``measured_widths`` of the rows."""
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import xlperf.writers.summary as summary_module
+import xlperf.consolidate.figures as figures_module
 from xlperf.consolidate.consolidation import SpooledTable
+from xlperf.consolidate.figures import ProjectFigures, exact_partials, measured_widths, numbers_in
 from xlperf.consolidate.rows import Column, is_number
-from xlperf.writers.summary import _numbers, _ProjectFigures, _widths
 
 ODD_VALUES = [1.5, 2, None, "", "12", "x", math.nan, math.inf, -math.inf, True, False, Decimal("2.25"),
               Fraction(1, 4), -3.0, 0, 10**6, 1e-9]
@@ -27,7 +31,7 @@ ODD_VALUES = [1.5, 2, None, "", "12", "x", math.nan, math.inf, -math.inf, True, 
 ])
 def test_numbers_are_the_values_is_number_takes_as_floats_in_order(values):
     expected = [float(value) for value in values if is_number(value)]
-    found = _numbers(values)
+    found = numbers_in(values)
     assert found == expected and all(type(number) is float for number in found)
 
 
@@ -62,14 +66,14 @@ def _expected_spending(rows: list[list], spent_at: list[int]) -> dict[str, list[
 
 @pytest.mark.parametrize("batch", [2, 5, 2000])
 def test_one_reading_gives_the_widths_totals_and_spending_of_their_definitions(monkeypatch, batch):
-    monkeypatch.setattr(summary_module, "WIDTH_BATCH", batch)
+    monkeypatch.setattr(figures_module, "WIDTH_BATCH", batch)
     monkeypatch.setattr(SpooledTable, "BATCH", 3)
     rows = _project_rows()
     table = SpooledTable([column.key for column in COLUMNS], rows)
     spent = ["budget_total", "plan_amount/6月"]
-    figures = _ProjectFigures(COLUMNS, iter(table), spent)
+    figures = ProjectFigures(COLUMNS, spent, iter(table))
 
-    assert figures.widths == _widths(COLUMNS, [list(row) for row in rows])
+    assert figures.widths == measured_widths(COLUMNS, [list(row) for row in rows])
     summed = ["budget_total", "plan_amount/6月", "count/产出指标"]
     assert figures.sums == {key: math.fsum(float(row[index]) for row in rows if is_number(row[index]))
                             for key, index in ((key, [c.key for c in COLUMNS].index(key)) for key in summed)}
@@ -77,3 +81,52 @@ def test_one_reading_gives_the_widths_totals_and_spending_of_their_definitions(m
     names = {"001": "甲", "002": "乙", "3": "丙", "009": "无项目的单位"}
     assert figures.spending(names) == [("", "部门合计", [figures.sums[key] for key in spent])] + [
         (code, name, figures.by_unit.get(code, [0.0, 0.0])) for code, name in sorted(names.items())]
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [5, 6, 17], list(range(1, 23))])
+def test_figures_read_in_parts_and_put_together_are_those_of_one_reading(monkeypatch, cuts):
+    """As a merge's workers read them: each part's ``state`` through JSON (as the cache keeps it), ``take``n in
+    any order into empty figures. A unit's rows may be in several parts."""
+    monkeypatch.setattr(figures_module, "WIDTH_BATCH", 4)
+    rows = _project_rows()
+    spent = ["budget_total", "plan_amount/6月"]
+    whole = ProjectFigures(COLUMNS, spent, rows)
+    bounds = [0, *cuts, len(rows)]
+    parts = [json.loads(json.dumps(ProjectFigures(COLUMNS, spent, rows[start:end]).state()))
+             for start, end in zip(bounds, bounds[1:])]
+    for order in (parts, parts[::-1]):
+        together = ProjectFigures(COLUMNS, spent)
+        for state in order:
+            together.take(state)
+        assert (together.widths, together.sums, together.by_unit) == (whole.widths, whole.sums, whole.by_unit)
+        assert together.spending({"001": "甲"}) == whole.spending({"001": "甲"})
+
+
+def test_figures_made_for_other_columns_are_refused():
+    spent = ["budget_total", "plan_amount/6月"]
+    state = ProjectFigures(COLUMNS, spent, _project_rows()).state()
+    with pytest.raises(ValueError):
+        ProjectFigures(COLUMNS[:-1], spent).take(state)  # one measured column fewer
+    with pytest.raises(ValueError):
+        ProjectFigures(COLUMNS, spent[:1]).take(state)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(min_value=-9e299, max_value=9e299), st.sampled_from([0.1, 0.2, 0.3, -0.0, 5e-324]),
+                          st.decimals(min_value=-10**9, max_value=10**9, places=2).map(float)), max_size=60),
+       st.lists(st.integers(min_value=0, max_value=60), max_size=6), st.randoms())
+def test_exact_partials_of_parts_add_up_to_the_fsum_of_all(numbers, cuts, random):
+    bounds = [0, *sorted(cut for cut in cuts if cut <= len(numbers)), len(numbers)]
+    partials = [partial for start, end in zip(bounds, bounds[1:]) for partial in exact_partials(numbers[start:end])]
+    random.shuffle(partials)
+    assert repr(math.fsum(partials)) == repr(math.fsum(numbers))
+    assert len(exact_partials([round(0.01 * n, 2) for n in range(1000)])) <= 5  # a thousand amounts: a few
+
+
+def test_numbers_too_large_to_add_in_parts_give_no_figures():
+    assert exact_partials([1.0, 1e300]) is None and exact_partials([-1e300]) is None
+    rows = _project_rows()
+    rows[3][4] = 1e300
+    assert ProjectFigures(COLUMNS, ["budget_total"], rows).state() is None
+    with pytest.raises(ValueError):
+        ProjectFigures(COLUMNS, ["budget_total"]).take(None)
