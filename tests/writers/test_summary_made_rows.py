@@ -2,7 +2,9 @@
 summary the merge process would have made itself, byte for byte."""
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import dataclasses
 import shutil
 
@@ -156,3 +158,18 @@ def test_a_summary_with_rows_and_figures_made_ahead_never_tabulates_the_projects
         assert isinstance(merged._given["projects"], DeferredTable)  # not made
         assert summary == build_summary(_made_here(merged))  # which makes it, from the same projects
         assert isinstance(merged._given["projects"], SpooledTable) and len(merged.table("projects")) == 9
+
+
+def test_figures_a_cache_entry_states_wrongly_leave_the_summary_to_measure_the_table(tmp_path):
+    """An entry whose figures cannot be taken (damaged in its JSON line, which its rows' CRC does not cover):
+    the summary makes 项目汇总's rows and reads their figures from the table, as when nothing was made ahead."""
+    inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "returns")
+    merge_returns([inputs], cache_dir=tmp_path / "cache")
+    entry = next((tmp_path / "cache").rglob("*.entry"))
+    head, rest = entry.read_bytes().split(b"\n", 1)
+    stated = json.loads(head)
+    stated["project_rows"]["figures"]["packed"] = base64.b64encode(b"\0" * 16).decode("ascii")  # two numbers
+    entry.write_bytes(json.dumps(stated, ensure_ascii=False).encode("utf-8") + b"\n" + rest)
+    merged = merge_returns([inputs], cache_dir=tmp_path / "cache")
+    assert merged.prepared.project_figures is None and merged.prepared.project_rows is None
+    assert build_summary(merged) == build_summary(merge_returns([inputs]))

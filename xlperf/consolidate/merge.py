@@ -70,7 +70,7 @@ class _Input:
     segment_counts: list[int] = field(default_factory=list)  # the indicator rows in each of those parts
     segment_documents: list[int] = field(default_factory=list)  # and the returns (documents) in each
     data_columns: int = 0
-    project_rows: tuple[str, str, int, list[tuple], dict] | None = None  # its 项目汇总 rows made ahead:
+    project_rows: tuple[str, str, int, list[tuple], dict | None] | None = None  # its 项目汇总 rows made ahead:
     # framework, status, rows, their segments in the spool (``_Spool.put_segment``) and their figures
     # (``_project_rows``); None: made by the summary if it is included
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
@@ -271,9 +271,9 @@ def _project_rows(projects: list[list], used: dict[str, Framework], findings: li
                   milestones: list[str]) -> dict | None:
     """The return's rows of 项目汇总 as the summary will show them if the return is included, deflated
     (``rows.project_segments``), and their widths and totals (``ProjectFigures.state``), made here with the
-    rest: the status it will then have, and the framework whose 一级 names count its indicators. The summary uses them when every included return's status and
-    framework are those (``_prepared``), else makes every row itself. None unless the file's documents have
-    one framework."""
+    rest: the status it will then have, and the framework whose 一级 names count its indicators. The summary
+    uses them when every included return's status and framework are those (``_prepared``), else makes every
+    row itself. None unless the file's documents have one framework."""
     if len(used) != 1:
         return None
     framework = next(iter(used.values()))
