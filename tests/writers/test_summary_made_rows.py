@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import dataclasses
+import json
+import math
 import shutil
+from array import array
 
+import pytest
 from conftest import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -160,7 +163,17 @@ def test_a_summary_with_rows_and_figures_made_ahead_never_tabulates_the_projects
         assert isinstance(merged._given["projects"], SpooledTable) and len(merged.table("projects")) == 9
 
 
-def test_figures_a_cache_entry_states_wrongly_leave_the_summary_to_measure_the_table(tmp_path):
+def _two_zeros(packed: array) -> array:
+    return array("d", [0.0, 0.0])
+
+
+def _a_width_of_infinity(packed: array) -> array:
+    packed[1] = math.inf
+    return packed
+
+
+@pytest.mark.parametrize("damage", [_two_zeros, _a_width_of_infinity])
+def test_figures_a_cache_entry_states_wrongly_leave_the_summary_to_measure_the_table(tmp_path, damage):
     """An entry whose figures cannot be taken (damaged in its JSON line, which its rows' CRC does not cover):
     the summary makes 项目汇总's rows and reads their figures from the table, as when nothing was made ahead."""
     inputs = shutil.copytree(SAMPLES / "returns", tmp_path / "returns")
@@ -168,7 +181,9 @@ def test_figures_a_cache_entry_states_wrongly_leave_the_summary_to_measure_the_t
     entry = next((tmp_path / "cache").rglob("*.entry"))
     head, rest = entry.read_bytes().split(b"\n", 1)
     stated = json.loads(head)
-    stated["project_rows"]["figures"]["packed"] = base64.b64encode(b"\0" * 16).decode("ascii")  # two numbers
+    packed = array("d")
+    packed.frombytes(base64.b64decode(stated["project_rows"]["figures"]["packed"]))
+    stated["project_rows"]["figures"]["packed"] = base64.b64encode(damage(packed).tobytes()).decode("ascii")
     entry.write_bytes(json.dumps(stated, ensure_ascii=False).encode("utf-8") + b"\n" + rest)
     merged = merge_returns([inputs], cache_dir=tmp_path / "cache")
     assert merged.prepared.project_figures is None and merged.prepared.project_rows is None

@@ -746,7 +746,7 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
         try:
             for *_, state in made:
                 figures.take(state)
-        except (ValueError, TypeError, KeyError, IndexError):  # a cache entry's figures not as made: the
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError):  # an entry's figures not as made: the
             project_rows = figures = None  # summary makes the rows and reads their figures itself
 
     return Prepared(
