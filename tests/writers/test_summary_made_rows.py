@@ -172,7 +172,7 @@ def _a_width_of_infinity(packed: array) -> array:
     return packed
 
 
-@pytest.mark.parametrize("damage", [_two_zeros, _a_width_of_infinity])
+@pytest.mark.parametrize("damage", [_two_zeros, _a_width_of_infinity, None])
 def test_figures_a_cache_entry_states_wrongly_leave_the_summary_to_measure_the_table(tmp_path, damage):
     """An entry whose figures cannot be taken (damaged in its JSON line, which its rows' CRC does not cover):
     the summary makes 项目汇总's rows and reads their figures from the table, as when nothing was made ahead."""
@@ -181,9 +181,12 @@ def test_figures_a_cache_entry_states_wrongly_leave_the_summary_to_measure_the_t
     entry = next((tmp_path / "cache").rglob("*.entry"))
     head, rest = entry.read_bytes().split(b"\n", 1)
     stated = json.loads(head)
-    packed = array("d")
-    packed.frombytes(base64.b64decode(stated["project_rows"]["figures"]["packed"]))
-    stated["project_rows"]["figures"]["packed"] = base64.b64encode(damage(packed).tobytes()).decode("ascii")
+    if damage is None:  # none stated
+        del stated["project_rows"]["figures"]
+    else:
+        packed = array("d")
+        packed.frombytes(base64.b64decode(stated["project_rows"]["figures"]["packed"]))
+        stated["project_rows"]["figures"]["packed"] = base64.b64encode(damage(packed).tobytes()).decode("ascii")
     entry.write_bytes(json.dumps(stated, ensure_ascii=False).encode("utf-8") + b"\n" + rest)
     merged = merge_returns([inputs], cache_dir=tmp_path / "cache")
     assert merged.prepared.project_figures is None and merged.prepared.project_rows is None
