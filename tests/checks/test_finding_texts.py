@@ -14,3 +14,5 @@ def test_message_and_hint_together_are_message_and_hint():
     for finding in findings:
         for lang in ("zh", "en"):
             assert finding.message_and_hint(lang) == (finding.message(lang), finding.hint(lang))
+            as_json = finding.to_dict(lang)  # validate's --format json
+            assert (as_json["message"], as_json["hint"]) == (finding.message(lang), finding.hint(lang))

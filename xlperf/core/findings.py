@@ -320,6 +320,7 @@ class Finding:
         return f"{where} {self.message(lang)}".strip()
 
     def to_dict(self, lang: str = "zh") -> dict:
+        message, hint = self.message_and_hint(lang)
         return {
             "code": self.code,
             "severity": self.level.value,
@@ -329,8 +330,8 @@ class Finding:
             "row": self.location.row,
             "field": self.field,
             "value": json_safe(self.value),
-            "message": self.message(lang),
-            "hint": self.hint(lang),
+            "message": message,
+            "hint": hint,
         }
 
 
