@@ -98,10 +98,10 @@ def test_a_hang_is_stopped_at_the_time_limit(monkeypatch):
     slow = sorted(RETURNS.glob("*.xlsx"))[1]
     real_open = xlperf.intake.reader._open
 
-    def hanging_open(path):
+    def hanging_open(path, package=None):
         if Path(path).name == slow.name:
             time.sleep(120)
-        return real_open(path)
+        return real_open(path, package)
     monkeypatch.setattr(xlperf.intake.reader, "_open", hanging_open)
     monkeypatch.setattr(xlperf.checks.validate, "read_boundary", lambda: xlperf.checks.validate.Boundary(seconds=2))
     started = time.monotonic()

@@ -231,13 +231,13 @@ def test_a_parser_that_crashes_or_hangs_on_an_upload_is_that_uploads_finding_and
     hanging, _ = store.record_upload(unit, chunks(WITH_ERRORS / "471001_budget-and-plan-errors.xlsx"), "b.xlsx")
     real_open = xlperf.intake.reader._open
 
-    def hostile_open(path):
+    def hostile_open(path, package=None):
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         if digest == crashing.sha256:
             os.abort()
         if digest == hanging.sha256:
             time.sleep(120)
-        return real_open(path)
+        return real_open(path, package)
 
     monkeypatch.setattr(xlperf.intake.reader, "_open", hostile_open)  # the forked workers inherit both
     monkeypatch.setattr(xlperf.checks.validate, "read_boundary", lambda: xlperf.checks.validate.Boundary(seconds=2))

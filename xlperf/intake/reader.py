@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import math
 import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -25,7 +27,7 @@ from ..core.model import (META_MARKER, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, R
 from ..core.resources import templates_root
 from ..framework.spec import load_spec
 from ..framework.targets import clean_text, format_number, parse_number
-from .safety import Limits, Refused, check_path, claims_summary, opened_zip, preflight
+from .safety import Limits, Reading, Refused, check_path, claims_summary, opened_zip, preflight, stored_package
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary
@@ -64,13 +66,28 @@ class _Grid:
         return len(self.rows)
 
 
-def _open(path: Path):
+def _open(path: Path, package: bytes | None = None):
+    """The workbook, from ``package`` when there is one: the bytes the preflight checked (``stored_package``)."""
     from python_calamine import CalamineWorkbook
 
     try:
-        return CalamineWorkbook.from_path(str(path))
+        if package is None:
+            return CalamineWorkbook.from_path(str(path))
+        try:
+            return CalamineWorkbook.from_filelike(io.BytesIO(package))
+        except Exception:  # noqa: BLE001 - from bytes calamine guesses the format and says only that it could
+            return _from_named_copy(package)  # not tell: read as an .xlsx file, the same bytes say what is wrong
     except Exception as exc:  # calamine's errors carry no stable types; all mean "not a workbook we can read"
         raise unreadable(str(path), "READ_NOT_WORKBOOK", reason=str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__) from None
+
+
+def _from_named_copy(package: bytes):
+    from python_calamine import CalamineWorkbook
+
+    with tempfile.NamedTemporaryFile(prefix="xlperf-", suffix=".xlsx") as copy:
+        copy.write(package)
+        copy.flush()
+        return CalamineWorkbook.from_path(copy.name)
 
 
 class _Damaged(Exception):
@@ -273,32 +290,41 @@ def _label_places(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, 
 
 
 def _preflight(path: Path, limits: Limits | None, summary: bool = False,
-               archive: ZipFile | None = None) -> list[Finding]:
+               archive: ZipFile | None = None, reading: Reading | None = None) -> list[Finding]:
     """The safety checks every input passes before a parser sees it (see safety.py); ``summary``: against a
-    summary's limits; ``archive``: the input already opened as a zip (``opened_zip``)."""
+    summary's limits; ``archive``: the input already opened as a zip (``opened_zip``), its parts counted (and
+    kept) in ``reading``."""
     limits = limits or _spec_limits()
     try:
         check_path(path, limits, summary)  # a folder or a link is said as such, whatever its name
         if path.suffix.lower() not in READABLE_SUFFIXES:
             raise Refused("READ_UNSUPPORTED_TYPE", suffix=path.suffix or "（无）")
-        return preflight(path, limits, summary, archive)
+        return preflight(path, limits, summary, archive, reading)
     except Refused as refusal:
         raise UnreadableError(refusal.finding(path)) from None
 
 
-def _preflight_as_claimed(path: Path, limits: Limits | None) -> tuple[bool, list[Finding]]:
+def _preflight_as_claimed(path: Path, limits: Limits | None) -> tuple[bool, list[Finding], bytes | None]:
     """Whether the input says it is a summary, and its preflight against the limits that makes it its own (a
     summary's or a return's), the zip opened once for both; the file is opened only once the path checks (a
-    link out of its folder, a folder) have passed."""
+    link out of its folder, a folder) have passed. Last, for a return in the Office format, the package as
+    checked for the parser to read (``stored_package``; None: it reads the file)."""
     try:
         check_path(path, limits or _spec_limits(), summary=True)
     except Refused as refusal:
         raise UnreadableError(refusal.finding(path)) from None
     if path.suffix.lower() not in READABLE_SUFFIXES:
-        return False, _preflight(path, limits)
+        return False, _preflight(path, limits), None
     with opened_zip(path) as archive:
         claimed = claims_summary(path, archive) if archive is not None else False
-        return claimed, _preflight(path, limits, claimed, archive)
+        # calamine reads an .xlsx or .xlsm file as Office Open XML; bytes it would read as whatever they look like
+        kept = archive is not None and not claimed and path.suffix.lower() in _PACKAGED_SUFFIXES
+        reading = Reading(keep=kept)
+        warnings = _preflight(path, limits, claimed, archive, reading)
+        return claimed, warnings, stored_package(archive, reading) if kept else None
+
+
+_PACKAGED_SUFFIXES = (".xlsx", ".xlsm")
 
 
 @lru_cache(maxsize=1)
@@ -549,8 +575,8 @@ def read_workbook(path: str | Path, limits: Limits | None = None,
     path = Path(path)
     if path.name.lower() == DOCUMENTS_PARQUET:
         return _parquet_documents(path, limits, part)
-    claimed, warnings = _preflight_as_claimed(path, limits)
-    workbook = _open(path)
+    claimed, warnings, package = _preflight_as_claimed(path, limits)
+    workbook = _open(path, package)
     try:
         if "_data" in workbook.sheet_names:
             rows = _rows(workbook, "_data")

@@ -9,7 +9,8 @@ any XML part. A sheet is found the way calamine finds it, through the workbook's
 it is checked wherever it sits in the zip and whatever its name. Cells are read the way calamine's
 XML parser reads them; a reference not written the way Excel writes it is refused as damaged rather
 than guessed at, and cells without one (xlperf's own summaries) are placed as calamine places them. Legacy .xls (binary BIFF) cannot be inspected this way and
-is refused with a message saying how to save the file correctly.
+is refused with a message saying how to save the file correctly. A return that passes is handed to the parser as
+the parts were read here (``stored_package``), so the parser never sees bytes that were not checked.
 """
 from __future__ import annotations
 
@@ -93,18 +94,46 @@ def _has_dtd(data: bytes) -> bool:
     return b"!" in data and _DTD.search(data) is not None
 
 
-def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
+class Reading:
+    """What the preflight has inflated of one input: the bytes so far (against ``max_uncompressed_bytes``) and,
+    when ``keep``, every part read whole in one chunk, for the parser to be given the very bytes that were
+    checked (``stored_package``); ``parts`` is None once a part is not (then the parser reads the file)."""
+
+    __slots__ = ("inflated", "kept_bytes", "parts")
+
+    def __init__(self, keep: bool = False):
+        self.inflated = 0
+        self.parts: dict[zipfile.ZipInfo, bytes] | None = {} if keep else None
+        self.kept_bytes = 0
+
+    def keep(self, info: zipfile.ZipInfo, pieces: int, data: bytes) -> None:
+        if self.parts is None:
+            return
+        if pieces > 1 or self.kept_bytes + len(data) > _MAX_KEPT_BYTES:
+            self.parts = None
+            return
+        if info not in self.parts:
+            self.kept_bytes += len(data)
+        self.parts[info] = data
+
+
+_MAX_KEPT_BYTES = 64 << 20  # a return inflates to well under 1 MB; a larger input's parser reads the file
+
+
+def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: Reading):
     """Yield the decompressed part in chunks, counting the real size against the limits. zipfile stops
     at the size the header claims; the data is read to its real end instead, and must match the claim."""
-    size, claimed = 0, info.file_size
+    size, claimed, pieces, last = 0, info.file_size, 0, b""
     for chunk in _chunks(archive, info):
         size += len(chunk)
-        budget[0] += len(chunk)
+        budget.inflated += len(chunk)
         _limit("max_part_bytes", size, limits.max_part_bytes)
-        _limit("max_uncompressed_bytes", budget[0], limits.max_uncompressed_bytes)
+        _limit("max_uncompressed_bytes", budget.inflated, limits.max_uncompressed_bytes)
+        pieces, last = pieces + 1, chunk
         yield chunk
     if size != claimed:
         raise Refused("READ_DAMAGED")
+    budget.keep(info, pieces, last)
 
 
 def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -178,7 +207,7 @@ def _whole_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None
     return data
 
 
-def _windows(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]):
+def _windows(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: Reading):
     """The part as consecutive pieces that end just before a '<', so no tag is ever cut in two (a
     tag longer than _MAX_TAIL may be, and the checks below then refuse rather than miss it)."""
     carry = b""
@@ -399,7 +428,7 @@ def _check_range(part: str, kind: str, ref: bytes, limits: Limits) -> None:
             raise _declared(part, "mergeCell ref", ref.decode("latin-1")[:40], f"{limits.max_cells} cells")
 
 
-def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int],
+def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: Reading,
               cells: list[int], is_sheet: bool, parsed: bool = True) -> None:
     """Stream one XML part: no DTD anywhere; declared sizes checked; for worksheets, count cells and bound
     their references. ``parsed=False``: a worksheet no reader will parse (a summary's tables: only its _data
@@ -455,7 +484,7 @@ def _placed_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limi
     """The last row and column (1-based) calamine puts a cell of this worksheet at, within the limits."""
     row = column = last_row = last_column = 0
     open_elements: list[bytes] | None = None  # None: before <sheetData>; [] after </sheetData>
-    for block in _windows(archive, info, limits, [0]):  # a second pass: the sizes are counted in the first
+    for block in _windows(archive, info, limits, Reading()):  # a second pass: the sizes are counted in the first
         at = 0
         if open_elements is None:
             start = block.find(b"<sheetData>")
@@ -555,7 +584,7 @@ def _cell_and_row_tags(block: bytes, plain: bool | None = None) -> tuple[int, in
 
 
 def _sheet_targets(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits,
-                   budget: list[int]) -> tuple[set[str], set[str]]:
+                   budget: Reading) -> tuple[set[str], set[str]]:
     """File names (last path component) the workbook's relationships point at: every target, and the
     targets calamine may read as a sheet. A worksheet may live anywhere in the zip, under any name."""
     every: set[str] = set()
@@ -600,7 +629,7 @@ def _basename(name: str) -> str:
     return name[max(name.rfind("/"), name.rfind("\\")) + 1:]
 
 
-def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: list[int]) -> None:
+def _scan_ods(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, budget: Reading) -> None:
     """OpenDocument repeats rows and cells by attribute; bound the cells that carry content."""
     from xml.etree.ElementTree import ParseError
 
@@ -727,14 +756,14 @@ def _summary_data_sheet(archive: zipfile.ZipFile) -> bytes | None:
     return None if found is None else found.group(0)
 
 
-def _summary_data_part(archive: zipfile.ZipFile, limits: Limits, budget: list[int]) -> str | None:
+def _summary_data_part(archive: zipfile.ZipFile, limits: Limits, budget: Reading) -> str | None:
     """The file name (last path component) of a summary's ``_data`` worksheet, through the workbook's
     relationships as calamine finds it; None when that cannot be told (then every sheet is checked in full)."""
     tag = _summary_data_sheet(archive)
     ids = [value for name, value, _ in _ATTRIBUTE.findall(tag or b"") if name.endswith(b":id")]
     if len(ids) != 1 or "xl/_rels/workbook.xml.rels" not in archive.namelist():
         return None
-    data = b"".join(_stream(archive, archive.getinfo("xl/_rels/workbook.xml.rels"), limits, [0]))
+    data = b"".join(_stream(archive, archive.getinfo("xl/_rels/workbook.xml.rels"), limits, Reading()))
     targets = set()
     for relationship in _RELATIONSHIP.findall(data):
         attributes = {name: double or single for name, double, single in _ATTRIBUTE.findall(relationship)}
@@ -766,11 +795,12 @@ def _ole2_refusal(path: Path, suffix: str) -> Refused:
 
 
 def inspect(path: Path, limits: Limits, summary: bool = False,
-            archive: zipfile.ZipFile | None = None) -> list[Finding]:
+            archive: zipfile.ZipFile | None = None, reading: Reading | None = None) -> list[Finding]:
     """Check one input before parsing. Returns warnings (macros, links, embedded objects);
     raises ``Refused`` when the input must not be parsed at all. ``summary``: check it against the limits of a
     summary (``Limits.for_summary``), for a file that ``claims_summary`` and is then read only as one.
-    ``archive``: the file already opened (``opened_zip``), read instead of opening it again."""
+    ``archive``: the file already opened (``opened_zip``), read instead of opening it again; ``reading``: where
+    its parts are counted (and kept, ``Reading(keep=True)``)."""
     check_path(path, limits, summary)
     if summary:
         limits = limits.for_summary()
@@ -789,7 +819,7 @@ def inspect(path: Path, limits: Limits, summary: bool = False,
         raise Refused("READ_TEXT_FILE") if text_like else Refused("READ_NOT_WORKBOOK", reason="unknown binary format")
     try:
         with contextlib.nullcontext(archive) if archive is not None else zipfile.ZipFile(path) as archive:
-            return _inspect_zip(archive, limits, is_ods=suffix == ".ods", summary=summary)
+            return _inspect_zip(archive, limits, is_ods=suffix == ".ods", summary=summary, budget=reading)
     except (zipfile.BadZipFile, zlib.error, UnicodeDecodeError):  # a corrupt deflate stream, a garbled name
         raise Refused("READ_DAMAGED") from None
     except (zipfile.LargeZipFile, RuntimeError, EOFError) as exc:
@@ -798,7 +828,8 @@ def inspect(path: Path, limits: Limits, summary: bool = False,
         raise Refused("READ_DAMAGED") from None
 
 
-def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary: bool = False) -> list[Finding]:
+def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary: bool = False,
+                 budget: Reading | None = None) -> list[Finding]:
     infos = archive.infolist()
     _limit("max_parts", len(infos), limits.max_parts)
     names = {info.filename for info in infos}
@@ -814,7 +845,7 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary
             raise Refused("READ_ENCRYPTED")
         if info.compress_type not in SPREADSHEET_COMPRESSION:  # refused here, before zipfile trips on it
             raise Refused("READ_NOT_WORKBOOK", reason=f"zip compression method {info.compress_type}")
-    budget, cells = [0], [0]
+    budget, cells = budget or Reading(), [0]
     targets, sheet_targets = (set(), set()) if is_ods else _sheet_targets(archive, infos, limits, budget)
     sheets = {n for n in names if (n.startswith("xl/worksheets/") and n.endswith(".xml"))
               or _basename(n) in sheet_targets}
@@ -841,8 +872,42 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits, is_ods: bool, summary
 
 
 def preflight(path: str | Path, limits: Limits | None = None, summary: bool = False,
-              archive: zipfile.ZipFile | None = None) -> list[Finding]:
+              archive: zipfile.ZipFile | None = None, reading: Reading | None = None) -> list[Finding]:
     """``inspect`` with the file named in every finding; ``Refused`` becomes the reader's error."""
     path = Path(path)
-    findings = inspect(path, limits or Limits(), summary, archive)
+    findings = inspect(path, limits or Limits(), summary, archive, reading)
     return [Finding(f.code, Location(str(path)), f.field, f.value, f.params) for f in findings]
+
+
+_LOCAL_STORED = struct.Struct("<4s5H3L2H")
+_CENTRAL_STORED = struct.Struct("<4s6H3L5H2L")
+_END_OF_DIRECTORY = struct.Struct("<4s4H2LH")
+_MADE_BY, _DOS_DATE = 20, 0x21  # zip 2.0; 1980-01-01, the earliest date a zip can say
+
+
+def stored_package(archive: zipfile.ZipFile, reading: Reading) -> bytes | None:
+    """The package rebuilt from its parts as the preflight read them (``Reading(keep=True)``), in their order,
+    stored uncompressed: the parser then reads exactly the bytes that were checked (a file changed since, or a
+    zip whose entries overlap, reads no differently) and inflates nothing again (about 0.5 ms of a return's
+    7). None unless every part was kept and every name is unique (a repeated name: which one a zip reader takes
+    is its own choice), or when the package would pass what a plain zip can say."""
+    infos = archive.infolist()
+    parts = reading.parts
+    if parts is None or len(parts) != len(infos) or len({info.filename for info in infos}) != len(infos):
+        return None
+    pieces, directory, offset = [], [], 0
+    for info in infos:
+        data, name = parts[info], info.filename.encode("utf-8")
+        crc = info.CRC  # what the part was checked against as it was read (here or by zipfile)
+        header = _LOCAL_STORED.pack(ZIP_MAGIC, _MADE_BY, _UTF8_NAME, zipfile.ZIP_STORED, 0, _DOS_DATE, crc,
+                                    len(data), len(data), len(name), 0)
+        directory += (_CENTRAL_STORED.pack(b"PK\x01\x02", _MADE_BY, _MADE_BY, _UTF8_NAME, zipfile.ZIP_STORED, 0,
+                                           _DOS_DATE, crc, len(data), len(data), len(name), 0, 0, 0, 0, 0, offset),
+                      name)
+        pieces += (header, name, data)
+        offset += len(header) + len(name) + len(data)
+    listing = b"".join(directory)
+    if offset + len(listing) >= 1 << 32 or len(infos) >= 1 << 16:  # zip64's to say: the parser reads the file
+        return None
+    pieces += (listing, _END_OF_DIRECTORY.pack(b"PK\x05\x06", 0, 0, len(infos), len(infos), len(listing), offset, 0))
+    return b"".join(pieces)
