@@ -5,14 +5,16 @@ import hashlib
 import json
 import os
 import shutil
+import time
 
 import openpyxl
 import pandas as pd
 from conftest import SAMPLES
 
 from xlperf.consolidate import merge as merge_module
-from xlperf.core import sheetxml, workers
+from xlperf.consolidate.cache import ResultCache
 from xlperf.consolidate.merge import merge_returns
+from xlperf.core import sheetxml, workers
 from xlperf.writers.summary import write_summary
 
 
@@ -62,6 +64,45 @@ def test_second_run_reads_only_changed_and_new_files(tmp_path, monkeypatch):
     third = merge_returns([inputs], cache_dir=cache)
     assert calls == [str(changed)]
     assert third.inputs.set_index("file").loc[str(changed), "state"] == "excluded"
+
+
+def test_in_workers_entries_are_taken_while_the_rest_is_read(tmp_path, monkeypatch):
+    """As the command line runs a merge (isolated, in workers) the entries are taken between the workers'
+    answers: a file without an entry is read then, one whose entry is of no use after them, and the summary is
+    the one a merge without the cache writes."""
+    inputs = tmp_path / "in"
+    shutil.copytree(SAMPLES / "returns", inputs)
+    shutil.copytree(SAMPLES / "returns-with-errors", inputs / "errors")
+    reference = tmp_path / "reference.xlsx"
+    write_summary(merge_returns([inputs], isolate=True, jobs=2), reference)
+    cache = tmp_path / "cache"
+    merge_returns([inputs], cache_dir=cache, isolate=True, jobs=2)
+    by_key = {f"{hashlib.sha256(path.read_bytes()).hexdigest()}.xlsx": path for path in inputs.rglob("*.xlsx")}
+    entries = sorted(cache.rglob("*.entry"))
+    assert len(entries) == len(by_key) == 6
+    entries[0].unlink()
+    entries[1].write_text("{not json")
+    log = tmp_path / "read.log"
+    real = merge_module.examine
+
+    def logged(path, *args):  # in the workers, which inherit it: they say what they read in the log
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(path + "\n")
+        time.sleep(0.5)  # long enough for the entries to be taken meanwhile, however slow the machine
+        return real(path, *args)
+    monkeypatch.setattr(merge_module, "examine", logged)
+    taken, answered = [], []
+    real_get, real_put = ResultCache.get, ResultCache.put
+    monkeypatch.setattr(ResultCache, "get", lambda self, *args, **kwargs: (taken.append(time.monotonic()),
+                                                                           real_get(self, *args, **kwargs))[1])
+    monkeypatch.setattr(ResultCache, "put", lambda self, *args: (answered.append(time.monotonic()),
+                                                                 real_put(self, *args))[1])
+    again = tmp_path / "again.xlsx"
+    write_summary(merge_returns([inputs], cache_dir=cache, isolate=True, jobs=2), again)
+    assert len(taken) == 5 and len(answered) == 2 and max(taken) < min(answered)
+    assert log.read_text(encoding="utf-8").splitlines() == [str(by_key[entries[0].stem]), str(by_key[entries[1].stem])]
+    assert again.read_bytes() == reference.read_bytes()
+    assert entries[0].is_file() and entries[1].read_bytes().startswith(b'{"')  # both made again
 
 
 def test_returns_left_out_are_cached_without_rows_and_read_again_when_included(tmp_path, monkeypatch):

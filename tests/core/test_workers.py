@@ -2,6 +2,7 @@
 takes down only itself, whatever the number of workers."""
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
@@ -70,3 +71,32 @@ def _parent(pid: str) -> int | None:
             return int(stat.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def slow_double(number: int) -> int:
+    time.sleep(0.3)
+    return number * 2
+
+
+def test_work_between_is_done_while_the_workers_work():
+    """The merge takes its cache entries while the workers read the files that have none: each step is done
+    when no worker has answered, so all of a short job is done before the first answer comes."""
+    steps: list[float] = []
+
+    def between():
+        for _ in range(20):
+            steps.append(time.monotonic())
+            yield
+
+    answers = [(result, time.monotonic()) for result in map_in_workers(
+        slow_double, [1, 2, 3, 4], 2, on_crash=lambda number, crash: crash, isolate=True, between=between())]
+    assert [result for result, _ in answers] == [2, 4, 6, 8]
+    assert len(steps) == 20 and steps[-1] < answers[0][1]
+
+
+def test_work_between_that_outlasts_the_workers_is_left_to_the_caller_and_a_hang_still_found():
+    endless = itertools.count()
+    results = list(map_in_workers(hostile, [10, 11, 12], 2, on_crash=lambda number, crash: crash, isolate=True,
+                                  boundary=Boundary(seconds=1), between=endless))
+    assert results == [20, Crash("timeout", "1"), 24]
+    assert next(endless) > 0  # steps were taken, and what is left is still there

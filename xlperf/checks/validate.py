@@ -445,15 +445,15 @@ def iter_validate_paths(paths: list[str | Path], framework: str | Framework | No
 
 
 def map_in_parts(function: Callable[[tuple], T], tasks: list[tuple], jobs: int | None, isolate: bool,
-                 on_crash: Callable[[tuple, Crash], T], refused: Callable[[tuple, Finding], T]
-                 ) -> Iterator[tuple[int, Iterator[T]]]:
+                 on_crash: Callable[[tuple, Crash], T], refused: Callable[[tuple, Finding], T],
+                 between: Iterator[object] | None = None) -> Iterator[tuple[int, Iterator[T]]]:
     """``function`` over each task (an input's path first, the part to read last: ``None``, all of it), in
     workers under the read boundary as ``map_in_workers`` runs it, but a Parquet dataset's documents in parts
     (``parquet_parts``, found by a worker first: the footer is untrusted too), a task for each: a province's
     20,000 returns never in one worker. For each task in order: (the parts read, their results as they come),
     one result for a file read whole (or a dataset of one part), ``refused(task, finding)`` alone (0 parts)
     when the parts cannot be found. Take each task's results before the next task's (what is left is taken
-    and dropped)."""
+    and dropped). ``between``: as ``map_in_workers``', while the tasks are read."""
     datasets = [index for index, task in enumerate(tasks) if is_parquet_dataset(task[0])]
     plans = dict(zip(datasets, list(map_in_workers(_parts_task, [tasks[index][0] for index in datasets], jobs,
                                                    on_crash=crash_finding, isolate=isolate,
@@ -464,7 +464,8 @@ def map_in_parts(function: Callable[[tuple], T], tasks: list[tuple], jobs: int |
         parts = [] if isinstance(plan, Finding) else [None] if len(plan) == 1 else plan
         expanded += [(*task[:-1], part) for part in parts]
         counts.append(len(parts))
-    results = map_in_workers(function, expanded, jobs, on_crash=on_crash, isolate=isolate, boundary=read_boundary())
+    results = map_in_workers(function, expanded, jobs, on_crash=on_crash, isolate=isolate, boundary=read_boundary(),
+                             between=between)
     for index, count in enumerate(counts):
         own = islice(results, count)
         yield count, own if count else iter([refused(tasks[index], plans[index])])

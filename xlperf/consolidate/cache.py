@@ -93,6 +93,10 @@ class ResultCache:
     def _path(self, key: str) -> str:
         return os.path.join(self.folder, key[:2], f"{key}.entry")  # a thousand times a re-merge: not pathlib
 
+    def holds(self, key: str) -> bool:
+        """Whether there is an entry for ``key`` (which ``get`` may still find of no use)."""
+        return os.path.isfile(self._path(key))
+
     def get(self, key: str, frameworks: dict[str, str], tabulated: bool = False) -> dict | None:
         """The entry, if present, intact, and made with the frameworks as they are now (id → sha256).
         Its ``tables`` are a ``StoredTables``. ``tabulated``: a return with errors must have its rows and tables

@@ -122,35 +122,51 @@ def merge_returns(paths: list[str | Path], *, expect: str | Path | None = None, 
     spool = _Spool(lambda path: examine(path, framework_ref, library))
     inputs: list[_Input] = []
     seen_content: dict[str, _Input] = {}
+    cached: list[_Input] = []
     pending: list[_Input] = []
     for path in files:
         item = _identify(path, seen_content, spec, lang, hashes.sha256 if hashes else file_sha256)
         inputs.append(item)
         if item.state == INCLUDED:  # identified, not yet read
-            entry = cache.get(_cache_key(item), current, tabulated=tabulate_failing) if cache else None
-            try:
-                if entry is not None:
-                    _apply(item, entry, spool, lang)
-                    continue
-            except (OSError, ValueError):  # its stored tables, needed now, are damaged: read the file again
-                pass
-            pending.append(item)
-    done = len(inputs) - len(pending)
-    for item, entry in _examine_all(pending, jobs, framework_ref, library, isolate, spool, tabulate_failing,
-                                    keep_tables):
-        # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns)
-        if cache and not entry.get("transient") and not entry.get("parts"):
-            cache.put(_cache_key(item), entry)
-        _apply(item, entry, spool, lang)
-        done += 1
-        if progress:
-            progress(done, len(inputs))
+            (cached if cache is not None and cache.holds(_cache_key(item)) else pending).append(item)
+    unusable: list[_Input] = []  # an entry there but of no use (made otherwise, damaged): read the file again
+    # the entries are taken while the workers read the files without one (each is a step between their answers)
+    taking = _take_cached(cached, cache, current, tabulate_failing, spool, lang, unusable)
+    examined = 0
+    for batch in (pending, unusable):
+        for item, entry in _examine_all(batch, jobs, framework_ref, library, isolate, spool, tabulate_failing,
+                                        keep_tables, between=taking if batch is pending else None):
+            # a crash or overrun may not recur: never kept; nor a dataset read in parts (a province's returns)
+            if cache and not entry.get("transient") and not entry.get("parts"):
+                cache.put(_cache_key(item), entry)
+            _apply(item, entry, spool, lang)
+            examined += 1
+            if progress:
+                progress(len(inputs) - len(pending) - len(unusable) + examined, len(inputs))
+        for _ in taking:  # the entries left when the workers were done (or there were none): then unusable is whole
+            pass
     if hashes:
         hashes.save()
     year = _check_years(inputs, manifest)
     _settle_states(inputs, include_invalid, lang)
     _resolve_code_clashes(inputs, on_duplicate, lang)
     return _tabulate(inputs, manifest, expect, spec, lang, files, resolver, spool, year)
+
+
+def _take_cached(items: list["_Input"], cache: "ResultCache", frameworks: dict[str, str], tabulated: bool,
+                 spool: "_Spool", lang: str, unusable: list["_Input"]) -> Iterator[None]:
+    """Each item's cache entry applied, one a step; an item whose entry cannot be used goes to ``unusable``."""
+    for item in items:
+        entry = cache.get(_cache_key(item), frameworks, tabulated=tabulated)
+        try:
+            if entry is not None:
+                _apply(item, entry, spool, lang)
+                yield None
+                continue
+        except (OSError, ValueError):  # its stored tables, needed now, are damaged: read the file again
+            pass
+        unusable.append(item)
+        yield None
 
 
 def _cache_key(item: "_Input") -> str:
@@ -362,7 +378,8 @@ def _refused_entry(error: UnreadableError, path_text: str) -> dict:
 
 
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool,
-                 spool: "_Spool", tabulate_failing: bool = True, keep_tables: bool = True):
+                 spool: "_Spool", tabulate_failing: bool = True, keep_tables: bool = True,
+                 between: Iterator[object] | None = None):
     """(item, entry) for each item, in order; in worker processes when isolated or there are enough files.
 
     A Parquet dataset's documents are read in parts (``map_in_parts``), each part by a worker of its own, and
@@ -373,7 +390,7 @@ def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | N
         _warm_up(framework_ref, library)
     tasks = [(str(item.path), framework_ref, library, tabulate_failing, keep_tables, None) for item in items]
     parts = map_in_parts(_examine_task, tasks, jobs, isolate, on_crash=_crashed_entry,
-                         refused=lambda task, finding: _unreadable_entry(task[0], finding))
+                         refused=lambda task, finding: _unreadable_entry(task[0], finding), between=between)
     for (count, entries), item in zip(parts, items):  # parts first: zip takes it to its end (map_in_parts)
         yield item, next(entries) if count <= 1 else _combined(entries, spool)
 

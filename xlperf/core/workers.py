@@ -38,6 +38,7 @@ PARALLEL_MIN_ITEMS = 40  # without isolation, below this starting worker process
 TASKS_AHEAD = 2  # given to a worker at a time: the next input is in its pipe when it finishes one
 _STDERR_TAIL = 8192
 _OUT_OF_MEMORY_SIGNS = ("memory allocation of", "MemoryError", "Cannot allocate memory", "out of memory")
+_FINISHED = object()
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,11 @@ def default_jobs() -> int:
 
 def map_in_workers(function: Callable[[Item], Result], items: list[Item], jobs: int | None,
                    on_crash: Callable[[Item, Crash], Result], isolate: bool = False,
-                   boundary: Boundary | None = None) -> Iterator[Result]:
+                   boundary: Boundary | None = None, between: Iterator[object] | None = None) -> Iterator[Result]:
     """``function(item)`` for each item, in order. With ``isolate`` or with ``jobs`` > 1 and enough
-    items, in ``jobs`` worker processes under ``boundary``; otherwise here, in this process."""
+    items, in ``jobs`` worker processes under ``boundary``; otherwise here, in this process. ``between``: other
+    work of this process, done a step (one ``next``) at a time while the workers work and none has answered;
+    what is left of it when the results are all in (or when there are no workers) is the caller's to finish."""
     jobs = max(1, jobs or 1)
     if not isolate and (jobs <= 1 or len(items) < PARALLEL_MIN_ITEMS):
         for item in items:
@@ -73,7 +76,7 @@ def map_in_workers(function: Callable[[Item], Result], items: list[Item], jobs: 
         return
     if not items:
         return
-    yield from _Pool(function, min(jobs, len(items)), boundary or Boundary()).map(items, on_crash)
+    yield from _Pool(function, min(jobs, len(items)), boundary or Boundary()).map(items, on_crash, between)
 
 
 def _address_space() -> int:
@@ -226,7 +229,7 @@ class _Pool:
         worker.stop(kill=kill)
         workers[position] = self._start()
 
-    def map(self, items: list, on_crash) -> Iterator:
+    def map(self, items: list, on_crash, between: Iterator[object] | None = None) -> Iterator:
         pending = deque(enumerate(items))
         done: dict[int, object] = {}
         workers: list[_Worker] = []
@@ -244,8 +247,11 @@ class _Pool:
                         else:  # ended on its first input: said below, once its end is seen
                             break
                 busy = [worker for worker in workers if worker.tasks]
-                timeout = max(0.0, min(worker.deadline for worker in busy) - time.monotonic())
+                timeout = 0.0 if between is not None else \
+                    max(0.0, min(worker.deadline for worker in busy) - time.monotonic())
                 ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy], timeout))
+                if not ready and between is not None and next(between, _FINISHED) is _FINISHED:
+                    between = None
                 for position, worker in enumerate(workers):
                     if not worker.tasks:
                         continue
