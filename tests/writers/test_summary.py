@@ -344,12 +344,12 @@ def test_about_sheet_facts_and_inputs(book, values):
     assert [cached[f"B{row}"].value for row in (15, 16, 17)] == pytest.approx([370.09, 300.09, 70.0])
     assert (facts["未报送单位数"], facts["未报送项目数"], facts["未下发的报送数"]) == (1, 1, 1)
     rows = rows_of(sheet)
-    header = rows.index(["文件", "状态", "原因", "单位编码", "单位名称", "项目数", "错误数", "警告数", "保存时间"])
+    header = rows.index(["文件", "状态", "原因", "单位编码", "单位名称", "项目数", "错误数", "警告数", "保存时间\n（北京时间）"])
     table = rows[header + 1:]
     assert [row[1] for row in table] == [STATE_LABELS[s][0] for s in (INCLUDED_WITH_WARNINGS, INCLUDED, EXCLUDED,
                                                                       UNREADABLE, DUPLICATE)]
     assert table[2] == ["returns/471003_丙单位.xlsx", "未汇总（有错误）", "有 1 个错误，未汇总", "471003", "丙单位", 1, 1, 0,
-                        "2021-12-03 17:00（北京时间）"]
+                        "2021-12-03 17:00"]  # the zone is in the header: the time stays on one line
     assert table[3][3:5] == [None, None] and table[3][8] is None
 
 

@@ -92,9 +92,10 @@ def returns_shown(consolidation: Consolidation, segments: int) -> int:
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone all year (Asia/Shanghai)
 
 
-def local_time(stamp: object) -> object:
-    """A saved time as the Chinese reader reads it: ``2026-11-26T21:07:07Z`` → ``2026-11-27 05:07（北京时间）``;
-    anything that is not such a time is shown as it is."""
+def local_time(stamp: object, zone: bool = True) -> object:
+    """A saved time as the Chinese reader reads it: ``2026-11-26T21:07:07Z`` → ``2026-11-27 05:07（北京时间）``
+    (without the zone when ``zone`` is false: a column whose header names it); anything that is not such a time
+    is shown as it is."""
     if not isinstance(stamp, str) or not stamp:
         return stamp
     try:
@@ -103,7 +104,11 @@ def local_time(stamp: object) -> object:
         return stamp
     if moment.tzinfo is None:
         return stamp
-    return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
+    return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}" + ("（北京时间）" if zone else "")
+
+
+def _beijing_minute(stamp: object) -> object:
+    return local_time(stamp, zone=False)
 
 
 def _write(sheet, row: int, column: int, value: object, fmt) -> None:
@@ -573,7 +578,9 @@ INPUT_TABLE = [
     Column("reason", "原因", widest=36), Column("unit_code", "单位编码"),
     Column("unit_name", "单位名称", widest=24), Column("projects", "项目数", "count"),
     Column("errors", "错误数", "count"), Column("warnings", "警告数", "count"),
-    Column("saved", "保存时间", show=local_time, widest=22), Column("sha256", "文件SHA-256")]
+    # the zone in the header: each time on one line ("2026-11-27 05:07"), none wrapped in a printed page
+    Column("saved", "保存时间（北京时间）", show=_beijing_minute, widest=22, lines=("保存时间", "（北京时间）")),
+    Column("sha256", "文件SHA-256")]
 
 
 def table_columns(consolidation: Consolidation, name: str) -> dict[str, Column]:
