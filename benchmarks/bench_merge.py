@@ -13,9 +13,9 @@
 2. Rounds, in alternation, each command a separate process under a tiny wrapper that reports
    wall time, ru_maxrss of its children (the largest single process, workers included) and the
    sampled RSS sum of the whole process tree:
-     naive        pandas.read_excel(f, sheet_name=None, engine="openpyxl") over all N files
-     validate     xlperf validate DIR --format json            (stdout to /dev/null; 3 runs per round)
-     merge        xlperf merge DIR -o OUT.xlsx --no-cache      (3 runs per round)
+     naive        pandas.read_excel(f, sheet_name=None, engine="openpyxl") over all N files   (3 runs per round,
+     validate     xlperf validate DIR --format json            (stdout to /dev/null)        in turn with validate
+     merge        xlperf merge DIR -o OUT.xlsx --no-cache                                  and merge)
      incremental  xlperf merge DIR -o OUT.xlsx --cache-dir C   (C warmed by one merge, then 10 returns rewritten;
                   3 runs per round, the same 10 rewritten with new content before each)
      validate1    xlperf validate ONE_FILE                     (interactive latency; 3 runs per round)
@@ -49,8 +49,9 @@ GENERATOR_VERSION = 2  # 2: --mix errors
 PROJECTS_PER_UNIT = 8
 INDICATORS_PER_PROJECT = 12
 CHANGED_RETURNS = 10
-REPEATS = 3  # runs per round of each xlperf command timed but the report (the medians are reported): a run of a
-# few seconds, or half of one, shows the machine's moment more than the code (the naive read runs once a round)
+REPEATS = 3  # runs per round of each command timed but the report (the medians are reported): a run of a few
+# seconds, or half of one, shows the machine's moment more than the code; the naive read, validate and merge run in
+# turn, three times, so both sides of their ratios are taken over the same minutes
 YEAR = 2022
 FRAMEWORK = "cn-2020"
 
@@ -531,13 +532,12 @@ def run(args) -> dict:
     try:
         for round_number in range(1, args.rounds + 1):
             log(f"--- round {round_number}/{args.rounds}")
-            if not args.skip_naive:
-                results["naive"].append(timed([sys.executable, "-c", NAIVE, str(returns_dir)]))
-                log(f"naive: {results['naive'][-1]['seconds']:.2f} s")
-            for _ in range(REPEATS):  # seconds long, where the naive read is minutes: the machine's moment shows
+            for _ in range(REPEATS):  # in turn, so the ratios' two sides meet the same moments of the machine
+                if not args.skip_naive:
+                    results["naive"].append(timed([sys.executable, "-c", NAIVE, str(returns_dir)]))
+                    log(f"naive: {results['naive'][-1]['seconds']:.2f} s")
                 results["validate"].append(timed(xlperf("validate", str(returns_dir), "--format", "json")))
                 log(f"validate: {results['validate'][-1]['seconds']:.2f} s rc={results['validate'][-1]['rc']}")
-            for _ in range(REPEATS):
                 results["merge"].append(timed(xlperf("merge", str(returns_dir), "-o", str(summary), "--no-cache",
                                                        *parquet, "--lang", "en")))
                 log(f"merge: {results['merge'][-1]['seconds']:.2f} s rc={results['merge'][-1]['rc']} "
