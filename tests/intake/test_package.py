@@ -20,7 +20,6 @@ from xlperf.intake import reader, safety
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 BOOKS = sorted(SAMPLES.glob("*/*.xlsx"))
-LIMITS = reader._spec_limits()
 
 
 def package_of(path: Path) -> bytes | None:
