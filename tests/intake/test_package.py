@@ -107,6 +107,15 @@ def test_a_part_read_in_pieces_or_a_name_given_twice_leaves_the_file_to_the_pars
     assert read_as(big, monkeypatch, packaged=True)[0][0]["unit"]["name"] == "遵化市无线电监测站"
 
 
+def test_a_part_named_beyond_ascii_keeps_its_name_in_the_package(tmp_path, monkeypatch):
+    path = hostile.rewrite_zip(hostile.BASE, tmp_path / "with_picture.xlsx", add={"xl/media/单位图片.png": b"\x89PNG"})
+    package = package_of(path)
+    with zipfile.ZipFile(io.BytesIO(package)) as rebuilt:
+        assert "xl/media/单位图片.png" in rebuilt.namelist()
+        assert rebuilt.read("xl/media/单位图片.png") == b"\x89PNG"
+    assert read_as(path, monkeypatch, packaged=True) == read_as(path, monkeypatch, packaged=False)
+
+
 def test_reading_stops_keeping_parts_at_the_first_read_in_pieces():
     reading = safety.Reading(keep=True)
     first, second = zipfile.ZipInfo("a.xml"), zipfile.ZipInfo("b.xml")

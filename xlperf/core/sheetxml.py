@@ -26,14 +26,14 @@ from pathlib import Path
 from xlsxwriter.utility import xl_col_to_name
 from zlib_ng import zlib_ng
 
+from .zipparts import ZIP32_LIMIT, central_header, end_of_directory, local_header
+
 MAX_TEXT = 32767  # characters in one cell (Excel)
 # zlib-ng at level 5: every row of a summary is deflated here, 160 kB of XML a return. Measured on 300 returns'
 # segments: zlib 6 1.7-2.0 ms a return -> 10.76 kB; zlib-ng 5 0.55 ms -> 10.94 kB (+1.7%); ISA-L (isal) 2 0.1 ms
 # but 13.07 kB (+21%) in a file that is e-mailed on.
 COMPRESS_LEVEL = 5
-DOS_DATE, DOS_TIME = (0 << 9) | (1 << 5) | 1, 0  # 1980-01-01 00:00, as XlsxWriter stamps: same input, same bytes
 FINAL_BLOCK = b"\x03\x00"  # an empty, final, fixed-Huffman deflate block: ends a run of sync-flushed segments
-ZIP32_LIMIT = 0xFFFFFFFF
 
 _ESCAPE_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
@@ -141,18 +141,17 @@ def splice_package(package: Path, target_path: Path, splices: list[Splice]) -> N
                 crc, packed, size = _write_member(target, name, _spliced(xml, by_member.pop(name)))
                 method = zlib.DEFLATED
             else:
-                target.write(_local_header(name, method, crc, packed, size))
+                target.write(local_header(name, method, crc, packed, size))
                 source.seek(data_at)
                 target.write(source.read(packed))
-            central.append(_central_header(name, method, crc, packed, size, offset))
+            central.append(central_header(name, method, crc, packed, size, offset))
         if by_member:
             raise ValueError(f"no worksheet {', '.join(by_member)} in the package")
         start = target.tell()
         for record in central:
             target.write(record)
         directory_size = target.tell() - start
-        target.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(central), len(central), directory_size,
-                                 start, 0))
+        target.write(end_of_directory(len(central), directory_size, start))
 
 
 def _members(source) -> list[tuple[str, int, int, int, int, int]]:
@@ -190,7 +189,7 @@ def _spliced(xml: str, splice: Splice) -> Iterable[Segment]:
 def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, int, int]:
     """A deflated member made of ``segments``; returns its crc, compressed and uncompressed size."""
     header_at = target.tell()
-    target.write(_local_header(name, zlib.DEFLATED, 0, 0, 0))
+    target.write(local_header(name, zlib.DEFLATED, 0, 0, 0))
     crc = packed = size = 0
     for segment in segments:
         target.write(segment.data)
@@ -203,18 +202,7 @@ def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, 
         raise ValueError(f"{name} would be larger than 4 GB")
     end = target.tell()
     target.seek(header_at)
-    target.write(_local_header(name, zlib.DEFLATED, crc, packed, size))
+    target.write(local_header(name, zlib.DEFLATED, crc, packed, size))
     target.seek(end)
     return crc, packed, size
 
-
-def _local_header(name: str, method: int, crc: int, packed: int, size: int) -> bytes:
-    encoded = name.encode("utf-8")
-    return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, DOS_TIME, DOS_DATE, crc, packed, size,
-                       len(encoded), 0) + encoded
-
-
-def _central_header(name: str, method: int, crc: int, packed: int, size: int, offset: int) -> bytes:
-    encoded = name.encode("utf-8")
-    return struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, DOS_TIME, DOS_DATE, crc, packed, size,
-                       len(encoded), 0, 0, 0, 0, 0, offset) + encoded

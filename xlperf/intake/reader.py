@@ -30,6 +30,7 @@ from ..framework.targets import clean_text, format_number, parse_number
 from .safety import Limits, Reading, Refused, check_path, claims_summary, opened_zip, preflight, stored_package
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+_PACKAGED_SUFFIXES = (".xlsx", ".xlsm")  # read as Office Open XML by name: a package of them is read so too
 DOCUMENTS_PARQUET = "documents.parquet"  # the documents of a `merge --parquet` dataset: an input like a summary
 INDICATOR_KEYS = ("level1", "level2", "name", "description", "target", "basis")
 _GOAL_NUMBER = re.compile(r"^\s*(?:[（(]?\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）.、．:：]|[•·\-–])\s*")
@@ -323,8 +324,6 @@ def _preflight_as_claimed(path: Path, limits: Limits | None) -> tuple[bool, list
         warnings = _preflight(path, limits, claimed, archive, reading)
         return claimed, warnings, stored_package(archive, reading) if kept else None
 
-
-_PACKAGED_SUFFIXES = (".xlsx", ".xlsm")
 
 
 @lru_cache(maxsize=1)

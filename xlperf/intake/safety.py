@@ -32,6 +32,7 @@ from urllib.parse import unquote
 from ..core.errors import Refused  # noqa: F401 (raised here)
 from ..core.cells import column_index
 from ..core.findings import Finding, Location
+from ..core.zipparts import ZIP32_LIMIT, central_header, end_of_directory, local_header
 from ..framework.limits import Limits  # noqa: F401 (the preflight's bounds; callers import them here too)
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -879,12 +880,6 @@ def preflight(path: str | Path, limits: Limits | None = None, summary: bool = Fa
     return [Finding(f.code, Location(str(path)), f.field, f.value, f.params) for f in findings]
 
 
-_LOCAL_STORED = struct.Struct("<4s5H3L2H")
-_CENTRAL_STORED = struct.Struct("<4s6H3L5H2L")
-_END_OF_DIRECTORY = struct.Struct("<4s4H2LH")
-_MADE_BY, _DOS_DATE = 20, 0x21  # zip 2.0; 1980-01-01, the earliest date a zip can say
-
-
 def stored_package(archive: zipfile.ZipFile, reading: Reading) -> bytes | None:
     """The package rebuilt from its parts as the preflight read them (``Reading(keep=True)``), in their order,
     stored uncompressed: the parser then reads exactly the bytes that were checked (a file changed since, or a
@@ -897,17 +892,14 @@ def stored_package(archive: zipfile.ZipFile, reading: Reading) -> bytes | None:
         return None
     pieces, directory, offset = [], [], 0
     for info in infos:
-        data, name = parts[info], info.filename.encode("utf-8")
+        data = parts[info]
         crc = info.CRC  # what the part was checked against as it was read (here or by zipfile)
-        header = _LOCAL_STORED.pack(ZIP_MAGIC, _MADE_BY, _UTF8_NAME, zipfile.ZIP_STORED, 0, _DOS_DATE, crc,
-                                    len(data), len(data), len(name), 0)
-        directory += (_CENTRAL_STORED.pack(b"PK\x01\x02", _MADE_BY, _MADE_BY, _UTF8_NAME, zipfile.ZIP_STORED, 0,
-                                           _DOS_DATE, crc, len(data), len(data), len(name), 0, 0, 0, 0, 0, offset),
-                      name)
-        pieces += (header, name, data)
-        offset += len(header) + len(name) + len(data)
+        header = local_header(info.filename, zipfile.ZIP_STORED, crc, len(data), len(data))
+        directory.append(central_header(info.filename, zipfile.ZIP_STORED, crc, len(data), len(data), offset))
+        pieces += (header, data)
+        offset += len(header) + len(data)
     listing = b"".join(directory)
-    if offset + len(listing) >= 1 << 32 or len(infos) >= 1 << 16:  # zip64's to say: the parser reads the file
+    if offset + len(listing) >= ZIP32_LIMIT or len(infos) >= 1 << 16:  # zip64's to say: the parser reads the file
         return None
-    pieces += (listing, _END_OF_DIRECTORY.pack(b"PK\x05\x06", 0, 0, len(infos), len(infos), len(listing), offset, 0))
+    pieces += (listing, end_of_directory(len(infos), len(listing), offset))
     return b"".join(pieces)
