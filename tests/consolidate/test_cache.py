@@ -173,8 +173,9 @@ def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     reference_summary = tmp_path / "reference.xlsx"
     write_summary(reference, reference_summary)
     entries = sorted(cache.rglob("*.entry"))
-    with_rows = [path for path in entries if _entry(path)[1]]  # the returns without errors, included
-    left_out = [path for path in entries if not _entry(path)[1]]  # in2/'s, with errors: left out, without rows
+    with_rows = [path for path in entries if not _entry(path)[0].get("left_out")]  # the returns without errors
+    left_out = [path for path in entries if _entry(path)[0].get("left_out")]  # in2/'s, with errors: left out, without
+    # the rows of 项目汇总 and 绩效指标明细 (only their findings' rows)
     assert len(with_rows) == 3 and len(left_out) == 3
     readable = left_out + with_rows[:2]  # the last two have rows, the last one's tables are read when asked
     readable[0].write_text("{not json")

@@ -3,6 +3,7 @@ together (a merge's workers read a return at a time), are those of the plain def
 values ``is_number`` takes, per column and per unit, and ``measured_widths`` of the rows."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from decimal import Decimal
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 import xlperf.consolidate.figures as figures_module
 from xlperf.consolidate.consolidation import SpooledTable
-from xlperf.consolidate.figures import ProjectFigures, exact_partials, measured_widths, numbers_in
+from xlperf.consolidate.figures import ProjectFigures, Widths, exact_partials, measured_widths, numbers_in
 from xlperf.consolidate.rows import Column, is_number
 
 ODD_VALUES = [1.5, 2, None, "", "12", "x", math.nan, math.inf, -math.inf, True, False, Decimal("2.25"),
@@ -100,6 +101,31 @@ def test_figures_read_in_parts_and_put_together_are_those_of_one_reading(monkeyp
             together.take(state)
         assert (together.widths, together.sums, together.by_unit) == (whole.widths, whole.sums, whole.by_unit)
         assert together.spending({"001": "甲"}) == whole.spending({"001": "甲"})
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [5, 6, 17], list(range(1, 23))])
+def test_widths_packed_in_parts_and_taken_together_are_those_of_one_reading(cuts):
+    """``Widths.take_packed``: many parts' states at once (an input's rows of 校验问题 each), amounts too."""
+    rows = _project_rows()
+    whole = Widths(COLUMNS)
+    whole.measure(list(zip(*rows)))
+    bounds = [0, *cuts, len(rows)]
+    parts = []
+    for start, end in itertools.pairwise(bounds):
+        part = Widths(COLUMNS)
+        if end > start:
+            part.measure(list(zip(*rows[start:end])))
+        parts.append(part.packed())
+    for order in (parts, parts[::-1]):
+        together = Widths(COLUMNS)
+        together.take_packed(order)
+        assert together.result() == whole.result() and together.state()[1:] == whole.state()[1:]
+    assert not all(map(math.isnan, whole.state()[1 + len(whole.measuring):]))  # amounts were measured
+    nothing = Widths(COLUMNS)
+    nothing.take_packed([])
+    assert nothing.result() == Widths(COLUMNS).result()
+    with pytest.raises(ValueError):
+        Widths(COLUMNS[:-1]).take_packed(parts)  # one measured column fewer
 
 
 def test_figures_made_for_other_columns_are_refused():

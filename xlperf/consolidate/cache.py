@@ -23,8 +23,9 @@ from ..core.fileio import atomic_path
 from ..core.findings import Finding, Location, Severity, json_safe
 from ..core.sheetxml import Segment
 
-ENTRY_VERSION = 8  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out; 7: segments without their CRC shift, checked by CRC-32 (20× as fast as SHA-256: they are only guarded against damage), 项目汇总's rows deflated; 8: and their widths and totals (figures)
+ENTRY_VERSION = 9  # 2: entries carry the summary's rows (segments) instead of documents; 3: and their CRC shift; 4: sent project identities, renamed sheets read, follow-on findings dropped; 5: each document's year; 6: 项目汇总's rows, returns left out; 7: segments without their CRC shift, checked by CRC-32 (20× as fast as SHA-256: they are only guarded against damage), 项目汇总's rows deflated; 8: and their widths and totals (figures); 9: and 校验问题's rows, their widths and their texts (finding_rows)
 HERE = "\u0000input"  # stands for the input's own path inside an entry
+MADE_ROWS = ("project_rows", "finding_rows")  # rows made ahead whose segments follow 绩效指标明细's and _data's
 
 
 def default_cache_dir() -> Path:
@@ -83,7 +84,7 @@ class StoredTables:
 class ResultCache:
     """One file per entry under ``folder/<salt>/<key[:2]>/<key>.entry`` (key: content sha256 and file
     extension): a line of JSON, then the entry's segments of deflated rows, 绩效指标明细's and _data's, then
-    项目汇总's (the JSON states each one's CRC, size and length in their place, and a CRC-32 of them all),
+    项目汇总's and 校验问题's (``MADE_ROWS``; the JSON states each one's CRC, size and length in their place, and a CRC-32 of them all),
     then its tables as JSON, checked against the SHA-256 it states when they are read. Writes are atomic."""
 
     def __init__(self, folder: str | Path, salt_data: dict):
@@ -113,15 +114,17 @@ class ResultCache:
                 for framework_id, framework_sha in entry.get("frameworks", {}).items():
                     if frameworks.get(framework_id) != framework_sha:
                         raise ValueError("framework changed")
-                stated, rows = entry.get("segments", {}), entry.get("project_rows")
-                made = rows["segments"] if rows else []
-                segments_length = sum(length for *_, length in stated.values())
-                blob = handle.read(segments_length + sum(length for *_, length in made))
+                stated = entry.get("segments", {})
+                made = [rows for rows in map(entry.get, MADE_ROWS) if rows]
+                lengths = [sum(length for *_, length in rows["segments"]) for rows in made]
+                at = sum(length for *_, length in stated.values())
+                blob = handle.read(at + sum(lengths))
                 if zlib_ng.crc32(blob) != entry.get("segments_crc32"):
                     raise ValueError("damaged segments")
-                entry["segments"] = dict(zip(stated, _segments_from(stated.values(), blob[:segments_length])))
-                if rows:
-                    rows["segments"] = _segments_from(made, blob[segments_length:])
+                entry["segments"] = dict(zip(stated, _segments_from(stated.values(), blob[:at])))
+                for rows, length in zip(made, lengths):
+                    rows["segments"] = _segments_from(rows["segments"], blob[at:at + length])
+                    at += length
                 entry["tables"] = StoredTables(path, len(head) + len(blob), entry["tables_length"],
                                                entry["tables_sha256"])
                 if handle.seek(0, os.SEEK_END) != entry["tables"].offset + entry["tables_length"]:
@@ -134,11 +137,12 @@ class ResultCache:
 
     def put(self, key: str, entry: dict) -> None:
         target = Path(self._path(key))
-        segments, tables, rows = entry.get("segments", {}), entry.get("tables", b""), entry.get("project_rows")
-        made = rows["segments"] if rows else []
-        blob = b"".join(segment.data for segment in [*segments.values(), *made])
+        segments, tables = entry.get("segments", {}), entry.get("tables", b"")
+        made = {name: entry[name] for name in MADE_ROWS if entry.get(name)}
+        blob = b"".join(segment.data for segment in [*segments.values(),
+                                                    *(segment for rows in made.values() for segment in rows["segments"])])
         head = {**entry, "key": key, "version": ENTRY_VERSION, "segments_crc32": zlib_ng.crc32(blob),
-                "project_rows": {**rows, "segments": _stated(made)} if rows else None,
+                **{name: {**rows, "segments": _stated(rows["segments"])} for name, rows in made.items()},
                 "tables": None, "tables_length": len(tables), "tables_sha256": hashlib.sha256(tables).hexdigest(),
                 "segments": dict(zip(segments, _stated(segments.values())))}
         try:

@@ -78,6 +78,9 @@ class Prepared:
     # rows' columns, which need this module), read with them a return at a time
     indicator_counts: list[int] = field(default_factory=list)  # rows of each of indicator_segments
     indicator_documents: list[int] = field(default_factory=list)  # and the returns whose rows they are
+    finding_rows: Callable[[], Iterator[Segment]] | None = None  # 校验问题's rows made ahead, deflated, an input's
+    # in segments of their own (``rows.finding_segments``); None: the summary makes them of the findings table
+    finding_widths: list[int] | None = None  # their columns' widths, measured an input at a time
 
     def load_indicators(self) -> list[list]:
         return list(self.iter_indicators())

@@ -1,6 +1,7 @@
 """Many returns → one consolidation: every input gets exactly one state, nothing is silently dropped."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -33,9 +34,9 @@ from .cache import resolve_here as _back
 from .consolidation import (DUPLICATE, EXCLUDED, FINDING_COLUMNS, INCLUDED, INCLUDED_WITH_WARNINGS, INDICATOR_COLUMNS,
                             UNREADABLE, Consolidation, DeferredTable, Prepared, SpooledTable)
 from .consolidation import project_columns as consolidation_project_columns
-from .figures import ProjectFigures, spent_keys
-from .rows import (carried_text, data_segment, indicator_segment, indicator_tally, project_segments, project_table,
-                   rows_layout, standard_formats, unit_text)
+from .figures import ProjectFigures, Widths, spent_keys
+from .rows import (FINDING_SEGMENT_ROWS, FINDING_TABLE, carried_text, data_segment, finding_segments, indicator_segment,
+                   indicator_tally, project_segments, project_table, rows_layout, standard_formats, unit_text)
 
 
 
@@ -75,6 +76,7 @@ class _Input:
     # (``_project_rows``); None: made by the summary if it is included
     tables: list[tuple[int, int]] | StoredTables | None = None  # its indicator rows and carried documents: where
     # in the spool (each part's), or in the cache; None: not kept (``keep_tables``) or not made (left out)
+    finding_rows: _MadeFindings | None = None  # its rows of 校验问题 as its entry made them
 
     @property
     def errors(self) -> int:
@@ -266,8 +268,10 @@ def examine(path_text: str, framework_ref: str | None = None, library: str | Non
         else:
             findings.extend(check_document(doc, found, spec))
             frameworks[found.id], used[found.id] = found.sha256, found
+    docs = _docs(documents)
     entry = {"unreadable": False, "findings": [finding_to_json(f, path_text) for f in findings],
-             "saved": saved_time(path), "frameworks": frameworks, "docs": _docs(documents)}
+             "saved": saved_time(path), "frameworks": frameworks, "docs": docs,
+             "finding_rows": _finding_rows(findings, docs, path_text) if part is None else None}
     if not tabulate_failing and part is None and any(finding.is_error for finding in findings):
         return {**entry, "left_out": True}
     projects, indicators, carried = _tables(documents, spec.milestones)
@@ -374,7 +378,21 @@ def _rendered(indicators: list[list], carried: list[dict]) -> tuple[Segment, Seg
 
 def _refused_entry(error: UnreadableError, path_text: str) -> dict:
     return {"unreadable": True, "findings": [finding_to_json(error.finding, path_text)], "saved": None,
-            "frameworks": {}}
+            "frameworks": {}, "finding_rows": _finding_rows([error.finding], [], path_text)}
+
+
+def _finding_rows(findings: list[Finding], docs: list[dict], path_text: str) -> dict:
+    """An input's rows of 校验问题 made where it is read, as ``_tabulate`` would make them of the findings it takes
+    from the entry (through JSON, so made of those): the rows (Chinese, as the summary and the exports show them),
+    each finding's message and hint in English (for a command line in English), the rows deflated for the summary
+    (``rows.finding_segments``) and their widths (``Widths.state``). They name ``path_text`` (``for``)."""
+    taken = [finding_from_json(finding_to_json(finding, path_text), path_text) for finding in findings]
+    rows = _finding_table_rows(taken, docs, path_text)
+    widths = Widths(FINDING_TABLE)
+    if rows:
+        widths.measure(list(zip(*rows)))
+    return {"for": path_text, "rows": rows, "said": [list(finding.message_and_hint("en")) for finding in taken],
+            "segments": list(finding_segments(rows)), "widths": base64.b64encode(widths.packed()).decode("ascii")}
 
 
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool,
@@ -455,13 +473,47 @@ def _crashed_entry(task: tuple, crash: Crash) -> dict:
 
 def _unreadable_entry(path: str, finding: Finding) -> dict:
     return {"unreadable": True, "findings": [finding_to_json(finding, path)], "saved": None, "frameworks": {},
-            "transient": True}
+            "transient": True, "finding_rows": _finding_rows([finding], [], path)}
+
+
+@dataclass(frozen=True)
+class _MadeFindings:
+    """An input's rows of 校验问题 as its entry made them (``_finding_rows``), their segments in the spool: of use
+    while the input's findings are the entry's (the same list, as long: the merge adds one to a return of another
+    year, ``_check_years``)."""
+
+    findings: list[Finding]
+    rows: list[list]
+    said: list[list[str]]
+    segments: list[tuple]
+    widths: bytes  # ``Widths.packed``
+
+    def of_use(self, item: _Input) -> bool:
+        return item.findings is self.findings and len(self.findings) == len(self.rows)
+
+
+def _made_findings(findings: list[Finding], made: dict, spool: _Spool) -> _MadeFindings | None:
+    """An entry's rows of 校验问题 (``_finding_rows``), their segments put in the spool; None if they are not as
+    made (one of them, or one text, for each finding; widths of 校验问题's columns)."""
+    try:
+        rows, said, widths = made["rows"], made["said"], base64.b64decode(made["widths"], validate=True)
+        if not (len(rows) == len(said) == len(findings)) or len(widths) != len(_FINDING_WIDTHS):
+            return None
+        return _MadeFindings(findings, rows, said, list(map(spool.put_segment, made["segments"])), widths)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+_FINDING_WIDTHS = Widths(FINDING_TABLE).packed()  # what an input's measured widths of 校验问题 are packed into
 
 
 def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
     """Take what an entry says of ``item``: the small facts are kept, the rows go to the spool."""
     path = str(item.path)
     item.findings = [finding_from_json(f, path) for f in entry["findings"]]
+    made = entry.get("finding_rows")
+    if made and made["for"] == path:
+        item.finding_rows = _made_findings(item.findings, made, spool)
     if entry["unreadable"]:
         unreadable = _unreadable(item.path, item.sha256, item.findings[0], lang)
         item.state, item.reason = unreadable.state, unreadable.reason
@@ -656,14 +708,26 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
     # what the command line prints of them is kept in its language too
     finding_rows = SpooledTable(FINDING_COLUMNS)
     translated_findings = None if lang == "zh" else SpooledTable(["message", "hint"])
+    finding_widths, made_widths, finding_segments_at = Widths(FINDING_TABLE), [], []
     for item in inputs:
-        unit_codes = _unit_codes(item)  # once an input: a province's dataset has 20,000 units and their findings
-        own = _units_by_file(item)
-        for finding in item.findings:
-            row = _finding_row(item, finding, "zh", own.get(finding.location.file, unit_codes))
-            finding_rows.append([row[key] for key in FINDING_COLUMNS])
+        made = item.finding_rows
+        if made is not None and made.of_use(item):
+            finding_rows.extend(made.rows)
             if translated_findings is not None:
-                translated_findings.append(list(finding.message_and_hint(lang)))
+                translated_findings.extend(made.said if lang == "en" else
+                                           [list(finding.message_and_hint(lang)) for finding in item.findings])
+            made_widths.append(made.widths)
+            finding_segments_at += made.segments
+            continue
+        for start in range(0, len(item.findings), FINDING_SEGMENT_ROWS):  # findings the merge added, or rows that
+            findings = item.findings[start:start + FINDING_SEGMENT_ROWS]  # name another file: made here
+            rows = _finding_table_rows(findings, item.docs, item.shown)
+            finding_rows.extend(rows)
+            if translated_findings is not None:
+                translated_findings.extend(list(finding.message_and_hint(lang)) for finding in findings)
+            finding_widths.measure(list(zip(*rows)))
+            finding_segments_at += map(spool.put_segment, finding_segments(rows))
+    finding_widths.take_packed(made_widths)
     translated = None if lang == "zh" else {
         "findings": translated_findings, "inputs": [{"reason": item.reason[lang]} for item in inputs]}
     input_rows = [_input_row(item) for item in inputs]
@@ -671,6 +735,8 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
 
     prepared = _prepared(included, spool, tally, unit_names, framework.id if framework else None, milestones,
                          level1_names)
+    prepared.finding_rows = lambda: iter(_SpooledSegments(spool, finding_segments_at))
+    prepared.finding_widths = finding_widths.result()
     consolidation = Consolidation(
         year=year,
         framework=framework.id if framework else (manifest.get("framework") if manifest else None),
@@ -686,7 +752,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         prepared=prepared,
     )
     for item in inputs:  # tabulated: what is left of them is in the tables and the spool
-        item.docs, item.findings = [], []
+        item.docs, item.findings, item.finding_rows = [], [], None
     return consolidation
 
 
@@ -841,28 +907,23 @@ def _indicator_rows(doc: ReturnDocument, index: int, project: dict) -> list[list
 _NO_TARGET = (None, None, None, None)  # operator, number, unit, kind
 
 
-def _unit_codes(item: _Input) -> str | None:
-    """The unit codes of an input's documents, as its findings' rows show them."""
-    return "、".join(sorted({str(doc["unit_code"]) for doc in item.docs})) or None
-
-
-def _units_by_file(item: _Input) -> dict[str, str]:
-    """The unit code of each return a summary or a dataset carries, by the return's file (as its findings
-    name it, or as the document is known while read): a finding is its own return's, not the whole input's
-    (twenty thousand codes on every row of 校验问题)."""
+def _finding_table_rows(findings: list[Finding], docs: list[dict], shown: str) -> list[list]:
+    """Rows of 校验问题 (FINDING_COLUMNS order, texts in Chinese) of an input's findings: its documents' unit codes
+    on each, or the code of the return a summary or a dataset carries (by the return's file, as its findings
+    name it or as the document is known while read): a finding is its own return's, not the whole input's
+    (twenty thousand codes on every row)."""
+    unit_codes = "、".join(sorted({str(doc["unit_code"]) for doc in docs})) or None
     own = {}
-    for doc in item.docs:
+    for doc in docs:
         if doc.get("file"):
-            own[str(doc["file"])] = own[f"{item.shown}::{doc['file']}"] = str(doc["unit_code"])
-    return own
-
-
-def _finding_row(item: _Input, finding: Finding, lang: str, unit_codes: str | None) -> dict:
-    message, hint = finding.message_and_hint(lang)
-    return {"file": finding.location.file or item.shown, "unit_code": unit_codes,
-            "severity": finding.level.value, "code": finding.code, "sheet": finding.location.sheet,
-            "cell": finding.location.cell, "field": finding.field,
-            "value": None if finding.value is None else str(finding.value), "message": message, "hint": hint}
+            own[str(doc["file"])] = own[f"{shown}::{doc['file']}"] = str(doc["unit_code"])
+    rows = []
+    for finding in findings:
+        location = finding.location
+        rows.append([location.file or shown, own.get(location.file, unit_codes), finding.level.value, finding.code,
+                     location.sheet, location.cell, finding.field,
+                     None if finding.value is None else str(finding.value), *finding.message_and_hint("zh")])
+    return rows
 
 
 def _carried(doc: ReturnDocument) -> dict:

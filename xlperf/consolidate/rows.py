@@ -16,7 +16,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import xlsxwriter
 
-from ..core.fields import label
+from ..core.fields import field_label, label
+from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
 from .consolidation import STATE_LABELS, project_columns
 from ..core.model import DATA_ROW_KEY
 from ..core.sheetxml import (Segment, blank_cell, compression, deflate, number_cell, plain_text_needs_care, row_xml,
@@ -41,6 +42,9 @@ CODE_WIDTH = 25
 
 
 LINE_HEIGHT = 13.5  # points per line of 宋体 10
+
+
+SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}  # 审核发现 shows them in Chinese
 
 
 KIND_LABELS = {"quantitative": "定量", "qualitative": "定性", "invalid": "无法识别"}
@@ -182,6 +186,7 @@ def render_rows(columns: list[Column], rows: Iterable[tuple], widths: list[int],
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=512)  # made once a process: a merge's workers make rows of three tables for each return
 def _cell_maker(column: Column, style: int, alert: int, usable: int) -> Callable[[object], tuple[str, int]]:
     """What a value of ``column`` becomes: its cell's XML (in ``style``, or ``alert`` for the column's alert
     values) and the lines its shown text takes wrapped in ``usable`` characters (1 unless the column wraps)."""
@@ -231,6 +236,15 @@ INDICATOR_TABLE = [
     Column("source_file", "来源文件", width=22, wrap=False),
     Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
 
+
+# 审核发现, in FINDING_COLUMNS order. Every column measured up to its ``widest``: a merge's workers make a return's
+# rows at those caps (``finding_segments``), the same bytes as rows made at the widths measured over all the returns
+FINDING_TABLE = [
+    Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
+    Column("severity", "严重程度", show=labelled(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
+    Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16), Column("cell", "单元格", widest=6),
+    Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
+    Column("value", "填报值", widest=16), Column("message", "问题", widest=36), Column("hint", "修改建议", widest=30)]
 
 STATUS_LABELS = {state: labels[0] for state, labels in STATE_LABELS.items()} | {"invalid": "有错误（仍汇总）"}
 
@@ -308,6 +322,17 @@ def project_segments(columns: list[Column], rows: Iterable[Sequence], widths: li
     return table_segments(columns, rows, widths, styles, PROJECT_SEGMENT_ROWS, group)
 
 
+FINDING_SEGMENT_ROWS = 2000  # 审核发现's rows in one segment at most
+
+
+def finding_segments(rows: Iterable[Sequence]) -> Iterator[Segment]:
+    """Rows of 审核发现 (values in FINDING_COLUMNS order) deflated ``FINDING_SEGMENT_ROWS`` at a time, each column at
+    its cap (``capped_widths``): the segments of one input's findings are the same whoever makes them, a merge's
+    worker or the merge itself, and whatever widths the summary measures over every input's."""
+    return table_segments(FINDING_TABLE, rows, capped_widths(FINDING_TABLE), standard_formats().table_styles(FINDING_TABLE),
+                          FINDING_SEGMENT_ROWS)
+
+
 def indicator_segment(rows: Iterable[tuple]) -> Segment:
     """Rows of 绩效指标明细 (values in ``INDICATOR_COLUMNS`` order), ready to be spliced into any summary."""
     widths = [column.width for column in INDICATOR_TABLE]
@@ -320,6 +345,8 @@ def rows_layout() -> list:
             [(column.key, column.kind, column.width, column.wrap, sorted(column.alert)) for column in INDICATOR_TABLE],
             [(column.key, column.kind, column.width, column.widest, column.wrap, sorted(column.alert))
              for column in PROJECT_FIXED.values()], STATUS_LABELS,
+            [(column.key, column.kind, column.widest, column.wrap, sorted(column.alert)) for column in FINDING_TABLE],
+            SEVERITY_LABELS, standard_formats().table_styles(FINDING_TABLE),
             standard_formats().table_styles(list(PROJECT_FIXED.values()))]
 
 

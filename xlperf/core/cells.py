@@ -38,3 +38,8 @@ def split_cell(cell: str) -> tuple[int, int]:
 
 def cell_name(row: int, column: int) -> str:
     return f"{column_letter(column)}{row}"
+
+
+def quote_sheet(name: str) -> str:
+    """A sheet name as a formula names it: ``'项目汇总'!A1``."""
+    return "'" + name.replace("'", "''") + "'"

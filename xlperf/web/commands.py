@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -209,6 +208,8 @@ def serve(data, db, host, port, workers, base_url, lang):
     requeued = store.requeue_unchecked()
     if requeued:
         click.echo(say("requeued", lang, count=requeued), err=True)
+    import subprocess  # here: every command line imports this module (to list the portal's commands)
+
     children = [subprocess.Popen([sys.executable, "-m", "xlperf.web.worker"], env=os.environ.copy())
                 for _ in range(workers)]
     click.echo(say("serving", lang, url=os.environ["XLPERF_WEB_URL"], data=Path(data).resolve()), err=True)

@@ -11,14 +11,14 @@ import dataclasses
 from pathlib import Path
 
 from ..checks.validate import FileResult
-from ..core.cells import column_index, split_cell
+from ..core.cells import column_index, quote_sheet, split_cell
 from ..core.fileio import atomic_write_bytes
 from ..core.fields import field_label
 from ..core.findings import Finding
 from ..core.model import ReturnDocument, pointer
 from ..framework.frameworks import load_framework
 from ..framework.spec import load_spec, project_layout, unit_layout
-from .template import Note, SheetPlan, WorkbookPlan, build_workbook, quote_sheet
+from .template import Note, SheetPlan, WorkbookPlan, build_workbook
 
 STRUCTURE_CODES = {"READ_SHEET_MISSING", "READ_SHEET_ADDED", "READ_SHEET_RENAMED", "READ_LABEL_MOVED",
                    "READ_FRAMEWORK_MISMATCH"}

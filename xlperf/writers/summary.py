@@ -26,18 +26,16 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from .. import __version__
 from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department
 from ..consolidate.figures import ProjectFigures, measured_widths, spent_keys
-from ..consolidate.rows import (DATA_VERSION, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column, Formats, carried_text,
+from ..consolidate.rows import (DATA_VERSION, FINDING_TABLE, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column, Formats, carried_text,
                                 data_segment, indicator_tally, is_blank, is_number, labelled, project_segments,
                                 project_table, standard_formats, table_segments, text_lines,
                                 unit_text)
+from ..core.cells import quote_sheet
 from ..core.fileio import atomic_path
-from ..core.findings import SEVERITY_LABELS as FINDING_SEVERITY_LABELS
-from ..core.fields import field_label
 from ..core.model import DATA_ROW_KEY, PARTIAL_SUMMARY_MARKER, SUMMARY_MARKER, read_summary_documents  # noqa: F401 (read_summary_documents: API)
 from ..core.sheetxml import Segment, Splice, splice_package
 from ..core.styles import display_width
 from ..framework.frameworks import framework_shown
-from .template import quote_sheet
 
 ABOUT, PROJECTS, INDICATORS, STATISTICS, SPENDING, FINDINGS, MISSING, DATA = (
     "汇总说明", "项目汇总", "绩效指标明细", "指标统计", "资金支出进度", "校验问题", "未报送", "_data")
@@ -46,7 +44,6 @@ SHARE_WIDTH = 12  # 资金支出进度's shares of the budget
 NUMBER_WIDTH = 11  # 绩效指标明细's 数值: 123456.78 shown whole
 MAX_UNIT_SERIES = 10  # more units than this: the chart shows the department total instead of one series each
 
-SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}
 MISSING_LABELS = {"unit": "未报送单位", "project": "未报送项目", "unexpected": "未下发的报送"}
 ALL_RETURNED, NO_MANIFEST = "全部已报送", "未提供报送清单（--expect）"
 
@@ -289,11 +286,12 @@ def _segments(columns: list[Column], rows: Iterable[tuple], widths: list[int], s
 
 def _table_sheet(book: _Book, sheet, columns: list[Column], records, count: int,
                  printed: str | None = None, segments: Iterable[Segment] | None = None, keep: int = 0,
-                 wider: dict[str, int] | None = None) -> None:
+                 wider: dict[str, int] | None = None, widths: list[int] | None = None) -> None:
     """A sheet that is one table: frozen header, autofilter; ``printed`` = the last column key on paper,
     ``keep`` = how many leading columns pages across repeat when the table is too wide for one; ``wider``:
-    columns shown wider than their ``Column.width`` (numbers too long for it, which do not wrap)."""
-    widths = _write_table(book, sheet, columns, records, count, segments=segments)
+    columns shown wider than their ``Column.width`` (numbers too long for it, which do not wrap); ``segments``
+    and ``widths``: rows made ahead (``_write_table``)."""
+    widths = _write_table(book, sheet, columns, records, count, segments=segments, widths=widths)
     for index, column in enumerate(columns):
         if column.key in (wider or {}):
             widths[index] = max(widths[index], wider[column.key])
@@ -562,12 +560,6 @@ def _write_spending(book: _Book, sheet, consolidation: Consolidation, figures: P
         sheet.insert_chart(len(groups) + 4, 0, chart, {"x_scale": 1.4, "y_scale": 1.2})
 
 
-FINDING_TABLE = [
-    Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
-    Column("severity", "严重程度", show=labelled(SEVERITY_LABELS), alert=frozenset({"error"}), widest=6),
-    Column("code", "代码", widest=18), Column("sheet", "工作表", widest=16), Column("cell", "单元格", widest=6),
-    Column("field", "字段", show=lambda key: field_label(str(key), "zh"), widest=12),
-    Column("value", "填报值", widest=16), Column("message", "问题", widest=36), Column("hint", "修改建议", widest=30)]
 MISSING_TABLE = [
     Column("kind", "类别", show=labelled(MISSING_LABELS)), Column("unit_code", "单位编码"),
     Column("unit_name", "单位名称", widest=24), Column("project_code", "项目编码"),
@@ -592,7 +584,11 @@ def table_columns(consolidation: Consolidation, name: str) -> dict[str, Column]:
 
 
 def _write_findings(book: _Book, sheet, consolidation: Consolidation) -> None:
-    _table_sheet(book, sheet, FINDING_TABLE, consolidation.table("findings"), consolidation.size("findings"), keep=2)
+    """校验问题: its rows as the merge made them an input at a time, with their widths, else made here."""
+    made = consolidation.prepared.finding_rows if consolidation.prepared is not None else None
+    _table_sheet(book, sheet, FINDING_TABLE, None if made else consolidation.table("findings"),
+                 consolidation.size("findings"), segments=made() if made else None,
+                 widths=consolidation.prepared.finding_widths if made else None, keep=2)
 
 
 def _write_missing(book: _Book, sheet, consolidation: Consolidation) -> None:

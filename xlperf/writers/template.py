@@ -17,7 +17,7 @@ from datetime import datetime
 import xlsxwriter
 
 from .. import __version__
-from ..core.cells import column_index, column_letter, split_cell
+from ..core.cells import column_index, column_letter, quote_sheet, split_cell
 from ..core.fields import field_label
 from ..core.findings import Severity
 from ..core.model import META_MARKER
@@ -95,10 +95,6 @@ def sheet_names_for(project_names: list[str], reserved: set[str]) -> list[str]:
         taken.add(candidate.lower())
         names.append(candidate)
     return names
-
-
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 def legacy_password_hash(password: str) -> str:
