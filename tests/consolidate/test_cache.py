@@ -198,6 +198,34 @@ def test_corrupt_or_stale_cache_is_rebuilt(tmp_path, monkeypatch):
     assert all(_entry(path)[0]["frameworks"] for path in readable[:4])  # rewritten
 
 
+def test_entries_read_in_pieces_are_the_entries_and_cut_ones_are_refused(tmp_path, monkeypatch):
+    """An entry is read at once up to ``FIRST_READ`` bytes: a longer head, or segments past it, are read on; an
+    entry cut short anywhere (its head, segments or tables) is of no use and its file is read again."""
+    from xlperf.consolidate import cache as cache_module
+
+    inputs = [shutil.copytree(SAMPLES / folder, tmp_path / folder) for folder in ("returns", "returns-with-errors")]
+    cache = tmp_path / "cache"
+    reference = merge_returns(inputs, cache_dir=cache)
+    write_summary(reference, tmp_path / "reference.xlsx")
+    entries = sorted(cache.rglob("*.entry"))
+    heads = [len(path.read_bytes().partition(b"\n")[0]) for path in entries]
+    for first in (1, min(heads) // 2, max(heads) + 3, 1 << 16):
+        monkeypatch.setattr(cache_module, "FIRST_READ", first)
+        calls = _counting(monkeypatch)
+        again = merge_returns(inputs, cache_dir=cache)
+        assert calls == [], first
+        _same(reference, again)
+        write_summary(again, tmp_path / "again.xlsx")
+        assert (tmp_path / "again.xlsx").read_bytes() == (tmp_path / "reference.xlsx").read_bytes()
+    monkeypatch.setattr(cache_module, "FIRST_READ", 64)
+    whole = [path.read_bytes() for path in entries[:3]]
+    for path, data, keep in zip(entries, whole, (heads[0], heads[1] + 5, len(whole[2]) - 1)):
+        path.write_bytes(data[:keep])  # in the head, in the segments, the tables' last byte
+    calls = _counting(monkeypatch)
+    _same(reference, merge_returns(inputs, cache_dir=cache))
+    assert len(calls) == 3
+
+
 def test_rows_deflated_another_way_are_made_again(tmp_path, monkeypatch):
     """Rows kept by a merge that deflated them otherwise (another compressor, version or level: here a level)
     are not spliced in: a summary is the same bytes whether or not its rows come from the cache."""

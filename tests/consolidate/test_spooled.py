@@ -88,3 +88,19 @@ def test_widths_measured_a_batch_at_a_time_are_those_of_all_the_values(monkeypat
     assert figures_module.measured_widths(columns, rows) == whole
     # "123,456,789.00" (14), the count 12 (3.0 is the 3 met first), the long name (18: wider than the dict)
     assert whole == [14 + 2, 2 + 2, 18 + 2]
+
+
+def test_the_merges_spool_gives_back_what_was_put_whatever_was_read_between():
+    """``_Spool`` keeps its end itself (no seek before each of a re-merge's thousands of puts): puts after reads
+    still go to the end, and every span reads back its own bytes."""
+    from xlperf.consolidate.merge import _Spool
+
+    spool = _Spool(lambda path: {})
+    pieces = [bytes([n]) * (n * 37 % 500 + 1) for n in range(60)]
+    spans = []
+    for number, piece in enumerate(pieces):
+        spans.append(spool.put(piece))
+        if number % 7 == 3:  # read something back in between, as a summary written early would
+            assert spool.get(spans[number // 2]) == pieces[number // 2]
+    assert [spool.get(span) for span in spans] == pieces
+    assert spans[-1][0] + spans[-1][1] == sum(map(len, pieces)) == spool.file.seek(0, 2)

@@ -577,6 +577,7 @@ class _Spool:
 
     def __init__(self, examine_again: Callable[[str], dict]):
         self.file = tempfile.TemporaryFile(prefix="xlperf-merge-")
+        self.end, self.at_end = 0, True  # what is written; whether the file is positioned there (no get since)
         self.examine_again = examine_again
         weakref.finalize(self, self.file.close)  # lives as long as a result (or a copy of it) reads it
 
@@ -601,9 +602,12 @@ class _Spool:
         return iter([entry["tables"]])
 
     def put(self, data: bytes) -> tuple[int, int]:
-        self.file.seek(0, os.SEEK_END)
-        at = self.file.tell()
+        if not self.at_end:  # a seek writes out what is buffered: a re-merge puts thousands of small segments
+            self.file.seek(self.end)
+            self.at_end = True
+        at = self.end
         self.file.write(data)
+        self.end += len(data)
         return at, len(data)
 
     def put_segment(self, segment: Segment) -> tuple[int, int, int, int]:
@@ -611,6 +615,7 @@ class _Spool:
         return (*self.put(segment.data), segment.crc, segment.size)
 
     def get(self, span: tuple[int, int]) -> bytes:
+        self.at_end = False
         self.file.seek(span[0])
         return self.file.read(span[1])
 
