@@ -96,11 +96,13 @@ def test_figures_read_in_parts_and_put_together_are_those_of_one_reading(monkeyp
     parts = [json.loads(json.dumps(ProjectFigures(COLUMNS, spent, rows[start:end]).state()))
              for start, end in zip(bounds, bounds[1:])]
     for order in (parts, parts[::-1]):
-        together = ProjectFigures(COLUMNS, spent)
+        together, at_once = ProjectFigures(COLUMNS, spent), ProjectFigures(COLUMNS, spent)
         for state in order:
             together.take(state)
-        assert (together.widths, together.sums, together.by_unit) == (whole.widths, whole.sums, whole.by_unit)
-        assert together.spending({"001": "甲"}) == whole.spending({"001": "甲"})
+        at_once.take_all(order)  # as a merge takes its returns' figures
+        for figures in (together, at_once):
+            assert (figures.widths, figures.sums, figures.by_unit) == (whole.widths, whole.sums, whole.by_unit)
+            assert figures.spending({"001": "甲"}) == whole.spending({"001": "甲"})
 
 
 @pytest.mark.parametrize("cuts", [[], [1], [5, 6, 17], list(range(1, 23))])

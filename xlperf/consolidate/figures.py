@@ -233,12 +233,21 @@ class ProjectFigures:
 
     def take(self, state: dict | None) -> None:
         """Another reading's ``state`` added: ``ValueError`` if there is none, or it was made for other columns."""
+        self.take_all([state])
+
+    def take_all(self, states: Iterable[dict | None]) -> None:
+        """``take`` of many states (a merge's thousand returns), their widths taken together (``take_packed``)."""
+        self._widths.take_packed([self._take_sums(state) for state in states])
+
+    def _take_sums(self, state: dict | None) -> bytes:
+        """A state's totals added; its widths left to take (packed)."""
         if state is None:
             raise ValueError("figures not stated")
         packed = array("d")
         packed.frombytes(base64.b64decode(state["packed"], validate=True))
         widths = 1 + 3 * len(self._widths.measuring)
-        self._widths.take(packed[:widths])
+        if len(packed) < widths:
+            raise ValueError("figures made for other columns")
         at = widths
         by_unit, spent = self._by_unit, self.spent
         owners = [*self._numbers.values()]
@@ -253,6 +262,7 @@ class ProjectFigures:
             at += 1 + count
         if at != len(packed):
             raise ValueError("figures made for other columns")
+        return packed[:widths].tobytes()
 
     @property
     def widths(self) -> list[int]:

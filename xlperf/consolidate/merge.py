@@ -832,8 +832,7 @@ def _prepared(included: list[_Input], spool: _Spool, tally: Counter, unit_names:
             return iter(_SpooledSegments(spool, [segment for _, _, _, segments, _ in made for segment in segments]))
         figures = ProjectFigures(project_table(milestones, level1_names), spent_keys(milestones))
         try:
-            for *_, state in made:
-                figures.take(state)
+            figures.take_all(state for *_, state in made)
         except (ValueError, TypeError, KeyError, IndexError, OverflowError):  # an entry's figures not as made: the
             project_rows = figures = None  # summary makes the rows and reads their figures itself
 
