@@ -301,3 +301,16 @@ def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
         _same(merge_returns([inputs], cache_dir=cache), third)
         assert len(hashed) == 3
     assert not list(cache.glob("*.part"))
+
+
+def test_an_entry_json_cannot_hold_exactly_is_not_kept(tmp_path):
+    """Entries are read with orjson, which refuses NaN and infinities (Python's json writes them): such an entry,
+    or one with text UTF-8 cannot encode, is not written at all, so its file is simply read again next time."""
+    cache = ResultCache(tmp_path / "cache", {"spec": 1})
+    good = {"unreadable": True, "findings": [], "saved": None, "frameworks": {}}
+    for number, odd in enumerate([float("nan"), float("inf"), "\ud800"]):
+        key = f"{number:064x}.xlsx"
+        cache.put(key, {**good, "saved": odd})
+        assert cache.get(key, {}) is None and not list((tmp_path / "cache").rglob(f"{key}*"))
+    cache.put("f" * 64 + ".xlsx", good)
+    assert cache.get("f" * 64 + ".xlsx", {})["unreadable"] is True

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from zlib_ng import zlib_ng
 
 from .. import __version__
@@ -112,7 +113,7 @@ class ResultCache:
                     data += _read_fully(handle, size - len(data))
                     newline = data.find(b"\n")
                 head = data[:newline + 1]
-                entry = json.loads(head.decode("utf-8"))
+                entry = orjson.loads(head)
                 if entry.get("key") != key or entry.get("version") != ENTRY_VERSION:
                     raise ValueError("stale entry")
                 if tabulated and entry.get("left_out"):
@@ -156,9 +157,11 @@ class ResultCache:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_suffix(f".{os.getpid()}.part")
-            temporary.write_bytes(json.dumps(head, ensure_ascii=False).encode("utf-8") + b"\n" + blob + tables)
+            # no NaN or infinity (which orjson, reading it, refuses): such an entry is not kept, its file read again
+            line = json.dumps(head, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            temporary.write_bytes(line + b"\n" + blob + tables)
             os.replace(temporary, target)
-        except OSError:
+        except (OSError, ValueError):
             pass  # a cache that cannot be written only costs time
 
 
@@ -219,7 +222,7 @@ class FileHashes:
         self.noted: dict[str, list] = {}
         self.seen: dict[str, list] = {}
         try:
-            data = json.loads(self.path.read_bytes())
+            data = orjson.loads(self.path.read_bytes())
             as_of = data["as_of_ns"]
             self.noted = {path: note for path, note in data["files"].items() if _is_note(note)
                           and max(note[1], note[2]) < as_of - RACY_NS}
@@ -240,7 +243,7 @@ class FileHashes:
         of when the run began looking at them."""
         try:
             with atomic_path(self.path) as temporary:
-                temporary.write_text(json.dumps({"as_of_ns": self.started_ns, "files": self.seen}), encoding="utf-8")
+                temporary.write_bytes(orjson.dumps({"as_of_ns": self.started_ns, "files": self.seen}))
         except XlperfError:
             pass  # notes that cannot be written only cost time
 
