@@ -100,3 +100,48 @@ def test_work_between_that_outlasts_the_workers_is_left_to_the_caller_and_a_hang
                                   boundary=Boundary(seconds=1), between=endless))
     assert results == [20, Crash("timeout", "1"), 24]
     assert next(endless) > 0  # steps were taken, and what is left is still there
+
+
+class _Spooled:
+    """As a merge's spool keeps a temporary file: closed when its owner is collected."""
+
+    def __init__(self):
+        import tempfile
+        import weakref
+
+        self.file = tempfile.TemporaryFile()
+        weakref.finalize(self, self.file.close)
+
+
+def _collect_garbage(_):
+    import gc
+
+    return gc.collect()
+
+
+def test_a_worker_never_closes_what_it_inherited(tmp_path):
+    """Open files are shared with forked workers (one file offset for both): a worker that collected an inherited
+    temporary file left over from earlier work (the portal's worker runs merge after merge) closed it there,
+    moving the offset under the parent's buffered file, which then failed to close (EINVAL) or read elsewhere.
+    Workers freeze what they inherit, so only the parent ever closes its files."""
+    import gc
+    import sys
+
+    raised = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: raised.append(unraisable.exc_value)
+    try:
+        gc.disable()  # the leftovers stay uncollected here until the workers have run
+        for _ in range(4):
+            owner = _Spooled()
+            owner.file.write(b"x" * 100_000)
+            owner.file.seek(10)
+            owner.file.read(5)  # read ahead: the buffered file's own offset is behind the one it shares
+            owner.cycle = owner  # garbage only a collection finds, as a merge's leftovers are
+            del owner
+        assert list(map_in_workers(_collect_garbage, [1, 2, 3, 4], jobs=2, on_crash=lambda item, crash: crash,
+                                   isolate=True))
+        gc.collect()
+    finally:
+        gc.enable()
+        sys.unraisablehook = hook
+    assert raised == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import gc
 import multiprocessing
 import os
 import resource
@@ -92,6 +93,9 @@ def _worker_start(memory_bytes: int, stderr_path: str) -> None:
     """In each worker: die with the parent (Linux PR_SET_PDEATHSIG), leave Ctrl-C to the parent, cap the
     address space, and keep what a crashing parser prints for the parent to read."""
     faulthandler.disable()  # a crash here is reported by the parent, not dumped on the user's terminal
+    # never collect what was inherited: an open file is shared with the parent (one offset), and a temporary file
+    # left over from the parent's earlier work, closed here, would move the offset under the parent's own copy
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
