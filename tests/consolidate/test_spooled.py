@@ -103,4 +103,25 @@ def test_the_merges_spool_gives_back_what_was_put_whatever_was_read_between():
         if number % 7 == 3:  # read something back in between, as a summary written early would
             assert spool.get(spans[number // 2]) == pieces[number // 2]
     assert [spool.get(span) for span in spans] == pieces
-    assert spans[-1][0] + spans[-1][1] == sum(map(len, pieces)) == spool.file.seek(0, 2)
+    assert spans[-1][0] + spans[-1][1] == sum(map(len, pieces)) == spool.main.file.seek(0, 2)
+
+
+@pytest.mark.parametrize("run_bytes", [1, 700, 1 << 20])
+def test_spooled_segments_come_back_in_their_order_read_a_run_at_a_time(monkeypatch, run_bytes):
+    """Each table's segments apart in the spool, read back a run of neighbours at a time (at most
+    ``RUN_BYTES``): in the order asked, whatever the order they were put in or the tables between them."""
+    from xlperf.consolidate import merge as merge_module
+    from xlperf.core.sheetxml import Segment
+
+    monkeypatch.setattr(merge_module, "RUN_BYTES", run_bytes)
+    spool = merge_module._Spool(lambda path: {})
+    put: dict[str, list] = {"indicators": [], "data": [], "findings": []}
+    for number in range(90):  # as a merge puts them: a return's tables in turn, some returns later than others
+        table = ("indicators", "data", "findings")[number % 3]
+        segment = Segment(bytes([number]) * (number * 53 % 400 + 1), number * 7, number * 11)
+        put[table].append((segment, spool.put_segment(segment, table)))
+    for table, pairs in put.items():
+        order = pairs[3:] + pairs[:3]  # the first three returns' rows last (read after the others)
+        made = list(merge_module._SpooledSegments(spool, [stored for _, stored in order]))
+        assert made == [segment for segment, _ in order], table
+        assert list(merge_module._SpooledSegments(spool, [stored for _, stored in order])) == made  # again

@@ -443,7 +443,7 @@ def _combined(entries: Iterator[dict], spool: "_Spool") -> dict:
         combined["document_counts"].append(len(entry["docs"]))
         combined["tables"].append(spool.put(entry["tables"]))
         for name, segment in entry["segments"].items():
-            combined["segments"][name].append(spool.put_segment(segment))
+            combined["segments"][name].append(spool.put_segment(segment, name))
         combined["data_columns"] = max(combined["data_columns"], entry["data_columns"])
     if broken is not None:
         return broken
@@ -499,7 +499,8 @@ def _made_findings(findings: list[Finding], made: dict, spool: _Spool) -> _MadeF
         rows, said, widths = made["rows"], made["said"], base64.b64decode(made["widths"], validate=True)
         if not (len(rows) == len(said) == len(findings)) or len(widths) != len(_FINDING_WIDTHS):
             return None
-        return _MadeFindings(findings, rows, said, list(map(spool.put_segment, made["segments"])), widths)
+        return _MadeFindings(findings, rows, said, [spool.put_segment(segment, "findings")
+                                                    for segment in made["segments"]], widths)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -542,12 +543,13 @@ def _apply(item: "_Input", entry: dict, spool: "_Spool", lang: str) -> None:
         made = entry.get("project_rows")
         if made:
             item.project_rows = (made["framework"], made["status"], made["count"],
-                                 list(map(spool.put_segment, made["segments"])), made.get("figures"))
+                                 [spool.put_segment(segment, "projects") for segment in made["segments"]],
+                                 made.get("figures"))
     else:  # a cached entry of the same content under another name: its rows name the other file
         tables = tables.read() if isinstance(tables, StoredTables) else tables
         indicator_rows, data, item.data_columns = _rendered(*_tables_from_json(tables, path))
         segments = {"indicators": indicator_rows, "data": data}
-    item.segments = {name: [spool.put_segment(segment)] for name, segment in segments.items()}
+    item.segments = {name: [spool.put_segment(segment, name)] for name, segment in segments.items()}
     item.tables = tables if tables is None or isinstance(tables, StoredTables) else [spool.put(tables)]
 
 
@@ -560,15 +562,54 @@ class _Stored:
     tables: list[tuple[int, int]] | StoredTables | None
 
 
-class _SpooledSegments:
-    """Segments left in the spool, read one at a time each time they are written into a summary."""
+RUN_BYTES = 1 << 20  # segments that follow each other in the spool are read together, this much at most
 
-    def __init__(self, spool: "_Spool", stored: list[tuple[int, int, int, int]]):
+
+class _SpooledSegments:
+    """Segments left in the spool, read each time they are written into a summary: those that follow each other
+    there (a table's, from the returns in their order) a run at a time, not one read each (a thousand returns'
+    three big tables are 3,000 segments)."""
+
+    def __init__(self, spool: "_Spool", stored: list[tuple[int, int, int, int, str]]):
         self.spool, self.stored = spool, stored
 
     def __iter__(self):
-        for where, length, crc, size in self.stored:
-            yield Segment(self.spool.get((where, length)), crc, size)
+        stored, index = self.stored, 0
+        while index < len(stored):
+            where, length, _, _, table = stored[index]
+            end, last = where + length, index + 1
+            while last < len(stored) and stored[last][0] == end and stored[last][4] == table \
+                    and end - where < RUN_BYTES:
+                end += stored[last][1]
+                last += 1
+            run, at = self.spool.get_segments(table, where, end - where), 0
+            for _, length, crc, size, _ in stored[index:last]:
+                yield Segment(run[at:at + length], crc, size)
+                at += length
+            index = last
+
+
+class _Appended:
+    """An anonymous temporary file, written at its end and read anywhere."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile(prefix="xlperf-merge-")
+        self.end, self.at_end = 0, True  # what is written; whether the file is positioned there (no get since)
+        weakref.finalize(self, self.file.close)  # lives as long as a result (or a copy of it) reads it
+
+    def put(self, data: bytes) -> tuple[int, int]:
+        if not self.at_end:  # a seek writes out what is buffered: a re-merge puts thousands of small segments
+            self.file.seek(self.end)
+            self.at_end = True
+        at = self.end
+        self.file.write(data)
+        self.end += len(data)
+        return at, len(data)
+
+    def get(self, where: int, length: int) -> bytes:
+        self.at_end = False
+        self.file.seek(where)
+        return self.file.read(length)
 
 
 class _Spool:
@@ -576,10 +617,9 @@ class _Spool:
     anonymous temporary file that disappears with the merge's result, or left in the cache."""
 
     def __init__(self, examine_again: Callable[[str], dict]):
-        self.file = tempfile.TemporaryFile(prefix="xlperf-merge-")
-        self.end, self.at_end = 0, True  # what is written; whether the file is positioned there (no get since)
+        self.main = _Appended()
+        self.segments: dict[str, _Appended] = {}  # each table's rows apart: read back in runs
         self.examine_again = examine_again
-        weakref.finalize(self, self.file.close)  # lives as long as a result (or a copy of it) reads it
 
     def __deepcopy__(self, memo) -> "_Spool":
         return self  # written once by the merge, only read after it: copies of a result share it
@@ -602,22 +642,21 @@ class _Spool:
         return iter([entry["tables"]])
 
     def put(self, data: bytes) -> tuple[int, int]:
-        if not self.at_end:  # a seek writes out what is buffered: a re-merge puts thousands of small segments
-            self.file.seek(self.end)
-            self.at_end = True
-        at = self.end
-        self.file.write(data)
-        self.end += len(data)
-        return at, len(data)
-
-    def put_segment(self, segment: Segment) -> tuple[int, int, int, int]:
-        """A segment put here, as ``_SpooledSegments`` reads it back: (where, length, crc, size)."""
-        return (*self.put(segment.data), segment.crc, segment.size)
+        return self.main.put(data)
 
     def get(self, span: tuple[int, int]) -> bytes:
-        self.at_end = False
-        self.file.seek(span[0])
-        return self.file.read(span[1])
+        return self.main.get(*span)
+
+    def put_segment(self, segment: Segment, table: str) -> tuple[int, int, int, int, str]:
+        """A segment of ``table``'s rows put here, as ``_SpooledSegments`` reads it back: (where, length, crc,
+        size, table)."""
+        appended = self.segments.get(table)
+        if appended is None:
+            appended = self.segments[table] = _Appended()
+        return (*appended.put(segment.data), segment.crc, segment.size, table)
+
+    def get_segments(self, table: str, where: int, length: int) -> bytes:
+        return self.segments[table].get(where, length)
 
 
 def _check_years(inputs: list[_Input], manifest: dict | None) -> int | None:
@@ -731,7 +770,7 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
             if translated_findings is not None:
                 translated_findings.extend(list(finding.message_and_hint(lang)) for finding in findings)
             finding_widths.measure(list(zip(*rows)))
-            finding_segments_at += map(spool.put_segment, finding_segments(rows))
+            finding_segments_at += [spool.put_segment(segment, "findings") for segment in finding_segments(rows)]
     finding_widths.take_packed(made_widths)
     translated = None if lang == "zh" else {
         "findings": translated_findings, "inputs": [{"reason": item.reason[lang]} for item in inputs]}

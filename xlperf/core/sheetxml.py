@@ -186,16 +186,26 @@ def _spliced(xml: str, splice: Splice) -> Iterable[Segment]:
     yield deflate(xml[end:])
 
 
+WRITE_BYTES = 1 << 20
+
+
 def _write_member(target, name: str, segments: Iterable[Segment]) -> tuple[int, int, int]:
     """A deflated member made of ``segments``; returns its crc, compressed and uncompressed size."""
     header_at = target.tell()
     target.write(local_header(name, zlib.DEFLATED, 0, 0, 0))
     crc = packed = size = 0
+    waiting: list[bytes] = []  # written a megabyte at a time: a thousand returns' rows are thousands of segments
+    waiting_bytes = 0
     for segment in segments:
-        target.write(segment.data)
+        waiting.append(segment.data)
+        waiting_bytes += len(segment.data)
+        if waiting_bytes >= WRITE_BYTES:
+            target.write(b"".join(waiting))
+            waiting, waiting_bytes = [], 0
         crc = crc32_combine(crc, segment.crc, segment.size)
         packed += len(segment.data)
         size += segment.size
+    target.write(b"".join(waiting))
     target.write(FINAL_BLOCK)
     packed += len(FINAL_BLOCK)
     if packed > ZIP32_LIMIT or size > ZIP32_LIMIT:
