@@ -327,3 +327,17 @@ def test_merge_refuses_to_write_over_one_of_its_inputs(tmp_path):
     assert first.read_bytes() == before
     fresh = tmp_path / "new.xlsx"
     assert run("merge", folder, "-o", fresh, "--no-cache").exit_code == 0 and fresh.is_file()
+
+
+def test_validate_json_is_laid_out_as_json_dumps_does_whatever_it_holds():
+    """``results_json_text`` (orjson): the text json.dumps(indent=2) makes, the same numbers where a float's
+    exponent is written otherwise, and json itself for an integer orjson cannot hold."""
+    from xlperf.cli.output import results_json_text
+
+    plain = {"skipped": [], "files": [{"path": "甲/乙.xlsx", "errors": 0, "unit": None, "findings": [
+        {"value": "≥95%", "row": 3, "number": 10.96, "small": 0.5, "nested": {"empty": [], "also": {}}}]}]}
+    assert results_json_text(plain) == json.dumps(plain, ensure_ascii=False, indent=2)
+    odd = {"files": [{"value": 1e16, "tiny": 1e-05, "negative": -2.5e-7}]}
+    assert json.loads(results_json_text(odd)) == odd
+    huge = {"files": [{"value": 2 ** 70}]}
+    assert results_json_text(huge) == json.dumps(huge, ensure_ascii=False, indent=2)

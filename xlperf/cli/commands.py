@@ -236,7 +236,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
     """
     from ..checks.validate import iter_validate_paths
     from ..core.workers import default_jobs
-    from .output import exit_code, result_lines, results_json, summary_line
+    from .output import exit_code, result_lines, results_json, results_json_text, summary_line
 
     found, skipped = _echo_skipped(inputs, lang)
     total = len(found)
@@ -262,7 +262,7 @@ def validate(inputs, output_format, annotate_dir, framework_name, year, library,
             if copy is None:
                 click.echo(say("not_annotated", lang, path=source), err=True)
     if output_format == "json":
-        click.echo(json.dumps(results_json(results, lang, skipped), ensure_ascii=False, indent=2))
+        click.echo(results_json_text(results_json(results, lang, skipped)))
     else:
         click.echo("\n" + summary_line(results, lang))
     sys.exit(exit_code(results))

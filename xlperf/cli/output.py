@@ -1,6 +1,7 @@
 """Findings and results as text for people and JSON for programs (pure functions, no I/O)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..checks.validate import FileResult
@@ -65,6 +66,19 @@ def results_json(results: list[FileResult], lang: str, skipped: list[tuple[Path,
             for result in results
         ],
     }
+
+
+def results_json_text(data: dict) -> str:
+    """``results_json`` as JSON indented by two, laid out as ``json.dumps(indent=2, ensure_ascii=False)`` lays it
+    out but made in C (orjson): for a thousand files' 2,000 findings json's indenting encoder, written in Python,
+    took 36 ms of validate's last 55. The same text but for a float's exponent (``1e16`` where json writes
+    ``1e+16``, ``1e-5`` for ``1e-05``: the same number); an integer past 64 bits falls back to json."""
+    import orjson
+
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except TypeError:
+        return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def exit_code(results: list[FileResult]) -> int:
