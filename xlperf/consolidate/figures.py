@@ -126,26 +126,14 @@ class Widths:
         return [float(self.any_rows), *(self.widest[index] for index in self.measuring),
                 *(value for index in self.measuring for value in (self.amounts[index] or nothing))]
 
-    def take(self, state: Sequence[float]) -> None:
-        """Another reading's ``state`` added to this one: the widths of all the rows either has measured."""
-        count = len(self.measuring)
-        if len(state) != 1 + 3 * count:
-            raise ValueError("widths measured for other columns")
-        self.any_rows = self.any_rows or bool(state[0])
-        for offset, index in enumerate(self.measuring):
-            self.widest[index] = max(self.widest[index], int(state[1 + offset]))
-            largest, smallest = state[1 + count + 2 * offset], state[2 + count + 2 * offset]
-            if largest == largest:  # not NaN: amounts were met
-                mine = self.amounts[index]
-                self.amounts[index] = [max([largest, *mine[:1]]), min([smallest, *mine[1:]])]
-
     def packed(self) -> bytes:
         """``state`` as doubles (``array("d")`` bytes): a merge's workers measure an input's rows of 校验问题."""
         return array("d", self.state()).tobytes()
 
     def take_packed(self, states: Iterable[bytes]) -> None:
-        """``take`` of many ``packed`` states at once (a merge's thousand inputs): their doubles side by side, so
-        that each column's widest is the largest of one slice. ``ValueError`` if one was made for other columns."""
+        """Other readings' ``packed`` states added to this one (a merge's thousand inputs at once): the widths of
+        all the rows any has measured, their doubles side by side so that each column's widest is the largest of
+        one slice. ``ValueError`` if one was made for other columns."""
         stride, count = 1 + 3 * len(self.measuring), len(self.measuring)
         values = array("d")
         for state in states:

@@ -385,14 +385,21 @@ def _finding_rows(findings: list[Finding], docs: list[dict], path_text: str) -> 
     """An input's rows of 校验问题 made where it is read, as ``_tabulate`` would make them of the findings it takes
     from the entry (through JSON, so made of those): the rows (Chinese, as the summary and the exports show them),
     each finding's message and hint in English (for a command line in English), the rows deflated for the summary
-    (``rows.finding_segments``) and their widths (``Widths.state``). They name ``path_text`` (``for``)."""
+    and their widths (``_rendered_findings``). They name ``path_text`` (``for``)."""
     taken = [finding_from_json(finding_to_json(finding, path_text), path_text) for finding in findings]
     rows = _finding_table_rows(taken, docs, path_text)
+    segments, widths = _rendered_findings(rows)
+    return {"for": path_text, "rows": rows, "said": [list(finding.message_and_hint("en")) for finding in taken],
+            "segments": segments, "widths": base64.b64encode(widths).decode("ascii")}
+
+
+def _rendered_findings(rows: list[list]) -> tuple[list[Segment], bytes]:
+    """Rows of 校验问题 deflated for the summary (``rows.finding_segments``) and their widths (``Widths.packed``):
+    made alike by a worker for its input and by the merge for an input whose made rows are of no use."""
     widths = Widths(FINDING_TABLE)
     if rows:
         widths.measure(list(zip(*rows)))
-    return {"for": path_text, "rows": rows, "said": [list(finding.message_and_hint("en")) for finding in taken],
-            "segments": list(finding_segments(rows)), "widths": base64.b64encode(widths.packed()).decode("ascii")}
+    return list(finding_segments(rows)), widths.packed()
 
 
 def _examine_all(items: list["_Input"], jobs: int | None, framework_ref: str | None, library, isolate: bool,
@@ -757,9 +764,8 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
         made = item.finding_rows
         if made is not None and made.of_use(item):
             finding_rows.extend(made.rows)
-            if translated_findings is not None:
-                translated_findings.extend(made.said if lang == "en" else
-                                           [list(finding.message_and_hint(lang)) for finding in item.findings])
+            if translated_findings is not None:  # any language but Chinese is English
+                translated_findings.extend(made.said)
             made_widths.append(made.widths)
             finding_segments_at += made.segments
             continue
@@ -769,8 +775,9 @@ def _tabulate(inputs: list[_Input], manifest: dict | None, expect, spec, lang: s
             finding_rows.extend(rows)
             if translated_findings is not None:
                 translated_findings.extend(list(finding.message_and_hint(lang)) for finding in findings)
-            finding_widths.measure(list(zip(*rows)))
-            finding_segments_at += [spool.put_segment(segment, "findings") for segment in finding_segments(rows)]
+            segments, widths = _rendered_findings(rows)
+            made_widths.append(widths)
+            finding_segments_at += [spool.put_segment(segment, "findings") for segment in segments]
     finding_widths.take_packed(made_widths)
     translated = None if lang == "zh" else {
         "findings": translated_findings, "inputs": [{"reason": item.reason[lang]} for item in inputs]}

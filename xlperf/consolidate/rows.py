@@ -44,7 +44,7 @@ CODE_WIDTH = 25
 LINE_HEIGHT = 13.5  # points per line of 宋体 10
 
 
-SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}  # 审核发现 shows them in Chinese
+SEVERITY_LABELS = {key: zh for key, (zh, _) in FINDING_SEVERITY_LABELS.items()}  # 校验问题 shows them in Chinese
 
 
 KIND_LABELS = {"quantitative": "定量", "qualitative": "定性", "invalid": "无法识别"}
@@ -237,7 +237,7 @@ INDICATOR_TABLE = [
     Column("source_sheet", "来源工作表", width=16, wrap=False), Column("source_cell", "来源单元格", width=8)]
 
 
-# 审核发现, in FINDING_COLUMNS order. Every column measured up to its ``widest``: a merge's workers make a return's
+# 校验问题, in FINDING_COLUMNS order. Every column measured up to its ``widest``: a merge's workers make a return's
 # rows at those caps (``finding_segments``), the same bytes as rows made at the widths measured over all the returns
 FINDING_TABLE = [
     Column("file", "文件", widest=24), Column("unit_code", "单位编码"),
@@ -322,15 +322,15 @@ def project_segments(columns: list[Column], rows: Iterable[Sequence], widths: li
     return table_segments(columns, rows, widths, styles, PROJECT_SEGMENT_ROWS, group)
 
 
-FINDING_SEGMENT_ROWS = 2000  # 审核发现's rows in one segment at most
+FINDING_SEGMENT_ROWS = 2000  # 校验问题's rows in one segment at most
 
 
 def finding_segments(rows: Iterable[Sequence]) -> Iterator[Segment]:
-    """Rows of 审核发现 (values in FINDING_COLUMNS order) deflated ``FINDING_SEGMENT_ROWS`` at a time, each column at
+    """Rows of 校验问题 (values in FINDING_COLUMNS order) deflated ``FINDING_SEGMENT_ROWS`` at a time, each column at
     its cap (``capped_widths``): the segments of one input's findings are the same whoever makes them, a merge's
     worker or the merge itself, and whatever widths the summary measures over every input's."""
-    return table_segments(FINDING_TABLE, rows, capped_widths(FINDING_TABLE), standard_formats().table_styles(FINDING_TABLE),
-                          FINDING_SEGMENT_ROWS)
+    return table_segments(FINDING_TABLE, rows, capped_widths(FINDING_TABLE),
+                          standard_formats().table_styles(FINDING_TABLE), FINDING_SEGMENT_ROWS)
 
 
 def indicator_segment(rows: Iterable[tuple]) -> Segment:

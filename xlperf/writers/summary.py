@@ -26,9 +26,9 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from .. import __version__
 from ..consolidate.consolidation import STATE_LABELS, Consolidation, SpooledTable, own_department
 from ..consolidate.figures import ProjectFigures, measured_widths, spent_keys
-from ..consolidate.rows import (DATA_VERSION, FINDING_TABLE, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column, Formats, carried_text,
-                                data_segment, indicator_tally, is_blank, is_number, labelled, project_segments,
-                                project_table, standard_formats, table_segments, text_lines,
+from ..consolidate.rows import (DATA_VERSION, FINDING_TABLE, INDICATOR_TABLE, LINE_HEIGHT, STATUS_LABELS, Column,
+                                Formats, carried_text, data_segment, indicator_tally, is_blank, is_number, labelled,
+                                project_segments, project_table, standard_formats, table_segments, text_lines,
                                 unit_text)
 from ..core.cells import quote_sheet
 from ..core.fileio import atomic_path
